@@ -1,0 +1,54 @@
+"""The ``shipit`` command: a thin Typer app; each command module parses, calls, renders."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from shipit.errors import ShipitError
+
+app = typer.Typer(
+    name="shipit",
+    help="Experimentation platform: should we ship it?",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _register() -> None:
+    """Attach every command module (imported here so that `--help` stays fast to write)."""
+    from shipit.cli.commands import version
+
+    version.register(app)
+
+
+@app.callback()
+def _root() -> None:
+    """Experimentation platform: should we ship it?"""
+
+
+_register()
+
+
+def main() -> None:
+    """Run the CLI; a ShipitError becomes one clear line on stderr and a non-zero exit."""
+    try:
+        code = app(standalone_mode=False)
+    except ShipitError as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:
+        # Usage errors of the CLI framework carry their own message and exit code.
+        show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if not callable(show) or not isinstance(code, int):
+            raise
+        show()
+        sys.exit(code)
+    sys.exit(code if isinstance(code, int) else 0)
