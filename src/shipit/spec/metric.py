@@ -1,0 +1,98 @@
+"""Metric definitions: what to aggregate per unit, over which window, and how to judge it.
+
+A team defines "revenue" once; experiments reference it by name. The metric's kind follows
+from its aggregation: ``any`` gives a proportion, a ``ratio`` divides two per-unit
+aggregations, everything else is a mean of per-unit values.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = ["Aggregate", "Covariate", "MetricDef", "Window"]
+
+Aggregation = Literal["sum", "count", "count_distinct", "max", "any"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Window(_Frozen):
+    """A window in hours relative to each unit's first exposure: [start, end).
+
+    ``end = None`` runs to the end of the data. Pre-period windows have negative bounds.
+    """
+
+    start_hours: float = 0.0
+    end_hours: float | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Window:
+        if self.end_hours is not None and self.end_hours <= self.start_hours:
+            raise ValueError(
+                f"window end ({self.end_hours} h) must be after its start ({self.start_hours} h)"
+            )
+        return self
+
+
+class Aggregate(_Frozen):
+    """One per-unit aggregation of one event's values (``value`` column by default)."""
+
+    event: str = Field(min_length=1)
+    aggregation: Aggregation = "sum"
+    value: str = "value"
+
+
+class Covariate(_Frozen):
+    """A pre-period covariate for CUPED: an aggregate over a window before first exposure,
+    or a column of the ``units`` table (``column``)."""
+
+    name: str = Field(min_length=1)
+    event: str | None = None
+    aggregation: Aggregation = "sum"
+    value: str = "value"
+    column: str | None = None
+    window: Window = Window(start_hours=-14 * 24, end_hours=0.0)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Covariate:
+        if (self.event is None) == (self.column is None):
+            raise ValueError("a covariate takes either an event or a units-table column")
+        return self
+
+
+class MetricDef(_Frozen):
+    """A metric: per-unit aggregation(s) within a window, optional winsorizing and CUPED."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    description: str = ""
+    event: str | None = None
+    aggregation: Aggregation = "sum"
+    value: str = "value"
+    numerator: Aggregate | None = None
+    denominator: Aggregate | None = None
+    window: Window = Window()
+    winsorize: float | None = Field(default=None, gt=0.5, lt=1.0)
+    covariates: tuple[Covariate, ...] = ()
+    higher_is_better: bool = True
+
+    @model_validator(mode="after")
+    def _shape(self) -> MetricDef:
+        ratio = self.numerator is not None or self.denominator is not None
+        if ratio and (self.numerator is None or self.denominator is None):
+            raise ValueError("a ratio metric needs both numerator and denominator")
+        if ratio and self.event is not None:
+            raise ValueError("a ratio metric takes numerator/denominator, not event")
+        if not ratio and self.event is None:
+            raise ValueError("a metric needs an event (or a numerator and denominator)")
+        return self
+
+    @property
+    def kind(self) -> Literal["proportion", "mean", "ratio"]:
+        """The statistical kind the aggregation implies."""
+        if self.numerator is not None:
+            return "ratio"
+        return "proportion" if self.aggregation == "any" else "mean"
