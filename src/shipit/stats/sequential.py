@@ -118,7 +118,7 @@ def msprt(
 
     >>> r = msprt(0.0, 1.0, tau2=1.0)
     >>> float(r.p_value), round(float(r.ci_high), 4)
-    (1.0, 2.8001)
+    (1.0, 3.6564)
     """
     _check_alpha(alpha)
     theta = np.asarray(estimate, dtype=np.float64)
