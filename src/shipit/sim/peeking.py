@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 from scipy import stats as sps
 
 from shipit._types import BoolArray
@@ -87,20 +88,20 @@ def simulate_peeking(
         z = np.where(se > 0, est / se, 0.0)
     naive_hit = np.abs(z) >= sps.norm.isf(alpha / 2)
     hits: dict[str, BoolArray] = {
-        "naive": naive_hit.any(axis=1),
+        "naive": _any_look(naive_hit),
         "fixed": naive_hit[:, -1],
     }
     # τ² is fixed before the experiment from the planned rate and the final horizon.
     se_horizon = np.sqrt(2 * rate * (1 - rate) / n[-1])
     tau2 = horizon_tau2(se_horizon, n[-1], n[-1], alpha=alpha)
     av = msprt(est, np.where(se > 0, se, np.nan), tau2=tau2, alpha=alpha)
-    hits["msprt"] = np.asarray(av.p_value <= alpha).any(axis=1)
+    hits["msprt"] = _any_look(av.p_value <= alpha)
     cs = asymptotic_cs(est, np.where(se > 0, se, np.nan), 2 * n, expected_n=2 * n[-1], alpha=alpha)
-    hits["asymptotic_cs"] = np.asarray((cs.ci_low > 0) | (cs.ci_high < 0)).any(axis=1)
+    hits["asymptotic_cs"] = _any_look((cs.ci_low > 0) | (cs.ci_high < 0))
     fractions = np.arange(1, looks + 1) / looks
     for kind in ("obf", "pocock"):
         b = spending_bounds(fractions, alpha=alpha, sides=2, spending=kind).efficacy
-        hits[f"gst_{kind}"] = (np.abs(z) >= b).any(axis=1)
+        hits[f"gst_{kind}"] = _any_look(np.abs(z) >= b)
     fpr = {m: float(h.mean()) for m, h in hits.items()}
     return PeekingResult(
         experiments=experiments,
@@ -112,3 +113,8 @@ def simulate_peeking(
         false_positive_rate=fpr,
         std_error={m: float(np.sqrt(f * (1 - f) / experiments)) for m, f in fpr.items()},
     )
+
+
+def _any_look(hit: npt.ArrayLike) -> BoolArray:
+    """Per experiment (row): whether any look (column) is significant."""
+    return np.asarray(np.any(hit, axis=1), dtype=np.bool_)
