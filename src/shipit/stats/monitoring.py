@@ -2,7 +2,8 @@
 
 At look k with estimate θ̂_k, standard error s_k and z_k = θ̂_k/s_k, a two-sided design
 stops for efficacy when |z_k| ≥ b_k, a one-sided one when z_k ≥ b_k, and for futility when
-z_k ≤ a_k (non-binding: the efficacy bounds do not count on it). The repeated confidence
+z_k ≤ a_k (non-binding: the efficacy bounds do not count on it) or, at the final look, when
+it does not stop for efficacy. The repeated confidence
 interval θ̂_k ± b_k·s_k (Jennison & Turnbull 1989) covers θ at every look simultaneously
 with probability ≥ 1 − α, so it stays valid whenever the experiment is stopped.
 
@@ -55,8 +56,14 @@ class Monitoring:
     ci_high: FloatArray
 
 
-def decide_looks(z: npt.ArrayLike, bounds: Boundaries) -> npt.NDArray[np.str_]:
-    """The decision of each look (rows of z) against the bounds of the same looks."""
+def decide_looks(
+    z: npt.ArrayLike, bounds: Boundaries, *, final: bool = False
+) -> npt.NDArray[np.str_]:
+    """The decision of each look (rows of z) against the bounds of the same looks.
+
+    With ``final`` the last look is the final analysis: short of efficacy it stops the
+    experiment, reported as ``futility`` (no effect shown at the planned size).
+    """
     zz = np.asarray(z, dtype=np.float64)
     if zz.ndim == 1:
         zz = zz[:, None]
@@ -68,6 +75,8 @@ def decide_looks(z: npt.ArrayLike, bounds: Boundaries) -> npt.NDArray[np.str_]:
     out = np.full(zz.shape, "continue", dtype="<U8")
     out[hit] = "efficacy"
     out[fut] = "futility"
+    if final:
+        out[-1][~hit[-1]] = "futility"
     return out
 
 
@@ -96,7 +105,7 @@ def monitor(
         raise InputError(f"{est.shape[0]} looks of estimates for {bounds.efficacy.size} fractions")
     with np.errstate(invalid="ignore", divide="ignore"):
         z = np.where(s > 0, est / s, np.nan)
-    decision = decide_looks(z, bounds)
+    decision = decide_looks(z, bounds, final=final)
     decision[np.isnan(z)] = "continue"
     stopped = decision != "continue"
     stop_look = np.where(stopped.any(axis=0), stopped.argmax(axis=0), -1).astype(np.int64)

@@ -23,9 +23,11 @@ def test_decisions_follow_the_bounds_and_the_first_stop_is_reported() -> None:
         ["continue", "efficacy", "continue"],
         ["efficacy", "continue", "continue"],
         ["continue", "continue", "efficacy"],
-        ["continue", "efficacy", "continue"],
+        ["futility", "efficacy", "futility"],
     ]
     assert m.stop_look.tolist() == [1, 0, 2]
+    interim = monitor(z[:3], np.ones((3, 3)), EQUAL4[:3])
+    assert interim.decision[2].tolist() == ["continue", "continue", "efficacy"]
     np.testing.assert_allclose(m.ci_low, z - b[:, None])
     np.testing.assert_allclose(m.ci_high, z + b[:, None])
 
