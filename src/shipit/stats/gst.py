@@ -44,6 +44,7 @@ Sides: TypeAlias = Literal[1, 2]
 _SPAN = 9.0  # grid reaches this many sd beyond the mean where a side is unbounded
 _STEP = 10.0  # grid spacing is (kernel sd) / _STEP
 _BIG = 40.0  # a z bound this large stands for "no bound"
+_MAX_POINTS = 2000  # grid points per look at most
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,8 @@ class _Grid:
         hi = min(high * np.sqrt(t), centre + spread) if high < _BIG else centre + spread
         if hi <= lo:
             return _Grid(np.zeros(1), np.zeros(1), t)
-        h = min(sd, sd_next) / _STEP
+        # Fine enough for the narrowest kernel, but bounded so that many looks stay fast.
+        h = max(min(sd, sd_next) / _STEP, (hi - lo) / _MAX_POINTS)
         m = int(np.ceil((hi - lo) / h / 2.0)) * 2 + 1
         pts = np.linspace(lo, hi, max(m, 3))
         w = np.ones(pts.size)

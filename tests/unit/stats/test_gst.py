@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats as sps
 
 from shipit.errors import InputError
@@ -161,3 +163,19 @@ def test_bad_designs_are_named(kwargs: dict[str, object], message: str) -> None:
 def test_unknown_classical_shape_is_named() -> None:
     with pytest.raises(InputError, match="classical shape 'wt'"):
         classical_bounds(EQUAL4, shape="wt")
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    gaps=st.lists(st.floats(0.05, 1.0), min_size=1, max_size=5),
+    spending=st.sampled_from(["obf", "pocock", "power"]),
+    sides=st.sampled_from([1, 2]),
+    alpha=st.floats(0.01, 0.2),
+)
+def test_any_looks_spend_exactly_alpha_by_mvn(
+    gaps: list[float], spending: str, sides: int, alpha: float
+) -> None:
+    t = np.cumsum(gaps) / np.sum(gaps)
+    b = spending_bounds(t, alpha=alpha, sides=sides, spending=spending, rho=1.5)
+    assert np.all(np.isfinite(b.efficacy))
+    assert _mvn_reject(b) == pytest.approx(alpha, abs=5e-4 + 0.005 * alpha)
