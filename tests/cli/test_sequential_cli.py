@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -86,3 +87,13 @@ def test_simulate_peeking_json_shows_naive_above_the_sequential_methods() -> Non
     assert "gst_obf" in table.output
     bad = runner.invoke(app, ["simulate", "peeking", "--experiments", "0"])
     assert bad.exit_code == 2
+
+
+def test_stats_with_the_sequential_example() -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "stats_sequential.json"
+    out = runner.invoke(app, ["stats", str(example)])
+    assert out.exit_code == 0, out.output
+    rows = json.loads(out.output)["results"]
+    assert rows[0]["decision"] in {"continue", "efficacy", "futility"}
+    assert {"boundary_z", "z", "seq_ci_low", "seq_ci_high"} <= set(rows[0])
+    assert {"p_value_always_valid", "seq_ci_low", "seq_ci_high"} <= set(rows[1])

@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from shipit._types import FloatArray, IntArray
 from shipit.errors import InputError
-from shipit.stats.estimands import absolute_effect, relative_effect, summarize
+from shipit.stats.estimands import GroupStats, absolute_effect, relative_effect, summarize
 from shipit.stats.gst import Boundaries, GstDesign
 from shipit.stats.moments import Moments
 
@@ -142,8 +142,9 @@ def monitor_moments(
     for m in looks:
         c = summarize(m[control], kind, y=y, num=num, den=den)
         v = summarize(m[names], kind, y=y, num=num, den=den)
-        c_rows = type(c)(*(np.broadcast_to(x, v.n.shape) for x in (c.n, c.mean, c.unit_var, c.var)))
-        eff = relative_effect(c_rows, v) if relative else absolute_effect(c_rows, v)
+        shape = v.n.shape  # the control, repeated against each variant
+        c = GroupStats(*(np.broadcast_to(x, shape) for x in (c.n, c.mean, c.unit_var, c.var)))
+        eff = relative_effect(c, v) if relative else absolute_effect(c, v)
         est.append(eff.estimate)
         se.append(eff.se)
         units.append(float(m[[control, *names]].n.sum()))
