@@ -15,9 +15,10 @@ carry its own to override it):
 
 Rows gain ``p_value_always_valid`` (msprt, asymptotic) or ``boundary_z``, ``z`` and
 ``decision`` (gst; z is the Wald statistic effect/se on the scale of the boundary, so for
-proportions it uses the unpooled se, unlike ``statistic``), and ``seq_ci_low``/``seq_ci_high`` (absolute effect) with
-``seq_rel_ci_low``/``seq_rel_ci_high`` (relative). ``significant`` then follows the
-sequential method: the corrected always-valid p-value below alpha, or a gst efficacy stop.
+proportions it uses the unpooled se, unlike ``statistic``), and ``seq_ci_low``/
+``seq_ci_high`` (absolute effect) with ``seq_rel_ci_low``/``seq_rel_ci_high`` (relative).
+``significant`` then follows the sequential method: the corrected always-valid p-value
+below alpha, or a gst efficacy stop.
 """
 
 from __future__ import annotations
