@@ -245,8 +245,6 @@ def parse_metric(
         raise InputError(f"{where}: field 'kind' is {kind!r}: expected one of {', '.join(KINDS)}")
     per_variant = _mapping(_get(obj, "variants", where), where, "variants")
     labels = tuple(str(v) for v in per_variant)
-    if len(labels) < 2:
-        raise InputError(f"{where}: field 'variants' needs at least two variants")
     if variants is not None:
         for v in variants:
             if v not in per_variant:
@@ -254,6 +252,8 @@ def parse_metric(
         for v in labels:
             if v not in variants:
                 raise InputError(f"{where}, variant {v!r}: unknown (expected {list(variants)})")
+    if len(labels) < 2:
+        raise InputError(f"{where}: field 'variants' needs at least two variants")
     ctrl = obj.get("control", control) or labels[0]
     if ctrl not in per_variant:
         raise InputError(f"{where}: field 'control' is {ctrl!r}, not one of {list(labels)}")
