@@ -27,6 +27,10 @@ def _register() -> None:
 
     power.register(app)
     stats.register(app)
+    from shipit.cli.commands import boundaries, simulate
+
+    boundaries.register(app)
+    simulate.register(app)
 
 
 @app.callback()

@@ -22,6 +22,7 @@ from shipit.stats.inputs import VALUE_COLUMNS, MetricInput, StatsInput, parse_st
 from shipit.stats.moments import Moments
 from shipit.stats.multiple import adjust_p_values
 from shipit.stats.results import ComparisonResult, to_python
+from shipit.stats.sequential_summary import sequential_step
 from shipit.stats.srm import SrmResult, srm_test
 
 __all__ = [
@@ -71,6 +72,7 @@ def _frequentist(summary: StatsSummary) -> list[dict[str, Any]]:
 
 # method name -> step adding keys to each result row (other methods add their entry here).
 METHOD_STEPS: dict[str, MethodStep] = {"frequentist": _frequentist}
+METHOD_STEPS["sequential"] = sequential_step
 
 
 def _rows(metrics: tuple[MetricInput, ...]) -> list[ResultRow]:

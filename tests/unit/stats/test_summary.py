@@ -270,7 +270,10 @@ def test_bad_input_names_metric_variant_and_field(
     assert "\n" not in str(info.value)
 
 
-def test_method_not_available_is_a_clear_error(example: dict[str, Any]) -> None:
+def test_method_not_available_is_a_clear_error(
+    example: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delitem(summary_module.METHOD_STEPS, "sequential", raising=False)
     with pytest.raises(InputError, match="method 'sequential' is not available"):
         run_stats({**example, "method": "sequential"})
 
