@@ -20,9 +20,12 @@ app = typer.Typer(
 
 def _register() -> None:
     """Attach every command module (imported here so that `--help` stays fast to write)."""
-    from shipit.cli.commands import version
+    from shipit.cli.commands import simulate_adaptive, version
 
     version.register(app)
+    simulate = typer.Typer(help="Seeded simulations of experiment designs.", no_args_is_help=True)
+    app.add_typer(simulate, name="simulate")
+    simulate_adaptive.register(simulate)
 
 
 @app.callback()
