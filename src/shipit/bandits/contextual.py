@@ -51,8 +51,8 @@ class LinearStats:
         if ridge <= 0:
             raise InputError(f"ridge must be positive, got {ridge}")
         d = self.xy.shape[-1]
-        a_inv = np.linalg.inv(self.gram + ridge * np.eye(d))
-        theta = np.einsum("kij,kj->ki", a_inv, self.xy)
+        a_inv = np.asarray(np.linalg.inv(self.gram + ridge * np.eye(d)), dtype=np.float64)
+        theta = np.asarray(np.einsum("kij,kj->ki", a_inv, self.xy), dtype=np.float64)
         return theta, a_inv
 
 

@@ -64,7 +64,9 @@ def _logs(
     if t.ndim != 2 or t.shape[0] != n:
         raise InputError(f"target probabilities must have shape (n={n}, K), got {t.shape}")
     if not np.issubdtype(a.dtype, np.integer) or np.any(a < 0) or np.any(a >= t.shape[1]):
-        bad = int(np.argmax((a < 0) | (a >= t.shape[1]))) if np.issubdtype(a.dtype, np.integer) else 0
+        bad = (
+            int(np.argmax((a < 0) | (a >= t.shape[1]))) if np.issubdtype(a.dtype, np.integer) else 0
+        )
         raise InputError(f"action must be an integer in [0, {t.shape[1]}); row {bad} is not")
     if np.any(~(p > 0) | (p > 1)):
         raise InputError(f"propensity must lie in (0, 1]; row {int(np.argmax(~(p > 0) | (p > 1)))}")
@@ -75,7 +77,9 @@ def _logs(
     return _Logs(a.astype(np.int64), r, p, t)
 
 
-def _normal(method: Literal["ips", "snips", "dr"], value: float, se: float, n: int, alpha: float) -> OpeEstimate:
+def _normal(
+    method: Literal["ips", "snips", "dr"], value: float, se: float, n: int, alpha: float
+) -> OpeEstimate:
     z = float(stats.norm.ppf(1 - alpha / 2))
     return OpeEstimate(method, value, se, value - z * se, value + z * se, n)
 

@@ -30,7 +30,9 @@ __all__ = [
     "ucb1",
 ]
 
-PolicyKind: TypeAlias = Literal["thompson", "gaussian_thompson", "top_two", "ucb", "egreedy", "fixed"]
+PolicyKind: TypeAlias = Literal[
+    "thompson", "gaussian_thompson", "top_two", "ucb", "egreedy", "fixed"
+]
 Seed: TypeAlias = int | np.random.Generator | None
 
 # Gauss–Legendre nodes for the exact two-variant probability, on [-1, 1].
@@ -44,7 +46,9 @@ def _rng(seed: Seed) -> np.random.Generator:
 def _as_float(x: npt.ArrayLike, name: str, *, infinite: bool = False) -> FloatArray:
     a = np.asarray(x, dtype=np.float64)
     if a.ndim == 0 or a.shape[-1] < 1:
-        raise InputError(f"{name} needs a last axis with one entry per variant, got shape {a.shape}")
+        raise InputError(
+            f"{name} needs a last axis with one entry per variant, got shape {a.shape}"
+        )
     if np.any(np.isnan(a)) or (not infinite and not np.all(np.isfinite(a))):
         raise InputError(f"{name} has {'NaN' if infinite else 'non-finite'} values")
     return a
@@ -53,7 +57,7 @@ def _as_float(x: npt.ArrayLike, name: str, *, infinite: bool = False) -> FloatAr
 def _argmax_share(score: FloatArray) -> FloatArray:
     """Weights splitting all traffic evenly among the variants with the top score."""
     top = score >= np.max(score, axis=-1, keepdims=True)
-    return top / np.sum(top, axis=-1, keepdims=True)
+    return np.asarray(top / np.sum(top, axis=-1, keepdims=True), dtype=np.float64)
 
 
 def _mc_prob_best(draws: FloatArray) -> FloatArray:

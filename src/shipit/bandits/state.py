@@ -32,15 +32,19 @@ class BanditConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     policy: PolicyKind = "thompson"
-    reward: str = Field("reward", description="column of the moments holding the reward")
+    reward: str = Field(default="reward", description="column of the moments holding the reward")
     reward_kind: RewardKind = "binary"
-    min_share: float = Field(0.0, ge=0.0, le=0.5, description="floor on each variant's weight")
-    burn_in: int = Field(0, ge=0, description="units per variant served equally before adapting")
-    epsilon: float = Field(0.1, ge=0.0, le=1.0)
-    top_two_beta: float = Field(0.5, gt=0.0, lt=1.0)
-    prior_alpha: float = Field(1.0, gt=0.0)
-    prior_beta: float = Field(1.0, gt=0.0)
-    draws: int = Field(10_000, ge=100)
+    min_share: float = Field(
+        default=0.0, ge=0.0, le=0.5, description="floor on each variant's weight"
+    )
+    burn_in: int = Field(
+        default=0, ge=0, description="units per variant served equally before adapting"
+    )
+    epsilon: float = Field(default=0.1, ge=0.0, le=1.0)
+    top_two_beta: float = Field(default=0.5, gt=0.0, lt=1.0)
+    prior_alpha: float = Field(default=1.0, gt=0.0)
+    prior_beta: float = Field(default=1.0, gt=0.0)
+    draws: int = Field(default=10_000, ge=100)
     seed: int = 0
 
 
@@ -243,7 +247,11 @@ class BanditState(BaseModel):
             if np.any(s < 0) or np.any(s > n):
                 raise InputError("binary rewards need 0 ≤ Σreward ≤ n for every variant")
             p = policies.thompson_beta(
-                s, n, prior_alpha=cfg.prior_alpha, prior_beta=cfg.prior_beta, draws=cfg.draws,
+                s,
+                n,
+                prior_alpha=cfg.prior_alpha,
+                prior_beta=cfg.prior_beta,
+                draws=cfg.draws,
                 seed=seed,
             )
         return policies.top_two(p, beta=cfg.top_two_beta) if cfg.policy == "top_two" else p

@@ -111,8 +111,10 @@ def simulate_interleaving(
     labels = [str(i) for i in range(runs)]
     # Binary outcomes: Σy² = Σy.
     ab = compare(
-        Moments.from_sums(labels, ["y"], n_a, y_a, y_a), Moments.from_sums(labels, ["y"], n_b, y_b, y_b),
-        "proportion", alpha=alpha,
+        Moments.from_sums(labels, ["y"], n_a, y_a, y_a),
+        Moments.from_sums(labels, ["y"], n_b, y_b, y_b),
+        "proportion",
+        alpha=alpha,
     )
     decisive = wins_a + wins_b
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -40,7 +40,8 @@ def test_linucb_and_linear_thompson_pick_the_better_arm_per_context(
     assert linucb(contexts, stats, alpha=0.1) == pytest.approx(np.eye(2))
     w = linear_thompson(contexts, stats)
     assert w.sum(axis=1) == pytest.approx([1, 1])
-    assert w[0, 0] > 0.99 and w[1, 1] > 0.99
+    assert w[0, 0] > 0.99
+    assert w[1, 1] > 0.99
 
 
 def test_linear_thompson_weight_is_the_sampled_argmax_frequency(rng: np.random.Generator) -> None:

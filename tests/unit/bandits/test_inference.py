@@ -35,8 +35,9 @@ def test_ipw_matches_the_unit_level_horvitz_thompson_sum(rng: np.random.Generato
 
 def test_ipw_is_unbiased_after_thompson_where_the_naive_mean_is_not() -> None:
     rates = np.array([0.10, 0.15])
-    sim = simulate_bandit(rates, policy="thompson", units=1000, runs=10_000, batch=50,
-                          min_share=0.1, seed=5)
+    sim = simulate_bandit(
+        rates, policy="thompson", units=1000, runs=10_000, batch=50, min_share=0.1, seed=5
+    )
     est = ipw_means(sim.log_n, sim.log_conversions, sim.log_conversions, sim.log_weights)
     runs = est.mean.shape[0]
     ipw_z = (est.mean.mean(0) - rates) / (est.mean.std(0) / np.sqrt(runs))

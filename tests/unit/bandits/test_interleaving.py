@@ -61,7 +61,8 @@ def test_credit_and_the_single_session_api() -> None:
     teams = np.array([[0, 1, 0, 1], [1, 0, 1, 0]])
     clicks = np.array([[True, True, True, False], [False, False, False, True]])
     ca, cb = credit(teams, clicks)
-    assert ca.tolist() == [2, 1] and cb.tolist() == [1, 0]
+    assert ca.tolist() == [2, 1]
+    assert cb.tolist() == [1, 0]
 
 
 def test_preference_test_matches_scipy_binomtest() -> None:
@@ -75,7 +76,9 @@ def test_preference_test_matches_scipy_binomtest() -> None:
     assert (res.lower, res.upper) == pytest.approx((ci.low, ci.high))
     assert res.delta == pytest.approx(4 / 12)
     k, n = np.array([0, 3, 7, 10, 25]), np.array([0, 10, 10, 30, 40])
-    ref_p = [stats.binomtest(int(x), int(m), 0.5).pvalue if m else 1.0 for x, m in zip(k, n, strict=True)]
+    ref_p = [
+        stats.binomtest(int(x), int(m), 0.5).pvalue if m else 1.0 for x, m in zip(k, n, strict=True)
+    ]
     assert sign_test_p_values(k, n) == pytest.approx(ref_p)
 
 

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate, special, stats
 
-from shipit.bandits import policies as P
+from shipit.bandits import policies as pol
 from shipit.errors import InputError
 
 
@@ -29,7 +29,7 @@ def _miller(a0: int, b0: int, a1: int, b1: int) -> float:
     [(1, 1, 1, 1), (11, 91, 16, 86), (3, 1, 2, 5), (120, 880, 130, 870), (500, 4500, 9, 41)],
 )
 def test_two_variant_beta_prob_best_matches_closed_form(a0: int, b0: int, a1: int, b1: int) -> None:
-    got = P.beta_prob_best([a0, a1], [b0, b1])
+    got = pol.beta_prob_best([a0, a1], [b0, b1])
     assert got[1] == pytest.approx(_miller(a0, b0, a1, b1), abs=1e-6)
     assert got.sum() == pytest.approx(1.0)
 
@@ -37,9 +37,9 @@ def test_two_variant_beta_prob_best_matches_closed_form(a0: int, b0: int, a1: in
 def test_beta_prob_best_is_vectorized_over_runs() -> None:
     a = np.array([[11.0, 16.0], [120.0, 130.0]])
     b = np.array([[91.0, 86.0], [880.0, 870.0]])
-    rows = P.beta_prob_best(a, b)
+    rows = pol.beta_prob_best(a, b)
     for i in range(2):
-        assert rows[i] == pytest.approx(P.beta_prob_best(a[i], b[i]))
+        assert rows[i] == pytest.approx(pol.beta_prob_best(a[i], b[i]))
 
 
 def test_many_variant_beta_prob_best_matches_quadrature() -> None:
@@ -47,24 +47,27 @@ def test_many_variant_beta_prob_best_matches_quadrature() -> None:
 
     def prob(i: int) -> float:
         others = [j for j in range(3) if j != i]
-        f = lambda x: stats.beta.pdf(x, a[i], b[i]) * np.prod(  # noqa: E731
-            [stats.beta.cdf(x, a[j], b[j]) for j in others]
-        )
+
+        def f(x: float) -> float:
+            return float(stats.beta.pdf(x, a[i], b[i])) * np.prod(
+                [stats.beta.cdf(x, a[j], b[j]) for j in others]
+            )
+
         return float(integrate.quad(f, 0, 1, limit=200)[0])
 
     ref = np.array([prob(i) for i in range(3)])
-    got = P.beta_prob_best(a, b, draws=200_000, seed=1)
+    got = pol.beta_prob_best(a, b, draws=200_000, seed=1)
     assert got == pytest.approx(ref, abs=4e-3)  # MC standard error ≈ 1e-3
-    assert np.array_equal(got, P.beta_prob_best(a, b, draws=200_000, seed=1))  # seeded
+    assert np.array_equal(got, pol.beta_prob_best(a, b, draws=200_000, seed=1))  # seeded
 
 
 def test_normal_prob_best_two_exact_and_many_by_monte_carlo() -> None:
-    p = P.normal_prob_best([0.0, 1.0], [1.0, 2.0])
+    p = pol.normal_prob_best([0.0, 1.0], [1.0, 2.0])
     assert p[1] == pytest.approx(stats.norm.cdf(1 / np.sqrt(5)))
     m, s = np.array([0.0, 0.3, 0.1]), np.array([0.5, 0.5, 0.2])
     x = np.random.default_rng(9).normal(m, s, size=(400_000, 3))
     ref = np.bincount(x.argmax(1), minlength=3) / len(x)
-    assert P.normal_prob_best(m, s, draws=100_000, seed=2) == pytest.approx(ref, abs=6e-3)
+    assert pol.normal_prob_best(m, s, draws=100_000, seed=2) == pytest.approx(ref, abs=6e-3)
 
 
 def test_thompson_gaussian_uses_the_conjugate_posterior() -> None:
@@ -72,7 +75,7 @@ def test_thompson_gaussian_uses_the_conjugate_posterior() -> None:
     prec = 1 / 10.0 + n / var
     post = (0.0 / 10.0 + n * mean / var) / prec
     expect = stats.norm.cdf((post[1] - post[0]) / np.sqrt(1 / prec[0] + 1 / prec[1]))
-    got = P.thompson_gaussian(n, mean, var, prior_variance=10.0)
+    got = pol.thompson_gaussian(n, mean, var, prior_variance=10.0)
     assert got[1] == pytest.approx(expect)
 
 
@@ -89,20 +92,20 @@ def test_top_two_matches_a_simulation_of_the_procedure() -> None:
         todo = second == first
     served = np.where(rng.random(draws) < 0.5, first, second)
     ref = np.bincount(served, minlength=3) / draws
-    prob = P.beta_prob_best(a, b, draws=400_000, seed=5)
-    assert P.top_two(prob, beta=0.5) == pytest.approx(ref, abs=5e-3)
+    prob = pol.beta_prob_best(a, b, draws=400_000, seed=5)
+    assert pol.top_two(prob, beta=0.5) == pytest.approx(ref, abs=5e-3)
 
 
 def test_ucb1_tries_unserved_first_then_the_largest_bound() -> None:
-    assert P.ucb1([0, 5, 0], [0.0, 0.5, 0.0]) == pytest.approx([0.5, 0.0, 0.5])
+    assert pol.ucb1([0, 5, 0], [0.0, 0.5, 0.0]) == pytest.approx([0.5, 0.0, 0.5])
     n, m = np.array([100.0, 10.0]), np.array([0.5, 0.4])
     bound = m + np.sqrt(2 * np.log(110) / n)
-    assert P.ucb1(n, m) == pytest.approx((bound == bound.max()).astype(float))
+    assert pol.ucb1(n, m) == pytest.approx((bound == bound.max()).astype(float))
 
 
 def test_epsilon_greedy_spreads_epsilon() -> None:
-    assert P.epsilon_greedy([0.1, 0.3, 0.2], epsilon=0.3) == pytest.approx([0.1, 0.8, 0.1])
-    assert P.epsilon_greedy([np.inf, 0.3], epsilon=0.0) == pytest.approx([1.0, 0.0])
+    assert pol.epsilon_greedy([0.1, 0.3, 0.2], epsilon=0.3) == pytest.approx([0.1, 0.8, 0.1])
+    assert pol.epsilon_greedy([np.inf, 0.3], epsilon=0.0) == pytest.approx([1.0, 0.0])
 
 
 @given(
@@ -112,19 +115,19 @@ def test_epsilon_greedy_spreads_epsilon() -> None:
 @settings(max_examples=60, deadline=None)
 def test_floor_keeps_a_distribution_above_the_minimum(w: list[float], frac: float) -> None:
     floor = frac / len(w)
-    out = P.apply_floor(w, floor)
+    out = pol.apply_floor(w, floor)
     assert out.sum() == pytest.approx(1.0)
     assert np.all(out >= floor - 1e-12)
 
 
 def test_bad_inputs_are_named() -> None:
     with pytest.raises(InputError, match="successes"):
-        P.thompson_beta([5, 2], [3, 4])
+        pol.thompson_beta([5, 2], [3, 4])
     with pytest.raises(InputError, match="Beta parameters"):
-        P.beta_prob_best([0, 1], [1, 1])
+        pol.beta_prob_best([0, 1], [1, 1])
     with pytest.raises(InputError, match="min_share"):
-        P.apply_floor([0.5, 0.5], 0.6)
+        pol.apply_floor([0.5, 0.5], 0.6)
     with pytest.raises(InputError, match="beta"):
-        P.top_two([0.5, 0.5], beta=1.0)
+        pol.top_two([0.5, 0.5], beta=1.0)
     with pytest.raises(InputError, match="non-finite"):
-        P.ucb1([1, np.nan], [0.1, 0.2])
+        pol.ucb1([1, np.nan], [0.1, 0.2])

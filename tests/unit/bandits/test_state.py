@@ -28,7 +28,8 @@ def _batch(counts: dict[str, tuple[int, int]]) -> Moments:
 def test_start_logs_an_equal_split() -> None:
     state = BanditState.start(["a", "b"], T0)
     assert state.weights == {"a": 0.5, "b": 0.5}
-    assert state.periods[0].start == T0 and state.periods[0].reason == "start"
+    assert state.periods[0].start == T0
+    assert state.periods[0].reason == "start"
 
 
 def test_update_gives_thompson_weights_from_summed_batches() -> None:
@@ -50,7 +51,8 @@ def test_burn_in_min_share_and_warm_start() -> None:
     warm = BanditState.start(["a", "b"], T0).warm_start(
         _batch({"a": (1000, 200), "b": (1000, 100)}), weight=0.5
     )
-    assert warm.totals("a").n == 500 and warm.totals("a", with_prior=False).n == 0
+    assert warm.totals("a").n == 500
+    assert warm.totals("a", with_prior=False).n == 0
     warm = warm.allocate(T0 + timedelta(minutes=1))
     assert warm.weights["a"] > 0.99
 
@@ -59,9 +61,11 @@ def test_variants_can_be_added_and_retired_while_running() -> None:
     state = BanditState.start(["a", "b"], T0)
     state = state.update(_batch({"a": (500, 50), "b": (500, 75)}), T0 + timedelta(hours=1))
     state = state.add_variant("c", T0 + timedelta(hours=2))
-    assert state.periods[-1].reason == "added c" and state.weights["c"] > 0
+    assert state.periods[-1].reason == "added c"
+    assert state.weights["c"] > 0
     state = state.retire_variant("a", T0 + timedelta(hours=3))
-    assert state.weights["a"] == 0.0 and state.active == ["b", "c"]
+    assert state.weights["a"] == 0.0
+    assert state.active == ["b", "c"]
     assert sum(state.weights.values()) == pytest.approx(1.0)
     with pytest.raises(StateError, match="already exists"):
         state.add_variant("b", T0 + timedelta(hours=4))
@@ -70,9 +74,7 @@ def test_variants_can_be_added_and_retired_while_running() -> None:
 
 
 def test_other_policies_and_continuous_rewards() -> None:
-    batch = Moments.from_arrays(
-        ["a"] * 3 + ["b"] * 3, {"reward": [1.0, 2.0, 3.0, 5.0, 6.0, 7.0]}
-    )
+    batch = Moments.from_arrays(["a"] * 3 + ["b"] * 3, {"reward": [1.0, 2.0, 3.0, 5.0, 6.0, 7.0]})
     for policy in ("ucb", "egreedy", "top_two", "gaussian_thompson", "fixed"):
         cfg = BanditConfig(policy=policy, reward_kind="continuous")
         state = BanditState.start(["a", "b"], T0, cfg).update(batch, T0 + timedelta(hours=1))

@@ -38,7 +38,9 @@ def _parse_arms(text: str) -> list[float]:
     try:
         rates = [float(x) for x in text.split(",") if x.strip()]
     except ValueError:
-        raise InputError(f"--arms must be comma-separated rates like 0.10,0.15; got {text!r}") from None
+        raise InputError(
+            f"--arms must be comma-separated rates like 0.10,0.15; got {text!r}"
+        ) from None
     if len(rates) < 2 or any(not 0.0 <= r <= 1.0 for r in rates):
         raise InputError(f"--arms needs at least two conversion rates in [0, 1]; got {text!r}")
     return rates
@@ -75,8 +77,14 @@ def register(simulate_app: typer.Typer) -> None:
         names = [policy.value] if policy is PolicyName.fixed else [policy.value, "fixed"]
         sims = [
             simulate_bandit(
-                rates, policy=name, units=units, runs=runs, batch=batch, min_share=min_share,
-                burn_in=burn_in, seed=seed,
+                rates,
+                policy=name,
+                units=units,
+                runs=runs,
+                batch=batch,
+                min_share=min_share,
+                burn_in=burn_in,
+                seed=seed,
             )
             for name in names
         ]
@@ -124,7 +132,10 @@ def register(simulate_app: typer.Typer) -> None:
     ) -> None:
         """Power of team-draft interleaving against an A/B test of the same rankers."""
         result = simulate_interleaving(
-            textbook_pair(ctr_a, ctr_b, length), sessions=sessions, runs=runs, alpha=alpha,
+            textbook_pair(ctr_a, ctr_b, length),
+            sessions=sessions,
+            runs=runs,
+            alpha=alpha,
             seed=seed,
         )
         if fmt is OutputFormat.json:
