@@ -9,6 +9,7 @@ fixed before its units arrive.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,9 +17,11 @@ import numpy.typing as npt
 from scipy import stats
 
 from shipit._types import FloatArray
+from shipit.bandits.state import AllocationPeriod
 from shipit.errors import InputError
+from shipit.stats.moments import Moments
 
-__all__ = ["AdaptiveEstimate", "ipw_means"]
+__all__ = ["AdaptiveEstimate", "ipw_from_periods", "ipw_means"]
 
 
 @dataclass(frozen=True)
@@ -98,3 +101,34 @@ def ipw_means(
         effect_upper=effect + z * effect_se,
         naive=naive,
     )
+
+
+def ipw_from_periods(
+    periods: Sequence[AllocationPeriod],
+    moments: Sequence[Moments],
+    *,
+    reward: str = "reward",
+    alpha: float = 0.05,
+) -> tuple[list[str], AdaptiveEstimate]:
+    """IPW estimates from a bandit's logged periods and the moments of each period's units.
+
+    ``moments[t]`` holds the reward moments, per variant, of the units assigned during
+    ``periods[t]``. Returns the variant order (that of the first period's weights) and the
+    estimate; the first variant is the control of the effects.
+    """
+    if len(periods) != len(moments) or not periods:
+        raise InputError(f"{len(moments)} moment batches for {len(periods)} allocation periods")
+    variants = list(periods[0].weights)
+    for p in periods:
+        variants += [v for v in p.weights if v not in variants]
+    shape = (len(periods), len(variants))
+    n, s, ss, w = (np.zeros(shape) for _ in range(4))
+    for t, (period, m) in enumerate(zip(periods, moments, strict=True)):
+        w[t] = [period.weights.get(v, 0.0) for v in variants]
+        col = m.col(reward)
+        for i, label in enumerate(m.labels):
+            if label not in variants:
+                raise InputError(f"period {t}: moments for unknown variant {label!r}")
+            j = variants.index(label)
+            n[t, j], s[t, j], ss[t, j] = m.n[i], m.matrix[i, 0, col], m.matrix[i, col, col]
+    return variants, ipw_means(n, s, ss, w, alpha=alpha)

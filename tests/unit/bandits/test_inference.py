@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from shipit.bandits.inference import ipw_means
+from shipit.bandits.inference import ipw_from_periods, ipw_means
 from shipit.errors import InputError
 from shipit.sim.bandit import simulate_bandit
 
@@ -55,3 +55,31 @@ def test_ipw_rejects_inconsistent_logs() -> None:
         ipw_means(np.ones((2, 2)), np.ones((2, 2)), np.ones((2, 2)), np.ones((3, 2)))
     with pytest.raises(InputError, match="weight was 0"):
         ipw_means([[1, 1]], [[1, 1]], [[1, 1]], [[1.0, 0.0]])
+
+
+def test_ipw_from_a_bandit_state_log_matches_the_arrays() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from shipit.bandits.state import BanditState
+    from shipit.stats.moments import Moments
+
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    state = BanditState.start(["a", "b"], t0)
+    rows = [((100, 10), (100, 16)), ((30, 2), (170, 25)), ((12, 1), (188, 30))]
+    batches = []
+    for i, ((na, ca), (nb, cb)) in enumerate(rows):
+        batch = Moments.from_sums(["a", "b"], ["reward"], [na, nb], [ca, cb], [ca, cb])
+        batches.append(batch)
+        if i < len(rows) - 1:
+            state = state.update(batch, t0 + timedelta(hours=i + 1))
+    assert len(state.periods) == 3
+    variants, est = ipw_from_periods(state.periods, batches)
+    n = np.array([[r[0][0], r[1][0]] for r in rows], dtype=float)
+    c = np.array([[r[0][1], r[1][1]] for r in rows], dtype=float)
+    w = np.array([[p.weights["a"], p.weights["b"]] for p in state.periods])
+    ref = ipw_means(n, c, c, w)
+    assert variants == ["a", "b"]
+    assert est.mean == pytest.approx(ref.mean)
+    assert est.effect_se == pytest.approx(ref.effect_se)
+    with pytest.raises(InputError, match="allocation periods"):
+        ipw_from_periods(state.periods, batches[:2])
