@@ -96,7 +96,7 @@ def simulate_bandit(
 ) -> BanditSimulation:
     """Simulate ``runs`` bandits on variants converting at ``rates``, ``batch`` units a period.
 
-    ``burn_in`` units in total are split equally before the policy takes over;
+    The first ``burn_in`` units per variant are split equally before the policy takes over;
     ``min_share`` floors every variant's weight.
     """
     p = np.asarray(rates, dtype=np.float64)
@@ -118,7 +118,7 @@ def simulate_bandit(
     log_w = np.zeros((runs, periods, k))
     served = 0
     for t, size in enumerate(sizes):
-        if served < burn_in or policy == "fixed":
+        if served < burn_in * k or policy == "fixed":
             w = np.full((runs, k), 1.0 / k)
         else:
             w = _weights(policy, conv, n, rng, epsilon)

@@ -120,6 +120,22 @@ def test_floor_keeps_a_distribution_above_the_minimum(w: list[float], frac: floa
     assert np.all(out >= floor - 1e-12)
 
 
+@given(
+    counts=st.lists(
+        st.tuples(st.integers(0, 300), st.integers(0, 300)), min_size=2, max_size=5
+    ).map(lambda rows: [(min(a, b), max(a, b)) for a, b in rows]),
+)
+@settings(max_examples=40, deadline=None)
+def test_every_policy_returns_a_distribution(counts: list[tuple[int, int]]) -> None:
+    s = np.array([c[0] for c in counts], dtype=float)
+    n = np.array([c[1] for c in counts], dtype=float)
+    mean = np.where(n > 0, s / np.maximum(n, 1), 0.0)
+    ts = pol.thompson_beta(s, n, draws=500, seed=0)
+    for w in (ts, pol.top_two(ts), pol.ucb1(n, mean), pol.epsilon_greedy(mean)):
+        assert w.sum() == pytest.approx(1.0)
+        assert np.all(w >= 0)
+
+
 def test_bad_inputs_are_named() -> None:
     with pytest.raises(InputError, match="successes"):
         pol.thompson_beta([5, 2], [3, 4])

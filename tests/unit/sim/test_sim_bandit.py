@@ -69,7 +69,7 @@ def test_top_two_keeps_half_on_the_leader_and_explores_the_challenger() -> None:
 
 def test_many_arms_and_safeguards() -> None:
     sim = simulate_bandit(
-        [0.05, 0.10, 0.08], units=3_000, runs=100, burn_in=600, min_share=0.05, seed=3
+        [0.05, 0.10, 0.08], units=3_000, runs=100, burn_in=200, min_share=0.05, seed=3
     )
     assert np.all(sim.log_weights[:, :6] == pytest.approx(1 / 3))  # burn-in periods equal
     assert sim.log_weights.min() >= 0.05 - 1e-12

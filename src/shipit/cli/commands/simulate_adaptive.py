@@ -66,7 +66,7 @@ def register(simulate_app: typer.Typer) -> None:
         runs: Annotated[int, typer.Option(min=1, help="seeded runs to average over")] = 1_000,
         batch: Annotated[int, typer.Option(min=1, help="units per allocation period")] = 100,
         min_share: Annotated[float, typer.Option(help="floor on each arm's weight")] = 0.0,
-        burn_in: Annotated[int, typer.Option(min=0, help="units split equally first")] = 0,
+        burn_in: Annotated[int, typer.Option(min=0, help="units per arm split equally first")] = 0,
         seed: Annotated[int, typer.Option(help="random seed")] = 0,
         fmt: Annotated[OutputFormat, typer.Option("--format", help="text or json")] = (
             OutputFormat.text
