@@ -83,11 +83,13 @@ def ipw_means(
     nb = np.sum(np.where(both, units, 0.0), axis=-2)
     d1 = np.sum(np.where(both, s_ / safe_w, 0.0), axis=-2)
     d2 = np.sum(np.where(both, ss_ / safe_w**2, 0.0), axis=-2)
+    c1 = np.sum(np.where(both, (s_ / safe_w)[..., :1], 0.0), axis=-2)  # control, same periods
+    c2 = np.sum(np.where(both, (ss_ / safe_w**2)[..., :1], 0.0), axis=-2)
     with np.errstate(invalid="ignore", divide="ignore"):
-        m_k = d1 / nb
-        m_0 = d1[..., :1] / nb
-        effect = m_k - m_0
-        evar = np.maximum((d2 + d2[..., :1]) / nb - effect**2, 0.0) / nb
+        effect = (d1 - c1) / nb
+        evar = np.maximum((d2 + c2) / nb - effect**2, 0.0) / nb
+        effect = np.where(np.arange(effect.shape[-1]) == 0, 0.0, effect)
+        evar = np.where(np.arange(evar.shape[-1]) == 0, 0.0, evar)
     z = float(stats.norm.ppf(1 - alpha / 2))
     se, effect_se = np.sqrt(var), np.sqrt(evar)
     return AdaptiveEstimate(

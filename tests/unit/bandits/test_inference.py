@@ -83,3 +83,15 @@ def test_ipw_from_a_bandit_state_log_matches_the_arrays() -> None:
     assert est.effect_se == pytest.approx(ref.effect_se)
     with pytest.raises(InputError, match="allocation periods"):
         ipw_from_periods(state.periods, batches[:2])
+
+
+def test_effect_of_a_variant_added_later_uses_only_the_periods_it_was_served() -> None:
+    n = np.array([[50.0, 50.0, 0.0], [40.0, 40.0, 20.0], [30.0, 30.0, 40.0]])
+    s = np.array([[5.0, 8.0, 0.0], [4.0, 6.0, 3.0], [3.0, 5.0, 6.0]])
+    w = np.array([[0.5, 0.5, 0.0], [0.4, 0.4, 0.2], [0.3, 0.3, 0.4]])
+    est = ipw_means(n, s, s, w)
+    # Periods 1-2 only (200 units): Σ y/w is 3/.2 + 6/.4 = 30 for the new variant and
+    # 4/.4 + 3/.3 = 20 for the control.
+    assert est.effect[2] == pytest.approx((30 - 20) / 200)
+    assert est.mean[2] == pytest.approx(30 / 200)
+    assert est.effect[0] == 0.0
