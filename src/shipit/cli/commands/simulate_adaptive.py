@@ -100,12 +100,15 @@ def register(simulate_app: typer.Typer) -> None:
             doc = {"arms": rates, "units": units, "runs": runs, "batch": batch, "policies": rows}
             typer.echo(json.dumps(doc, indent=2))
             return
-        table = Table(title=f"Bandit simulation: arms {rates}, {units:,} units, {runs:,} runs")
+        table = Table(
+            title=f"Bandit simulation: arms {rates}, {units:,} units, {runs:,} runs",
+            caption="arm columns: mean share of units served; regret in lost conversions",
+        )
         table.add_column("policy")
-        table.add_column("cumulative regret", justify="right")
-        table.add_column("regret vs fixed", justify="right")
-        for i in range(len(rates)):
-            table.add_column(f"share arm {i} ({rates[i]:g})", justify="right")
+        table.add_column("regret ± sd", justify="right")
+        table.add_column("vs fixed", justify="right")
+        for rate in rates:
+            table.add_column(f"arm {rate:g}", justify="right")
         table.add_column("found best", justify="right")
         for row, sim in zip(rows, sims, strict=True):
             table.add_row(
