@@ -113,3 +113,23 @@ def test_json_round_trip_keeps_everything(data: list[tuple[int, float]], policy:
     more = _batch({"a": (7, 3), "b": (9, 2)})
     assert back.update(more, later).weights == state.update(more, later).weights
     assert np.all(np.array(list(back.weights.values())) >= 0.05 - 1e-12)
+
+
+def test_json_contract_for_the_assignment_layer() -> None:
+    """Each period carries its start time, its weights by variant and the reason."""
+    import json
+
+    state = BanditState.start(["a", "b"], T0).update(
+        _batch({"a": (100, 5), "b": (100, 20)}), T0 + timedelta(minutes=5)
+    )
+    doc = json.loads(state.to_json())
+    assert set(doc) == {"config", "variants", "retired", "data", "prior", "periods"}
+    first, second = doc["periods"]
+    assert first == {
+        "start": "2026-01-01T00:00:00Z",
+        "weights": {"a": 0.5, "b": 0.5},
+        "reason": "start",
+    }
+    assert second["start"] == "2026-01-01T00:05:00Z"
+    assert second["weights"]["b"] > 0.9
+    assert second["reason"] == "update"
