@@ -20,16 +20,20 @@ app = typer.Typer(
 
 def _register() -> None:
     """Attach every command module (imported here so that `--help` stays fast to write)."""
-    from shipit.cli.commands import version
+    from shipit.cli.commands import (
+        boundaries,
+        power,
+        simulate,
+        simulate_adaptive,
+        stats,
+        version,
+    )
 
     version.register(app)
-    from shipit.cli.commands import power, stats
-
-    power.register(app)
     stats.register(app)
-    from shipit.cli.commands import boundaries, simulate
-
+    power.register(app)
     boundaries.register(app)
+    simulate_adaptive.register(simulate.simulate_app)
     simulate.register(app)
 
 
