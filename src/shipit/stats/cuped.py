@@ -139,8 +139,11 @@ def _quad(left: FloatArray, mat: FloatArray, right: FloatArray) -> FloatArray:
     return out
 
 
-def _select(cov: FloatArray, raw_diag: FloatArray, tol: float) -> BoolArray:
-    """Greedy in column order: keep a covariate unless earlier kept ones explain it."""
+def _select(cov: FloatArray, raw_diag: FloatArray, room: FloatArray, tol: float) -> BoolArray:
+    """Greedy in column order: keep a covariate unless earlier kept ones explain it.
+
+    At most ``room`` covariates are kept per row, so the residual keeps a degree of freedom.
+    """
     g, k, _ = cov.shape
     keep = np.zeros((g, k), dtype=bool)
     diag = np.diagonal(cov, axis1=1, axis2=2)
@@ -162,7 +165,7 @@ def _select(cov: FloatArray, raw_diag: FloatArray, tol: float) -> BoolArray:
             rhs = np.where(prev, corr[:, :j, j], 0.0)
             sol = np.linalg.solve(sub, rhs[:, :, None])[:, :, 0]
             resid = 1.0 - np.sum(rhs * sol, axis=1)
-        keep[:, j] = alive[:, j] & (resid > tol)
+        keep[:, j] = alive[:, j] & (resid > tol) & (keep[:, :j].sum(axis=1) < room)
     return keep
 
 
@@ -232,7 +235,11 @@ def adjust(
         raw_diag = np.diagonal(_quad(lp.b, lp.raw, lp.b), 0, 1, 2)
     sbb = np.nan_to_num(sbb, nan=0.0, posinf=0.0, neginf=0.0)
     sba = np.nan_to_num(sba, nan=0.0, posinf=0.0, neginf=0.0)
-    used = _select(sbb, np.nan_to_num(raw_diag), tol) if k else np.zeros((len(control), 0), bool)
+    # OLS on both groups spends two degrees of freedom on the means
+    room = control.n + variant.n - 3.0
+    used = (
+        _select(sbb, np.nan_to_num(raw_diag), room, tol) if k else np.zeros((len(control), 0), bool)
+    )
     theta = _solve_masked(sbb, sba, used) if k else np.zeros((len(control), 0))
 
     ddof = 0.0 if kind == "proportion" else 1.0
