@@ -35,6 +35,7 @@ EXACT_MAX_TERMS = 64
 _CHUNK = 2_000_000
 _GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(64)
 _WINDOW = 12.0
+_TAIL = 1e-17
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,7 @@ class _Grid:
     """Quadrature over the narrower of two Beta posteriors (U), the other being W."""
 
     x: FloatArray  # (G, N) nodes in (0, 1)
+    y: FloatArray  # (G, N) 1 − x, exact next to 1
     w: FloatArray  # (G, N) weights times the density of U at the nodes
     u_is_first: BoolArray  # (G,) whether U is X1
 
@@ -178,21 +180,45 @@ def _grid(a1: FloatArray, b1: FloatArray, a2: FloatArray, b2: FloatArray) -> _Gr
     au, bu = np.where(first, a1, a2), np.where(first, b1, b2)
     mu, sd = au / (au + bu), np.where(first, sd1, sd2)
     lo = np.maximum(mu - _WINDOW * sd, 0.0)
-    hi = np.minimum(mu + _WINDOW * sd, 1.0)
-    # Gauss–Legendre where both densities are smooth; tanh–sinh copes with the
-    # endpoint singularities of parameters below 2 (all rows use it if any needs it)
-    if np.all((au >= 2.0) & (bu >= 2.0)):
+    hi_y = np.maximum(1.0 - mu - _WINDOW * sd, 0.0)  # 1 − hi
+    # skewed posteriors (small parameters): the window runs between extreme quantiles
+    skewed = np.flatnonzero(np.minimum(au, bu) < 20.0)
+    if skewed.size:
+        lo[skewed] = sp.betaincinv(au[skewed], bu[skewed], _TAIL)
+        hi_y[skewed] = sp.betaincinv(bu[skewed], au[skewed], _TAIL)
+    hi = 1.0 - hi_y
+    # Gauss–Legendre where the posterior is smooth and well inside (0, 1); tanh–sinh copes
+    # with the fractional powers at the ends otherwise (all rows use it if any needs it)
+    if skewed.size == 0:
         gaps, weights = _GL_GAPS, _GL_WEIGHTS
     else:
         gaps, weights = _TS_GAPS, _TS_WEIGHTS
     half = (0.5 * (hi - lo))[:, None]
-    # offsets from the nearer end, computed without cancellation next to 0 and 1
-    x = np.where(gaps < 0, lo[:, None] - half * gaps, hi[:, None] - half * gaps)
-    x = np.clip(x, 1e-300, 1.0 - 1e-16)
-    w = weights * np.exp(_logpdf(x, au[:, None], bu[:, None]))
+    # offsets from the nearer end, so that x and 1 − x keep their precision at 0 and 1
+    near_lo = gaps < 0
+    x = np.where(near_lo, lo[:, None] - half * gaps, hi[:, None] - half * gaps)
+    y = np.where(near_lo, (1.0 - lo[:, None]) + half * gaps, hi_y[:, None] + half * gaps)
+    x, y = np.maximum(x, 1e-300), np.maximum(y, 1e-300)
+    w = weights * np.exp(_logpdf2(x, y, au[:, None], bu[:, None]))
     # normalizing the quadrature of the density cancels most of its error
     w = w / np.sum(w, axis=1, keepdims=True)
-    return _Grid(x, w, first)
+    return _Grid(x, y, w, first)
+
+
+def _logpdf2(x: FloatArray, y: FloatArray, a: FloatArray, b: FloatArray) -> FloatArray:
+    """Beta log density at x given both x and y = 1 − x."""
+    out: FloatArray = sp.xlogy(a - 1.0, x) + sp.xlogy(b - 1.0, y) - sp.betaln(a, b)
+    return out
+
+
+def _cdf_sf(
+    a: FloatArray, b: FloatArray, x: FloatArray, y: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """I_x(a, b) and 1 − I_x(a, b), each from the side where it is accurate."""
+    low = x < 0.5
+    # I_x(a, b) = 1 − I_{1−x}(b, a): one call, on whichever side keeps the precision
+    v = sp.betainc(np.where(low, a, b), np.where(low, b, a), np.where(low, x, y))
+    return np.where(low, v, 1.0 - v), np.where(low, 1.0 - v, v)
 
 
 def _integrals(
@@ -203,17 +229,19 @@ def _integrals(
     f = g.u_is_first[:, None]
     aw, bw = np.where(f, a2[:, None], a1[:, None]), np.where(f, b2[:, None], b1[:, None])
     mean_w = aw / (aw + bw)
-    cdf_w = sp.betainc(aw, bw, g.x)
-    # I_x(a + 1, b) = I_x(a, b) − x^a (1 − x)^b / (a B(a, b))
-    cdf_w1 = cdf_w - np.exp(sp.xlogy(aw, g.x) + sp.xlog1py(bw, -g.x) - sp.betaln(aw, bw)) / aw
     x = g.x
+    cdf_w, sf_w = _cdf_sf(aw, bw, x, g.y)
+    # I_x(a + 1, b) = I_x(a, b) − x^a (1 − x)^b / (a B(a, b))
+    step = np.exp(sp.xlogy(aw, x) + sp.xlogy(bw, g.y) - sp.betaln(aw, bw)) / aw
+    cdf_w1, sf_w1 = cdf_w - step, sf_w + step
     # U below W's value: with U = X1, P(X1 > X2) = E[F_W(U)], and so on.
     below = np.sum(g.w * cdf_w, axis=1)  # P(W < U)
     # E[(U − W)+] = E[U F_W(U) − mean_W F_W'(U)];  E[(W − U)+] = E[mean_W S_W'(U) − U S_W(U)]
     u_minus_w = np.sum(g.w * (x * cdf_w - mean_w * cdf_w1), axis=1)
-    w_minus_u = np.sum(g.w * (mean_w * (1.0 - cdf_w1) - x * (1.0 - cdf_w)), axis=1)
+    w_minus_u = np.sum(g.w * (mean_w * sf_w1 - x * sf_w), axis=1)
     first = g.u_is_first
-    p = np.where(first, below, 1.0 - below)
+    above = np.sum(g.w * sf_w, axis=1)  # P(W > U), accurate when it is small
+    p = np.where(first, below, above)
     loss_pick_1 = np.where(first, w_minus_u, u_minus_w)  # E[(X2 − X1)+]
     loss_pick_2 = np.where(first, u_minus_w, w_minus_u)  # E[(X1 − X2)+]
     return np.clip(p, 0.0, 1.0), np.maximum(loss_pick_1, 0.0), np.maximum(loss_pick_2, 0.0)
@@ -325,7 +353,7 @@ def _quantiles(
                 new = cur - np.where(pdf > 0, (z - zq) * sps.norm.pdf(z) / pdf, np.inf)
             lo_r, hi_r = lo[rows], hi[rows]
             bisect = np.where(np.isfinite(hi_r), 0.5 * (lo_r + hi_r), 2.0 * np.abs(cur) + 1.0)
-            new = np.where((new > lo_r) & (new < hi_r), new, bisect)
+            new = np.where((new >= lo_r) & (new <= hi_r), new, bisect)
             d[rows] = new
             moving = np.abs(new - cur) > 1e-7 * scale[rows]
             moving &= np.abs(err) > 1e-13
