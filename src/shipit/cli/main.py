@@ -23,6 +23,10 @@ def _register() -> None:
     from shipit.cli.commands import version
 
     version.register(app)
+    from shipit.cli.commands import power, stats
+
+    power.register(app)
+    stats.register(app)
 
 
 @app.callback()
