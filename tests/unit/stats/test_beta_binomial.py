@@ -98,8 +98,10 @@ def test_non_integer_parameters_match_numerical_integration(
 
 
 def test_credible_bounds_hit_their_tail_probabilities() -> None:
-    res = compare_beta([40, 3], [1000, 60], [52, 7], [1000, 55], prior=BetaPrior(0.5, 0.5))
-    for row in range(2):
+    res = compare_beta(
+        [40, 3, 900], [1000, 60, 10000], [52, 7, 950], [1000, 55, 10000], prior=BetaPrior(0.5, 0.5)
+    )
+    for row in range(3):
         ac, bc = res.alpha_control[row], res.beta_control[row]
         av, bv = res.alpha_variant[row], res.beta_variant[row]
 
