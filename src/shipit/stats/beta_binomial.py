@@ -36,6 +36,8 @@ _CHUNK = 2_000_000
 _GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(64)
 _WINDOW = 12.0
 _TAIL = 1e-17
+#: Below this smallest parameter a posterior counts as skewed (quantile window, tanh–sinh).
+_SKEWED = 20.0
 
 
 @dataclass(frozen=True)
@@ -182,7 +184,7 @@ def _grid(a1: FloatArray, b1: FloatArray, a2: FloatArray, b2: FloatArray) -> _Gr
     lo = np.maximum(mu - _WINDOW * sd, 0.0)
     hi_y = np.maximum(1.0 - mu - _WINDOW * sd, 0.0)  # 1 − hi
     # skewed posteriors (small parameters): the window runs between extreme quantiles
-    skewed = np.flatnonzero(np.minimum(au, bu) < 20.0)
+    skewed = np.flatnonzero(np.minimum(au, bu) < _SKEWED)
     if skewed.size:
         lo[skewed] = sp.betaincinv(au[skewed], bu[skewed], _TAIL)
         hi_y[skewed] = sp.betaincinv(bu[skewed], au[skewed], _TAIL)
@@ -219,6 +221,14 @@ def _cdf_sf(
     # I_x(a, b) = 1 − I_{1−x}(b, a): one call, on whichever side keeps the precision
     v = sp.betainc(np.where(low, a, b), np.where(low, b, a), np.where(low, x, y))
     return np.where(low, v, 1.0 - v), np.where(low, 1.0 - v, v)
+
+
+def _by_rule(
+    rows: BoolArray, a1: FloatArray, b1: FloatArray, a2: FloatArray, b2: FloatArray
+) -> list[BoolArray]:
+    """Rows split by quadrature rule, so skewed rows do not impose tanh–sinh on all."""
+    skewed = np.minimum(np.minimum(a1, b1), np.minimum(a2, b2)) < _SKEWED
+    return [part for part in (rows & ~skewed, rows & skewed) if np.any(part)]
 
 
 def _integrals(
@@ -281,7 +291,8 @@ def _prob_and_losses(
         loss2[e] = m1 * _prob_exact(x1 + 1, y1, x2, y2) - m2 * _prob_exact(x1, y1, x2 + 1, y2)
     if np.any(~exact):
         q = ~exact
-        p[q], loss1[q], loss2[q] = _integrals(a1[q], b1[q], a2[q], b2[q])
+        for part in _by_rule(q, a1, b1, a2, b2):
+            p[part], loss1[part], loss2[part] = _integrals(a1[part], b1[part], a2[part], b2[part])
     return p, np.maximum(loss1, 0.0), np.maximum(loss2, 0.0), exact
 
 
@@ -354,7 +365,8 @@ def _quantiles(
                 new = cur - np.where(pdf > 0, (z - zq) * sps.norm.pdf(z) / pdf, np.inf)
             lo_r, hi_r = lo[rows], hi[rows]
             bisect = np.where(np.isfinite(hi_r), 0.5 * (lo_r + hi_r), 2.0 * np.abs(cur) + 1.0)
-            bisecting = ~((new >= lo_r) & (new <= hi_r))
+            # far out in a tail the Newton step crawls: halve the bracket instead
+            bisecting = ~((new >= lo_r) & (new <= hi_r)) | (np.abs(err) > 0.2)
             new = np.where(bisecting, bisect, new)
             d[rows] = new
             step = np.abs(new - cur)
@@ -384,8 +396,11 @@ def compare_beta(
     av, bv = posterior(variant_successes, variant_n, prior)
     ac, bc, av, bv = (v.reshape(-1) for v in np.broadcast_arrays(ac, bc, av, bv))
     p, loss_variant, loss_control, exact = _prob_and_losses(av, bv, ac, bc)
-    abs_lo, abs_hi = _quantiles(av, bv, ac, bc, level, relative=False)
-    rel_lo, rel_hi = _quantiles(av, bv, ac, bc, level, relative=True)
+    abs_lo, abs_hi, rel_lo, rel_hi = (np.empty(av.shape) for _ in range(4))
+    for part in _by_rule(np.ones(av.shape, dtype=bool), av, bv, ac, bc):
+        args = (av[part], bv[part], ac[part], bc[part], level)
+        abs_lo[part], abs_hi[part] = _quantiles(*args, relative=False)
+        rel_lo[part], rel_hi[part] = _quantiles(*args, relative=True)
     return BetaComparison(
         alpha_control=ac,
         beta_control=bc,

@@ -152,3 +152,20 @@ def test_posterior_and_bad_counts() -> None:
         BetaPrior(0.0, 1.0)
     with pytest.raises(InputError, match="level"):
         compare_beta([1], [2], [1], [2], level=1.5)
+
+
+@pytest.mark.slow
+def test_credible_intervals_are_calibrated_under_the_prior() -> None:
+    """Rates drawn from the Beta prior: 95% intervals of both differences cover 95%."""
+    rng = np.random.default_rng(17)
+    runs, n = 10_000, 400
+    prior = BetaPrior(3.0, 27.0)
+    pc, pv = rng.beta(prior.a, prior.b, runs), rng.beta(prior.a, prior.b, runs)
+    sc, sv = rng.binomial(n, pc), rng.binomial(n, pv)
+    res = compare_beta(sc, np.full(runs, n), sv, np.full(runs, n), prior=prior)
+    abs_cover = (res.abs_cred_low <= pv - pc) & (pv - pc <= res.abs_cred_high)
+    rel_cover = (res.rel_cred_low <= pv / pc - 1) & (pv / pc - 1 <= res.rel_cred_high)
+    assert abs_cover.mean() == pytest.approx(0.95, abs=0.01)
+    assert rel_cover.mean() == pytest.approx(0.95, abs=0.01)
+    # and P(better) is calibrated: its average is the share of truly better variants
+    assert res.prob_better.mean() == pytest.approx(np.mean(pv > pc), abs=0.01)
