@@ -233,7 +233,7 @@ def bayesian_step(summary: StatsSummary) -> list[dict[str, Any]]:
 
 def _successes(g: GroupStats) -> FloatArray:
     """Σy of a proportion back from its mean, kept inside [0, n] against rounding."""
-    out: FloatArray = np.clip(g.mean * g.n, 0.0, g.n)
+    out: FloatArray = np.clip(np.nan_to_num(g.mean * g.n), 0.0, g.n)
     return out
 
 
@@ -288,7 +288,7 @@ def _prob_best(
     higher = metric.alternative != "less"
     if prior.beta is not None:
         n = np.concatenate([c.n[:1], v.n])[None, :]
-        s = np.clip(means * n, 0.0, n)
+        s = np.clip(np.nan_to_num(means * n), 0.0, n)
         best, loss = prob_best_beta(
             prior.beta.a + s, prior.beta.b + n - s, seed=seed, higher_is_better=higher
         )

@@ -191,3 +191,42 @@ def test_cli_prints_the_bayesian_and_cuped_keys(request_data: Any, tmp_path: Pat
     assert out == run_stats({**data, "method": "bayesian"})
     assert "cuped" in out["results"][0]
     assert set(out["results"][0]) >= BAYES_KEYS
+
+
+def test_collinear_covariates_and_empty_groups_do_not_raise() -> None:
+    rng = np.random.default_rng(8)
+
+    def variant(n: int) -> dict[str, Any]:
+        x = rng.gamma(2.0, 3.0, n)
+        y = x + rng.normal(0.0, 3.0, n)
+        xs = np.column_stack([x, 2.0 * x + 1.0])
+        return {
+            "n": n,
+            "sum": float(y.sum()),
+            "sum_sq": float(y @ y),
+            "cov_sums": xs.sum(axis=0).tolist(),
+            "cov_sq": (xs.T @ xs).tolist(),
+            "cov_y": (xs.T @ y).tolist(),
+        }
+
+    data = {
+        "method": "bayesian",
+        "metrics": [
+            {"name": "m", "kind": "mean", "variants": {"a": variant(400), "b": variant(400)}},
+            {
+                "name": "p",
+                "kind": "proportion",
+                "variants": {"a": {"n": 0, "sum": 0}, "b": {"n": 10, "sum": 3}},
+            },
+        ],
+    }
+    out = run_stats(data)
+    block = out["results"][0]["cuped"]
+    assert block["covariates_used"] == [True, False]
+    assert block["adjustment_status"] == "reduced_covariates"
+    assert block["theta"][1] == 0.0
+    empty = out["results"][1]
+    assert empty["status"] == "too_few_units"
+    # with no control units the control posterior is the prior, Beta(1, 1)
+    ref = compare_beta([0], [0], [3], [10])
+    assert empty["prob_better"] == pytest.approx(ref.prob_better[0])
