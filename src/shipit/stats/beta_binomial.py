@@ -20,6 +20,7 @@ from scipy import stats as sps
 
 from shipit._types import BoolArray, FloatArray, IntArray
 from shipit.errors import InputError
+from shipit.stats import _beta_quadrature as bq
 
 __all__ = [
     "BetaComparison",
@@ -33,11 +34,6 @@ __all__ = [
 EXACT_MAX_TERMS = 64
 #: Rows × terms evaluated at once by the exact sum (bounds memory).
 _CHUNK = 2_000_000
-_GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(64)
-_WINDOW = 12.0
-_TAIL = 1e-17
-#: Below this smallest parameter a posterior counts as skewed (quantile window, tanh–sinh).
-_SKEWED = 20.0
 
 
 @dataclass(frozen=True)
@@ -136,111 +132,16 @@ def _prob_exact(a1: FloatArray, b1: FloatArray, a2: FloatArray, b2: FloatArray) 
     return out
 
 
-def _sd(a: FloatArray, b: FloatArray) -> FloatArray:
-    s = a + b
-    out: FloatArray = np.sqrt(a * b / (s * s * (s + 1.0)))
-    return out
-
-
-def _logpdf(x: FloatArray, a: FloatArray, b: FloatArray) -> FloatArray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out: FloatArray = sp.xlogy(a - 1.0, x) + sp.xlog1py(b - 1.0, -x) - sp.betaln(a, b)
-    return out
-
-
-def _tanh_sinh(count: int = 96, h: float = 1.0 / 24.0) -> tuple[FloatArray, FloatArray]:
-    """Tanh–sinh nodes on (−1, 1), given as signed gaps to the nearer end, and weights."""
-    t = h * np.arange(-count, count + 1)
-    u = 0.5 * np.pi * np.sinh(t)
-    gap = 2.0 / (1.0 + np.exp(2.0 * np.abs(u)))  # 1 − |tanh u| without cancellation
-    weights = h * 0.5 * np.pi * np.cosh(t) / np.cosh(u) ** 2
-    return np.where(u < 0, -gap, gap), weights
-
-
-def _gaps(nodes: FloatArray) -> FloatArray:
-    """Nodes on (−1, 1) as signed gaps: −(1 + x) near −1, 1 − x near +1."""
-    return np.where(nodes < 0, -(1.0 + nodes), 1.0 - nodes)
-
-
-_TS_GAPS, _TS_WEIGHTS = _tanh_sinh()
-_GL_GAPS = _gaps(_GL_NODES)
-
-
-@dataclass(frozen=True)
-class _Grid:
-    """Quadrature over the narrower of two Beta posteriors (U), the other being W."""
-
-    x: FloatArray  # (G, N) nodes in (0, 1)
-    y: FloatArray  # (G, N) 1 − x, exact next to 1
-    w: FloatArray  # (G, N) weights times the density of U at the nodes
-    u_is_first: BoolArray  # (G,) whether U is X1
-
-
-def _grid(a1: FloatArray, b1: FloatArray, a2: FloatArray, b2: FloatArray) -> _Grid:
-    sd1, sd2 = _sd(a1, b1), _sd(a2, b2)
-    first = sd1 <= sd2
-    au, bu = np.where(first, a1, a2), np.where(first, b1, b2)
-    mu, sd = au / (au + bu), np.where(first, sd1, sd2)
-    lo = np.maximum(mu - _WINDOW * sd, 0.0)
-    hi_y = np.maximum(1.0 - mu - _WINDOW * sd, 0.0)  # 1 − hi
-    # skewed posteriors (small parameters): the window runs between extreme quantiles
-    skewed = np.flatnonzero(np.minimum(au, bu) < _SKEWED)
-    if skewed.size:
-        lo[skewed] = sp.betaincinv(au[skewed], bu[skewed], _TAIL)
-        hi_y[skewed] = sp.betaincinv(bu[skewed], au[skewed], _TAIL)
-    hi = 1.0 - hi_y
-    # Gauss–Legendre where the posterior is smooth and well inside (0, 1); tanh–sinh copes
-    # with the fractional powers at the ends otherwise (all rows use it if any needs it)
-    if skewed.size == 0:
-        gaps, weights = _GL_GAPS, _GL_WEIGHTS
-    else:
-        gaps, weights = _TS_GAPS, _TS_WEIGHTS
-    half = (0.5 * (hi - lo))[:, None]
-    # offsets from the nearer end, so that x and 1 − x keep their precision at 0 and 1
-    near_lo = gaps < 0
-    x = np.where(near_lo, lo[:, None] - half * gaps, hi[:, None] - half * gaps)
-    y = np.where(near_lo, (1.0 - lo[:, None]) + half * gaps, hi_y[:, None] + half * gaps)
-    x, y = np.maximum(x, 1e-300), np.maximum(y, 1e-300)
-    w = weights * np.exp(_logpdf2(x, y, au[:, None], bu[:, None]))
-    # normalizing the quadrature of the density cancels most of its error
-    w = w / np.sum(w, axis=1, keepdims=True)
-    return _Grid(x, y, w, first)
-
-
-def _logpdf2(x: FloatArray, y: FloatArray, a: FloatArray, b: FloatArray) -> FloatArray:
-    """Beta log density at x given both x and y = 1 − x."""
-    out: FloatArray = sp.xlogy(a - 1.0, x) + sp.xlogy(b - 1.0, y) - sp.betaln(a, b)
-    return out
-
-
-def _cdf_sf(
-    a: FloatArray, b: FloatArray, x: FloatArray, y: FloatArray
-) -> tuple[FloatArray, FloatArray]:
-    """I_x(a, b) and 1 − I_x(a, b), each from the side where it is accurate."""
-    low = x < 0.5
-    # I_x(a, b) = 1 − I_{1−x}(b, a): one call, on whichever side keeps the precision
-    v = sp.betainc(np.where(low, a, b), np.where(low, b, a), np.where(low, x, y))
-    return np.where(low, v, 1.0 - v), np.where(low, 1.0 - v, v)
-
-
-def _by_rule(
-    rows: BoolArray, a1: FloatArray, b1: FloatArray, a2: FloatArray, b2: FloatArray
-) -> list[BoolArray]:
-    """Rows split by quadrature rule, so skewed rows do not impose tanh–sinh on all."""
-    skewed = np.minimum(np.minimum(a1, b1), np.minimum(a2, b2)) < _SKEWED
-    return [part for part in (rows & ~skewed, rows & skewed) if np.any(part)]
-
-
 def _integrals(
     a1: FloatArray, b1: FloatArray, a2: FloatArray, b2: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """P(X1 > X2), E[max(X2 − X1, 0)] and E[max(X1 − X2, 0)] by one quadrature."""
-    g = _grid(a1, b1, a2, b2)
+    g = bq.grid(a1, b1, a2, b2)
     f = g.u_is_first[:, None]
     aw, bw = np.where(f, a2[:, None], a1[:, None]), np.where(f, b2[:, None], b1[:, None])
     mean_w = aw / (aw + bw)
     x = g.x
-    cdf_w, sf_w = _cdf_sf(aw, bw, x, g.y)
+    cdf_w, sf_w = bq.cdf_sf(aw, bw, x, g.y)
     # I_x(a + 1, b) = I_x(a, b) − x^a (1 − x)^b / (a B(a, b))
     step = np.exp(sp.xlogy(aw, x) + sp.xlogy(bw, g.y) - sp.betaln(aw, bw)) / aw
     cdf_w1, sf_w1 = cdf_w - step, sf_w + step
@@ -291,7 +192,7 @@ def _prob_and_losses(
         loss2[e] = m1 * _prob_exact(x1 + 1, y1, x2, y2) - m2 * _prob_exact(x1, y1, x2 + 1, y2)
     if np.any(~exact):
         q = ~exact
-        for part in _by_rule(q, a1, b1, a2, b2):
+        for part in bq.by_rule(q, a1, b1, a2, b2):
             p[part], loss1[part], loss2[part] = _integrals(a1[part], b1[part], a2[part], b2[part])
     return p, np.maximum(loss1, 0.0), np.maximum(loss2, 0.0), exact
 
@@ -310,11 +211,11 @@ def _quantiles(
     is below 1e-7 of a standard deviation (quadratic convergence makes the next one
     negligible), so large-count rows cost about two quadratures per bound.
     """
-    g = _grid(a1, b1, a2, b2)
+    g = bq.grid(a1, b1, a2, b2)
     first = g.u_is_first
     aw, bw = np.where(first, a2, a1), np.where(first, b2, b1)
     m1, m2 = a1 / (a1 + b1), a2 / (a2 + b2)
-    v1, v2 = _sd(a1, b1) ** 2, _sd(a2, b2) ** 2
+    v1, v2 = bq.std(a1, b1) ** 2, bq.std(a2, b2) ** 2
     if relative:
         # start from a log-normal ratio, closer than the delta method for skewed ratios
         center = m1 / m2 - 1.0
@@ -339,7 +240,7 @@ def _quantiles(
                 jac = np.ones_like(x)
             inside = (arg > 0.0) & (arg < 1.0)
             cdf_w = sp.betainc(a, b, np.clip(arg, 0.0, 1.0))
-            pdf_w = np.where(inside, np.exp(_logpdf(np.clip(arg, 1e-300, 1.0), a, b)), 0.0)
+            pdf_w = np.where(inside, np.exp(bq.logpdf(np.clip(arg, 1e-300, 1.0), a, b)), 0.0)
         cdf = np.where(f[:, 0], np.sum(w * (1.0 - cdf_w), 1), np.sum(w * cdf_w, 1))
         return cdf, np.sum(w * pdf_w * jac, axis=1)
 
@@ -397,7 +298,7 @@ def compare_beta(
     ac, bc, av, bv = (v.reshape(-1) for v in np.broadcast_arrays(ac, bc, av, bv))
     p, loss_variant, loss_control, exact = _prob_and_losses(av, bv, ac, bc)
     abs_lo, abs_hi, rel_lo, rel_hi = (np.empty(av.shape) for _ in range(4))
-    for part in _by_rule(np.ones(av.shape, dtype=bool), av, bv, ac, bc):
+    for part in bq.by_rule(np.ones(av.shape, dtype=bool), av, bv, ac, bc):
         args = (av[part], bv[part], ac[part], bc[part], level)
         abs_lo[part], abs_hi[part] = _quantiles(*args, relative=False)
         rel_lo[part], rel_hi[part] = _quantiles(*args, relative=True)
