@@ -157,3 +157,22 @@ def test_power_bad_input_is_one_line() -> None:
     result = runner.invoke(app, ["power", "--kind", "mean", "--mde", "0.1"])
     assert result.exit_code == 2
     assert "--sd" in result.stderr
+
+
+def test_table_renders_degenerate_rows(tmp_path: Path) -> None:
+    data = _example()
+    data["srm"]["counts"]["treatment"] = 11_000
+    data["metrics"].append(
+        {
+            "name": "tiny",
+            "kind": "mean",
+            "variants": {
+                "control": {"n": 0, "sum": 0, "sum_sq": 0},
+                "treatment": {"n": 1, "sum": 2.0, "sum_sq": 4.0},
+            },
+        }
+    )
+    result = runner.invoke(app, ["stats", _write(tmp_path, data), "--format", "table"])
+    assert result.exit_code == 0, result.output
+    assert "too_few_units" in result.stdout
+    assert "MISMATCH" in result.stdout

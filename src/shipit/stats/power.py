@@ -281,23 +281,39 @@ def plan_sample_size(
     daily_units: float | None = None,
 ) -> PowerPlan:
     """The plan behind ``shipit power``: per-variant n rounded up, total, days."""
-    common = {
-        "alpha": alpha,
-        "power": power,
-        "variants": variants,
-        "alternative": alternative,
-        "variance_reduction": variance_reduction,
-    }
     if kind == "proportion":
         if baseline is None:
             raise InputError("a proportion plan needs the baseline rate (--baseline)")
-        n = float(sample_size_proportion(baseline, mde, relative=relative, **common))  # type: ignore[arg-type]
+        n = float(
+            sample_size_proportion(
+                baseline,
+                mde,
+                relative=relative,
+                alpha=alpha,
+                power=power,
+                variants=variants,
+                alternative=alternative,
+                variance_reduction=variance_reduction,
+            )
+        )
         p2 = baseline * (1.0 + mde) if relative else baseline + mde
         mde_abs = p2 - baseline
     elif kind in _KINDS:
         if sd is None:
             raise InputError(f"a {kind} plan needs the per-unit standard deviation (--sd)")
-        n = float(sample_size_mean(sd, mde, baseline=baseline, relative=relative, **common))  # type: ignore[arg-type]
+        n = float(
+            sample_size_mean(
+                sd,
+                mde,
+                baseline=baseline,
+                relative=relative,
+                alpha=alpha,
+                power=power,
+                variants=variants,
+                alternative=alternative,
+                variance_reduction=variance_reduction,
+            )
+        )
         mde_abs = mde * baseline if relative and baseline is not None else mde
     else:
         raise InputError(f"unknown metric kind {kind!r}: expected one of {', '.join(_KINDS)}")

@@ -8,6 +8,7 @@ uses the adjusted p-value. Method-specific steps (Bayesian, sequential) register
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
@@ -121,11 +122,13 @@ def _stack(
     inp: StatsInput, rows: list[ResultRow], cols: tuple[str, ...], *, control: bool
 ) -> Moments:
     """The control (or variant) group of each row, value columns only, as one Moments."""
-    mats = []
-    for r in rows:
-        m = inp.metrics[r.metric_index].moments.select(cols)
-        mats.append(m[r.control if control else r.variant].matrix[0])
-    return Moments(tuple(str(i) for i in range(len(rows))), cols, np.stack(mats))
+    d = 1 + len(cols)  # value columns come first in z, right after the constant
+    mats = np.empty((len(rows), d, d))
+    for j, r in enumerate(rows):
+        m = inp.metrics[r.metric_index]
+        g = m.variants.index(r.control if control else r.variant)
+        mats[j] = m.moments.matrix[g, :d, :d]
+    return Moments(tuple(str(i) for i in range(len(rows))), cols, mats)
 
 
 def analyze_input(inp: StatsInput) -> StatsSummary:
@@ -151,10 +154,14 @@ def analyze_input(inp: StatsInput) -> StatsSummary:
     )
 
 
-def _number(x: Any) -> Any:
-    """A JSON number: whole floats that count units become ints; NaN becomes None."""
-    v = to_python(x)
-    return int(v) if isinstance(v, float) and v.is_integer() and abs(v) < 2**53 else v
+def _column(values: FloatArray) -> list[float | None]:
+    """An array as JSON numbers: NaN and infinities become None."""
+    return [v if math.isfinite(v) else None for v in values.tolist()]
+
+
+def _count(v: float | None) -> int | float | None:
+    """A unit count as an int when it is whole."""
+    return int(v) if v is not None and v.is_integer() and abs(v) < 2**53 else v
 
 
 def summary_to_dict(summary: StatsSummary) -> dict[str, Any]:
@@ -168,10 +175,31 @@ def summary_to_dict(summary: StatsSummary) -> dict[str, Any]:
             "p_value": to_python(summary.srm.p_value[0]),
             "mismatch": bool(summary.srm.mismatch[0]),
             "threshold": summary.srm.threshold,
-            "counts": {
-                v: _number(c) for v, c in zip(inp.srm.variants, inp.srm.counts, strict=True)
-            },
+            "counts": dict(
+                zip(inp.srm.variants, map(_count, _column(inp.srm.counts)), strict=True)
+            ),
         }
+    names = (
+        "mean_control",
+        "mean_variant",
+        "abs_effect",
+        "abs_se",
+        "abs_ci_low",
+        "abs_ci_high",
+        "rel_effect",
+        "rel_se",
+        "rel_ci_low",
+        "rel_ci_high",
+        "statistic",
+        "df",
+        "p_value",
+    )
+    columns = {name: _column(getattr(res, name)) for name in names}
+    n_control, n_variant = _column(res.n_control), _column(res.n_variant)
+    adjusted = _column(summary.p_value_adjusted)
+    cohens_d = _column(res.cohens_d)
+    significant = summary.significant.tolist()
+    status = res.status.tolist()
     results = []
     for i, row in enumerate(summary.rows):
         record: dict[str, Any] = {
@@ -179,29 +207,15 @@ def summary_to_dict(summary: StatsSummary) -> dict[str, Any]:
             "kind": row.kind,
             "variant": row.variant,
             "control": row.control,
-            "n_control": _number(res.n_control[i]),
-            "n_variant": _number(res.n_variant[i]),
+            "n_control": _count(n_control[i]),
+            "n_variant": _count(n_variant[i]),
         }
-        for name in (
-            "mean_control",
-            "mean_variant",
-            "abs_effect",
-            "abs_se",
-            "abs_ci_low",
-            "abs_ci_high",
-            "rel_effect",
-            "rel_se",
-            "rel_ci_low",
-            "rel_ci_high",
-            "statistic",
-            "df",
-            "p_value",
-        ):
-            record[name] = to_python(getattr(res, name)[i])
-        record["p_value_adjusted"] = to_python(summary.p_value_adjusted[i])
-        record["significant"] = bool(summary.significant[i])
-        record["cohens_d"] = to_python(res.cohens_d[i])
-        record["status"] = str(res.status[i])
+        for name in names:
+            record[name] = columns[name][i]
+        record["p_value_adjusted"] = adjusted[i]
+        record["significant"] = bool(significant[i])
+        record["cohens_d"] = cohens_d[i]
+        record["status"] = str(status[i])
         if summary.extras:
             record.update(summary.extras[i])
         results.append(record)

@@ -291,3 +291,28 @@ def test_zero_variance_means_and_zero_denominator_ratios() -> None:
     res = compare(empty_den, ok, "ratio")
     assert res.status[0] == Status.ZERO_DENOMINATOR
     assert np.isnan(res.p_value[0])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=st.lists(st.tuples(st.integers(0, 20), st.integers(1, 10)), min_size=3, max_size=40),
+    other=st.lists(st.tuples(st.integers(0, 20), st.integers(1, 10)), min_size=3, max_size=40),
+)
+def test_ratio_matches_row_linearization_hypothesis(
+    rows: list[tuple[int, int]], other: list[tuple[int, int]]
+) -> None:
+    nc, dc = (np.array(x, dtype=float) for x in zip(*rows, strict=True))
+    nv, dv = (np.array(x, dtype=float) for x in zip(*other, strict=True))
+    r_c, r_v = nc.sum() / dc.sum(), nv.sum() / dv.sum()
+    lin_c, lin_v = (nc - r_c * dc) / dc.mean(), (nv - r_v * dv) / dv.mean()
+    se = np.sqrt(lin_c.var(ddof=1) / nc.size + lin_v.var(ddof=1) / nv.size)
+    assume(se > 1e-6)
+    res = compare(
+        Moments.from_arrays(["g"] * nc.size, {"num": nc, "den": dc}),
+        Moments.from_arrays(["g"] * nv.size, {"num": nv, "den": dv}),
+        "ratio",
+    )
+    np.testing.assert_allclose(res.abs_se[0], se, rtol=1e-8)
+    np.testing.assert_allclose(
+        res.p_value[0], 2 * sps.norm.sf(abs(r_v - r_c) / se), rtol=1e-8, atol=1e-14
+    )

@@ -273,3 +273,81 @@ def test_bad_input_names_metric_variant_and_field(
 def test_method_not_available_is_a_clear_error(example: dict[str, Any]) -> None:
     with pytest.raises(InputError, match="method 'sequential' is not available"):
         run_stats({**example, "method": "sequential"})
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize(
+    ("kind", "control", "variant", "status"),
+    [
+        (
+            "mean",
+            {"n": 50, "sum": 100.0, "sum_sq": 200.0},
+            {"n": 50, "sum": 100.0, "sum_sq": 200.0},
+            "zero_variance",
+        ),
+        ("proportion", {"n": 1, "sum": 1}, {"n": 40, "sum": 4}, "too_few_units"),
+        (
+            "ratio",
+            {
+                "n": 20,
+                "num_sum": 0,
+                "num_sum_sq": 0,
+                "den_sum": 0,
+                "den_sum_sq": 0,
+                "num_den_sum": 0,
+            },
+            {
+                "n": 20,
+                "num_sum": 5,
+                "num_sum_sq": 9,
+                "den_sum": 30,
+                "den_sum_sq": 60,
+                "num_den_sum": 10,
+            },
+            "zero_denominator",
+        ),
+        (
+            "mean",
+            {"n": 30, "sum": 0.0, "sum_sq": 30.0},
+            {"n": 30, "sum": 6.0, "sum_sq": 40.0},
+            "zero_control_mean",
+        ),
+    ],
+)
+def test_degenerate_json_rows(
+    kind: str, control: dict[str, Any], variant: dict[str, Any], status: str
+) -> None:
+    data = {"metrics": [{"name": "m", "kind": kind, "variants": {"c": control, "v": variant}}]}
+    out = run_stats(data)
+    row = out["results"][0]
+    assert row["status"] == status
+    assert row["rel_ci_low"] is None
+    if status != "zero_control_mean":
+        assert row["p_value"] is None
+        assert row["significant"] is False
+    json.dumps(out, allow_nan=False)
+
+
+def test_three_variants_and_srm_over_three_groups() -> None:
+    counts = {"a": 5000, "b": 5100, "c": 4700}
+    data = {
+        "srm": {"counts": counts, "weights": {"a": 1, "b": 1, "c": 1}, "threshold": 0.01},
+        "correction": "bonferroni",
+        "metrics": [
+            {
+                "name": "conv",
+                "kind": "proportion",
+                "variants": {
+                    k: {"n": n, "sum": n // 10 + i * 30} for i, (k, n) in enumerate(counts.items())
+                },
+            }
+        ],
+    }
+    out = run_stats(data)
+    ref = sps.chisquare(list(counts.values()))
+    assert out["srm"]["chi2"] == pytest.approx(ref.statistic, rel=1e-9)
+    assert out["srm"]["df"] == 2
+    assert out["srm"]["mismatch"] is bool(ref.pvalue < 0.01)
+    assert [r["variant"] for r in out["results"]] == ["b", "c"]
+    for r in out["results"]:
+        assert r["p_value_adjusted"] == pytest.approx(min(1.0, 2 * r["p_value"]), rel=1e-12)
