@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shipit.spec._problems import SpecProblems
+from shipit.spec._problems import SpecValidationError
 from shipit.spec.experiment import Experiment, Holdout, Namespace, Variant
 from shipit.spec.guardrail import Guardrail
 from shipit.spec.io import (
@@ -16,13 +16,13 @@ from shipit.spec.io import (
 )
 from shipit.spec.metric import Aggregate, Covariate, MetricDef, Window
 from shipit.spec.plan import AnalysisPlan, BayesianPlan, Prior, SequentialPlan
-from shipit.spec.targeting import All, Any_, Condition, Not, Rule, may_overlap
+from shipit.spec.targeting import AllOf, AnyOf, Condition, Not, Rule, may_overlap
 
 __all__ = [
     "Aggregate",
-    "All",
+    "AllOf",
     "AnalysisPlan",
-    "Any_",
+    "AnyOf",
     "BayesianPlan",
     "Condition",
     "Covariate",
@@ -35,7 +35,7 @@ __all__ = [
     "Prior",
     "Rule",
     "SequentialPlan",
-    "SpecProblems",
+    "SpecValidationError",
     "Variant",
     "Window",
     "check_file_conflicts",

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from shipit.errors import SpecError
 
-__all__ = ["Loc", "SpecProblems", "format_loc"]
+__all__ = ["Loc", "SpecValidationError", "format_loc"]
 
 Loc = tuple[str | int, ...]
 
@@ -19,7 +19,7 @@ def format_loc(loc: Loc) -> str:
     return text or "(top level)"
 
 
-class SpecProblems(SpecError):
+class SpecValidationError(SpecError):
     """One or more spec mistakes; the message has one line per mistake."""
 
     def __init__(self, problems: Sequence[tuple[Loc, str]], source: str | None = None) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shipit.spec._problems import Loc, SpecProblems
+from shipit.spec._problems import Loc, SpecValidationError
 from shipit.spec.guardrail import Guardrail
 from shipit.spec.metric import MetricDef
 from shipit.spec.plan import AnalysisPlan
@@ -113,7 +113,7 @@ class Experiment(_Frozen):
     def _consistent(self) -> Experiment:
         problems = _problems(self)
         if problems:
-            raise SpecProblems(problems)
+            raise SpecValidationError(problems)
         return self
 
     @property

@@ -14,12 +14,11 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from shipit.spec.targeting import may_overlap
-
 from shipit.errors import NotFoundError, SpecError
-from shipit.spec._problems import Loc, SpecProblems, format_loc
+from shipit.spec._problems import Loc, SpecValidationError, format_loc
 from shipit.spec.experiment import Experiment
 from shipit.spec.metric import MetricDef
+from shipit.spec.targeting import may_overlap
 
 __all__ = [
     "check_file_conflicts",
@@ -91,7 +90,8 @@ def load_metrics(path: str | Path) -> tuple[MetricDef, ...]:
     path = Path(path)
     source = str(path)
     data, root = _parse(_read(path), source)
-    items, prefix = data, ()
+    items: Any = data
+    prefix: Loc = ()
     if isinstance(data, dict) and "metrics" in data:
         items, prefix = data["metrics"], ("metrics",)
         root = _node_at(root, ("metrics",))
@@ -111,7 +111,7 @@ def _checked(
         return model.model_validate(data)
     except ValidationError as exc:
         problems = _pydantic_problems(exc)
-    except SpecProblems as exc:
+    except SpecValidationError as exc:
         problems = exc.problems
     lines = []
     for sub, reason in problems:
@@ -165,7 +165,7 @@ def loads_experiments(
     if not errors:
         try:
             check_file_conflicts(out)
-        except SpecProblems as exc:
+        except SpecValidationError as exc:
             errors.extend(f"{source}: {line}" for line in str(exc).splitlines())
     if errors:
         raise SpecError("\n".join(errors))
@@ -195,7 +195,7 @@ def check_file_conflicts(experiments: Sequence[Experiment]) -> None:
                     )
                 )
     if problems:
-        raise SpecProblems(problems)
+        raise SpecValidationError(problems)
 
 
 def load_experiments(path: str | Path) -> list[Experiment]:

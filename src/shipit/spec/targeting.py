@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-__all__ = ["All", "Any_", "Condition", "Not", "Rule", "may_overlap"]
+__all__ = ["AllOf", "AnyOf", "Condition", "Not", "Rule", "may_overlap"]
 
 Scalar: TypeAlias = str | int | float | bool
 
@@ -133,7 +133,7 @@ def _number(value: Any) -> float | None:
         return None
 
 
-class All(_Frozen):
+class AllOf(_Frozen):
     """Every condition holds."""
 
     all: tuple[Condition, ...] = Field(min_length=1)
@@ -143,7 +143,7 @@ class All(_Frozen):
         return all(c.matches(attributes) for c in self.all)
 
 
-class Any_(_Frozen):
+class AnyOf(_Frozen):
     """At least one condition holds."""
 
     any: tuple[Condition, ...] = Field(min_length=1)
@@ -168,7 +168,7 @@ class Not(_Frozen):
 def _member(value: Any) -> str | None:
     """Which kind of condition a mapping (or model) is, from its keys."""
     if isinstance(value, BaseModel):
-        return f"<{type(value).__name__.rstrip('_').lower()}>"
+        return f"<{type(value).__name__.removesuffix('Of').lower()}>"
     if isinstance(value, dict):
         for key, tag in (("all", "<all>"), ("any", "<any>"), ("not", "<not>")):
             if key in value and "attribute" not in value:
@@ -179,8 +179,8 @@ def _member(value: Any) -> str | None:
 
 Condition: TypeAlias = Annotated[
     Annotated[Rule, Tag("<rule>")]
-    | Annotated[All, Tag("<all>")]
-    | Annotated[Any_, Tag("<any>")]
+    | Annotated[AllOf, Tag("<all>")]
+    | Annotated[AnyOf, Tag("<any>")]
     | Annotated[Not, Tag("<not>")],
     Discriminator(
         _member,
@@ -188,8 +188,8 @@ Condition: TypeAlias = Annotated[
         custom_error_message="expected a rule (attribute: ...) or all/any/not",
     ),
 ]
-All.model_rebuild()
-Any_.model_rebuild()
+AllOf.model_rebuild()
+AnyOf.model_rebuild()
 Not.model_rebuild()
 
 
@@ -199,9 +199,9 @@ def _conjuncts(condition: Condition | None) -> list[Rule]:
         return []
     if isinstance(condition, Rule):
         return [condition]
-    if isinstance(condition, All):
+    if isinstance(condition, AllOf):
         return [r for c in condition.all for r in _conjuncts(c)]
-    if isinstance(condition, Any_) and len(condition.any) == 1:
+    if isinstance(condition, AnyOf) and len(condition.any) == 1:
         return _conjuncts(condition.any[0])
     return []
 
