@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-__all__ = ["AllOf", "AnyOf", "Condition", "Not", "Rule", "may_overlap"]
+__all__ = ["AllOf", "AnyOf", "Condition", "Not", "Rule", "is_missing", "may_overlap"]
 
 Scalar: TypeAlias = str | int | float | bool
 
@@ -87,9 +87,9 @@ class Rule(_Frozen):
 
     def matches(self, attributes: dict[str, Any]) -> bool:
         """Whether one unit's attributes satisfy the rule."""
-        if self.attribute not in attributes or attributes[self.attribute] is None:
+        value = attributes.get(self.attribute)
+        if is_missing(value):
             return False
-        value = attributes[self.attribute]
         checks: list[bool] = []
         if self.eq is not None:
             checks.append(_same(value, self.eq))
@@ -112,6 +112,11 @@ class Rule(_Frozen):
         if self.regex is not None:
             checks.append(re.search(self.regex, str(value)) is not None)
         return all(checks)
+
+
+def is_missing(value: Any) -> bool:
+    """None and NaN count as a missing attribute."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def _same(value: Any, expected: Scalar) -> bool:
