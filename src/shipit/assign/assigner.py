@@ -140,9 +140,11 @@ class Assigner:
             return Assignment(self.variants[forced], Reason.FORCED)
         if self._targeting is not None and not self._targeting.matches(dict(attributes or {})):
             return Assignment(None, Reason.NOT_TARGETED)
-        if self._holdout is not None:
-            if hash_unit(self.version, self._holdout.hash_salt, unit) < self._holdout.fraction:
-                return Assignment(None, Reason.HOLDOUT)
+        holdout = self._holdout
+        if holdout is not None and hash_unit(self.version, holdout.hash_salt, unit) < (
+            holdout.fraction
+        ):
+            return Assignment(None, Reason.HOLDOUT)
         if self._namespace is not None:
             start, end = self._namespace.range
             if not start <= hash_unit(self.version, self._namespace.hash_salt, unit) < end:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -141,7 +141,7 @@ def _from_matrix(mat: npt.NDArray[np.uint8]) -> UnitBytes:
     return UnitBytes(words, lengths)
 
 
-def _ints_to_matrix(values: npt.NDArray[np.integer]) -> npt.NDArray[np.uint8]:
+def _ints_to_matrix(values: npt.NDArray[Any]) -> npt.NDArray[np.uint8]:
     """Decimal ASCII digits of integers, left-aligned and zero-padded (vectorized)."""
     v = values.astype(np.int64)
     negative = v < 0
@@ -182,7 +182,8 @@ def to_unit_bytes(units: Sequence[str] | Iterable[str] | npt.NDArray[np.generic]
     codes = np.ascontiguousarray(arr).view(np.uint32).reshape(-1, width)
     if width and int(codes.max()) < 128:
         return _from_matrix(codes.astype(np.uint8))
-    return to_unit_bytes(np.char.encode(arr, "utf-8"))
+    encoded: npt.NDArray[Any] = np.char.encode(arr.astype(np.str_), "utf-8")
+    return to_unit_bytes(encoded)
 
 
 def _fmix_array(h: U64Array) -> U64Array:
