@@ -53,7 +53,8 @@ def test_ramp_up_keeps_every_earlier_unit_in_its_variant() -> None:
     low = Assigner(_exp(traffic=0.1)).assign_batch(units).index
     high = Assigner(_exp(traffic=0.5)).assign_batch(units).index
     earlier = low >= 0
-    assert abs(earlier.mean() - 0.1) < 0.002 and abs((high >= 0).mean() - 0.5) < 0.002
+    assert abs(earlier.mean() - 0.1) < 0.002
+    assert abs((high >= 0).mean() - 0.5) < 0.002
     np.testing.assert_array_equal(high[earlier], low[earlier])
 
 
@@ -118,7 +119,8 @@ def test_batch_agrees_with_single_calls_with_every_feature(
     assert [batch[i] for i in range(n)] == singles
     seen = {s.reason for s in singles}
     assert seen == set(Reason) - {Reason.KILL_SWITCH}
-    assert batch[3].variant == "c" and batch[5].variant == "zero"
+    assert batch[3].variant == "c"
+    assert batch[5].variant == "zero"
     assert batch[7].reason is Reason.EXCLUDED
 
 
