@@ -151,7 +151,7 @@ def loads_experiments(
                 for f in item.get("metrics_files") or ()
                 for m in load_metrics((base_dir or Path.cwd()) / str(f))
             ]
-        except SpecError as exc:
+        except (SpecError, NotFoundError) as exc:
             errors.append(f"{source}: {format_loc((*prefix, *loc, 'metrics_files'))}: {exc}")
             continue
         if shared:
