@@ -20,9 +20,11 @@ app = typer.Typer(
 
 def _register() -> None:
     """Attach every command module (imported here so that `--help` stays fast to write)."""
-    from shipit.cli.commands import version
+    from shipit.cli.commands import assign, experiment, version
 
     version.register(app)
+    experiment.register(app)
+    assign.register(app)
 
 
 @app.callback()
