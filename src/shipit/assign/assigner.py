@@ -27,7 +27,18 @@ import numpy as np
 import numpy.typing as npt
 
 from shipit._types import IntArray
-from shipit.assign.hashing import UnitBytes, hash_batch, hash_seeded, hash_unit, seed_of
+from shipit.assign.hashing import (
+    _GOLDEN,
+    _M1,
+    _M2,
+    _MASK,
+    _TO_UNIT,
+    UnitBytes,
+    hash_batch,
+    hash_seeded,
+    hash_unit,
+    seed_of,
+)
 from shipit.assign.hashing import to_unit_bytes as _to_unit_bytes
 from shipit.assign.targeting import Columns, match_batch
 from shipit.errors import InputError
@@ -98,6 +109,9 @@ class BatchAssignment:
         return dict(zip(self.variants, counts.tolist(), strict=True))
 
 
+_OUTSIDE_TRAFFIC = Assignment(None, Reason.OUTSIDE_TRAFFIC)
+
+
 class Assigner:
     """An experiment compiled for assignment: salts hashed, weights accumulated."""
 
@@ -117,27 +131,55 @@ class Assigner:
         self._holdout = experiment.holdout
         self._namespace = experiment.namespace
         self._kill = experiment.kill_switch
+        # Assignments are immutable: build each possible one once (the single call is hot).
+        self._enrolled = [Assignment(v, Reason.ASSIGNED) for v in self.variants]
+        self._forced_result = [Assignment(v, Reason.FORCED) for v in self.variants]
+        self._limits = [self._traffic * w for w in self._weights]
+        self._plain = not (
+            self._excluded or self._kill or self._forced or self._targeting is not None
+        ) and (self._holdout is None and self._namespace is None and self.version == 1)
 
     def _u(self, unit: str) -> float:
         if self.version == 1:
             return hash_seeded(self._seed, unit.encode("utf-8"))
         return hash_unit(self.version, self._salt, unit)
 
-    def _bucket(self, u: float) -> int:
-        i = bisect.bisect_right(self._starts, u) - 1
-        # Zero-weight variants share a start with the next: take the last with that start.
-        return i
-
     def assign(self, unit: str | int, attributes: Mapping[str, Any] | None = None) -> Assignment:
         """The variant of one unit, or the reason it is not in the experiment."""
-        unit = str(unit)
+        if type(unit) is not str:
+            unit = str(unit)
+        if self._plain:
+            # Hash version 1 written out inline (see hashing.py): the hot path for SDK use.
+            data = unit.encode()
+            n = len(data)
+            h = self._seed ^ ((n * _GOLDEN) & _MASK)
+            big = int.from_bytes(data, "little")
+            while n > 0:
+                h ^= big & _MASK
+                big >>= 64
+                n -= 8
+                h ^= h >> 30
+                h = (h * _M1) & _MASK
+                h ^= h >> 27
+                h = (h * _M2) & _MASK
+                h ^= h >> 31
+            h ^= h >> 30
+            h = (h * _M1) & _MASK
+            h ^= h >> 27
+            h = (h * _M2) & _MASK
+            h ^= h >> 31
+            u = (h >> 11) * _TO_UNIT
+            i = bisect.bisect_right(self._starts, u) - 1
+            if u - self._starts[i] < self._limits[i]:
+                return self._enrolled[i]
+            return _OUTSIDE_TRAFFIC
         if unit in self._excluded:
             return Assignment(None, Reason.EXCLUDED)
         if self._kill:
             return Assignment(self.variants[self._control], Reason.KILL_SWITCH)
         forced = self._forced.get(unit)
         if forced is not None:
-            return Assignment(self.variants[forced], Reason.FORCED)
+            return self._forced_result[forced]
         if self._targeting is not None and not self._targeting.matches(dict(attributes or {})):
             return Assignment(None, Reason.NOT_TARGETED)
         holdout = self._holdout
@@ -150,10 +192,10 @@ class Assigner:
             if not start <= hash_unit(self.version, self._namespace.hash_salt, unit) < end:
                 return Assignment(None, Reason.OUTSIDE_NAMESPACE)
         u = self._u(unit)
-        i = self._bucket(u)
-        if u - self._starts[i] < self._traffic * self._weights[i]:
-            return Assignment(self.variants[i], Reason.ASSIGNED)
-        return Assignment(None, Reason.OUTSIDE_TRAFFIC)
+        i = bisect.bisect_right(self._starts, u) - 1
+        if u - self._starts[i] < self._limits[i]:
+            return self._enrolled[i]
+        return _OUTSIDE_TRAFFIC
 
     def assign_batch(
         self,
@@ -194,7 +236,7 @@ class Assigner:
         u = self._hash(self._salt, arr, ub)
         starts = np.asarray(self._starts)
         i = np.searchsorted(starts, u, side="right") - 1
-        enrolled = (u - starts[i]) < self._traffic * np.asarray(self._weights)[i]
+        enrolled = (u - starts[i]) < np.asarray(self._limits)[i]
         index = np.where(enrolled, i, -1).astype(np.int64)
         reason = np.where(enrolled, _CODE[Reason.ASSIGNED], _CODE[Reason.OUTSIDE_TRAFFIC])
         reason = reason.astype(np.int8)

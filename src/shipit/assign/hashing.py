@@ -72,13 +72,23 @@ def _fmix(h: int) -> int:
 
 
 def _core(seed: int, data: bytes) -> int:
+    # The fmix steps are written out inline: this is the single-call hot path.
     n = len(data)
     h = seed ^ ((n * _GOLDEN) & _MASK)
-    if n % 8:
-        data = data + b"\0" * (8 - n % 8)
-    for i in range(0, n, 8):
-        h = _fmix(h ^ int.from_bytes(data[i : i + 8], "little"))
-    return _fmix(h)
+    big = int.from_bytes(data, "little")
+    for _ in range(0, n, 8):
+        h ^= big & _MASK
+        big >>= 64
+        h ^= h >> 30
+        h = (h * _M1) & _MASK
+        h ^= h >> 27
+        h = (h * _M2) & _MASK
+        h ^= h >> 31
+    h ^= h >> 30
+    h = (h * _M1) & _MASK
+    h ^= h >> 27
+    h = (h * _M2) & _MASK
+    return h ^ (h >> 31)
 
 
 def seed_of(salt: str) -> int:
@@ -115,7 +125,8 @@ def md5_sql(salt_sql: str, unit_sql: str) -> str:
 
 
 class UnitBytes:
-    """Unit ids as zero-padded UTF-8 bytes: 64-bit little-endian words plus lengths."""
+    """Unit ids as zero-padded UTF-8 bytes: 64-bit little-endian words (one row per chunk,
+    one column per unit) plus byte lengths."""
 
     def __init__(self, words: U64Array, lengths: npt.NDArray[np.int64]) -> None:
         self.words = words
@@ -125,19 +136,19 @@ class UnitBytes:
         return int(self.lengths.shape[0])
 
 
-def _from_matrix(mat: npt.NDArray[np.uint8]) -> UnitBytes:
+def _from_matrix(
+    mat: npt.NDArray[np.uint8] | npt.NDArray[np.uint32],
+    lengths: npt.NDArray[np.int64] | None = None,
+) -> UnitBytes:
+    """Pack a zero-padded byte matrix (or ASCII code points) into 64-bit words."""
     n, width = mat.shape
-    if width == 0:
-        return UnitBytes(np.zeros((n, 0), np.uint64), np.zeros(n, np.int64))
-    nonzero = mat != 0
-    lengths = (width - np.argmax(nonzero[:, ::-1], axis=1)).astype(np.int64)
-    lengths[~nonzero.any(axis=1)] = 0
-    padded_width = -(-width // 8) * 8
-    if padded_width != width:
-        padded = np.zeros((n, padded_width), np.uint8)
-        padded[:, :width] = mat
-        mat = padded
-    words = np.ascontiguousarray(mat).view("<u8").astype(np.uint64, copy=False)
+    if lengths is None:
+        nonzero = mat != 0
+        lengths = (width - np.argmax(nonzero[:, ::-1], axis=1)).astype(np.int64)
+        lengths[~nonzero.any(axis=1)] = 0
+    padded = np.zeros((n, -(-width // 8) * 8), np.uint8)
+    padded[:, :width] = mat
+    words = np.ascontiguousarray(padded.view("<u8").astype(np.uint64, copy=False).T)
     return UnitBytes(words, lengths)
 
 
@@ -174,36 +185,45 @@ def to_unit_bytes(units: Sequence[str] | Iterable[str] | npt.NDArray[np.generic]
     elif arr.dtype.kind not in "US":
         raise InputError(f"unit ids must be strings or integers, got dtype {arr.dtype}")
     if arr.size == 0:
-        return UnitBytes(np.zeros((0, 0), np.uint64), np.zeros(0, np.int64))
+        return UnitBytes(np.zeros((0, 0), np.uint64), np.zeros(0, np.int64))  # no units
     if arr.dtype.kind == "S":
         width = arr.dtype.itemsize
         return _from_matrix(np.ascontiguousarray(arr).view(np.uint8).reshape(-1, width))
     width = arr.dtype.itemsize // 4
     codes = np.ascontiguousarray(arr).view(np.uint32).reshape(-1, width)
     if width and int(codes.max()) < 128:
-        return _from_matrix(codes.astype(np.uint8))
+        lengths = np.strings.str_len(arr).astype(np.int64)
+        return _from_matrix(codes, lengths)
     encoded: npt.NDArray[Any] = np.char.encode(arr.astype(np.str_), "utf-8")
     return to_unit_bytes(encoded)
 
 
-def _fmix_array(h: U64Array) -> U64Array:
-    h ^= h >> np.uint64(30)
-    h *= np.uint64(_M1)
-    h ^= h >> np.uint64(27)
-    h *= np.uint64(_M2)
-    h ^= h >> np.uint64(31)
+def _fmix_array(h: U64Array, tmp: U64Array) -> U64Array:
+    """fmix in place on ``h`` (``tmp`` is scratch space of the same shape)."""
+    for shift, mult in ((30, _M1), (27, _M2)):
+        np.right_shift(h, np.uint64(shift), out=tmp)
+        np.bitwise_xor(h, tmp, out=h)
+        np.multiply(h, np.uint64(mult), out=h)
+    np.right_shift(h, np.uint64(31), out=tmp)
+    np.bitwise_xor(h, tmp, out=h)
     return h
 
 
 def _mix64_batch(seed: int, ub: UnitBytes) -> U64Array:
     h = ub.lengths.astype(np.uint64) * np.uint64(_GOLDEN)
     h ^= np.uint64(seed)
+    tmp = np.empty_like(h)
+    mixed = np.empty_like(h)
     chunks = (ub.lengths + 7) // 8
-    for j in range(ub.words.shape[1]):
-        mixed = _fmix_array(h ^ ub.words[:, j])
+    for j in range(ub.words.shape[0]):
+        np.bitwise_xor(h, ub.words[j], out=mixed)
+        _fmix_array(mixed, tmp)
         active = chunks > j
-        h = mixed if active.all() else np.where(active, mixed, h)
-    return _fmix_array(h)
+        if active.all():
+            h, mixed = mixed, h
+        else:
+            np.copyto(h, mixed, where=active)
+    return _fmix_array(h, tmp)
 
 
 def hash_batch(
