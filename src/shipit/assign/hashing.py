@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -185,14 +185,15 @@ def to_unit_bytes(units: Sequence[str] | Iterable[str] | npt.NDArray[np.generic]
     elif arr.dtype.kind not in "US":
         raise InputError(f"unit ids must be strings or integers, got dtype {arr.dtype}")
     if arr.size == 0:
-        return UnitBytes(np.zeros((0, 0), np.uint64), np.zeros(0, np.int64))  # no units
+        return UnitBytes(np.zeros((0, 0), np.uint64), np.zeros(0, np.int64))
     if arr.dtype.kind == "S":
         width = arr.dtype.itemsize
         return _from_matrix(np.ascontiguousarray(arr).view(np.uint8).reshape(-1, width))
     width = arr.dtype.itemsize // 4
     codes = np.ascontiguousarray(arr).view(np.uint32).reshape(-1, width)
     if width and int(codes.max()) < 128:
-        lengths = np.strings.str_len(arr).astype(np.int64)
+        text = cast("npt.NDArray[np.str_]", arr)
+        lengths = np.strings.str_len(text).astype(np.int64)
         return _from_matrix(codes, lengths)
     encoded: npt.NDArray[Any] = np.char.encode(arr.astype(np.str_), "utf-8")
     return to_unit_bytes(encoded)
