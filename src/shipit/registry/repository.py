@@ -18,10 +18,10 @@ from alembic.config import Config
 
 from shipit.errors import ConflictError, EngineError, NotFoundError, SpecError, StateError
 from shipit.registry.audit import AuditEntry, diff, record
+from shipit.registry.conflicts import check_conflicts, randomization
 from shipit.registry.lifecycle import Decision, Status, check_transition
 from shipit.registry.tables import audit_log, experiments, phases
 from shipit.spec.experiment import Experiment
-from shipit.spec.targeting import may_overlap
 
 __all__ = [
     "ExperimentRecord",
@@ -75,18 +75,6 @@ def _aware(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value
-
-
-def _randomization(exp: Experiment) -> dict[str, Any]:
-    """The fields that decide who gets which variant (beyond traffic)."""
-    return {
-        "unit": exp.unit,
-        "salt": exp.hash_salt,
-        "hash_version": exp.hash_version,
-        "weights": dict(zip(exp.variant_keys, exp.weights, strict=True)),
-        "namespace": None if exp.namespace is None else exp.namespace.model_dump(),
-        "holdout": None if exp.holdout is None else exp.holdout.model_dump(),
-    }
 
 
 def default_url(project_dir: Path | None = None) -> str:
@@ -216,7 +204,7 @@ class SqlAlchemyRepository:
                 raise StateError(f"cannot change experiment {key!r}: it is {status}")
             phase_reason = ""
             if status is Status.RUNNING:
-                before, after = _randomization(old), _randomization(experiment)
+                before, after = randomization(old), randomization(experiment)
                 changed = sorted(k for k in before if before[k] != after[k])
                 if changed and not new_phase:
                     raise StateError(
@@ -230,7 +218,7 @@ class SqlAlchemyRepository:
                         f"traffic {old.traffic:g} -> {experiment.traffic:g}"
                     )
                 if experiment.namespace != old.namespace or experiment.targeting != old.targeting:
-                    self._check_conflicts(conn, experiment)
+                    check_conflicts(conn, experiment)
             spec = experiment.to_dict(with_shared=True)
             changes = diff(row.spec, spec)
             conn.execute(
@@ -252,7 +240,7 @@ class SqlAlchemyRepository:
             row = self._row(conn, key, lock=True)
             check_transition(key, Status(row.status), Status.RUNNING)
             experiment = Experiment.model_validate(row.spec)
-            self._check_conflicts(conn, experiment)
+            check_conflicts(conn, experiment)
             self._set_status(conn, key, Status.RUNNING, now)
             number = self._new_phase(conn, experiment, now, "start")
             record(conn, key, now, actor, "start", {"phase": number})
@@ -384,29 +372,3 @@ class SqlAlchemyRepository:
             )
         )
         return number
-
-    def _check_conflicts(self, conn: sa.Connection, experiment: Experiment) -> None:
-        """Refuse overlap with a running experiment in the same namespace range and targeting."""
-        ns = experiment.namespace
-        if ns is None:
-            return
-        running = conn.execute(
-            sa.select(experiments.c.key, experiments.c.spec).where(
-                experiments.c.status == Status.RUNNING.value,
-                experiments.c.key != experiment.key,
-            )
-        )
-        clashes = []
-        for key, spec in running:
-            other = Experiment.model_validate(spec)
-            if (
-                other.namespace is not None
-                and ns.overlaps(other.namespace)
-                and may_overlap(experiment.targeting, other.targeting)
-            ):
-                clashes.append(f"{key} {list(other.namespace.range)}")
-        if clashes:
-            raise ConflictError(
-                f"experiment {experiment.key!r} {list(ns.range)} overlaps running experiments "
-                f"in namespace {ns.name!r} with overlapping targeting: {', '.join(sorted(clashes))}"
-            )
