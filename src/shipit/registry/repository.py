@@ -192,7 +192,7 @@ class SqlAlchemyRepository:
 
         A running experiment's randomization (unit, salt, hash version, variant weights,
         namespace, holdout) changes only with ``new_phase=True`` and a ``reason``; a traffic
-        change starts a new phase by itself.
+        or targeting change starts a new phase by itself.
         """
         now = _now()
         key = experiment.key
@@ -213,10 +213,13 @@ class SqlAlchemyRepository:
                     )
                 if new_phase and not reason.strip():
                     raise SpecError(f"a new phase of {key!r} needs a reason")
-                if changed or new_phase or old.traffic != experiment.traffic:
-                    phase_reason = reason.strip() or (
-                        f"traffic {old.traffic:g} -> {experiment.traffic:g}"
-                    )
+                automatic = []
+                if old.traffic != experiment.traffic:
+                    automatic.append(f"traffic {old.traffic:g} -> {experiment.traffic:g}")
+                if old.targeting != experiment.targeting:
+                    automatic.append("targeting changed")
+                if changed or new_phase or automatic:
+                    phase_reason = reason.strip() or "; ".join(automatic)
                 if experiment.namespace != old.namespace or experiment.targeting != old.targeting:
                     check_conflicts(conn, experiment)
             spec = experiment.to_dict(with_shared=True)

@@ -118,6 +118,9 @@ def test_traffic_ramp_opens_a_phase_and_text_edits_do_not(registry: SqlAlchemyRe
     assert record.phase is not None
     assert (record.phase.number, record.phase.traffic) == (2, 0.5)
     assert record.phase.reason == "traffic 0.1 -> 0.5"
+    record = registry.update(_exp(traffic=0.5, targeting={"attribute": "c", "eq": "US"}))
+    assert record.phase is not None
+    assert (record.phase.number, record.phase.reason) == (3, "targeting changed")
 
 
 def test_changes_after_stop_are_refused(registry: SqlAlchemyRepository) -> None:
