@@ -235,7 +235,12 @@ class Assigner:
         ub = _to_unit_bytes(arr) if self.version == 1 else None
         u = self._hash(self._salt, arr, ub)
         starts = np.asarray(self._starts)
-        i = np.searchsorted(starts, u, side="right") - 1
+        if len(starts) <= 8:  # a few comparisons beat a binary search per unit
+            i = np.zeros(n, np.int64)
+            for start in self._starts[1:]:
+                i += u >= start
+        else:
+            i = np.searchsorted(starts, u, side="right") - 1
         enrolled = (u - starts[i]) < np.asarray(self._limits)[i]
         index = np.where(enrolled, i, -1).astype(np.int64)
         reason = np.where(enrolled, _CODE[Reason.ASSIGNED], _CODE[Reason.OUTSIDE_TRAFFIC])
