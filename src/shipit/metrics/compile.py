@@ -178,7 +178,7 @@ def compile_moments(
         (
             "phase_exposures",
             f"SELECT {_id('unit_id')} AS unit_id, {_id('variant')} AS variant, {ts} AS ts"
-            + (f", {seg_src} AS segment" if seg_src else "")
+            + (f", COALESCE(CAST({seg_src} AS VARCHAR), '(none)') AS segment" if seg_src else "")
             + f" FROM {_id(t['exposures'])} WHERE {' AND '.join(where)}",
         )
     )

@@ -155,6 +155,16 @@ def load(
     return engine.append(schema, batches)
 
 
+def _sql_type(stored: str) -> str:
+    """The loader's type for a stored column type, as any engine spells it."""
+    t = stored.lower()
+    if "timestamp" in t:
+        return "TIMESTAMP"
+    if any(w in t for w in ("float", "double", "decimal", "int", "real", "numeric")):
+        return "DOUBLE"
+    return "VARCHAR"
+
+
 class _Checker:
     """Validates batches and casts them to the table's types; types of extra columns are
     fixed by the stored table or, for a new column, by the first batch."""
@@ -162,7 +172,7 @@ class _Checker:
     def __init__(self, schema: TableSchema, stored: dict[str, str]) -> None:
         self.schema = schema
         self.types: dict[str, str] = {c.name: c.type for c in schema.columns}
-        self.types.update({k: v for k, v in stored.items() if k not in self.types})
+        self.types.update({k: _sql_type(v) for k, v in stored.items() if k not in self.types})
         self.offset = 0
         self.con = duckdb.connect(":memory:")
         self.con.execute("SET TimeZone = 'UTC'")
