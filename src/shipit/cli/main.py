@@ -23,6 +23,10 @@ def _register() -> None:
     from shipit.cli.commands import version
 
     version.register(app)
+    from shipit.cli.commands import load, metrics
+
+    load.register(app)
+    metrics.register(app)
 
 
 @app.callback()
