@@ -72,7 +72,8 @@ def make_dataset(seed: int = 7, n_units: int = 240, n_events: int = 3000) -> Dat
             "event_id": [f"e{i}" for i in range(n_events)],
             "unit_id": ev_units,
             "event": rng.choice(["purchase", "view", "signup"], n_events, p=[0.3, 0.6, 0.1]),
-            "timestamp": T0 + pd.to_timedelta(rng.integers(-3 * 86400e6, 7 * 86400e6, n_events), "us"),
+            "timestamp": T0
+            + pd.to_timedelta(rng.integers(-3 * 86400e6, 7 * 86400e6, n_events), "us"),
             "value": value,
             "item": rng.integers(1, 6, n_events).astype(float),
         }
@@ -108,6 +109,14 @@ def _per_unit(
         "any": lambda: ev.groupby("unit_id").size().clip(upper=1),
     }[agg.aggregation]()
     return values.reindex(units["unit_id"]).fillna(0.0).to_numpy(dtype=float)
+
+
+def _label(variant: str, segment: str | None, day: pd.Timestamp | None) -> str:
+    if day is not None:
+        return f"{variant}@{day.date().isoformat()}"
+    if segment is not None:
+        return f"{variant}/{segment}"
+    return variant
 
 
 def reference_moments(
@@ -179,18 +188,12 @@ def reference_moments(
             mask = np.ones(len(sel), dtype=bool)
             if segment is not None:
                 mask = (sel["segment"] == segment).to_numpy()
-            if day is not None:
-                label = lambda v: f"{v}@{day.date().isoformat()}"  # noqa: E731
-            elif segment is not None:
-                label = lambda v: f"{v}/{segment}"  # noqa: E731
-            else:
-                label = lambda v: v  # noqa: E731
             groups = sel["variant"].to_numpy()[mask]
             out[m.name].append(
                 Moments.from_arrays(
-                    [label(v) for v in groups],
+                    [_label(v, segment, day) for v in groups],
                     {k: c[mask] for k, c in cols.items()},
-                    labels=[label(v) for v in variants],
+                    labels=[_label(v, segment, day) for v in variants],
                 )
             )
     return {k: Moments.concat(v) for k, v in out.items()}, multi, pre
@@ -231,7 +234,9 @@ def snapshot(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
 @pytest.fixture(scope="session")
 def spark_session() -> Iterator[Any]:
     """One local SparkSession for the whole run (startup is slow)."""
-    pyspark = pytest.importorskip("pyspark", reason="pyspark not installed (pip install shipit[spark])")
+    pyspark = pytest.importorskip(
+        "pyspark", reason="pyspark not installed (pip install shipit[spark])"
+    )
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         pytest.skip("Spark needs Java 17: no java on PATH and no JAVA_HOME")
     import tempfile

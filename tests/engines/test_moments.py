@@ -43,7 +43,9 @@ METRICS = [
         denominator={"event": "view", "aggregation": "count"},
         winsorize=0.95,
         window={"end_hours": 48},
-        covariates=[{"name": "pre_rev", "event": "purchase", "window": {"start_hours": -48, "end_hours": 0}}],
+        covariates=[
+            {"name": "pre_rev", "event": "purchase", "window": {"start_hours": -48, "end_hours": 0}}
+        ],
     ),
 ]
 VARIANTS = ["control", "treatment"]
@@ -79,9 +81,7 @@ def test_moments_match_pandas(
     by: str | None,
     phase_start: datetime | None,
 ) -> None:
-    got = compute_moments(
-        engine, "checkout", 1, VARIANTS, METRICS, by=by, phase_start=phase_start
-    )
+    got = compute_moments(engine, "checkout", 1, VARIANTS, METRICS, by=by, phase_start=phase_start)
     want = reference(dataset, "checkout", 1, VARIANTS, METRICS, by=by, phase_start=phase_start)
     assert_same(got, want)
 

@@ -29,7 +29,9 @@ def spark_engine(spark_session: Any, dataset: Dataset) -> IbisEngine:
 
 def test_spark_loads_are_idempotent(spark_engine: IbisEngine, dataset: Dataset) -> None:
     assert load(spark_engine, "events", dataset.events.iloc[:50]) == 0
-    assert spark_engine.query("SELECT COUNT(*) AS n FROM events")[0][0].as_py() == len(dataset.events)
+    assert spark_engine.query("SELECT COUNT(*) AS n FROM events")[0][0].as_py() == len(
+        dataset.events
+    )
 
 
 @pytest.mark.parametrize("by", [None, "day", "country"])

@@ -63,7 +63,7 @@ class CompiledQuery:
 
 
 def _id(name: str) -> str:
-    return exp.to_identifier(name, quoted=True).sql("duckdb")  # type: ignore[union-attr]
+    return exp.to_identifier(name, quoted=True).sql("duckdb")
 
 
 def _lit(value: str) -> str:

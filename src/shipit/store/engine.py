@@ -115,7 +115,7 @@ def map_table(
 
 def quote(name: str, dialect: str) -> str:
     """An identifier quoted for the dialect."""
-    return exp.to_identifier(name, quoted=True).sql(dialect=dialect)  # type: ignore[union-attr]
+    return exp.to_identifier(name, quoted=True).sql(dialect=dialect)
 
 
 def transpile(sql: str, dialect: str) -> str:

@@ -121,7 +121,9 @@ class IbisEngine:
         )
 
     def _merge_sql(self, schema: TableSchema, stage: str, cols: list[str]) -> str:
-        q = lambda c: quote(c, self.dialect)  # noqa: E731
+        def q(c: str) -> str:
+            return quote(c, self.dialect)
+
         listed = ", ".join(q(c) for c in cols)
         target = q(schema.name)
         if schema.key is None:

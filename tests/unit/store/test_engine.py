@@ -49,7 +49,12 @@ def test_bring_your_own_tables_through_a_mapping() -> None:
         engine,
         "exposures",
         "wh_assign",
-        {"experiment": "test_name", "unit_id": "customer", "variant": "arm", "timestamp": "seen_at"},
+        {
+            "experiment": "test_name",
+            "unit_id": "customer",
+            "variant": "arm",
+            "timestamp": "seen_at",
+        },
     )
     map_table(
         engine,
@@ -67,9 +72,9 @@ def test_bring_your_own_tables_through_a_mapping() -> None:
 def test_mapping_names_what_is_missing() -> None:
     engine = DuckDBEngine()
     engine.execute("CREATE TABLE t AS SELECT 1 AS customer")
-    with pytest.raises(InputError, match="required events.event"):
+    with pytest.raises(InputError, match=r"required events\.event"):
         map_table(engine, "events", "t", {"unit_id": "customer"})
-    with pytest.raises(InputError, match="column 'nope' not in table 't'"):
+    with pytest.raises(InputError, match=r"column 'nope' not in table 't'"):
         map_table(engine, "events", "t", {"unit_id": "nope"})
     with pytest.raises(NotFoundError):
         map_table(engine, "events", "missing", {})

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -63,9 +63,7 @@ def test_bad_rows_are_reported_with_row_and_reason(tmp_path: Path) -> None:
     msg = str(err.value)
     assert "4 bad row(s)" in msg
     assert "row 2: unit_id is missing" in msg
-    assert "row 3: timestamp 'yesterday' is not a valid TIMESTAMP" in msg.replace('"', "'") or (
-        "row 3: timestamp yesterday is not a valid TIMESTAMP" in msg
-    )
+    assert "row 3: timestamp yesterday is not a valid TIMESTAMP" in msg
     assert "row 4: value abc is not a valid DOUBLE" in msg
     assert "row 5: event is missing" in msg
     assert store.columns("events") is None  # nothing was created
@@ -168,7 +166,7 @@ def test_any_split_and_replay_stores_each_event_once(cuts: list[int], repeat: li
     """However the events are split into batches and replayed, each id is stored once."""
     df = events(40)
     bounds = sorted({0, 40, *cuts})
-    parts = [df.iloc[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    parts = [df.iloc[a:b] for a, b in itertools.pairwise(bounds)]
     store = DuckDBEngine()
     for i in repeat:
         load(store, "events", parts[i % len(parts)])
