@@ -79,6 +79,16 @@ class _Builder:
         self.windows: list[Window] = []
         self.unit_columns: list[str] = []
         self.day = day
+        # alias -> column of unit_values holding it: equal aggregates are computed once.
+        self.source: dict[str, str] = {}
+        self._seen: dict[str, str] = {}
+
+    def _add(self, sql: str, alias: str) -> None:
+        if sql in self._seen:
+            self.source[alias] = self._seen[sql]
+            return
+        self._seen[sql] = self.source[alias] = alias
+        self.values.append(f"{sql} AS {alias}")
 
     def aggregate(
         self,
@@ -107,9 +117,14 @@ class _Builder:
             "max": f"COALESCE(MAX(CASE WHEN {when} THEN {value} END), 0)",
             "any": f"MAX(CASE WHEN {when} THEN 1 ELSE 0 END)",
         }[agg.aggregation]
-        self.values.append(f"CAST({sql} AS DOUBLE) AS {alias}")
+        self._add(f"CAST({sql} AS DOUBLE)", alias)
 
     def unit_column(self, column: str, alias: str) -> None:
+        key = f"units:{column}"
+        if key in self._seen:
+            self.source[alias] = self._seen[key]
+            return
+        self._seen[key] = self.source[alias] = alias
         self.unit_columns.append(f"un.{_id(column)} AS {alias}")
         self.values.append(f"CAST(COALESCE(MAX(u.{alias}), 0) AS DOUBLE) AS {alias}")
 
@@ -252,9 +267,15 @@ def compile_moments(
         )
     )
     source = "unit_values"
+    ref = dict(b.source)
     if caps:
         per_day = ["day"] if day else []
-        quantiles = [f"SHIPIT_QUANTILE({c}, {q!r}) AS {c}_cap" for c, q in caps]
+        capped: dict[tuple[str, float], str] = {}
+        for alias, q in caps:
+            key = (b.source[alias], q)
+            capped.setdefault(key, f"{key[0]}_w{len(capped)}")
+            ref[alias] = capped[key]
+        quantiles = [f"SHIPIT_QUANTILE({c}, {q!r}) AS {name}" for (c, q), name in capped.items()]
         ctes.append(
             (
                 "caps",
@@ -262,25 +283,18 @@ def compile_moments(
                 + (" GROUP BY day" if day else ""),
             )
         )
-        capped = {c for c, _ in caps}
-        all_values = [v.rsplit(" AS ", 1)[1] for v in b.values]
-        kept = (
-            ["v.unit_id", "v.variant"]
-            + (["v.segment"] if segment else [])
-            + (["v.day"] if day else [])
-        )
-        kept += [f"LEAST(v.{c}, c.{c}_cap) AS {c}" if c in capped else f"v.{c}" for c in all_values]
+        kept = ["v.*"] + [f"LEAST(v.{c}, c.{name}) AS {name}" for (c, _), name in capped.items()]
         join = "JOIN caps c ON c.day = v.day" if day else "CROSS JOIN caps c"
         ctes.append(("winsorized", f"SELECT {', '.join(kept)} FROM unit_values v {join}"))
         source = "winsorized"
     sums = ["COUNT(*) AS n"]
     for mc in cols:
         for a_i, a in enumerate(mc.names):
-            sums.append(f"SUM({mc.prefix}_{a}) AS {mc.sum_column(a)}")
+            col_a = ref[f"{mc.prefix}_{a}"]
+            sums.append(f"SUM({col_a}) AS {mc.sum_column(a)}")
             for b_name in mc.names[a_i:]:
-                sums.append(
-                    f"SUM({mc.prefix}_{a} * {mc.prefix}_{b_name}) AS {mc.cross_column(a, b_name)}"
-                )
+                col_b = ref[f"{mc.prefix}_{b_name}"]
+                sums.append(f"SUM({col_a} * {col_b}) AS {mc.cross_column(a, b_name)}")
     ctes.append(
         ("moments", f"SELECT {', '.join(keys + sums)} FROM {source} GROUP BY {', '.join(keys)}")
     )

@@ -57,15 +57,6 @@ WITH phase_exposures AS (
     CAST(MAX(
       CASE WHEN ev.`event` = 'signup' AND ev.`timestamp` >= u.first_ts THEN 1 ELSE 0 END
     ) AS DOUBLE) AS m4_y,
-    CAST(COALESCE(
-      SUM(
-        CASE
-          WHEN ev.`event` = 'purchase' AND ev.`timestamp` >= u.first_ts
-          THEN ev.`value`
-        END
-      ),
-      0
-    ) AS DOUBLE) AS m5_num,
     CAST(COUNT(CASE WHEN ev.`event` = 'view' AND ev.`timestamp` >= u.first_ts THEN 1 END) AS DOUBLE) AS m5_den,
     CAST(COALESCE(
       SUM(
@@ -78,16 +69,6 @@ WITH phase_exposures AS (
       ),
       0
     ) AS DOUBLE) AS m6_y,
-    CAST(COALESCE(
-      SUM(
-        CASE
-          WHEN ev.`event` = 'purchase' AND ev.`timestamp` >= u.first_ts
-          THEN ev.`value`
-        END
-      ),
-      0
-    ) AS DOUBLE) AS m7_y,
-    CAST(COUNT(CASE WHEN ev.`event` = 'view' AND ev.`timestamp` >= u.first_ts THEN 1 END) AS DOUBLE) AS m8_y,
     CAST(COUNT(
       CASE
         WHEN ev.`event` = 'view'
@@ -137,29 +118,16 @@ WITH phase_exposures AS (
     2
 ), caps AS (
   SELECT
-    PERCENTILE(m7_y, 0.9) AS m7_y_cap,
-    PERCENTILE(m9_num, 0.95) AS m9_num_cap,
-    PERCENTILE(m9_den, 0.95) AS m9_den_cap
+    PERCENTILE(m0_y, 0.9) AS m0_y_w0,
+    PERCENTILE(m9_num, 0.95) AS m9_num_w1,
+    PERCENTILE(m9_den, 0.95) AS m9_den_w2
   FROM unit_values
 ), winsorized AS (
   SELECT
-    v.unit_id,
-    v.variant,
-    v.m0_y,
-    v.m1_y,
-    v.m2_y,
-    v.m3_y,
-    v.m4_y,
-    v.m5_num,
-    v.m5_den,
-    v.m6_y,
-    LEAST(v.m7_y, c.m7_y_cap) AS m7_y,
-    v.m8_y,
-    v.m8_x1,
-    v.m8_x2,
-    LEAST(v.m9_num, c.m9_num_cap) AS m9_num,
-    LEAST(v.m9_den, c.m9_den_cap) AS m9_den,
-    v.m9_x1
+    v.*,
+    LEAST(v.m0_y, c.m0_y_w0) AS m0_y_w0,
+    LEAST(v.m9_num, c.m9_num_w1) AS m9_num_w1,
+    LEAST(v.m9_den, c.m9_den_w2) AS m9_den_w2
   FROM unit_values AS v
   CROSS JOIN caps AS c
 ), moments AS (
@@ -176,31 +144,31 @@ WITH phase_exposures AS (
     SUM(m3_y * m3_y) AS m3__y__y,
     SUM(m4_y) AS m4__y,
     SUM(m4_y * m4_y) AS m4__y__y,
-    SUM(m5_num) AS m5__num,
-    SUM(m5_num * m5_num) AS m5__num__num,
-    SUM(m5_num * m5_den) AS m5__num__den,
+    SUM(m0_y) AS m5__num,
+    SUM(m0_y * m0_y) AS m5__num__num,
+    SUM(m0_y * m5_den) AS m5__num__den,
     SUM(m5_den) AS m5__den,
     SUM(m5_den * m5_den) AS m5__den__den,
     SUM(m6_y) AS m6__y,
     SUM(m6_y * m6_y) AS m6__y__y,
-    SUM(m7_y) AS m7__y,
-    SUM(m7_y * m7_y) AS m7__y__y,
-    SUM(m8_y) AS m8__y,
-    SUM(m8_y * m8_y) AS m8__y__y,
-    SUM(m8_y * m8_x1) AS m8__y__x1,
-    SUM(m8_y * m8_x2) AS m8__y__x2,
+    SUM(m0_y_w0) AS m7__y,
+    SUM(m0_y_w0 * m0_y_w0) AS m7__y__y,
+    SUM(m5_den) AS m8__y,
+    SUM(m5_den * m5_den) AS m8__y__y,
+    SUM(m5_den * m8_x1) AS m8__y__x1,
+    SUM(m5_den * m8_x2) AS m8__y__x2,
     SUM(m8_x1) AS m8__x1,
     SUM(m8_x1 * m8_x1) AS m8__x1__x1,
     SUM(m8_x1 * m8_x2) AS m8__x1__x2,
     SUM(m8_x2) AS m8__x2,
     SUM(m8_x2 * m8_x2) AS m8__x2__x2,
-    SUM(m9_num) AS m9__num,
-    SUM(m9_num * m9_num) AS m9__num__num,
-    SUM(m9_num * m9_den) AS m9__num__den,
-    SUM(m9_num * m9_x1) AS m9__num__x1,
-    SUM(m9_den) AS m9__den,
-    SUM(m9_den * m9_den) AS m9__den__den,
-    SUM(m9_den * m9_x1) AS m9__den__x1,
+    SUM(m9_num_w1) AS m9__num,
+    SUM(m9_num_w1 * m9_num_w1) AS m9__num__num,
+    SUM(m9_num_w1 * m9_den_w2) AS m9__num__den,
+    SUM(m9_num_w1 * m9_x1) AS m9__num__x1,
+    SUM(m9_den_w2) AS m9__den,
+    SUM(m9_den_w2 * m9_den_w2) AS m9__den__den,
+    SUM(m9_den_w2 * m9_x1) AS m9__den__x1,
     SUM(m9_x1) AS m9__x1,
     SUM(m9_x1 * m9_x1) AS m9__x1__x1
   FROM winsorized

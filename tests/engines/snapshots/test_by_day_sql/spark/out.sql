@@ -124,24 +124,18 @@ WITH phase_exposures AS (
 ), caps AS (
   SELECT
     day,
-    PERCENTILE(m0_y, 0.9) AS m0_y_cap,
-    PERCENTILE(m2_num, 0.95) AS m2_num_cap,
-    PERCENTILE(m2_den, 0.95) AS m2_den_cap
+    PERCENTILE(m0_y, 0.9) AS m0_y_w0,
+    PERCENTILE(m2_num, 0.95) AS m2_num_w1,
+    PERCENTILE(m2_den, 0.95) AS m2_den_w2
   FROM unit_values
   GROUP BY
     day
 ), winsorized AS (
   SELECT
-    v.unit_id,
-    v.variant,
-    v.day,
-    LEAST(v.m0_y, c.m0_y_cap) AS m0_y,
-    v.m1_y,
-    v.m1_x1,
-    v.m1_x2,
-    LEAST(v.m2_num, c.m2_num_cap) AS m2_num,
-    LEAST(v.m2_den, c.m2_den_cap) AS m2_den,
-    v.m2_x1
+    v.*,
+    LEAST(v.m0_y, c.m0_y_w0) AS m0_y_w0,
+    LEAST(v.m2_num, c.m2_num_w1) AS m2_num_w1,
+    LEAST(v.m2_den, c.m2_den_w2) AS m2_den_w2
   FROM unit_values AS v
   JOIN caps AS c
     ON c.day = v.day
@@ -150,8 +144,8 @@ WITH phase_exposures AS (
     variant,
     day,
     COUNT(*) AS n,
-    SUM(m0_y) AS m0__y,
-    SUM(m0_y * m0_y) AS m0__y__y,
+    SUM(m0_y_w0) AS m0__y,
+    SUM(m0_y_w0 * m0_y_w0) AS m0__y__y,
     SUM(m1_y) AS m1__y,
     SUM(m1_y * m1_y) AS m1__y__y,
     SUM(m1_y * m1_x1) AS m1__y__x1,
@@ -161,13 +155,13 @@ WITH phase_exposures AS (
     SUM(m1_x1 * m1_x2) AS m1__x1__x2,
     SUM(m1_x2) AS m1__x2,
     SUM(m1_x2 * m1_x2) AS m1__x2__x2,
-    SUM(m2_num) AS m2__num,
-    SUM(m2_num * m2_num) AS m2__num__num,
-    SUM(m2_num * m2_den) AS m2__num__den,
-    SUM(m2_num * m2_x1) AS m2__num__x1,
-    SUM(m2_den) AS m2__den,
-    SUM(m2_den * m2_den) AS m2__den__den,
-    SUM(m2_den * m2_x1) AS m2__den__x1,
+    SUM(m2_num_w1) AS m2__num,
+    SUM(m2_num_w1 * m2_num_w1) AS m2__num__num,
+    SUM(m2_num_w1 * m2_den_w2) AS m2__num__den,
+    SUM(m2_num_w1 * m2_x1) AS m2__num__x1,
+    SUM(m2_den_w2) AS m2__den,
+    SUM(m2_den_w2 * m2_den_w2) AS m2__den__den,
+    SUM(m2_den_w2 * m2_x1) AS m2__den__x1,
     SUM(m2_x1) AS m2__x1,
     SUM(m2_x1 * m2_x1) AS m2__x1__x1
   FROM winsorized
