@@ -174,3 +174,13 @@ def test_any_split_and_replay_stores_each_event_once(cuts: list[int], repeat: li
         load(store, "events", part)
     got = rows(store, "events")
     assert sorted(got["event_id"]) == sorted(df["event_id"])
+
+
+def test_progress_reaches_the_file_size(tmp_path: Path) -> None:
+    path = tmp_path / "e.csv"
+    events(500).to_csv(path, index=False)
+    seen: list[tuple[int, int]] = []
+    load(DuckDBEngine(), "events", path, progress=lambda done, total: seen.append((done, total)))
+    assert seen
+    assert seen[-1] == (path.stat().st_size, path.stat().st_size)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
