@@ -157,7 +157,7 @@ def test_unknown_table_and_missing_file() -> None:
         load(DuckDBEngine(), "events", "nope.csv")
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(
     cuts=st.lists(st.integers(0, 40), max_size=4),
     repeat=st.lists(st.integers(0, 3), min_size=1, max_size=4),
