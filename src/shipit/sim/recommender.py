@@ -120,7 +120,7 @@ class Recommender:
             weights=(0.5, 0.5),
             primary="watch_time",
             metrics=metrics,
-            guardrails=(GuardrailDef("sessions", 0.025, relative=True),),
+            guardrails=(GuardrailDef("sessions", 0.02, relative=True),),
             segments=("activity",),
             covariates=COVARIATES,
             true_effects=truth,
