@@ -13,6 +13,7 @@ import pytest
 from shipit.decide import DecisionPolicy, GuardrailPolicy, check_guardrail, decide
 from shipit.decide.build import effects_from_comparison
 from shipit.decide.model import Effect
+from shipit.decide.power import power_info
 from shipit.sim import SimData, generate
 from shipit.spec.metric import MetricDef
 from shipit.stats.frequentist import compare
@@ -40,7 +41,8 @@ def _effects(data: SimData, metric: MetricDef, cuped: bool = True) -> list[Effec
     variant = data.exposures["variant"].to_numpy()
     control, others = info.variants[0], info.variants[1:]
     if metric.kind == "ratio":
-        assert metric.numerator is not None and metric.denominator is not None
+        assert metric.numerator is not None
+        assert metric.denominator is not None
         cols = {
             "num": _per_unit(data, metric.numerator.event, metric.numerator.aggregation),
             "den": _per_unit(data, metric.denominator.event, metric.denominator.aggregation),
@@ -82,7 +84,24 @@ def _verdict(data: SimData):
     )
     policy = DecisionPolicy(primary=info.primary, mde=info.mde, guardrails=policies)
     guardrails = [check_guardrail(e, p) for p in policies for e in effects if e.metric == p.metric]
-    return decide(effects, policy, guardrails=guardrails), effects
+    first = next(e for e in effects if e.metric == info.primary)
+    best = first.best
+    assert best.abs_se is not None
+    assert first.mean_control is not None
+    # Per-unit sd of the primary, backed out of its standard error (equal arms).
+    n = first.n_control
+    sd = best.abs_se / np.sqrt(2.0 / n)
+    power = [
+        power_info(
+            info.primary,
+            sd=sd,
+            n=n,
+            mde=info.mde,
+            baseline=first.mean_control,
+            units_per_day=n / info.days,
+        )
+    ]
+    return decide(effects, policy, guardrails=guardrails, power=power), effects
 
 
 @pytest.mark.slow
@@ -91,7 +110,8 @@ def test_ecommerce_rolls_back_citing_page_load() -> None:
     assert verdict.decision == "roll_back"
     assert any("page_load_ms" in r and "+10 margin" in r for r in verdict.reasons), verdict.reasons
     load = next(e for e in effects if e.metric == "page_load_ms").raw
-    assert load.abs_ci_low is not None and load.abs_ci_high is not None
+    assert load.abs_ci_low is not None
+    assert load.abs_ci_high is not None
     assert load.abs_ci_low < 20.0 < load.abs_ci_high  # the true +20 ms
 
 
@@ -110,11 +130,15 @@ def test_recommender_names_the_guardrails_uncertainty() -> None:
     data = generate("recommender", 100_000, seed=5)
     verdict, effects = _verdict(data)
     primary = next(e for e in effects if e.metric == "watch_time")
-    assert primary.raw.rel_effect is not None and primary.adjusted is not None
+    assert primary.raw.rel_effect is not None
+    assert primary.adjusted is not None
     assert primary.raw.rel_effect > 0.11  # the unlucky draw inflates the raw lift
     lo, hi = primary.adjusted.rel_ci_low, primary.adjusted.rel_ci_high
-    assert lo is not None and hi is not None and lo < 0.07 < hi  # CUPED recovers the truth
+    assert lo is not None
+    assert hi is not None
+    assert lo < 0.07 < hi
     assert verdict.decision == "iterate"
     assert verdict.variant == "new_recommender"
     assert any("guardrail uncertain" in r and "sessions" in r for r in verdict.reasons)
-    assert verdict.extra_units is not None and verdict.extra_units > 0
+    assert verdict.extra_units is not None
+    assert verdict.extra_units > 0
