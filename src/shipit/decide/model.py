@@ -254,6 +254,7 @@ class Analysis(_Frozen):
     metrics: tuple[str, ...] = ()
     guardrail_metrics: tuple[str, ...] = ()
     units: dict[str, int] = Field(default_factory=dict)
+    weights: dict[str, float] = Field(default_factory=dict)
     effects: tuple[Effect, ...] = ()
     segments: tuple[SegmentEffect, ...] = ()
     heterogeneity: tuple[Heterogeneity, ...] = ()
