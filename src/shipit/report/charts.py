@@ -170,7 +170,8 @@ def guardrails_chart(a: Analysis) -> go.Figure | None:
                 marker={"symbol": "line-ns-open", "size": 24, "color": "#555"},
             )
         )
-    fig.update_layout(title="Guardrails against their margins", **_LAYOUT)
+    fmt = "+.1%" if all(g.relative for g in a.guardrails) else None
+    fig.update_layout(title="Guardrails against their margins", xaxis_tickformat=fmt, **_LAYOUT)
     return fig
 
 
