@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from shipit.decide.assemble import assemble
 from shipit.decide.build import effects_from_comparison, estimate_from
 from shipit.decide.guardrails import check_guardrail
 from shipit.decide.model import (
@@ -25,6 +26,7 @@ __all__ = [
     "GuardrailResult",
     "TrustCheck",
     "Verdict",
+    "assemble",
     "check_guardrail",
     "decide",
     "effects_from_comparison",

@@ -109,7 +109,11 @@ class Effect(_Frozen):
 
 
 class SegmentEffect(_Frozen):
-    """A metric's effect within one segment (dimension = value)."""
+    """A metric's effect within one segment (dimension = value).
+
+    ``estimate`` is the one to act on (CUPED-adjusted when the analysis has it); ``raw``
+    keeps the unadjusted estimate beside it when the two differ.
+    """
 
     dimension: str
     segment: str
@@ -118,6 +122,7 @@ class SegmentEffect(_Frozen):
     n_control: int = 0
     n_variant: int = 0
     estimate: Estimate = Estimate()
+    raw: Estimate | None = None
 
 
 class Heterogeneity(_Frozen):

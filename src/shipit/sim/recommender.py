@@ -40,11 +40,11 @@ __all__ = ["Recommender"]
 
 WINDOW_DAYS = 14
 ENTRY_DAYS = 14
-SESSIONS_PER_DAY = 0.4
+SESSIONS_PER_DAY = 0.8
 MINUTES = 30.0
-MINUTES_SIGMA = 0.8
+MINUTES_SIGMA = 0.6
 ACTIVITY_SIGMA = 1.0
-PRE_NOISE = 0.1  # log-scale noise of the pre-period watch time around the latent activity
+PRE_NOISE = 0.05  # log-scale noise of the pre-period watch time around the latent activity
 NOVELTY = 0.15  # extra relative lift on an exposure's first day
 NOVELTY_DAYS = 2.0  # its decay constant
 LIGHT_SHARE = 0.3  # bottom activity deciles 0-2 are "light" users

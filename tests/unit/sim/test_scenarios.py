@@ -197,7 +197,7 @@ def test_cuped_corrects_the_unlucky_draw_over_replications() -> None:
         x = d.units.set_index("unit_id").loc[d.exposures["unit_id"], list(d.info.covariates)]
         xc = x.to_numpy(dtype=float) - x.to_numpy(dtype=float).mean(axis=0)
         theta = np.linalg.lstsq(np.c_[np.ones(y.size), xc], y, rcond=None)[0][1:]
-        adj = y - xc @ theta
+        adj = y - xc @ theta  # plain CUPED: one pooled slope
         a, b = adj[~treated], adj[treated]
         ma, mb = a.mean(), b.mean()
         se = np.sqrt(b.var(ddof=1) / b.size / ma**2 + mb**2 * a.var(ddof=1) / a.size / ma**4)
