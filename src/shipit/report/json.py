@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from shipit.decide.model import SCHEMA_VERSION, Analysis
 from shipit.errors import DataError
 
-__all__ = ["SCHEMA_FILE", "from_json", "json_schema", "published_schema", "to_json"]
+__all__ = ["SCHEMA_FILE", "from_json", "json_schema", "published_schema", "to_json", "write_schema"]
 
 SCHEMA_FILE = f"analysis-v{SCHEMA_VERSION}.json"
 
@@ -58,3 +58,12 @@ def published_schema() -> dict[str, Any]:
     text = resources.files("shipit.report").joinpath("schema", SCHEMA_FILE).read_text()
     data: dict[str, Any] = json.loads(text)
     return data
+
+
+def write_schema() -> str:
+    """Regenerate the committed schema file from the models (after an intended change)."""
+    text = json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
+    target = resources.files("shipit.report").joinpath("schema", SCHEMA_FILE)
+    with resources.as_file(target) as path:
+        path.write_text(text)
+    return str(target)

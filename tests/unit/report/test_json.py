@@ -26,7 +26,11 @@ def test_round_trip(analysis: Analysis) -> None:
 
 
 def test_committed_schema_matches_the_models() -> None:
-    assert published_schema() == json.loads(json.dumps(json_schema(), sort_keys=True))
+    assert published_schema() == json.loads(json.dumps(json_schema(), sort_keys=True)), (
+        "the analysis models changed: if intended, call "
+        "`shipit.report.json.write_schema()` and "
+        "bump SCHEMA_VERSION when a field was removed or changed meaning"
+    )
 
 
 def test_schema_validates_the_output(analysis: Analysis) -> None:
