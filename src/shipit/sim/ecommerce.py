@@ -17,6 +17,7 @@ from shipit.sim._base import (
     GuardrailDef,
     ScenarioInfo,
     SimChunk,
+    codes_to_labels,
     timestamps,
     unit_ids,
 )
@@ -148,8 +149,11 @@ class Ecommerce:
         events = pd.DataFrame(
             {
                 "event_id": np.arange(first_event, first_event + owner.size, dtype=np.int64),
-                "unit_id": ids[owner],
-                "event": np.repeat([p[0] for p in parts], [p[1].size for p in parts]),
+                "unit_id": codes_to_labels(owner, ids),
+                "event": codes_to_labels(
+                    np.repeat(np.arange(len(parts), dtype=np.int8), [p[1].size for p in parts]),
+                    [p[0] for p in parts],
+                ),
                 "ts": timestamps(first_ts[owner], np.concatenate([p[2] for p in parts])),
                 "value": np.concatenate([p[3] for p in parts]),
             }

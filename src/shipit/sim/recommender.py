@@ -30,6 +30,7 @@ from shipit.sim._base import (
     GuardrailDef,
     ScenarioInfo,
     SimChunk,
+    codes_to_labels,
     stratified_assign,
     timestamps,
     unit_ids,
@@ -188,8 +189,8 @@ class Recommender:
         events = pd.DataFrame(
             {
                 "event_id": np.arange(first_event, first_event + owner.size, dtype=np.int64),
-                "unit_id": ids.to_numpy()[owner],
-                "event": "watch",
+                "unit_id": codes_to_labels(owner, ids),
+                "event": codes_to_labels(np.zeros(owner.size, np.int8), ["watch"]),
                 "ts": timestamps(first_ts[owner], day * 24.0),
                 "value": minutes,
             }

@@ -13,7 +13,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from shipit.sim._base import START, GuardrailDef, ScenarioInfo, SimChunk, timestamps, unit_ids
+from shipit.sim._base import (
+    START,
+    GuardrailDef,
+    ScenarioInfo,
+    SimChunk,
+    codes_to_labels,
+    timestamps,
+    unit_ids,
+)
 from shipit.spec.metric import Aggregate, MetricDef, Window
 
 __all__ = ["ThreeModels"]
@@ -121,8 +129,11 @@ class ThreeModels:
         events = pd.DataFrame(
             {
                 "event_id": np.arange(first_event, first_event + owner.size, dtype=np.int64),
-                "unit_id": ids[owner],
-                "event": np.repeat([p[0] for p in parts], [p[1].size for p in parts]),
+                "unit_id": codes_to_labels(owner, ids),
+                "event": codes_to_labels(
+                    np.repeat(np.arange(len(parts), dtype=np.int8), [p[1].size for p in parts]),
+                    [p[0] for p in parts],
+                ),
                 "ts": timestamps(first_ts[owner], hours),
                 "value": np.concatenate([p[2] for p in parts]),
             }
