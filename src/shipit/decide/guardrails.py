@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from scipy import stats as sps
 
+from shipit.decide._text import fmt_p
 from shipit.decide.model import Effect, GuardrailPolicy, GuardrailResult
 from shipit.errors import InputError
 
@@ -64,13 +65,11 @@ def check_guardrail(
     limit = -policy.margin if effect.higher_is_better else policy.margin
     ci = f"{fmt(value)} [{fmt(lo)}, {fmt(hi)}]"
     if light == "green":
-        msg = f"{name}: {ci} stays within the {fmt(limit)} margin (p = {p_ni:.2g})"
+        msg = f"{name}: {ci} stays within the {fmt(limit)} margin ({fmt_p(p_ni)})"
     elif light == "red":
-        msg = (
-            f"{name}: {ci} is significantly worse than the {fmt(limit)} margin (p = {p_worse:.2g})"
-        )
+        msg = f"{name}: {ci} is significantly worse than the {fmt(limit)} margin ({fmt_p(p_worse)})"
     else:
-        msg = f"{name}: {ci} crosses the {fmt(limit)} margin, inconclusive (p = {p_ni:.2g})"
+        msg = f"{name}: {ci} crosses the {fmt(limit)} margin, inconclusive ({fmt_p(p_ni)})"
     return GuardrailResult(
         metric=policy.metric,
         variant=effect.variant,

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 from statsmodels.stats.multitest import multipletests
 
+from shipit.decide._text import fmt_p
 from shipit.decide.model import (
     DecisionPolicy,
     Effect,
@@ -34,7 +35,7 @@ from shipit.errors import InputError
 __all__ = ["decide", "pareto_set", "rollout_plan", "utility"]
 
 ROLLOUT_PERCENTS: tuple[float, ...] = (1.0, 5.0, 25.0, 50.0, 100.0)
-ROLLOUT_DAYS: tuple[int, ...] = (1, 2, 3, 7, 0)
+ROLLOUT_DAYS: tuple[int, ...] = (1, 2, 3, 7, 14)
 
 
 def _oriented(e: Effect, relative: bool = True) -> float:
@@ -109,7 +110,7 @@ def _fmt_est(e: Effect) -> str:
         else ""
     )
     p = b.p_value_adjusted if b.p_value_adjusted is not None else b.p_value
-    ptxt = f", p = {p:.2g}" if p is not None else ""
+    ptxt = f", {fmt_p(p)}" if p is not None else ""
     return f"{e.metric} {b.rel_effect:+.2%}{ci} ({which}{ptxt})"
 
 
@@ -297,7 +298,7 @@ def _method_note(e: Effect, p_adj: float, policy: DecisionPolicy) -> str:
         return f"; P(better) = {pb:.1%}{loss}"
     if policy.method == "sequential":
         return "; the sequential boundary is crossed"
-    return f"; Holm-adjusted p = {p_adj:.2g} < {policy.alpha}, above the {_mde_txt(policy)} MDE"
+    return f"; Holm-adjusted {fmt_p(p_adj)} < {policy.alpha}, above the {_mde_txt(policy)} MDE"
 
 
 def _excludes_mde(e: Effect, policy: DecisionPolicy) -> bool:

@@ -7,6 +7,7 @@ shows an empty chart.
 from __future__ import annotations
 
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from shipit.decide.model import Analysis, Estimate
 
@@ -141,37 +142,50 @@ def segments_chart(a: Analysis) -> go.Figure | None:
 
 
 def guardrails_chart(a: Analysis) -> go.Figure | None:
-    """Each guardrail's estimate and interval against its margin, coloured by its light."""
+    """Each guardrail's estimate and interval against its margin, coloured by its light;
+    one panel per guardrail metric, since their units differ."""
     if not a.guardrails:
         return None
-    fig = go.Figure()
-    for g in a.guardrails:
-        label = f"{g.metric} · {g.variant}"
-        est = g.estimate if g.estimate is not None else 0.0
-        hi = (g.ci_high - est) if g.ci_high is not None else None
-        lo = (est - g.ci_low) if g.ci_low is not None else None
-        fig.add_trace(
-            go.Scatter(
-                x=[g.estimate],
-                y=[label],
-                mode="markers",
-                name=f"{label} ({g.light})",
-                marker={"color": LIGHT_COLORS[g.light], "size": 14},
-                error_x={"type": "data", "symmetric": False, "array": [hi], "arrayminus": [lo]},
+    metrics = list(dict.fromkeys(g.metric for g in a.guardrails))
+    fig = make_subplots(rows=len(metrics), cols=1, subplot_titles=metrics, vertical_spacing=0.18)
+    for row, metric in enumerate(metrics, start=1):
+        for g in (g for g in a.guardrails if g.metric == metric):
+            est = g.estimate if g.estimate is not None else 0.0
+            hi = (g.ci_high - est) if g.ci_high is not None else None
+            lo = (est - g.ci_low) if g.ci_low is not None else None
+            limit = -g.margin if g.higher_is_better else g.margin
+            fig.add_trace(
+                go.Scatter(
+                    x=[g.estimate],
+                    y=[g.variant],
+                    mode="markers",
+                    name=f"{metric} · {g.variant}: {g.light}",
+                    marker={"color": LIGHT_COLORS[g.light], "size": 14},
+                    error_x={"type": "data", "symmetric": False, "array": [hi], "arrayminus": [lo]},
+                    showlegend=False,
+                ),
+                row=row,
+                col=1,
             )
-        )
-        limit = -g.margin if g.higher_is_better else g.margin
-        fig.add_trace(
-            go.Scatter(
-                x=[limit],
-                y=[label],
-                mode="markers",
-                name=f"{label} margin",
-                marker={"symbol": "line-ns-open", "size": 24, "color": "#555"},
+            fig.add_trace(
+                go.Scatter(
+                    x=[limit],
+                    y=[g.variant],
+                    mode="markers",
+                    name=f"{metric} margin",
+                    marker={"symbol": "line-ns-open", "size": 24, "color": "#555"},
+                    showlegend=False,
+                ),
+                row=row,
+                col=1,
             )
-        )
-    fmt = "+.1%" if all(g.relative for g in a.guardrails) else None
-    fig.update_layout(title="Guardrails against their margins", xaxis_tickformat=fmt, **_LAYOUT)
+        relative = all(g.relative for g in a.guardrails if g.metric == metric)
+        fig.update_xaxes(tickformat="+.1%" if relative else "+g", row=row, col=1)
+    fig.update_layout(
+        title="Guardrails against their margins (| marks the margin)",
+        height=max(360, 200 * len(metrics)),
+        **_LAYOUT,
+    )
     return fig
 
 

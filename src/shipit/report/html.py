@@ -37,7 +37,7 @@ def _num(x: float | None) -> str:
 
 
 def _p(x: float | None) -> str:
-    return "–" if x is None else f"{x:.2g}"
+    return "–" if x is None else "<1e-300" if x == 0 else f"{x:.2g}"
 
 
 def render_html(analysis: Analysis) -> str:

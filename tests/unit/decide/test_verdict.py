@@ -215,5 +215,5 @@ def test_missing_primary_is_a_clear_error() -> None:
 
 def test_rollout_plan_lists_guardrails_as_rollback_criteria() -> None:
     steps = rollout_plan([], "m")
-    assert [s.min_days for s in steps] == [1, 2, 3, 7, 0]
+    assert [s.min_days for s in steps] == [1, 2, 3, 7, 14]
     assert steps[-1].rollback_if == ("m significantly worse than control",)
