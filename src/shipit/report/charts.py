@@ -180,7 +180,7 @@ def guardrails_chart(a: Analysis) -> go.Figure | None:
                 col=1,
             )
         relative = all(g.relative for g in a.guardrails if g.metric == metric)
-        fig.update_xaxes(tickformat="+.1%" if relative else "+g", row=row, col=1)
+        fig.update_xaxes(tickformat="+.1%" if relative else "+~g", row=row, col=1)
     fig.update_layout(
         title="Guardrails against their margins (| marks the margin)",
         height=max(360, 200 * len(metrics)),
