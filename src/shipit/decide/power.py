@@ -10,10 +10,10 @@ import math
 
 from scipy import stats as sps
 
-from shipit.decide.model import PowerInfo
+from shipit.decide.model import PowerInfo, TrustCheck
 from shipit.errors import InputError
 
-__all__ = ["achieved_power", "power_info", "reachable_mde", "sample_size"]
+__all__ = ["achieved_power", "power_check", "power_info", "reachable_mde", "sample_size"]
 
 
 def _z(alpha: float, power: float) -> float:
@@ -85,3 +85,35 @@ def power_info(
         extra_units=extra,
         extra_days=days,
     )
+
+
+def power_check(info: PowerInfo) -> TrustCheck:
+    """The achieved sample against the plan, as a trust check: warn when under-powered."""
+    achieved = info.achieved_power
+    short = (
+        info.planned_units_per_variant is not None
+        and info.units_per_variant < info.planned_units_per_variant
+    )
+    weak = achieved is not None and achieved < info.power
+    mde = f"{info.mde:.1%}" if info.relative else f"{info.mde:g}"
+    reach = info.reachable_mde
+    reach_txt = "n/a" if reach is None else (f"{reach:.2%}" if info.relative else f"{reach:.4g}")
+    plan = (
+        f" of {info.planned_units_per_variant:,} planned"
+        if info.planned_units_per_variant is not None
+        else ""
+    )
+    msg = (
+        f"{info.metric}: {info.units_per_variant:,} units per variant{plan}; power "
+        f"{'n/a' if achieved is None else f'{achieved:.0%}'} at the {mde} MDE "
+        f"(reachable MDE {reach_txt})"
+    )
+    if weak or short:
+        more = ""
+        if info.extra_units:
+            more = f"; {info.extra_units:,} more units per variant"
+            if info.extra_days is not None:
+                more += f" (~{info.extra_days} days)"
+            more += f" reach {info.power:.0%} power"
+        return TrustCheck(name="power", status="warn", message=msg + more, statistic=achieved)
+    return TrustCheck(name="power", status="pass", message=msg, statistic=achieved)

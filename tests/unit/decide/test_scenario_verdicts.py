@@ -17,8 +17,8 @@ from shipit.decide.build import (
     segment_effects_from_comparison,
 )
 from shipit.decide.model import Analysis, DailyEffect, Effect, SegmentEffect, TrustCheck, Verdict
-from shipit.decide.power import power_info
-from shipit.decide.trust import balance_check, novelty_check, srm_check
+from shipit.decide.power import power_check, power_info
+from shipit.decide.trust import balance_check, novelty_check, srm_check, srm_locate
 from shipit.report import from_json, render_html, render_markdown, to_json, to_text
 from shipit.sim import SimData, generate
 from shipit.spec.metric import MetricDef
@@ -228,7 +228,14 @@ def _analysis(data: SimData) -> Analysis:
     ]
     counts = data.exposures["variant"].value_counts().to_dict()
     weights = dict(zip(info.variants, info.weights, strict=True))
-    trust = [srm_check(counts, weights)]
+    trust = [srm_check(counts, weights), power_check(power[0])]
+    for dim in info.segments:
+        table = pd.crosstab(data.exposures[dim], data.exposures["variant"])[list(info.variants)]
+        trust.append(
+            srm_locate(
+                f"srm_by_{dim}", [str(i) for i in table.index], table.to_numpy(), info.weights
+            )
+        )
     daily: list[DailyEffect] = []
     if info.covariates:
         x = data.units.set_index("unit_id").loc[data.exposures["unit_id"], list(info.covariates)]
@@ -313,6 +320,8 @@ def test_recommender_analysis_whole() -> None:
     a = _analysis(generate("recommender", 60_000, seed=21))
     checks = {t.name: t for t in a.trust}
     assert checks["srm"].status == "pass"
+    assert checks["srm_by_activity"].status == "pass"
+    assert checks["power"].status == "pass"
     assert checks["balance"].status == "warn"
     assert "pre_watch_time" in checks["balance"].message
     assert checks["novelty"].status == "warn"

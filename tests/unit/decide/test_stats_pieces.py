@@ -15,7 +15,13 @@ from statsmodels.stats.power import NormalIndPower
 
 from shipit.decide.guardrails import guardrail_light
 from shipit.decide.model import Estimate, SegmentEffect
-from shipit.decide.power import achieved_power, power_info, reachable_mde, sample_size
+from shipit.decide.power import (
+    achieved_power,
+    power_check,
+    power_info,
+    reachable_mde,
+    sample_size,
+)
 from shipit.decide.segments import adjust_segments, cochran_q, heterogeneity
 from shipit.decide.trust import (
     balance_check,
@@ -189,3 +195,15 @@ def test_guardrail_lower_is_better_mirrors() -> None:
     assert guardrail_light(9.0, 2.0, 10.0, higher_is_better=False)[0] == "yellow"
     with pytest.raises(InputError, match="margin"):
         guardrail_light(0.0, 1.0, -1.0, higher_is_better=True)
+
+
+def test_power_check_warns_when_short_of_the_plan() -> None:
+    short = power_info(
+        "m", sd=2.0, n=1000, mde=0.05, baseline=2.0, units_per_day=100, planned_n=5000
+    )
+    check = power_check(short)
+    assert check.status == "warn"
+    assert "1,000 units per variant of 5,000 planned" in check.message
+    assert f"{short.extra_units:,} more units" in check.message
+    enough = power_info("m", sd=2.0, n=10_000, mde=0.05, baseline=2.0)
+    assert power_check(enough).status == "pass"
