@@ -341,3 +341,24 @@ def test_three_models_reports_name_the_runner_up() -> None:
     a = _analysis(generate("three-models", 60_000, seed=22))
     assert "runner-up collaborative" in to_text(a)
     assert "collaborative" in render_html(a)
+
+
+@pytest.mark.slow
+def test_lost_variant_exposures_halt_the_verdict() -> None:
+    """10% of the variant's mobile exposures lost in logging: SRM fails, found in mobile."""
+    data = generate("ecommerce", 60_000, seed=23)
+    exp = data.exposures
+    lost = (exp["variant"] == "ml_recs") & (exp["device"] == "mobile")
+    drop = lost & (np.random.default_rng(1).random(len(exp)) < 0.10)
+    broken = SimData(
+        info=data.info,
+        exposures=exp[~drop].reset_index(drop=True),
+        events=data.events[~data.events["unit_id"].isin(exp.loc[drop, "unit_id"])],
+        units=data.units,
+    )
+    a = _analysis(broken)
+    assert a.verdict.decision == "halt"
+    assert "sample ratio mismatch" in a.verdict.reasons[0]
+    by_device = next(t for t in a.trust if t.name == "srm_by_device")
+    assert by_device.status == "warn"
+    assert "mobile" in by_device.message
