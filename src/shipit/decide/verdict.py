@@ -269,6 +269,8 @@ def decide(
     extra = pw.extra_units if pw is not None else None
     days = pw.extra_days if pw is not None else None
     reasons = [f"not conclusive: {_fmt_est(primary[v][0])}" for v in ordered or variants]
+    if len(variants) > 1:
+        reasons.insert(0, f"none of the {len(variants)} variants is shown better than control")
     if extra:
         reasons.append(
             f"run about {extra:,} more units per variant"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shipit.decide import DecisionPolicy, GuardrailPolicy, check_guardrail, decide
 from shipit.decide.model import (
@@ -217,3 +219,49 @@ def test_rollout_plan_lists_guardrails_as_rollback_criteria() -> None:
     steps = rollout_plan([], "m")
     assert [s.min_days for s in steps] == [1, 2, 3, 7, 14]
     assert steps[-1].rollback_if == ("m significantly worse than control",)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(-0.2, 0.2),
+            st.floats(0.001, 0.05),
+            st.floats(0, 1),
+            st.floats(-0.1, 0.1),
+            st.floats(0.001, 0.05),
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    st.sampled_from(["pass", "warn", "fail"]),
+)
+@settings(max_examples=150, deadline=None)
+def test_verdict_invariants(
+    rows: list[tuple[float, float, float, float, float]], trust_status: str
+) -> None:
+    """Whatever the numbers: a failed check halts; nothing ships with a non-green guardrail;
+    a shipped variant is significant, in the right direction and above the MDE."""
+    effects = []
+    for i, (rel, se, p, g_rel, g_se) in enumerate(rows):
+        effects += [
+            eff("m", rel, se, p, variant=f"v{i}"),
+            eff("g", g_rel, g_se, 0.5, variant=f"v{i}"),
+        ]
+    trust = [TrustCheck(name="x", status=trust_status, message="x")]  # type: ignore[arg-type]
+    guard = [check_guardrail(e, POLICY.guardrails[0]) for e in effects if e.metric == "g"]
+    v = decide(effects, POLICY, guardrails=guard, trust=trust)
+    if trust_status == "fail":
+        assert v.decision == "halt"
+        return
+    assert v.decision != "halt"
+    if v.decision == "ship":
+        assert all(g.light == "green" for g in guard if g.variant == v.variant)
+        e = next(e for e in effects if e.metric == "m" and e.variant == v.variant)
+        assert e.raw.rel_effect is not None
+        assert e.raw.rel_effect >= POLICY.mde
+        assert e.raw.p_value is not None
+        assert e.raw.p_value < POLICY.alpha
+    if v.decision == "roll_back":
+        assert all(
+            any(g.light == "red" for g in guard if g.variant == f"v{i}") for i in range(len(rows))
+        )
