@@ -114,6 +114,6 @@ def power_check(info: PowerInfo) -> TrustCheck:
             more = f"; {info.extra_units:,} more units per variant"
             if info.extra_days is not None:
                 more += f" (~{info.extra_days} days)"
-            more += f" reach {info.power:.0%} power"
+            more += f" needed to reach {info.power:.0%} power"
         return TrustCheck(name="power", status="warn", message=msg + more, statistic=achieved)
     return TrustCheck(name="power", status="pass", message=msg, statistic=achieved)

@@ -97,7 +97,7 @@ def srm_locate(
     msg = (
         f"sample ratio mismatch located in {', '.join(bad)} (p < {threshold})"
         if bad
-        else f"no sample ratio mismatch in any of {len(labels)} {name} rows"
+        else f"no sample ratio mismatch in any of its {len(labels)} rows"
     )
     i = int(np.nanargmin(p)) if np.isfinite(p).any() else 0
     return TrustCheck(
