@@ -17,7 +17,7 @@ import numpy.typing as npt
 from shipit._types import FloatArray
 from shipit.errors import InputError
 
-__all__ = ["Moments"]
+__all__ = ["Moments", "rounding_noise"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -155,10 +155,16 @@ class Moments:
             return self.sum(name) / self.n
 
     def covariance(self, a: str, b: str) -> FloatArray:
-        """Sample covariance (n − 1 denominator) of two columns per group."""
+        """Sample covariance (n − 1 denominator) of two columns per group.
+
+        Σab − ΣaΣb/n within the rounding error of the sums (see :func:`rounding_noise`) is
+        taken as 0, so constant values (9.99 for every unit) give exactly 0, not 1e-17.
+        """
         n = self.n
         with np.errstate(invalid="ignore", divide="ignore"):
-            return (self.sum_product(a, b) - self.sum(a) * self.sum(b) / n) / (n - 1)
+            centred = self.sum_product(a, b) - self.sum(a) * self.sum(b) / n
+            noise = rounding_noise(n) * np.sqrt(self.sum_product(a, a) * self.sum_product(b, b))
+            return np.where(np.abs(centred) <= noise, 0.0, centred) / (n - 1)
 
     def variance(self, name: str) -> FloatArray:
         """Sample variance (n − 1 denominator) of a column per group, floored at 0."""
@@ -225,6 +231,16 @@ class Moments:
             and self.names == other.names
             and bool(np.allclose(self.matrix, other.matrix, rtol=rtol, atol=atol))
         )
+
+
+def rounding_noise(n: npt.ArrayLike) -> FloatArray:
+    """Relative rounding error of a centred sum Σab − ΣaΣb/n from sums over n units.
+
+    Summed one unit at a time (as a database does), equal values accumulate an error of
+    about 0.3·n·ε relative to Σa²; 4·n·ε bounds it. A centred sum below that is noise.
+    """
+    out: FloatArray = 4.0 * np.finfo(np.float64).eps * np.maximum(np.asarray(n, np.float64), 1.0)
+    return out
 
 
 def _moment_matrix(codes: npt.NDArray[np.int64], z: FloatArray, groups: int) -> FloatArray:

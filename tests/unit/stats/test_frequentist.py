@@ -316,3 +316,23 @@ def test_ratio_matches_row_linearization_hypothesis(
     np.testing.assert_allclose(
         res.p_value[0], 2 * sps.norm.sf(abs(r_v - r_c) / se), rtol=1e-8, atol=1e-14
     )
+
+
+@pytest.mark.filterwarnings("error")
+def test_constant_groups_are_zero_variance_not_significant() -> None:
+    # 9.99 for every unit against 10.99 for every unit: the rounding residue of the sums
+    # used to give se ≈ 1e-9 and p ≈ 0 with status ok.
+    n = 1000
+    c = Moments.from_arrays(["a"] * n, {"y": np.full(n, 9.99)})
+    v = Moments.from_arrays(["a"] * n, {"y": np.full(n, 10.99)})
+    res = compare(c, v, "mean")
+    assert res.status[0] == Status.ZERO_VARIANCE
+    assert np.isnan(res.p_value[0])
+    # A ratio whose numerator is the same multiple of its denominator for every unit.
+    rng = np.random.default_rng(3)
+    den_c, den_v = rng.integers(1, 10, n).astype(float), rng.integers(1, 10, n).astype(float)
+    rc = Moments.from_arrays(["a"] * n, {"num": 0.1 * den_c, "den": den_c})
+    rv = Moments.from_arrays(["a"] * n, {"num": 0.3 * den_v, "den": den_v})
+    res = compare(rc, rv, "ratio")
+    assert res.status[0] == Status.ZERO_VARIANCE
+    assert np.isnan(res.p_value[0])
