@@ -336,3 +336,16 @@ def test_constant_groups_are_zero_variance_not_significant() -> None:
     res = compare(rc, rv, "ratio")
     assert res.status[0] == Status.ZERO_VARIANCE
     assert np.isnan(res.p_value[0])
+
+
+@pytest.mark.filterwarnings("error")
+def test_all_or_nothing_proportions_keep_the_pooled_test_but_no_flat_interval() -> None:
+    # 10/10 against 0/10: the unpooled se is 0, the pooled one is not.
+    c, v = _proportions([(10, 10), (10, 0)]), _proportions([(10, 0), (10, 10)])
+    res = compare(c, v, "proportion")
+    ref = [proportions_ztest([0, 10], [10, 10])[1], proportions_ztest([10, 0], [10, 10])[1]]
+    np.testing.assert_allclose(res.p_value, ref, rtol=RTOL)
+    assert list(res.status) == [Status.ZERO_VARIANCE, Status.ZERO_VARIANCE]
+    assert np.all(np.isnan(res.abs_ci_low))
+    assert np.all(np.isnan(res.abs_ci_high))
+    np.testing.assert_array_equal(res.abs_effect, [-1.0, 1.0])
