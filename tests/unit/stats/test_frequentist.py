@@ -349,3 +349,32 @@ def test_all_or_nothing_proportions_keep_the_pooled_test_but_no_flat_interval() 
     assert np.all(np.isnan(res.abs_ci_low))
     assert np.all(np.isnan(res.abs_ci_high))
     np.testing.assert_array_equal(res.abs_effect, [-1.0, 1.0])
+
+
+_CELL = st.tuples(st.integers(0, 4), st.integers(0, 4))  # (units, successes) of tiny groups
+
+
+@pytest.mark.filterwarnings("error")
+@settings(max_examples=200, deadline=None)
+@given(
+    rows=st.lists(st.tuples(_CELL, _CELL), min_size=1, max_size=6),
+    kind=st.sampled_from(["proportion", "mean"]),
+    alternative=st.sampled_from(["two-sided", "greater", "less"]),
+)
+def test_ok_rows_have_finite_numbers_and_others_a_reason(
+    rows: list[tuple[tuple[int, int], tuple[int, int]]], kind: str, alternative: str
+) -> None:
+    # Tiny 0/1 groups (0 to 4 units) hit every degenerate case; none may raise or warn, and
+    # a row marked ok must carry finite numbers and a proper interval.
+    def moments(side: int) -> Moments:
+        n = np.array([r[side][0] for r in rows], dtype=float)
+        k = np.minimum([r[side][1] for r in rows], n)
+        return Moments.from_sums([str(i) for i in range(len(rows))], ["y"], n, k, k)
+
+    res = compare(moments(0), moments(1), kind, alternative=alternative)
+    ok = res.status == Status.OK
+    for name in ("p_value", "abs_ci_low", "abs_ci_high", "abs_se", "statistic", "rel_ci_low"):
+        assert np.all(np.isfinite(getattr(res, name)[ok])), name
+    assert np.all(res.abs_ci_low[ok] < res.abs_ci_high[ok])
+    assert np.all((res.p_value[ok] >= 0) & (res.p_value[ok] <= 1))
+    assert set(res.status) <= {s.value for s in Status}
