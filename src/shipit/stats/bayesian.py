@@ -189,9 +189,8 @@ def prob_best(
             won = (x[:, v] == top) & ~taken
             taken |= won
             best[sl, v] = np.count_nonzero(won, axis=1) / draws
-        mean_top = np.mean(top, axis=1, dtype=np.float64)
+        mean_top = np.asarray(np.mean(top, axis=1, dtype=np.float64))
         loss[sl] = mean_top[:, None] - np.mean(x, axis=2, dtype=np.float64)
-    return best, loss
     return best, loss
 
 
