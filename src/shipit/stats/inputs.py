@@ -215,7 +215,7 @@ def _with_covariates(
     if not isinstance(rows, Sequence) or len(rows) != k:
         raise InputError(f"{where}: field 'cov_sq' must be a {k}×{k} list of lists")
     cxx = np.vstack([_vector(r, k, where, "cov_sq") for r in rows])
-    if not np.allclose(cxx, cxx.T, rtol=_TOL, atol=0.0):
+    if np.any(np.abs(cxx - cxx.T) > _TOL * np.abs(cxx.T)):
         raise InputError(f"{where}: field 'cov_sq' must be symmetric")
     full = np.empty((1 + k, 1 + k))
     full[0, 0], full[0, 1:], full[1:, 0], full[1:, 1:] = cross[0, 0], cy, cy, cxx

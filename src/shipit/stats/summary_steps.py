@@ -13,9 +13,10 @@ CUPED-adjusted estimates when the metric has covariates.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import weakref
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -53,15 +54,31 @@ CUPED_KEYS = (
 )
 
 
+_T = TypeVar("_T")
+# per-summary results that several steps share, dropped when the summary is collected
+_SHARED: dict[tuple[str, int], Any] = {}
+
+
+def _shared(name: str, summary: StatsSummary, compute: Callable[[StatsSummary], _T]) -> _T:
+    """``compute(summary)`` once per summary object, however many steps ask for it."""
+    key = (name, id(summary))
+    if key not in _SHARED:
+        _SHARED[key] = compute(summary)
+        weakref.finalize(summary, _SHARED.pop, key, None)
+    out: _T = _SHARED[key]
+    return out
+
+
 def _stack(summary: StatsSummary, idx: list[int], control: bool) -> Moments:
     """Control (or variant) groups of some result rows, all columns, as one Moments."""
     mats = []
     names: tuple[str, ...] = ()
     for i in idx:
         r = summary.rows[i]
-        m = summary.input.metrics[r.metric_index].moments
-        names = m.names
-        mats.append(m[r.control if control else r.variant].matrix[0])
+        metric = summary.input.metrics[r.metric_index]
+        names = metric.moments.names
+        g = metric.variants.index(r.control if control else r.variant)
+        mats.append(metric.moments.matrix[g])
     return Moments(tuple(str(i) for i in idx), names, np.stack(mats))
 
 
@@ -77,6 +94,10 @@ def _cuped_groups(summary: StatsSummary) -> dict[tuple[Any, ...], list[int]]:
 
 def _cuped_all(summary: StatsSummary) -> dict[int, tuple[CupedComparison, int]]:
     """Each result row with covariates → its vectorized CUPED comparison and position in it."""
+    return _shared("cuped", summary, _cuped_compute)
+
+
+def _cuped_compute(summary: StatsSummary) -> dict[int, tuple[CupedComparison, int]]:
     out: dict[int, tuple[CupedComparison, int]] = {}
     for (kind, alternative, margin, relative, _), idx in _cuped_groups(summary).items():
         comp = compare_cuped(
@@ -156,7 +177,7 @@ def _parse_prior(metric: MetricInput) -> _Prior:
 
 def metric_priors(summary: StatsSummary) -> list[_Prior]:
     """The prior of every metric (checked), in input order."""
-    return [_parse_prior(m) for m in summary.input.metrics]
+    return _shared("priors", summary, lambda s: [_parse_prior(m) for m in s.input.metrics])
 
 
 def _group_stats(summary: StatsSummary, idx: list[int], control: bool) -> GroupStats:
