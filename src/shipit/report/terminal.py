@@ -9,6 +9,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from shipit.report.stats_extras import bayesian_tables, cuped_table, sequential_table
+
 __all__ = ["render_power_plan", "render_stats"]
 
 
@@ -31,7 +33,7 @@ def _interval(lo: Any, hi: Any, fmt: Any = _num) -> str:
 
 
 def render_stats(summary: Mapping[str, Any]) -> RenderableType:
-    """The ``shipit stats`` JSON as an SRM line and one table row per comparison."""
+    """The ``shipit stats`` JSON: SRM line, one row per comparison, then method blocks."""
     parts: list[RenderableType] = []
     srm = summary.get("srm")
     if srm is not None:
@@ -73,6 +75,11 @@ def render_stats(summary: Mapping[str, Any]) -> RenderableType:
             Text(r["status"], style="" if r["status"] == "ok" else "yellow"),
         )
     parts.append(table)
+    results = summary["results"]
+    for extra in (cuped_table(results), sequential_table(results)):
+        if extra is not None:
+            parts.append(extra)
+    parts.extend(bayesian_tables(results, summary.get("metrics") or []))
     return Group(*parts)
 
 
