@@ -36,7 +36,7 @@ def _request() -> dict[str, Any]:
                 "b": {"n": 5000, "sum": 540},
                 "c": {"n": 5000, "sum": 515},
             },
-        }  # fmt: skip
+        }
     )
     return {"method": "bayesian", "seed": 5, "metrics": metrics}
 
