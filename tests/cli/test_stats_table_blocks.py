@@ -112,3 +112,60 @@ def test_examples_are_valid_inputs_with_their_method() -> None:
     ):
         data = json.loads((EXAMPLES / name).read_text())
         assert run_stats(data)["method"] == method
+
+
+DEGENERATE: dict[str, Any] = {
+    "method": "bayesian",
+    "metrics": [
+        {
+            "name": "conv",
+            "kind": "proportion",
+            "variants": {
+                "a": {"n": 0, "sum": 0},
+                "b": {"n": 10, "sum": 3},
+                "c": {"n": 1, "sum": 1},
+            },
+        },
+        {
+            "name": "rev",
+            "kind": "mean",
+            "variants": {
+                "a": {
+                    "n": 1,
+                    "sum": 2,
+                    "sum_sq": 4,
+                    "cov_sums": [1],
+                    "cov_sq": [[1]],
+                    "cov_y": [2],
+                },
+                "b": {
+                    "n": 3,
+                    "sum": 3,
+                    "sum_sq": 3,
+                    "cov_sums": [3],
+                    "cov_sq": [[3]],
+                    "cov_y": [3],
+                },
+                "c": {
+                    "n": 3,
+                    "sum": 3,
+                    "sum_sq": 3,
+                    "cov_sums": [3],
+                    "cov_sq": [[3]],
+                    "cov_y": [3],
+                },
+            },
+        },
+    ],
+}
+
+
+def test_degenerate_bayesian_and_cuped_rows_render_without_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "degenerate.json"
+    path.write_text(json.dumps(DEGENERATE))
+    result = runner.invoke(app, ["stats", str(path), "--format", "table"])
+    assert result.exit_code == 0, result.output
+    assert "no_estimate" in result.stdout
+    assert "no_covariates / too_few_units" in result.stdout
+    best = _rows(result.stdout, "P(best)")
+    assert all("—" in line for line in best if "│ rev " in line)

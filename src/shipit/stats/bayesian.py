@@ -191,6 +191,10 @@ def prob_best(
             best[sl, v] = np.count_nonzero(won, axis=1) / draws
         mean_top = np.asarray(np.mean(top, axis=1, dtype=np.float64))
         loss[sl] = mean_top[:, None] - np.mean(x, axis=2, dtype=np.float64)
+        # a posterior without a finite estimate leaves the whole row undecided
+        undecided = ~np.isfinite(mean_top)
+        best[sl][undecided] = np.nan
+        loss[sl][undecided] = np.nan
     return best, loss
 
 

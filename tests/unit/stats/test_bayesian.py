@@ -171,3 +171,12 @@ def test_prob_best_keeps_precision_for_large_means_and_mixed_spreads() -> None:
     # E[max(X1 − X2, 0)] is the loss of variant 2 against the best of two
     ref = s * sps.norm.pdf(m / s) - m * sps.norm.cdf(-m / s)
     np.testing.assert_allclose(loss[:, 1], ref, rtol=0.02)
+
+
+def test_prob_best_is_undecided_for_rows_without_a_finite_posterior() -> None:
+    mu = np.array([[0.0, 0.1, 0.2], [0.0, np.nan, 0.1]])
+    sd = np.array([[0.1, 0.1, 0.1], [0.1, 0.1, 0.1]])
+    best, loss = prob_best_normal(mu, sd, draws=1_000, seed=1)
+    assert best[0].sum() == pytest.approx(1.0)
+    assert np.all(np.isnan(best[1]))
+    assert np.all(np.isnan(loss[1]))
