@@ -201,7 +201,7 @@ def compile_moments(
         (
             "first_exposures",
             "SELECT unit_id, MIN(ts) AS first_ts, MIN(variant) AS variant, "
-            "COUNT(DISTINCT variant) AS n_variants"
+            "MAX(variant) AS max_variant"
             + (", ARG_MIN(segment, ts) AS segment" if seg_src else "")
             + " FROM phase_exposures"
             + (f" WHERE ts >= {start}" if start else "")
@@ -227,7 +227,7 @@ def compile_moments(
                 if needs_units
                 else ""
             )
-            + f" WHERE f.n_variants = 1 AND f.variant IN ({in_variants})",
+            + f" WHERE f.variant = f.max_variant AND f.variant IN ({in_variants})",
         )
     )
     base = "exposed"
@@ -248,11 +248,11 @@ def compile_moments(
             )
         )
         base = "exposed_days"
-    group = ["u.unit_id", "u.variant"]
+    # Group by the unit (and day) only: variant and segment are per unit, carried along.
+    group = ["u.unit_id"] + (["u.day"] if day else [])
+    carried = ["ANY_VALUE(u.variant) AS variant"]
     if segment:
-        group.append("COALESCE(CAST(u.segment AS VARCHAR), '(none)') AS segment")
-    if day:
-        group.append("u.day")
+        carried.append("COALESCE(CAST(ANY_VALUE(u.segment) AS VARCHAR), '(none)') AS segment")
     on = [f"ev.{_id('unit_id')} = u.unit_id"]
     on.append(f"ev.{_id('event')} IN ({', '.join(_lit(e) for e in sorted(b.events))})")
     on += bounds(b.windows, f"ev.{ts}", "u.first_ts")
@@ -262,7 +262,7 @@ def compile_moments(
     ctes.append(
         (
             "unit_values",
-            f"SELECT {', '.join(group + b.values)} FROM {base} u "
+            f"SELECT {', '.join(group + carried + b.values)} FROM {base} u "
             f"LEFT JOIN {_id(t['events'])} ev ON {' AND '.join(on)} GROUP BY {group_by}",
         )
     )
@@ -302,7 +302,7 @@ def compile_moments(
     ctes.append(
         (
             "sanity",
-            "SELECT (SELECT COUNT(*) FROM first_exposures WHERE n_variants > 1) "
+            "SELECT (SELECT COUNT(*) FROM first_exposures WHERE variant <> max_variant) "
             f"AS multi_variant_units, {before} AS pre_phase_exposures",
         )
     )
