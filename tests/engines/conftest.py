@@ -76,6 +76,7 @@ def make_dataset(seed: int = 7, n_units: int = 240, n_events: int = 3000) -> Dat
             + pd.to_timedelta(rng.integers(-3 * 86400e6, 7 * 86400e6, n_events), "us"),
             "value": value,
             "item": rng.integers(1, 6, n_events).astype(float),
+            "neg": -value - 1.0,
         }
     )
     unit_table = pd.DataFrame(

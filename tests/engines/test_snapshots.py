@@ -10,7 +10,7 @@ import sqlglot
 from shipit.metrics.compile import compile_moments
 
 from .conftest import PHASE_START
-from .test_moments import METRICS, VARIANTS
+from .test_moments import DAILY, METRICS, VARIANTS
 
 
 @pytest.mark.parametrize("dialect", ["duckdb", "spark"])
@@ -54,3 +54,10 @@ def test_no_distinct_and_one_group_key_per_unit() -> None:
     assert "DISTINCT" not in q.sql.upper()
     body = q.sql.split("unit_values AS (")[1].split("\n), ")[0]
     assert body.rstrip().endswith("GROUP BY\n    1")
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "spark"])
+def test_by_day_changes_sql(dialect: str, snapshot: Callable[[str, str], None]) -> None:
+    q = compile_moments("checkout", 1, VARIANTS, DAILY, by="day", dialect=dialect)
+    assert "exposed_days" not in q.sql
+    snapshot(dialect, q.sql)
