@@ -248,7 +248,10 @@ def spark_session() -> Iterator[Any]:
         .appName("shipit-tests")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.sql.shuffle.partitions", "1")
+        .config("spark.default.parallelism", "1")
+        # Short-lived test JVM: quick JIT tiers and a small GC start faster.
+        .config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
         .config("spark.sql.warehouse.dir", warehouse)
         .getOrCreate()
     )
