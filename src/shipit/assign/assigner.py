@@ -3,8 +3,9 @@
 The checks run in this order, and the first that applies decides:
 
 1. ``excluded``: the unit is in the spec's ``exclude`` list → not enrolled;
-2. ``kill_switch``: the switch is on → the control variant, for every other unit;
-3. ``forced``: the unit has a forced variant (QA) → that variant;
+2. ``forced``: the unit has a forced variant (QA) → that variant, even with the kill switch
+   on, so that QA can still check a variant of a killed experiment on its own accounts;
+3. ``kill_switch``: the switch is on → the control variant, for every other unit;
 4. ``not_targeted``: the unit's attributes fail the targeting → not enrolled;
 5. ``holdout``: the holdout hash is below the holdout fraction → not enrolled;
 6. ``outside_namespace``: the namespace hash is outside the experiment's range → not enrolled;
@@ -175,11 +176,11 @@ class Assigner:
             return _OUTSIDE_TRAFFIC
         if unit in self._excluded:
             return Assignment(None, Reason.EXCLUDED)
-        if self._kill:
-            return Assignment(self.variants[self._control], Reason.KILL_SWITCH)
         forced = self._forced.get(unit)
         if forced is not None:
             return self._forced_result[forced]
+        if self._kill:
+            return Assignment(self.variants[self._control], Reason.KILL_SWITCH)
         if self._targeting is not None and not self._targeting.matches(dict(attributes or {})):
             return Assignment(None, Reason.NOT_TARGETED)
         holdout = self._holdout
@@ -257,11 +258,11 @@ class Assigner:
         if self._targeting is not None:
             miss = ~match_batch(self._targeting, cols, n)
             index[miss], reason[miss] = -1, _CODE[Reason.NOT_TARGETED]
+        if self._kill:
+            index[:], reason[:] = self._control, _CODE[Reason.KILL_SWITCH]
         if self._forced:
             for pos, k in self._listed(arr, u, self._forced):
                 index[pos], reason[pos] = k, _CODE[Reason.FORCED]
-        if self._kill:
-            index[:], reason[:] = self._control, _CODE[Reason.KILL_SWITCH]
         if self._excluded:
             for pos, _ in self._listed(arr, u, dict.fromkeys(self._excluded, 0)):
                 index[pos], reason[pos] = -1, _CODE[Reason.EXCLUDED]

@@ -141,13 +141,18 @@ def test_batch_agrees_with_single_calls_on_one_million_units() -> None:
     assert batch == single
 
 
-def test_kill_switch_sends_everyone_but_the_excluded_to_control() -> None:
+def test_kill_switch_sends_everyone_but_the_excluded_and_forced_to_control() -> None:
+    """Exclusion beats everything; a forced QA unit keeps its variant under the kill switch."""
     assigner = Assigner(Experiment.model_validate({**FULL, "kill_switch": True}))
-    batch = assigner.assign_batch(np.array([f"u{i}" for i in range(100)]))
+    units = np.array([f"u{i}" for i in range(100)])
+    batch = assigner.assign_batch(units)
     reasons = batch.reasons()
-    assert {batch[i].variant for i in range(100) if reasons[i] is not Reason.EXCLUDED} == {"b"}
-    assert assigner.assign("u3") == assigner.assign("u4")
-    assert assigner.assign("u7").reason is Reason.EXCLUDED
+    expected = {"u3": ("c", Reason.FORCED), "u5": ("zero", Reason.FORCED)}
+    expected |= {"u7": (None, Reason.EXCLUDED), "u11": (None, Reason.EXCLUDED)}
+    for i, unit in enumerate(units.tolist()):
+        variant, reason = expected.get(unit, ("b", Reason.KILL_SWITCH))
+        assert (batch[i].variant, reasons[i]) == (variant, reason), unit
+        assert assigner.assign(unit) == batch[i]
 
 
 def test_weights_are_honoured(rng: np.random.Generator) -> None:
