@@ -129,8 +129,13 @@ def _same(value: Any, expected: Scalar) -> bool:
     return str(value) == expected
 
 
+def _is_bool(value: Any) -> bool:
+    """Python and numpy booleans (a numpy bool is not a ``bool`` but must act like one)."""
+    return isinstance(value, bool) or getattr(getattr(value, "dtype", None), "kind", "") == "b"
+
+
 def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
+    if _is_bool(value):
         return None
     try:
         return float(value)
