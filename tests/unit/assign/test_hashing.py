@@ -119,3 +119,10 @@ def test_version_two_matches_its_documentation() -> None:
     for row in _golden(2)[:300]:
         text = f"{row['salt']}.{row['unit']}".encode()
         assert int(hashlib.md5(text).hexdigest()[:13], 16) / 2**52 == row["u"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(max_size=12), st.lists(st.text(max_size=30), max_size=30))
+def test_md5_batch_equals_single_for_any_text(salt: str, units: list[str]) -> None:
+    got = hash_batch(2, salt, units)
+    assert got.tolist() == [hash_unit(2, salt, u) for u in units]
