@@ -35,6 +35,7 @@ from shipit.assign.hashing import (
     _MASK,
     _TO_UNIT,
     UnitBytes,
+    as_unit_array,
     hash_batch,
     hash_seeded,
     hash_unit,
@@ -207,7 +208,7 @@ class Assigner:
 
         ``attributes`` maps attribute names to columns aligned with ``units``.
         """
-        arr = units if isinstance(units, np.ndarray) else np.asarray(list(units))
+        arr = units if isinstance(units, np.ndarray) else as_unit_array(units)
         n = len(arr)
         for name, col in (attributes or {}).items():
             if len(col) != n:

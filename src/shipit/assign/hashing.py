@@ -23,7 +23,8 @@ Version 2, ``md5`` (portable: any SQL warehouse can recompute it for an audit)::
 Version 2 in batch runs hashlib in one tight loop (about 2 million units per second): md5 has
 no vectorized form in numpy, so version 2 is for audits, version 1 for volume.
 
-Unit ids must not end with a NUL character (numpy string arrays cannot hold one).
+A numpy string array cannot hold a unit id that ends with NUL (numpy drops trailing NULs);
+pass such ids in a list or an object array, where they hash like any other text.
 Integer unit ids hash as their decimal text.
 """
 
@@ -178,13 +179,16 @@ def _ints_to_matrix(values: npt.NDArray[Any]) -> npt.NDArray[np.uint8]:
 
 def to_unit_bytes(units: Sequence[str] | Iterable[str] | npt.NDArray[np.generic]) -> UnitBytes:
     """Convert unit ids (a numpy str/bytes/int array or a sequence of str) for hashing."""
-    arr = units if isinstance(units, np.ndarray) else np.asarray(list(units))
+    arr = units if isinstance(units, np.ndarray) else as_unit_array(units)
     if arr.ndim != 1:
         raise InputError(f"unit ids must be one-dimensional, got shape {arr.shape}")
     if arr.dtype.kind in "iu":
         return _from_matrix(_ints_to_matrix(arr)) if arr.size else to_unit_bytes(arr.astype(str))
     if arr.dtype.kind == "O":
-        arr = np.array([str(u) for u in arr], dtype=np.str_)
+        texts = [str(u) for u in arr.tolist()]
+        if any(t.endswith("\0") for t in texts):
+            return _from_encoded([t.encode("utf-8") for t in texts])
+        arr = np.array(texts, dtype=np.str_)
     elif arr.dtype.kind not in "US":
         raise InputError(f"unit ids must be strings or integers, got dtype {arr.dtype}")
     if arr.size == 0:
@@ -200,6 +204,25 @@ def to_unit_bytes(units: Sequence[str] | Iterable[str] | npt.NDArray[np.generic]
         return _from_matrix(codes, lengths)
     encoded: npt.NDArray[Any] = np.char.encode(arr.astype(np.str_), "utf-8")
     return to_unit_bytes(encoded)
+
+
+def as_unit_array(units: Iterable[Any]) -> npt.NDArray[Any]:
+    """Unit ids as a numpy array; an object array when an id ends with NUL, which a numpy
+    string array would silently drop."""
+    items = list(units)
+    if any(type(u) is str and u.endswith("\0") for u in items):
+        out = np.empty(len(items), dtype=object)
+        out[:] = items
+        return out
+    return np.asarray(items)
+
+
+def _from_encoded(encoded: list[bytes]) -> UnitBytes:
+    """UTF-8 byte strings with their true lengths, so trailing NUL bytes are kept."""
+    lengths = np.fromiter(map(len, encoded), np.int64, len(encoded))
+    width = max(int(lengths.max()), 1)
+    mat = np.array(encoded, dtype=f"S{width}").view(np.uint8).reshape(-1, width)
+    return _from_matrix(mat, lengths)
 
 
 def _fmix_array(h: U64Array, tmp: U64Array) -> U64Array:
@@ -263,7 +286,7 @@ def _md5_batch(salt: str, units: Sequence[str] | npt.NDArray[np.generic]) -> Flo
 
 
 def _batched(salt: str, units: Sequence[str] | npt.NDArray[np.generic]) -> FloatArray:
-    arr = units if isinstance(units, np.ndarray) else np.asarray(list(units))
+    arr = units if isinstance(units, np.ndarray) else as_unit_array(units)
     out = np.empty(len(arr), np.float64)
     for start in range(0, len(arr), _CHUNK):
         ub = to_unit_bytes(arr[start : start + _CHUNK])

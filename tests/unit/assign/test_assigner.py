@@ -164,3 +164,13 @@ def test_weights_are_honoured(rng: np.random.Generator) -> None:
     counts = Assigner(_exp(variants=variants)).assign_batch(np.arange(500_000)).counts()
     observed = np.array(list(counts.values()))
     assert stats.chisquare(observed, 500_000 * np.array([0.1, 0.2, 0.7])).pvalue > 0.001
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_unit_ids_ending_in_nul_get_the_single_call_variant(version: int) -> None:
+    assigner = Assigner(_exp(hash_version=version, forced={"qa\0": "treatment"}))
+    units = [f"u{i}\0" for i in range(2000)] + [f"u{i}" for i in range(2000)] + ["qa\0", "qa"]
+    batch = assigner.assign_batch(units)
+    assert [batch[i] for i in range(len(units))] == [assigner.assign(u) for u in units]
+    assert batch[len(units) - 2].reason is Reason.FORCED
+    assert batch[len(units) - 1].reason is not Reason.FORCED
