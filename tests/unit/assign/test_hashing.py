@@ -140,7 +140,7 @@ def test_lists_with_ids_ending_in_nul_hash_like_single_calls(salt: str, units: l
     for version in sorted(HASH_VERSIONS):
         expected = [hash_unit(version, salt, u) for u in units]
         assert hash_batch(version, salt, units).tolist() == expected
-        as_objects = np.array(units + ["x"], dtype=object)[:-1]
+        as_objects = np.array([*units, "x"], dtype=object)[:-1]
         assert hash_batch(version, salt, as_objects).tolist() == expected
 
 
