@@ -133,6 +133,9 @@ class Assigner:
         self._holdout = experiment.holdout
         self._namespace = experiment.namespace
         self._kill = experiment.kill_switch
+        # Seeds of the holdout and namespace salts, hashed once rather than on every call.
+        self._holdout_seed = seed_of(self._holdout.hash_salt) if self._holdout else 0
+        self._namespace_seed = seed_of(self._namespace.hash_salt) if self._namespace else 0
         # Assignments are immutable: build each possible one once (the single call is hot).
         self._enrolled = [Assignment(v, Reason.ASSIGNED) for v in self.variants]
         self._forced_result = [Assignment(v, Reason.FORCED) for v in self.variants]
@@ -141,10 +144,11 @@ class Assigner:
             self._excluded or self._kill or self._forced or self._targeting is not None
         ) and (self._holdout is None and self._namespace is None and self.version == 1)
 
-    def _u(self, unit: str) -> float:
+    def _u(self, unit: str, seed: int, salt: str) -> float:
+        """The unit's hash under a salt (``seed`` is that salt's precomputed version-1 seed)."""
         if self.version == 1:
-            return hash_seeded(self._seed, unit.encode("utf-8"))
-        return hash_unit(self.version, self._salt, unit)
+            return hash_seeded(seed, unit.encode("utf-8"))
+        return hash_unit(self.version, salt, unit)
 
     def assign(self, unit: str | int, attributes: Mapping[str, Any] | None = None) -> Assignment:
         """The variant of one unit, or the reason it is not in the experiment."""
@@ -182,18 +186,19 @@ class Assigner:
             return self._forced_result[forced]
         if self._kill:
             return Assignment(self.variants[self._control], Reason.KILL_SWITCH)
-        if self._targeting is not None and not self._targeting.matches(dict(attributes or {})):
+        if self._targeting is not None and not self._targeting.matches(attributes or {}):
             return Assignment(None, Reason.NOT_TARGETED)
         holdout = self._holdout
-        if holdout is not None and hash_unit(self.version, holdout.hash_salt, unit) < (
-            holdout.fraction
+        if holdout is not None and (
+            self._u(unit, self._holdout_seed, holdout.hash_salt) < holdout.fraction
         ):
             return Assignment(None, Reason.HOLDOUT)
-        if self._namespace is not None:
-            start, end = self._namespace.range
-            if not start <= hash_unit(self.version, self._namespace.hash_salt, unit) < end:
+        namespace = self._namespace
+        if namespace is not None:
+            start, end = namespace.range
+            if not start <= self._u(unit, self._namespace_seed, namespace.hash_salt) < end:
                 return Assignment(None, Reason.OUTSIDE_NAMESPACE)
-        u = self._u(unit)
+        u = self._u(unit, self._seed, self._salt)
         i = bisect.bisect_right(self._starts, u) - 1
         if u - self._starts[i] < self._limits[i]:
             return self._enrolled[i]
