@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any, TypeAlias
 
 from pydantic import (
@@ -85,33 +86,32 @@ class Rule(_Frozen):
             hi = (self.lte, True)
         return lo, hi
 
-    def matches(self, attributes: dict[str, Any]) -> bool:
+    def matches(self, attributes: Mapping[str, Any]) -> bool:
         """Whether one unit's attributes satisfy the rule."""
         value = attributes.get(self.attribute)
         if is_missing(value):
             return False
-        checks: list[bool] = []
-        if self.eq is not None:
-            checks.append(_same(value, self.eq))
-        if self.ne is not None:
-            checks.append(not _same(value, self.ne))
-        if self.in_ is not None:
-            checks.append(any(_same(value, v) for v in self.in_))
-        if self.not_in is not None:
-            checks.append(not any(_same(value, v) for v in self.not_in))
-        if any(b is not None for b in (self.gt, self.gte, self.lt, self.lte)):
+        # Every operator must hold: return at the first that does not (single-call hot path).
+        if self.eq is not None and not _same(value, self.eq):
+            return False
+        if self.ne is not None and _same(value, self.ne):
+            return False
+        if self.in_ is not None and not any(_same(value, v) for v in self.in_):
+            return False
+        if self.not_in is not None and any(_same(value, v) for v in self.not_in):
+            return False
+        gt, gte, lt, lte = self.gt, self.gte, self.lt, self.lte
+        if gt is not None or gte is not None or lt is not None or lte is not None:
             number = _number(value)
-            if number is None:
+            if (
+                number is None
+                or (gt is not None and not number > gt)
+                or (gte is not None and not number >= gte)
+                or (lt is not None and not number < lt)
+                or (lte is not None and not number <= lte)
+            ):
                 return False
-            checks.append(
-                (self.gt is None or number > self.gt)
-                and (self.gte is None or number >= self.gte)
-                and (self.lt is None or number < self.lt)
-                and (self.lte is None or number <= self.lte)
-            )
-        if self.regex is not None:
-            checks.append(re.search(self.regex, str(value)) is not None)
-        return all(checks)
+        return self.regex is None or re.search(self.regex, str(value)) is not None
 
 
 def is_missing(value: Any) -> bool:
@@ -148,7 +148,7 @@ class AllOf(_Frozen):
 
     all: tuple[Condition, ...] = Field(min_length=1)
 
-    def matches(self, attributes: dict[str, Any]) -> bool:
+    def matches(self, attributes: Mapping[str, Any]) -> bool:
         """Whether one unit's attributes satisfy every condition."""
         return all(c.matches(attributes) for c in self.all)
 
@@ -158,7 +158,7 @@ class AnyOf(_Frozen):
 
     any: tuple[Condition, ...] = Field(min_length=1)
 
-    def matches(self, attributes: dict[str, Any]) -> bool:
+    def matches(self, attributes: Mapping[str, Any]) -> bool:
         """Whether one unit's attributes satisfy some condition."""
         return any(c.matches(attributes) for c in self.any)
 
@@ -170,7 +170,7 @@ class Not(_Frozen):
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
-    def matches(self, attributes: dict[str, Any]) -> bool:
+    def matches(self, attributes: Mapping[str, Any]) -> bool:
         """Whether one unit's attributes fail the inner condition."""
         return not self.not_.matches(attributes)
 
