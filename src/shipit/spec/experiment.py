@@ -54,12 +54,16 @@ class Namespace(_Frozen):
         return self.salt if self.salt is not None else f"namespace:{self.name}"
 
     def overlaps(self, other: Namespace) -> bool:
-        """Whether both claim a common slice of the same namespace."""
-        return (
-            self.name == other.name
-            and self.range[0] < other.range[1]
-            and other.range[0] < self.range[1]
-        )
+        """Whether both claim a common slice of the same namespace.
+
+        Ranges of one namespace hashed with different salts do not keep units apart (each
+        range is a slice of a different hash), so they always overlap.
+        """
+        if self.name != other.name:
+            return False
+        if self.hash_salt != other.hash_salt:
+            return True
+        return self.range[0] < other.range[1] and other.range[0] < self.range[1]
 
 
 class Holdout(_Frozen):

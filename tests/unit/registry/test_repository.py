@@ -182,3 +182,16 @@ def test_stored_spec_round_trips_with_shared_metrics(registry: SqlAlchemyReposit
     exp = load_experiment(examples / "search_ranking.yaml")
     registry.create(exp)
     assert registry.get(exp.key).experiment == exp
+
+
+def test_disjoint_ranges_hashed_with_different_salts_conflict(
+    registry: SqlAlchemyRepository,
+) -> None:
+    """Ranges are slices of the namespace hash: with another salt they share units."""
+    registry.create(_ns("a", 0, 0.5))
+    registry.create(_exp("b", namespace={"name": "search", "range": [0.5, 1], "salt": "other"}))
+    registry.start("a")
+    before = _snapshot(registry, "b")
+    with pytest.raises(ConflictError, match=r"a \[0.0, 0.5\]"):
+        registry.start("b")
+    assert _snapshot(registry, "b") == before
