@@ -216,26 +216,50 @@ def _conjuncts(condition: Condition | None) -> list[Rule]:
     return []
 
 
-def _values(rule: Rule) -> set[str] | None:
-    """The finite set of values a rule allows, as strings, or None when unbounded."""
-    allowed: set[str] | None = None
+def _values(rule: Rule) -> tuple[Scalar, ...] | None:
+    """A finite superset of the values a rule allows, or None when unbounded."""
     if rule.eq is not None:
-        allowed = {str(rule.eq)}
-    if rule.in_ is not None:
-        values = {str(v) for v in rule.in_}
-        allowed = values if allowed is None else allowed & values
-    return allowed
+        return (rule.eq,)
+    return rule.in_
+
+
+def _number_of(value: Scalar) -> float | None:
+    """The number a spec value stands for (text that parses, or a number; never a bool)."""
+    return None if isinstance(value, bool) else _number(value)
+
+
+def _compatible(a: Scalar, b: Scalar) -> bool:
+    """Whether some attribute value equals both ``a`` and ``b`` in the sense of ``_same``
+    (1, 1.0 and "1.0" are all met by the value "1.0"; True by "true")."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        if isinstance(a, bool) and isinstance(b, bool):
+            return a is b
+        other, flag = (b, a) if isinstance(a, bool) else (a, b)
+        return isinstance(other, str) and other.lower() == str(flag).lower()
+    if isinstance(a, str) and isinstance(b, str):
+        return a == b
+    na, nb = _number_of(a), _number_of(b)
+    return na is not None and na == nb
+
+
+def _covers(banned: Scalar, allowed: Scalar) -> bool:
+    """Whether every value equal to ``allowed`` is also equal to ``banned``."""
+    if isinstance(allowed, bool) or isinstance(banned, bool):
+        return type(allowed) is type(banned) and allowed is banned
+    if isinstance(allowed, str) and isinstance(banned, str):
+        return allowed == banned
+    if isinstance(allowed, str):  # text "1.0" is met by the values "1.0" and 1.0 only
+        return _number_of(allowed) is not None and _number_of(allowed) == banned
+    return not isinstance(banned, str) and float(allowed) == float(banned)
 
 
 def _rules_disjoint(a: Rule, b: Rule) -> bool:
     va, vb = _values(a), _values(b)
-    if va is not None and vb is not None and not va & vb:
+    if va is not None and vb is not None and not any(_compatible(x, y) for x in va for y in vb):
         return True
     for allowed, other in ((va, b), (vb, a)):
-        banned = {str(v) for v in (other.not_in or ())} | (
-            {str(other.ne)} if other.ne is not None else set()
-        )
-        if allowed is not None and allowed <= banned:
+        banned = [*(other.not_in or ()), *(() if other.ne is None else (other.ne,))]
+        if allowed is not None and all(any(_covers(n, x) for n in banned) for x in allowed):
             return True
     (alo, ahi), (blo, bhi) = a.numeric_bounds(), b.numeric_bounds()
     lo = max(alo, blo, key=lambda t: (t[0], not t[1]))
