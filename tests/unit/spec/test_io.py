@@ -255,3 +255,24 @@ def test_load_experiments_reads_a_file(tmp_path: Path) -> None:
     path = tmp_path / "x.yaml"
     path.write_text(dump_experiment(exp))
     assert load_experiments(path) == [exp]
+
+
+def test_unit_ids_and_salts_keep_the_text_written() -> None:
+    """YAML reads 0123 as octal 83 and 1_000 as 1000: unit ids and salts stay as written."""
+    text = (
+        "key: ids\nsalt: 0123\n"
+        "variants: [{key: a, weight: 0.5}, {key: b, weight: 0.5}]\n"
+        "exclude: [0123, 1_000, 12.50, 'quoted', 7, yes]\n"
+        "forced: {0042: b, 1e3: a}\n"
+        "namespace: {name: ns, salt: 0777}\n"
+        "holdout: {name: h, fraction: 0.1, salt: 010}\n"
+    )
+    exp = loads_experiments(text)[0]
+    assert exp.salt == "0123"
+    assert exp.exclude == ("0123", "1_000", "12.50", "quoted", "7", "yes")
+    assert exp.forced == {"0042": "b", "1e3": "a"}
+    assert exp.namespace is not None
+    assert exp.namespace.salt == "0777"
+    assert exp.holdout is not None
+    assert exp.holdout.salt == "010"
+    assert loads_experiments(dump_experiment(exp))[0] == exp
