@@ -155,7 +155,13 @@ def test_round_trip_of_the_examples_is_lossless(tmp_path: Path) -> None:
 
 
 _keys = st.from_regex(r"[a-z][a-z0-9_-]{0,8}", fullmatch=True)
-_text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=20)
+# Text YAML would read as something else when written bare: it must come back as text.
+_TRICKY = ["null", "~", "yes", "No", "on", "1.0", "0123", "1_000", "1e3", "0x1A", "", " a ", "#x"]
+_text = st.one_of(
+    st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=20),
+    st.sampled_from([*_TRICKY, "a: b", "- x", "[1]", "{}", "'q'", '"q"', "x\ny"]),
+)
+_unit_ids = st.one_of(_keys, st.sampled_from(_TRICKY[:-3]), st.integers(0, 10**6).map(str))
 _rule = (
     st.builds(
         lambda attr, op, v: {"attribute": attr, op: v},
@@ -179,8 +185,26 @@ _condition = st.recursive(
 
 
 @st.composite
+def _metric(draw: st.DrawFn, name: str) -> dict[str, Any]:
+    """A metric with some of its optional parts."""
+    metric: dict[str, Any] = {"name": name, "event": draw(_keys), "description": draw(_text)}
+    if draw(st.booleans()):
+        kinds = ["sum", "count", "count_distinct", "any", "max"]
+        metric["aggregation"] = draw(st.sampled_from(kinds))
+    if draw(st.booleans()):
+        metric["window"] = {"start_hours": draw(st.sampled_from([0.0, 1.5])), "end_hours": 72.0}
+    if draw(st.booleans()):
+        metric["winsorize"] = draw(st.sampled_from([0.95, 0.99]))
+    if draw(st.booleans()):
+        metric["covariates"] = [{"name": "pre_" + name, "event": draw(_keys)}]
+    if draw(st.booleans()):
+        metric["higher_is_better"] = False
+    return metric
+
+
+@st.composite
 def experiments(draw: st.DrawFn) -> dict[str, Any]:
-    """Valid experiment specs as plain data."""
+    """Valid experiment specs as plain data, using most optional fields."""
     n = draw(st.integers(2, 5))
     keys = draw(st.lists(_keys, min_size=n, max_size=n, unique=True))
     cuts = sorted(draw(st.lists(st.integers(1, 99), min_size=n - 1, max_size=n - 1)))
@@ -199,10 +223,23 @@ def experiments(draw: st.DrawFn) -> dict[str, Any]:
         "hypothesis": draw(_text),
         "variants": variants,
         "traffic": draw(st.floats(0.01, 1.0)),
-        "metrics": [{"name": m, "event": draw(_keys)} for m in metric_names],
+        "owner": draw(_text),
+        "unit": draw(st.sampled_from(["user_id", "device_id", "session"])),
+        "hash_version": draw(st.sampled_from([1, 2])),
+        "kill_switch": draw(st.booleans()),
+        "metrics": [draw(_metric(m)) for m in metric_names],
         "primary_metric": metric_names[0],
-        "guardrails": [{"metric": m, "relative_threshold": 0.05} for m in metric_names[1:]],
-        "exclude": draw(st.lists(_keys, max_size=3, unique=True)),
+        "secondary_metrics": metric_names[1:2],
+        "guardrails": [
+            {
+                "metric": m,
+                "direction": draw(st.sampled_from([None, "lower_is_better"])),
+                draw(st.sampled_from(["threshold", "relative_threshold"])): 0.05,
+                draw(st.sampled_from(["margin", "relative_margin"])): 0.01,
+            }
+            for m in metric_names[2:]
+        ],
+        "exclude": draw(st.lists(_unit_ids, max_size=3, unique=True)),
         "analysis": {
             "method": draw(st.sampled_from(["frequentist", "bayesian", "sequential"])),
             "alpha": draw(st.floats(0.001, 0.2)),
@@ -219,16 +256,19 @@ def experiments(draw: st.DrawFn) -> dict[str, Any]:
         data["holdout"] = {"name": draw(_keys), "fraction": draw(st.floats(0.01, 0.5))}
     if draw(st.booleans()):
         data["control"] = keys[-1]
+    if draw(st.booleans()):
+        data["salt"] = draw(st.one_of(_text.filter(bool), st.sampled_from(_TRICKY[:-3])))
+    forced = draw(st.lists(_unit_ids, max_size=3, unique=True))
+    data["forced"] = {u: keys[0] for u in forced if u not in data["exclude"]}
+    if draw(st.booleans()):
+        data["start"], data["end"] = "2026-01-05", "2026-02-01"
     return data
 
 
 @settings(max_examples=80, deadline=None)
 @given(experiments())
 def test_yaml_round_trip_is_lossless(data: dict[str, Any]) -> None:
-    try:
-        exp = Experiment.model_validate(data)
-    except SpecError:
-        return  # e.g. float weights that do not sum to 1 within tolerance
+    exp = Experiment.model_validate(data)
     text = dump_experiment(exp)
     again = loads_experiments(text)[0]
     assert again == exp
