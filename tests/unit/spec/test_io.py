@@ -316,3 +316,122 @@ def test_unit_ids_and_salts_keep_the_text_written() -> None:
     assert exp.holdout is not None
     assert exp.holdout.salt == "010"
     assert loads_experiments(dump_experiment(exp))[0] == exp
+
+
+_BASE = (
+    "key: e\nvariants:\n  - {key: a, weight: 0.5}\n  - {key: b, weight: 0.5}\n"
+    "metrics:\n  - {name: m, event: e}\n  - {name: g, event: e}\nprimary_metric: m\n"
+)
+_G = "  - {name: g, event: e}\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        (
+            _BASE.replace(
+                "weight: 0.5}\n  - {key: b, weight: 0.5", "weight: 0.5}\n  - {key: b, weight: 0.6"
+            ),
+            "3: variants: weights must sum to 1, got 0.5 + 0.6 = 1.1",
+        ),
+        (_BASE.replace("key: b", "key: a"), "4: variants[1].key: duplicate variant key 'a'"),
+        (_BASE + "control: z\n", "9: control: unknown variant 'z'; variants are ['a', 'b']"),
+        (_BASE + "forced: {u1: z}\n", "9: forced.u1: unknown variant 'z'; variants are ['a', 'b']"),
+        (
+            _BASE.replace("name: g", "name: m"),
+            "7: metrics[1].name: metric 'm' is already defined in metrics",
+        ),
+        (
+            _BASE.replace("primary_metric: m", "primary_metric: zz"),
+            "8: primary_metric: unknown metric 'zz' (known metrics: g, m)",
+        ),
+        (
+            _BASE + "secondary_metrics: [zz]\n",
+            "9: secondary_metrics[0]: unknown metric 'zz' (known metrics: g, m)",
+        ),
+        (
+            _BASE + "secondary_metrics: [m]\n",
+            "9: secondary_metrics[0]: 'm' is already the primary metric",
+        ),
+        (
+            _BASE + "guardrails:\n  - {metric: m}\n",
+            "10: guardrails[0].metric: 'm' is the primary metric; "
+            "a guardrail watches another metric",
+        ),
+        (
+            _BASE + "guardrails:\n  - {metric: zz}\n",
+            "10: guardrails[0].metric: unknown metric 'zz' (known metrics: g, m)",
+        ),
+        (
+            _BASE + "guardrails:\n  - {metric: g, threshold: 1, relative_threshold: 0.1}\n",
+            "10: guardrails[0]: give threshold or relative_threshold, not both",
+        ),
+        (
+            _BASE + "start: 2026-02-01\nend: 2026-01-01\n",
+            "10: end: planned end 2026-01-01 is before planned start 2026-02-01",
+        ),
+        (
+            _BASE + "exclude: [u1]\nforced: {u1: a}\n",
+            "9: exclude[0]: unit 'u1' is both excluded and forced",
+        ),
+        (
+            _BASE + "namespace: {name: n, range: [0.5, 0.2]}\n",
+            "9: namespace.range: range must satisfy 0 <= start < end <= 1, got [0.5, 0.2]",
+        ),
+        (
+            _BASE + "holdout: {name: h, fraction: 1.5}\n",
+            "9: holdout.fraction: Input should be less than 1",
+        ),
+        (
+            _BASE + "analysis:\n  bayesian:\n    prior: {kind: flat, sd: 1}\n",
+            "11: analysis.bayesian.prior: a flat prior takes no sd",
+        ),
+        (
+            _BASE.replace(_G, "  - name: g\n    numerator: {event: x}\n"),
+            "7: metrics[1]: a ratio metric needs both numerator and denominator",
+        ),
+        (
+            _BASE.replace(
+                _G,
+                "  - name: g\n    event: e\n    numerator: {event: x}\n"
+                "    denominator: {event: y}\n",
+            ),
+            "7: metrics[1]: a ratio metric takes numerator/denominator, not event",
+        ),
+        (
+            _BASE.replace(_G, "  - {name: g}\n"),
+            "7: metrics[1]: a metric needs an event (or a numerator and denominator)",
+        ),
+        (
+            _BASE.replace(
+                _G, "  - name: g\n    event: e\n    window: {start_hours: 5, end_hours: 1}\n"
+            ),
+            "9: metrics[1].window: window end (1.0 h) must be after its start (5.0 h)",
+        ),
+        (
+            _BASE.replace(
+                _G,
+                "  - name: g\n    event: e\n    covariates:\n"
+                "      - {name: c, event: e, column: x}\n",
+            ),
+            "10: metrics[1].covariates[0]: "
+            "a covariate takes either an event or a units-table column",
+        ),
+        (
+            _BASE + "targeting:\n  all:\n    - {attribute: x}\n",
+            "11: targeting.all[0]: a rule needs an operator: "
+            "eq, ne, in, not_in, gt, gte, lt, lte or regex",
+        ),
+        (
+            _BASE + "targeting: {attribute: x, gt: 5, lt: 2}\n",
+            "9: targeting: range on 'x' is empty",
+        ),
+        (_BASE + "colour: red\n", "9: colour: unknown field"),
+    ],
+)
+def test_each_rule_gives_file_line_path_and_reason(text: str, line: str) -> None:
+    """One line per mistake: ``file:line: yaml.path: reason``, for every validation rule."""
+    loads_experiments(_BASE, "f.yaml")  # the base is valid: each case has exactly one mistake
+    with pytest.raises(SpecError) as info:
+        loads_experiments(text, "f.yaml")
+    assert str(info.value) == f"f.yaml:{line}"
