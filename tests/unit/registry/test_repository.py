@@ -195,3 +195,16 @@ def test_disjoint_ranges_hashed_with_different_salts_conflict(
     with pytest.raises(ConflictError, match=r"a \[0.0, 0.5\]"):
         registry.start("b")
     assert _snapshot(registry, "b") == before
+
+
+def test_create_many_stores_all_or_none(registry: SqlAlchemyRepository) -> None:
+    registry.create(_exp("b"))
+    with pytest.raises(ConflictError, match=r"experiment 'b' already exists; nothing was created"):
+        registry.create_many([_exp("a"), _exp("b"), _exp("c")])
+    assert [r.key for r in registry.list_experiments()] == ["b"]
+    assert [e.experiment_key for e in registry.audit()] == ["b"]
+    with pytest.raises(ConflictError, match=r"'d' already exists"):
+        registry.create_many([_exp("d"), _exp("d")])
+    created = registry.create_many([_exp("a"), _exp("c")], actor="ana")
+    assert [r.key for r in created] == ["a", "c"]
+    assert [r.key for r in registry.list_experiments()] == ["a", "b", "c"]
