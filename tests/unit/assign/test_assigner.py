@@ -174,3 +174,28 @@ def test_unit_ids_ending_in_nul_get_the_single_call_variant(version: int) -> Non
     assert [batch[i] for i in range(len(units))] == [assigner.assign(u) for u in units]
     assert batch[len(units) - 2].reason is Reason.FORCED
     assert batch[len(units) - 1].reason is not Reason.FORCED
+
+
+def test_ramp_down_only_removes_units() -> None:
+    units = np.arange(500_000)
+    high = Assigner(_exp(traffic=0.5)).assign_batch(units).index
+    low = Assigner(_exp(traffic=0.2)).assign_batch(units).index
+    kept = low >= 0
+    assert abs(kept.mean() - 0.2) < 0.002
+    assert (high[kept] >= 0).all()
+    np.testing.assert_array_equal(low[kept], high[kept])
+
+
+def test_a_shared_holdout_keeps_the_same_units_out_of_every_experiment() -> None:
+    units = np.arange(500_000)
+    holdout = {"name": "global", "fraction": 0.1}
+    first = Assigner(_exp(key="one", holdout=holdout)).assign_batch(units)
+    second = Assigner(_exp(key="two", holdout=holdout, traffic=0.5)).assign_batch(units)
+    held = np.array(first.reasons()) == Reason.HOLDOUT
+    assert abs(held.mean() - 0.1) < 0.002
+    np.testing.assert_array_equal(held, np.array(second.reasons()) == Reason.HOLDOUT)
+    assert (first.index[held] == -1).all()
+    other = Assigner(_exp(key="three", holdout={**holdout, "name": "other"})).assign_batch(units)
+    other_held = np.array(other.reasons()) == Reason.HOLDOUT
+    overlap = (held & other_held).mean()
+    assert abs(overlap - 0.01) < 0.001  # independent holdouts: 10% of 10%
