@@ -40,6 +40,7 @@ from shipit.assign.hashing import (
     hash_seeded,
     hash_unit,
     seed_of,
+    unit_text,
 )
 from shipit.assign.hashing import to_unit_bytes as _to_unit_bytes
 from shipit.assign.targeting import Columns, match_batch
@@ -150,10 +151,12 @@ class Assigner:
             return hash_seeded(seed, unit.encode("utf-8"))
         return hash_unit(self.version, salt, unit)
 
-    def assign(self, unit: str | int, attributes: Mapping[str, Any] | None = None) -> Assignment:
+    def assign(
+        self, unit: str | int | bytes, attributes: Mapping[str, Any] | None = None
+    ) -> Assignment:
         """The variant of one unit, or the reason it is not in the experiment."""
         if type(unit) is not str:
-            unit = str(unit)
+            unit = unit_text(unit)
         if self._plain:
             # Hash version 1 written out inline (see hashing.py): the hot path for SDK use.
             data = unit.encode()
@@ -232,7 +235,8 @@ class Assigner:
         """(position, value) of units named in ``listed``: candidates by hash, checked by text."""
         names = list(listed)
         candidates = np.flatnonzero(np.isin(u, hash_batch(self.version, self._salt, names)))
-        return [(int(p), listed[str(arr[p])]) for p in candidates.tolist() if str(arr[p]) in listed]
+        found = [(p, unit_text(arr[p])) for p in candidates.tolist()]
+        return [(int(p), listed[text]) for p, text in found if text in listed]
 
     def _hash(self, salt: str, arr: npt.NDArray[Any], ub: UnitBytes | None) -> npt.NDArray[Any]:
         return hash_batch(self.version, salt, ub if ub is not None else arr)

@@ -25,7 +25,7 @@ no vectorized form in numpy, so version 2 is for audits, version 1 for volume.
 
 A numpy string array cannot hold a unit id that ends with NUL (numpy drops trailing NULs);
 pass such ids in a list or an object array, where they hash like any other text.
-Integer unit ids hash as their decimal text.
+Integer unit ids hash as their decimal text, bytes as the text they encode in UTF-8.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ __all__ = [
     "md5_sql",
     "seed_of",
     "to_unit_bytes",
+    "unit_text",
 ]
 
 HashVersion: TypeAlias = Literal[1, 2]
@@ -105,9 +106,14 @@ def _check_version(version: int) -> None:
         raise InputError(f"unknown hash version {version}; known: {sorted(HASH_VERSIONS)}")
 
 
-def hash_unit(version: int, salt: str, unit: str | int) -> float:
+def unit_text(unit: Any) -> str:
+    """A unit id as text: bytes are UTF-8, integers their decimal digits."""
+    return unit.decode("utf-8") if isinstance(unit, bytes) else str(unit)
+
+
+def hash_unit(version: int, salt: str, unit: str | int | bytes) -> float:
     """The uniform number in [0, 1) of one unit (see the module docstring)."""
-    text = str(unit)
+    text = unit_text(unit)
     if version == 1:
         return (_core(seed_of(salt), text.encode("utf-8")) >> 11) * _TO_UNIT
     _check_version(version)
@@ -185,7 +191,7 @@ def to_unit_bytes(units: Sequence[str] | Iterable[str] | npt.NDArray[np.generic]
     if arr.dtype.kind in "iu":
         return _from_matrix(_ints_to_matrix(arr)) if arr.size else to_unit_bytes(arr.astype(str))
     if arr.dtype.kind == "O":
-        texts = [str(u) for u in arr.tolist()]
+        texts = [unit_text(u) for u in arr.tolist()]
         if any(t.endswith("\0") for t in texts):
             return _from_encoded([t.encode("utf-8") for t in texts])
         arr = np.array(texts, dtype=np.str_)
@@ -279,7 +285,7 @@ def _md5_batch(salt: str, units: Sequence[str] | npt.NDArray[np.generic]) -> Flo
     prefix = f"{salt}.".encode()
     md5 = hashlib.md5
     digests = b"".join(
-        [md5(prefix + str(u).encode(), usedforsecurity=False).digest() for u in items]
+        [md5(prefix + unit_text(u).encode(), usedforsecurity=False).digest() for u in items]
     )
     words = np.frombuffer(digests, dtype=">u8")[::2].astype(np.uint64)
     return (words >> np.uint64(12)).astype(np.float64) * _MD5_SCALE

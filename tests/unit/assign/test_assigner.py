@@ -199,3 +199,17 @@ def test_a_shared_holdout_keeps_the_same_units_out_of_every_experiment() -> None
     other_held = np.array(other.reasons()) == Reason.HOLDOUT
     overlap = (held & other_held).mean()
     assert abs(overlap - 0.01) < 0.001  # independent holdouts: 10% of 10%
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_bytes_unit_ids_are_their_utf8_text(version: int) -> None:
+    """A bytes array (from Arrow or a file) assigns like the same ids as text, overrides too."""
+    exp = Experiment.model_validate({**FULL, "hash_version": version, "targeting": None})
+    assigner = Assigner(exp)
+    text = [f"u{i}" for i in range(3000)] + ["é-1"]
+    raw = np.array([t.encode() for t in text])
+    batch = assigner.assign_batch(raw)
+    assert [batch[i] for i in range(len(text))] == [assigner.assign(t) for t in text]
+    assert [assigner.assign(t.encode()) for t in text[:50]] == [batch[i] for i in range(50)]
+    assert batch[3].reason is Reason.FORCED
+    assert batch[7].reason is Reason.EXCLUDED
