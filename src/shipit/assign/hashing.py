@@ -282,11 +282,11 @@ def _md5_batch(salt: str, units: Sequence[str] | npt.NDArray[np.generic]) -> Flo
     big-endian, so the digests are joined and shifted rather than parsed as text.
     """
     items = units.tolist() if isinstance(units, np.ndarray) else list(units)
+    if not (isinstance(units, np.ndarray) and units.dtype.kind == "U"):
+        items = [u if type(u) is str else unit_text(u) for u in items]
     prefix = f"{salt}.".encode()
     md5 = hashlib.md5
-    digests = b"".join(
-        [md5(prefix + unit_text(u).encode(), usedforsecurity=False).digest() for u in items]
-    )
+    digests = b"".join([md5(prefix + u.encode(), usedforsecurity=False).digest() for u in items])
     words = np.frombuffer(digests, dtype=">u8")[::2].astype(np.uint64)
     return (words >> np.uint64(12)).astype(np.float64) * _MD5_SCALE
 
