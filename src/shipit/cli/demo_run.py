@@ -136,6 +136,7 @@ def run_demo(
         old.unlink(missing_ok=True)
     reg = open_registry(f"sqlite:///{registry_path}")
     engine = DuckDBEngine(store_path)
+    engine.execute("SET enable_progress_bar = false")
     try:
         reg.create(experiment, actor="shipit-demo")
         record = reg.start(experiment.key, actor="shipit-demo")
