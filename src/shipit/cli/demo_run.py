@@ -60,9 +60,7 @@ def experiment_for(info: ScenarioInfo) -> Experiment:
     )
 
 
-def write_chunk(
-    engine: Engine, key: str, phase: int, chunk: SimChunk, shift: pd.Timedelta
-) -> None:
+def write_chunk(engine: Engine, key: str, phase: int, chunk: SimChunk, shift: pd.Timedelta) -> None:
     """Append one chunk's exposures, events and units to the store's tables."""
     exp = chunk.exposures
     exposures = pd.DataFrame(
@@ -152,9 +150,7 @@ def run_demo(
             movielens=movielens,
         ):
             write_chunk(engine, experiment.key, record.phase.number, chunk, shift)
-        analysis = analyze_registered(
-            experiment.key, engine, reg, true_effects=info.true_effects
-        )
+        analysis = analyze_registered(experiment.key, engine, reg, true_effects=info.true_effects)
     finally:
         engine.close()
         reg.close()

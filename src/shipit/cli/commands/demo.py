@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
         movielens: Annotated[
             Path | None,
             typer.Option(
-                "--movielens", help="MovieLens folder (ratings.csv, movies.csv) for the recommender."
+                "--movielens", help="MovieLens folder (ratings.csv, movies.csv), recommender only."
             ),
         ] = None,
     ) -> None:
