@@ -46,10 +46,13 @@ def pair_rows(
 ) -> tuple[Moments, Moments]:
     """Control and variant Moments whose row i compares ``control[i]`` with ``variant[i]``."""
     index = {label: i for i, label in enumerate(m.labels)}
-    c = m.take([index[label] for label in control])
-    v = m.take([index[label] for label in variant])
     tags = [f"{a}|{b}" for a, b in zip(control, variant, strict=True)]
-    return c.rename([f"c:{t}" for t in tags]), v.rename([f"v:{t}" for t in tags])
+    rows_c = [index[label] for label in control]
+    rows_v = [index[label] for label in variant]
+    return (
+        Moments(tuple(f"c:{t}" for t in tags), m.names, m.matrix[rows_c]),
+        Moments(tuple(f"v:{t}" for t in tags), m.names, m.matrix[rows_v]),
+    )
 
 
 @dataclass(frozen=True)
