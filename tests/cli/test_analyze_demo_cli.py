@@ -55,8 +55,8 @@ def test_analyze_registered_key_in_every_format(demo_dir: Path, tmp_path: Path) 
 
 
 def test_analyze_spec_file(demo_dir: Path, tmp_path: Path) -> None:
-    from shipit.cli.demo_run import experiment_for
     from shipit.sim import scenario
+    from shipit.sim.storage import experiment_for
 
     spec = tmp_path / "ecommerce.yaml"
     spec.write_text(yaml.safe_dump(experiment_for(scenario("ecommerce").info()).to_dict()))

@@ -7,9 +7,10 @@ import pandas as pd
 import pytest
 
 from shipit.analysis.effects import pair_rows, row_stats
-from shipit.cli.demo_run import DemoResult, experiment_for
+from shipit.cli.demo_run import DemoResult
 from shipit.metrics.run import compute_moments
 from shipit.sim import generate, scenario
+from shipit.sim.storage import experiment_for
 from shipit.store.duckdb import DuckDBEngine
 
 REPS = 150
