@@ -146,7 +146,8 @@ def sequential_bounds(
             if good.any():
                 vals[good] = design.bounds(fr[good], final=False).efficacy
             bound[ok] = vals
-        low, high = -bound * rel_se, bound * rel_se
+        with np.errstate(invalid="ignore"):
+            low, high = -bound * rel_se, bound * rel_se
     crossed = [
         "upper" if (lo > 0) else "lower" if (hi < 0) else "none"
         for lo, hi in zip(
