@@ -105,7 +105,8 @@ def daily_effects(
         for i, (d, x) in enumerate(pairs)
     ]
     first = slice(0, len(days))
-    info = np.where(se[first] > 0, 1.0 / se[first] ** 2, np.nan)
+    with np.errstate(divide="ignore"):
+        info = np.where(se[first] > 0, 1.0 / se[first] ** 2, np.nan)
     theta = rel[first]
     prev_i, prev_t = np.r_[0.0, info[:-1]], np.r_[0.0, theta[:-1]]
     prev_t = np.nan_to_num(prev_t)
