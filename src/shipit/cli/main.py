@@ -23,6 +23,10 @@ def _register() -> None:
     from shipit.cli.commands import version
 
     version.register(app)
+    from shipit.cli.commands import keys, serve
+
+    keys.register(app)
+    serve.register(app)
 
 
 @app.callback()

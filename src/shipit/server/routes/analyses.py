@@ -1,0 +1,54 @@
+"""Analyses: run ``shipit.analysis.analyze`` on an experiment, or fetch the latest run, as
+the stable JSON of ``shipit.report.json``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, status
+
+from shipit.errors import ShipitError
+from shipit.server.deps import AdminKey, SdkKey, ServicesDep
+from shipit.server.schemas import AnalysisRun
+
+__all__ = ["UnavailableError", "router", "run_analysis"]
+
+router = APIRouter(prefix="/v1/experiments", tags=["analyses"])
+
+
+class UnavailableError(ShipitError):
+    """A capability this build of the server does not have."""
+
+    http_status = 501
+
+
+def run_analysis(services: Any, key: str, *, actor: str) -> str:
+    """Analyse ``key`` now, save the run in the registry and return its JSON."""
+    try:
+        from shipit.analysis import analyze
+        from shipit.report.json import to_json
+    except ImportError as exc:
+        raise UnavailableError("the analysis pipeline is not available in this build") from exc
+    record = services.registry.get(key)
+    with services.store_lock:
+        analysis = analyze(record.experiment, registry=services.registry, engine=services.engine)
+    body = to_json(analysis)
+    services.analyses.save(key, body, actor=actor)
+    return str(body)
+
+
+@router.post("/{key}/analyses", status_code=status.HTTP_201_CREATED, response_model=dict[str, Any])
+def create_analysis(
+    key: str, services: ServicesDep, api_key: AdminKey, body: AnalysisRun | None = None
+) -> Any:
+    """Run the analysis of an experiment now and keep it as the latest."""
+    actor = f"key:{api_key.name} ({api_key.prefix})"
+    return json.loads(run_analysis(services, key, actor=actor))
+
+
+@router.get("/{key}/analyses/latest", response_model=dict[str, Any])
+def read_latest_analysis(key: str, services: ServicesDep, api_key: SdkKey) -> Any:
+    """The latest analysis of an experiment."""
+    services.registry.get(key)
+    return json.loads(services.analyses.latest(key).body)

@@ -1,0 +1,28 @@
+"""ServerSettings: every knob of the server, read from ``SHIPIT_*`` variables at the edge."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["ServerSettings"]
+
+
+class ServerSettings(BaseSettings):
+    """Validated server configuration; ``ServerSettings()`` reads the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="SHIPIT_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    # Registry database (SQLite file by default, PostgreSQL by URL).
+    database_url: str = "sqlite:///.shipit/shipit.db"
+    # Event store: a DuckDB file, ``:memory:`` or an engine URL.
+    store: str = ".shipit/store.duckdb"
+    # Largest request body accepted, in bytes, and rows per ingestion or assignment batch.
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
+    max_batch_rows: int = Field(default=100_000, gt=0)
+    # Whether the dashboard pages can be read without an API key (write endpoints never can).
+    dashboard_public: bool = True
+    # Seconds the SDK should wait between refreshes of its features payload.
+    sdk_refresh_seconds: float = Field(default=30.0, gt=0)
