@@ -25,10 +25,13 @@ def test_experiment_lifecycle_and_history(live: Live) -> None:
         assert r.status_code == 200, r.text
         assert r.json()["owner"] == "checkout-team"
         assert c.post("/v1/experiments/checkout/start").json()["status"] == "running"
-        # A running experiment cannot be edited: the registry refuses, the API says why.
-        r = c.put("/v1/experiments/checkout", json={"yaml": edited})
+        # A running experiment's weights change only with a new phase: refused, with the reason.
+        reweighted = edited.replace("weight: 0.5}\n  - {key: green, weight: 0.5}", "weight: 0.4}\n  - {key: green, weight: 0.6}")
+        r = c.put("/v1/experiments/checkout", json={"yaml": reweighted})
         assert r.status_code == 409
-        assert "checkout" in r.json()["detail"]
+        assert "new phase" in r.json()["detail"]
+        r = c.put("/v1/experiments/checkout", json={"yaml": reweighted, "new_phase": True, "reason": "ramp"})
+        assert r.status_code == 200 and r.json()["phase"] == 2
         assert c.post("/v1/experiments/checkout/stop").json()["status"] == "stopped"
         r = c.post("/v1/experiments/checkout/decide", json={"decision": "ship"})
         assert r.json()["status"] == "decided"

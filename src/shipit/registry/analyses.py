@@ -20,7 +20,7 @@ analyses = sa.Table(
     "analyses",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("experiment", sa.String(200), nullable=False, index=True),
+    sa.Column("experiment", sa.String(200), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("actor", sa.String(300), nullable=False),
     sa.Column("body", sa.Text, nullable=False),

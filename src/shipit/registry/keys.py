@@ -13,20 +13,20 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Literal, get_args
 
 import sqlalchemy as sa
 
 from shipit.errors import AuthError, InputError, NotFoundError
 
-__all__ = ["SCOPES", "ApiKey", "KeyRepository", "NewKey", "Scope", "api_keys", "open_database"]
+__all__ = ["SCOPES", "ApiKey", "KeyRepository", "NewKey", "Scope", "api_keys"]
 
 Scope = Literal["sdk", "admin"]
 SCOPES: tuple[str, ...] = get_args(Scope)
 _PREFIX_BYTES = 6
 _SECRET_BYTES = 24
 
+# The tables are created by the registry's Alembic migration 0002; this is their mirror.
 metadata = sa.MetaData()
 api_keys = sa.Table(
     "api_keys",
@@ -39,17 +39,6 @@ api_keys = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
 )
-
-
-def open_database(url: str) -> sa.Engine:
-    """An engine on the registry database with the key and analysis tables present."""
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:////:memory:"):
-        path = url.removeprefix("sqlite:///")
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url)
-    metadata.create_all(engine)
-    return engine
 
 
 @dataclass(frozen=True)
@@ -93,8 +82,10 @@ class KeyRepository:
 
     @classmethod
     def from_url(cls, url: str) -> KeyRepository:
-        """Keys in the registry database at ``url`` (its tables created when missing)."""
-        return cls(open_database(url))
+        """Keys in the registry database at ``url`` (migrated to the newest schema)."""
+        from shipit.registry.repository import open_registry
+
+        return cls(open_registry(url).engine)
 
     def create(self, name: str, scope: str) -> NewKey:
         """A new key with ``scope``; the returned token is the only copy of the secret."""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
 
+from shipit.registry import SqlAlchemyRepository
 from shipit.registry.keys import ApiKey, KeyRepository
 from shipit.server.auth import require_admin, require_sdk
 from shipit.server.services import Services
@@ -35,7 +36,7 @@ def _settings(request: Request) -> ServerSettings:
     return get_services(request).settings
 
 
-def _registry(request: Request) -> Any:
+def _registry(request: Request) -> SqlAlchemyRepository:
     return get_services(request).registry
 
 
@@ -53,7 +54,7 @@ def _telemetry(request: Request) -> Telemetry:
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 SettingsDep = Annotated[ServerSettings, Depends(_settings)]
-RegistryDep = Annotated[Any, Depends(_registry)]
+RegistryDep = Annotated[SqlAlchemyRepository, Depends(_registry)]
 EngineDep = Annotated[Engine, Depends(_engine)]
 KeysDep = Annotated[KeyRepository, Depends(_keys)]
 TelemetryDep = Annotated[Telemetry, Depends(_telemetry)]

@@ -60,7 +60,11 @@ class ExperimentCreate(_Body):
 
 
 class ExperimentUpdate(ExperimentCreate):
-    """A replacement spec for a draft experiment (same key)."""
+    """A replacement spec (same key); a running experiment's randomization changes only with
+    ``new_phase`` and a ``reason``."""
+
+    new_phase: bool = False
+    reason: str = Field(default="", max_length=2000)
 
 
 class ExperimentPublic(BaseModel):
@@ -83,7 +87,6 @@ class DecideRequest(_Body):
     """The decision that closes an experiment."""
 
     decision: Literal["ship", "kill", "iterate"]
-    reason: str = Field(default="", max_length=2000)
 
 
 class AuditEntryPublic(BaseModel):

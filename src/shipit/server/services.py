@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
 
 from shipit.registry.analyses import AnalysisRepository
-from shipit.registry.keys import KeyRepository, open_database
+from shipit.registry import SqlAlchemyRepository
+from shipit.registry.keys import KeyRepository
 from shipit.server.settings import ServerSettings
 from shipit.server.telemetry import Telemetry
 from shipit.store.engine import Engine
@@ -24,7 +24,7 @@ class Services:
     """The app's connections; ``store_lock`` serializes writes to an embedded store."""
 
     settings: ServerSettings
-    registry: Any
+    registry: SqlAlchemyRepository
     keys: KeyRepository
     analyses: AnalysisRepository
     engine: Engine
@@ -32,23 +32,23 @@ class Services:
     store_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def close(self) -> None:
-        """Release the store connection."""
+        """Release the store and registry connections."""
         self.engine.close()
+        self.registry.close()
 
 
 def open_services(settings: ServerSettings, telemetry: Telemetry | None = None) -> Services:
-    """Connect to the registry database and the event store named by ``settings``."""
-    from shipit.registry import SqlAlchemyRepository
+    """Connect to the registry database (migrated) and the event store named by ``settings``."""
+    from shipit.registry import open_registry
     from shipit.store.engine import connect
 
-    database = open_database(settings.database_url)
-    registry = SqlAlchemyRepository(settings.database_url)
+    registry = open_registry(settings.database_url)
     engine = connect(settings.store)
     return Services(
         settings=settings,
         registry=registry,
-        keys=KeyRepository(database),
-        analyses=AnalysisRepository(database),
+        keys=KeyRepository(registry.engine),
+        analyses=AnalysisRepository(registry.engine),
         engine=engine,
         telemetry=telemetry or Telemetry(),
     )

@@ -77,8 +77,8 @@ def mount_dashboard(app: FastAPI, settings: ServerSettings) -> None:
     @router.get("/", response_class=HTMLResponse)
     def experiments_page(request: Request, services: ServicesDep) -> Any:
         rows = []
-        for record in services.registry.list():
-            exp = to_public(record)
+        for record in services.registry.list_experiments():
+            exp = to_public(record, services.registry)
             try:
                 verdict = _analysis(services, exp.key)
             except ShipitError:
@@ -92,8 +92,8 @@ def mount_dashboard(app: FastAPI, settings: ServerSettings) -> None:
 
     @router.get("/experiments/{key}", response_class=HTMLResponse)
     def experiment_page(request: Request, key: str, services: ServicesDep) -> Any:
-        exp = to_public(services.registry.get(key))
-        history = services.registry.history(key)
+        exp = to_public(services.registry.get(key), services.registry)
+        history = services.registry.audit(key)
         analysis = _analysis(services, key)
         charts = _charts(analysis) if analysis is not None else {}
         decision = analysis.verdict.decision if analysis is not None else None

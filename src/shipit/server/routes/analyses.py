@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, status
 
 from shipit.errors import ShipitError
+from shipit.server.routes.experiments import actor_of
 from shipit.server.deps import AdminKey, SdkKey, ServicesDep
 from shipit.server.schemas import AnalysisRun
 
@@ -43,7 +44,7 @@ def create_analysis(
     key: str, services: ServicesDep, api_key: AdminKey, body: AnalysisRun | None = None
 ) -> Any:
     """Run the analysis of an experiment now and keep it as the latest."""
-    actor = f"key:{api_key.name} ({api_key.prefix})"
+    actor = actor_of(api_key)
     return json.loads(run_analysis(services, key, actor=actor))
 
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter
 
 from shipit.assign import Assigner
 from shipit.errors import InputError, StateError
+from shipit.registry import Status
 from shipit.server.deps import RegistryDep, SdkKey, SettingsDep, TelemetryDep
 from shipit.server.schemas import AssignmentPublic, AssignRequest, AssignResponse
 
@@ -29,13 +30,13 @@ def assign(
     """Assign units of a running experiment; units not enrolled get ``variant: null`` and the
     reason (``not_targeted``, ``outside_traffic``, ...)."""
     record = registry.get(body.experiment)
-    if str(record.status) != "running":
+    if record.status is not Status.RUNNING:
         raise StateError(
             f"experiment {body.experiment!r} is {record.status}; only a running experiment "
             "assigns units (start it first)"
         )
     assigner = Assigner(record.experiment)
-    phase = int(getattr(record, "phase", 1))
+    phase = record.phase.number if record.phase else 0
     if body.unit_id is not None:
         one = assigner.assign(body.unit_id, body.attributes)
         telemetry.assignments.labels(body.experiment).inc()

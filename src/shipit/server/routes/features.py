@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from shipit.registry import Status
 from shipit.server.deps import RegistryDep, SdkKey, SettingsDep
 from shipit.server.routes.experiments import to_public
 from shipit.server.schemas import FeaturesPayload
@@ -31,7 +32,7 @@ def read_features(
 ) -> Any:
     """Specs of every running experiment."""
     now = datetime.now(UTC)
-    running = [to_public(r, now) for r in registry.list(status="running")]
+    running = [to_public(r, registry, now) for r in registry.list_experiments(Status.RUNNING)]
     running.sort(key=lambda e: e.key)
     identity = "\n".join(f"{e.key}:{e.phase}:{e.spec}" for e in running)
     etag = '"' + hashlib.sha256(identity.encode()).hexdigest()[:32] + '"'

@@ -26,7 +26,7 @@ def readyz(services: ServicesDep) -> Any:
     """The registry and the store answer."""
     checks: dict[str, str] = {}
     try:
-        services.registry.list(status="running")
+        services.registry.list_experiments()
         checks["registry"] = "ok"
     except Exception as exc:
         checks["registry"] = f"unavailable: {type(exc).__name__}"
