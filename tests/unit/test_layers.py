@@ -20,7 +20,7 @@ ALLOWED: dict[str, set[str]] = {
     "bandits": {"spec", "stats"},
     "decide": {"spec", "stats"},
     "report": {"spec", "stats", "decide"},
-    "sim": {"spec", "assign", "store", "stats"},
+    "sim": {"spec", "assign", "store", "stats", "bandits"},
     "analysis": {
         "spec",
         "stats",

@@ -20,9 +20,21 @@ app = typer.Typer(
 
 def _register() -> None:
     """Attach every command module (imported here so that `--help` stays fast to write)."""
-    from shipit.cli.commands import version
+    from shipit.cli.commands import (
+        boundaries,
+        power,
+        simulate,
+        simulate_adaptive,
+        stats,
+        version,
+    )
 
     version.register(app)
+    stats.register(app)
+    power.register(app)
+    boundaries.register(app)
+    simulate_adaptive.register(simulate.simulate_app)
+    simulate.register(app)
     from shipit.cli.commands import keys, serve
 
     keys.register(app)

@@ -1,0 +1,105 @@
+"""Rich terminal renderings of stats results and power plans."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+__all__ = ["render_power_plan", "render_stats"]
+
+
+def _num(x: Any, digits: int = 4) -> str:
+    if x is None:
+        return "—"
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if isinstance(x, int):
+        return f"{x:,}"
+    return f"{x:.{digits}g}"
+
+
+def _pct(x: Any) -> str:
+    return "—" if x is None else f"{100 * x:+.2f}%"
+
+
+def _interval(lo: Any, hi: Any, fmt: Any = _num) -> str:
+    return "—" if lo is None or hi is None else f"[{fmt(lo)}, {fmt(hi)}]"
+
+
+def render_stats(summary: Mapping[str, Any]) -> RenderableType:
+    """The ``shipit stats`` JSON as an SRM line and one table row per comparison."""
+    parts: list[RenderableType] = []
+    srm = summary.get("srm")
+    if srm is not None:
+        style = "bold red" if srm["mismatch"] else "green"
+        verdict = "MISMATCH: do not trust the effects" if srm["mismatch"] else "ok"
+        parts.append(
+            Text(
+                f"SRM: χ² = {_num(srm['chi2'])}, p = {_num(srm['p_value'])} → {verdict}",
+                style=style,
+            )
+        )
+    conf = 100 * (1 - summary.get("alpha", 0.05))
+    table = Table(
+        title=f"{conf:g}% intervals · correction: {summary.get('correction', 'none')}",
+        title_justify="left",
+    )
+    table.add_column("metric", no_wrap=True)
+    table.add_column("variant", no_wrap=True)
+    for col in ("n", "control", "variant"):
+        table.add_column(col, justify="right", no_wrap=True)
+    table.add_column("abs effect [interval]", justify="right")
+    table.add_column("rel effect [interval]", justify="right")
+    table.add_column("p (adj)", justify="right")
+    table.add_column("sig", justify="center")
+    table.add_column("status")
+    for r in summary["results"]:
+        abs_ci = _interval(r["abs_ci_low"], r["abs_ci_high"])
+        rel_ci = _interval(r["rel_ci_low"], r["rel_ci_high"], _pct)
+        table.add_row(
+            r["metric"],
+            r["variant"],
+            f"{_num(r['n_control'])}\n{_num(r['n_variant'])}",
+            _num(r["mean_control"]),
+            _num(r["mean_variant"]),
+            f"{_num(r['abs_effect'])}\n{abs_ci}",
+            f"{_pct(r['rel_effect'])}\n{rel_ci}",
+            f"{_num(r['p_value'], 3)}\n({_num(r['p_value_adjusted'], 3)})",
+            Text("yes", style="bold green") if r["significant"] else Text("no"),
+            Text(r["status"], style="" if r["status"] == "ok" else "yellow"),
+        )
+    parts.append(table)
+    return Group(*parts)
+
+
+def render_power_plan(plan: Mapping[str, Any]) -> RenderableType:
+    """A sample-size plan as a two-column table."""
+    table = Table(show_header=False, title="sample size plan", title_justify="left")
+    table.add_column("", style="bold")
+    table.add_column("", justify="right")
+    labels = {
+        "kind": "metric kind",
+        "per_variant": "units per variant",
+        "total": "units in total",
+        "variants": "variants",
+        "alpha": "alpha",
+        "alpha_per_comparison": "alpha per comparison",
+        "power": "power",
+        "mde_absolute": "mde (absolute)",
+        "mde_relative": "mde (relative)",
+        "days": "days",
+    }
+    for key, label in labels.items():
+        value = plan.get(key)
+        if key == "days" and value is None:
+            continue
+        if isinstance(value, str):
+            text = value
+        else:
+            text = _pct(value) if key == "mde_relative" else _num(value, 6)
+        table.add_row(label, text)
+    return table

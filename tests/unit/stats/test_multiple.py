@@ -1,0 +1,44 @@
+"""Corrections equal statsmodels' multipletests; NaN p-values stay out of the family."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from statsmodels.stats.multitest import multipletests
+
+from shipit.errors import InputError
+from shipit.stats.multiple import adjust_p_values
+
+SM = {"bonferroni": "bonferroni", "holm": "holm", "bh": "fdr_bh"}
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    p=st.lists(st.one_of(st.floats(0.0, 1.0), st.just(float("nan"))), min_size=1, max_size=40),
+    method=st.sampled_from(["bonferroni", "holm", "bh"]),
+)
+def test_matches_multipletests_without_the_nans(p: list[float], method: str) -> None:
+    arr = np.array(p)
+    out = adjust_p_values(arr, method)
+    keep = ~np.isnan(arr)
+    assert np.all(np.isnan(out[~keep]))
+    if keep.any():
+        ref = multipletests(arr[keep], method=SM[method])[1]
+        np.testing.assert_allclose(out[keep], ref, rtol=1e-12)
+
+
+def test_known_values() -> None:
+    p = [0.01, 0.04, 0.03, np.nan]
+    np.testing.assert_allclose(adjust_p_values(p, "bonferroni")[:3], [0.03, 0.12, 0.09])
+    np.testing.assert_allclose(adjust_p_values(p, "holm")[:3], [0.03, 0.06, 0.06])
+    np.testing.assert_allclose(adjust_p_values(p, "bh")[:3], [0.03, 0.04, 0.04])
+    np.testing.assert_array_equal(adjust_p_values(p, "none")[:3], p[:3])
+
+
+def test_bad_method_and_values() -> None:
+    with pytest.raises(InputError, match="correction 'sidak'"):
+        adjust_p_values([0.1], "sidak")
+    with pytest.raises(InputError, match=r"\[0, 1\]"):
+        adjust_p_values([1.5], "holm")
