@@ -16,7 +16,12 @@ from typing import Any
 
 import httpx
 
-SRC = Path(__file__).resolve().parents[2] / "src"
+
+def _src() -> Path:
+    """The source tree the tests import shipit from (so a subprocess runs the same code)."""
+    import shipit
+
+    return Path(shipit.__file__).absolute().parents[1]
 
 SPEC_YAML = """\
 key: checkout
@@ -41,10 +46,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_ready(url: str, timeout: float = 30.0) -> None:
-    """Poll /healthz until the server answers."""
+def wait_ready(url: str, timeout: float = 30.0, proc: Any = None) -> None:
+    """Poll /healthz until the server answers (fails at once if ``proc`` exited)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"the server process exited with {proc.returncode}")
         try:
             if httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200:
                 return
@@ -112,9 +119,9 @@ class ProcessServer:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), *sys.path])}
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(_src()), *sys.path])}
         self.proc = subprocess.Popen(self.args, env=env)
-        wait_ready(f"http://127.0.0.1:{self.port}")
+        wait_ready(f"http://127.0.0.1:{self.port}", proc=self.proc)
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
