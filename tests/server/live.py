@@ -97,25 +97,23 @@ class ThreadServer:
         self.thread.join(15)
 
 
+LAUNCH = """
+import sys
+import uvicorn
+from shipit.server import ServerSettings, create_app
+port, database_url, store = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+settings = ServerSettings(port=port, database_url=database_url, store=store)
+uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+"""
+
+
 class ProcessServer:
-    """``python -m shipit serve`` in a subprocess (killable with SIGKILL)."""
+    """The app under uvicorn in a subprocess (killable with SIGKILL); what ``shipit serve``
+    runs, without the CLI's start-up."""
 
     def __init__(self, port: int, database_url: str, store: str) -> None:
         self.port = port
-        self.args = [
-            sys.executable,
-            "-m",
-            "shipit",
-            "serve",
-            "--port",
-            str(port),
-            "--database-url",
-            database_url,
-            "--store",
-            store,
-            "--log-level",
-            "warning",
-        ]
+        self.args = [sys.executable, "-c", LAUNCH, str(port), database_url, store]
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:

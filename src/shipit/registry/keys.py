@@ -81,8 +81,9 @@ class KeyRepository:
         self.engine = engine
 
     @classmethod
-    def from_url(cls, url: str) -> KeyRepository:
-        """Keys in the registry database at ``url`` (migrated to the newest schema)."""
+    def from_url(cls, url: str | None = None) -> KeyRepository:
+        """Keys in the registry database at ``url`` (default: the project's SQLite file),
+        migrated to the newest schema."""
         from shipit.registry.repository import open_registry
 
         return cls(open_registry(url).engine)

@@ -15,10 +15,10 @@ class ServerSettings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
-    # Registry database (SQLite file by default, PostgreSQL by URL).
-    database_url: str = "sqlite:///.shipit/shipit.db"
-    # Event store: a DuckDB file, ``:memory:`` or an engine URL.
-    store: str = ".shipit/store.duckdb"
+    # Registry database URL (default: the SQLite file .shipit/shipit.db; PostgreSQL by URL).
+    database_url: str | None = None
+    # Event store: a DuckDB file, ``:memory:`` or an engine URL (default .shipit/store.duckdb).
+    store: str | None = None
     # Largest request body accepted, in bytes, and rows per ingestion or assignment batch.
     max_body_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
     max_batch_rows: int = Field(default=100_000, gt=0)

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-DEFAULT_DATABASE_URL = "sqlite:///.shipit/shipit.db"
-
-
-def _repo(database_url: str | None):  # type: ignore[no-untyped-def]
+if TYPE_CHECKING:
     from shipit.registry.keys import KeyRepository
 
-    url = database_url or os.environ.get("SHIPIT_DATABASE_URL") or DEFAULT_DATABASE_URL
-    return KeyRepository.from_url(url)
+
+def _repo(database_url: str | None) -> KeyRepository:
+    """Keys of the registry at ``--database-url``, SHIPIT_DATABASE_URL or the project default."""
+    from shipit.registry.keys import KeyRepository
+
+    return KeyRepository.from_url(database_url or os.environ.get("SHIPIT_DATABASE_URL"))
 
 
 def register(app: typer.Typer) -> None:
