@@ -17,6 +17,16 @@ from server.live import Live, ThreadServer, free_port, wait_ready  # noqa: E402
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[Live]:
     """A server in a thread with an admin key and an SDK key."""
+    yield from _serve(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def live_module(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    """One server for a whole test module."""
+    yield from _serve(tmp_path_factory.mktemp("live"))
+
+
+def _serve(tmp_path: Path) -> Iterator[Live]:
     from shipit.registry.keys import KeyRepository
     from shipit.server import ServerSettings, create_app
 
