@@ -21,7 +21,9 @@ app = typer.Typer(
 def _register() -> None:
     """Attach every command module (imported here so that `--help` stays fast to write)."""
     from shipit.cli.commands import (
+        assign,
         boundaries,
+        experiment,
         power,
         simulate,
         simulate_adaptive,
@@ -30,6 +32,8 @@ def _register() -> None:
     )
 
     version.register(app)
+    experiment.register(app)
+    assign.register(app)
     stats.register(app)
     power.register(app)
     boundaries.register(app)

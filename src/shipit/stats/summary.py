@@ -24,6 +24,7 @@ from shipit.stats.multiple import adjust_p_values
 from shipit.stats.results import ComparisonResult, to_python
 from shipit.stats.sequential_summary import sequential_step
 from shipit.stats.srm import SrmResult, srm_test
+from shipit.stats.summary_steps import bayesian_step, cuped_step, prob_best_step
 
 __all__ = [
     "METHOD_STEPS",
@@ -60,6 +61,7 @@ class StatsSummary:
     significant: BoolArray
     srm: SrmResult | None
     extras: tuple[dict[str, Any], ...]
+    metrics: tuple[dict[str, Any], ...] = ()
 
 
 MethodStep = Callable[[StatsSummary], list[dict[str, Any]]]
@@ -71,8 +73,11 @@ def _frequentist(summary: StatsSummary) -> list[dict[str, Any]]:
 
 
 # method name -> step adding keys to each result row (other methods add their entry here).
-METHOD_STEPS: dict[str, MethodStep] = {"frequentist": _frequentist}
-METHOD_STEPS["sequential"] = sequential_step
+METHOD_STEPS: dict[str, MethodStep] = {
+    "frequentist": _frequentist,
+    "bayesian": bayesian_step,
+    "sequential": sequential_step,
+}
 
 
 def _rows(metrics: tuple[MetricInput, ...]) -> list[ResultRow]:
@@ -147,7 +152,11 @@ def analyze_input(inp: StatsInput) -> StatsSummary:
         srm = srm_test(inp.srm.counts, inp.srm.weights, threshold=inp.srm.threshold)
     base = StatsSummary(inp, tuple(rows), result, adjusted, significant, srm, ())
     extras = METHOD_STEPS[inp.method](base)
-    return StatsSummary(inp, tuple(rows), result, adjusted, significant, srm, tuple(extras))
+    extras = [e | c for e, c in zip(extras, cuped_step(base), strict=True)]
+    per_metric = tuple(prob_best_step(base)) if inp.method == "bayesian" else ()
+    return StatsSummary(
+        inp, tuple(rows), result, adjusted, significant, srm, tuple(extras), per_metric
+    )
 
 
 def _column(values: FloatArray) -> list[float | None]:
@@ -222,7 +231,7 @@ def summary_to_dict(summary: StatsSummary) -> dict[str, Any]:
         "method": inp.method,
         "srm": srm,
         "results": results,
-    }
+    } | ({"metrics": list(summary.metrics)} if summary.metrics else {})
 
 
 def run_stats(data: Mapping[str, Any]) -> dict[str, Any]:

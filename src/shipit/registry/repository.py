@@ -1,0 +1,377 @@
+"""The experiment registry on SQLAlchemy 2: SQLite file by default, PostgreSQL by URL.
+
+Every change runs in one transaction: a refused change (wrong state, conflict, randomization
+change without a new phase) raises before anything is written, so the stored experiment is
+left untouched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+from shipit.errors import ConflictError, EngineError, NotFoundError, SpecError, StateError
+from shipit.registry.audit import AuditEntry, diff, record
+from shipit.registry.conflicts import check_conflicts, randomization
+from shipit.registry.lifecycle import Decision, Status, check_transition
+from shipit.registry.tables import audit_log, experiments, phases
+from shipit.spec.experiment import Experiment
+
+__all__ = [
+    "ExperimentRecord",
+    "Phase",
+    "SqlAlchemyRepository",
+    "default_url",
+    "open_registry",
+]
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+@dataclass(frozen=True)
+class Phase:
+    """A period with fixed randomization: analyses use exposures of the current phase."""
+
+    number: int
+    started_at: datetime
+    ended_at: datetime | None
+    salt: str
+    hash_version: int
+    unit: str
+    traffic: float
+    weights: dict[str, float]
+    reason: str
+
+
+@dataclass(frozen=True)
+class ExperimentRecord:
+    """A stored experiment with its state and current phase."""
+
+    experiment: Experiment
+    status: Status
+    decision: Decision | None
+    created_at: datetime
+    updated_at: datetime
+    phase: Phase | None
+
+    @property
+    def key(self) -> str:
+        """The experiment key."""
+        return self.experiment.key
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """SQLite returns naive datetimes: they were written in UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def default_url(project_dir: Path | None = None) -> str:
+    """The SQLite file ``.shipit/shipit.db`` under the project directory (default: cwd)."""
+    path = (project_dir or Path.cwd()) / ".shipit" / "shipit.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+def _engine(url: str) -> sa.Engine:
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    try:
+        return sa.create_engine(url)
+    except (sa.exc.ArgumentError, ImportError) as exc:
+        raise EngineError(f"registry database URL {url!r} is not usable: {exc}") from exc
+
+
+def open_registry(url: str | None = None, project_dir: Path | None = None) -> SqlAlchemyRepository:
+    """Connect to the registry (default: the project's SQLite file) and run migrations."""
+    repo = SqlAlchemyRepository(_engine(url or default_url(project_dir)))
+    repo.migrate()
+    return repo
+
+
+class SqlAlchemyRepository:
+    """Experiments, their lifecycle, phases and audit log in a SQL database."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision."""
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        try:
+            with self.engine.begin() as conn:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+        except sa.exc.OperationalError as exc:
+            raise EngineError(f"cannot open the registry database: {exc.orig}") from exc
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.engine.dispose()
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def get(self, key: str) -> ExperimentRecord:
+        """One experiment; NotFoundError names the key."""
+        with self.engine.connect() as conn:
+            return self._get(conn, key)
+
+    def list_experiments(self, status: Status | None = None) -> list[ExperimentRecord]:
+        """All experiments (optionally of one status), by key."""
+        query = sa.select(experiments.c.key).order_by(experiments.c.key)
+        if status is not None:
+            query = query.where(experiments.c.status == status.value)
+        with self.engine.connect() as conn:
+            return [self._get(conn, k) for k in conn.scalars(query).all()]
+
+    def phases(self, key: str) -> list[Phase]:
+        """Every phase of an experiment, oldest first."""
+        with self.engine.connect() as conn:
+            self._row(conn, key)
+            return self._phases(conn, key)
+
+    def audit(self, key: str | None = None) -> list[AuditEntry]:
+        """Audit entries, oldest first (of one experiment if ``key`` is given)."""
+        query = sa.select(audit_log).order_by(audit_log.c.id)
+        if key is not None:
+            query = query.where(audit_log.c.experiment_key == key)
+        with self.engine.connect() as conn:
+            return [
+                AuditEntry(
+                    r.id, r.experiment_key, _aware(r.at) or r.at, r.actor, r.action, r.details
+                )
+                for r in conn.execute(query)
+            ]
+
+    # -- changes -----------------------------------------------------------------------------
+
+    def create(self, experiment: Experiment, actor: str = "unknown") -> ExperimentRecord:
+        """Store a new draft; ConflictError if the key is taken."""
+        now = _now()
+        with self.engine.begin() as conn:
+            exists = conn.scalar(
+                sa.select(experiments.c.key).where(experiments.c.key == experiment.key)
+            )
+            if exists is not None:
+                raise ConflictError(f"experiment {experiment.key!r} already exists")
+            spec = experiment.to_dict(with_shared=True)
+            conn.execute(
+                experiments.insert().values(
+                    key=experiment.key,
+                    status=Status.DRAFT.value,
+                    decision=None,
+                    spec=spec,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            record(conn, experiment.key, now, actor, "create", {"spec": spec})
+            return self._get(conn, experiment.key)
+
+    def update(
+        self,
+        experiment: Experiment,
+        actor: str = "unknown",
+        *,
+        new_phase: bool = False,
+        reason: str = "",
+    ) -> ExperimentRecord:
+        """Replace a draft's or running experiment's spec.
+
+        A running experiment's randomization (unit, salt, hash version, variant weights,
+        namespace, holdout) changes only with ``new_phase=True`` and a ``reason``; a traffic
+        or targeting change starts a new phase by itself.
+        """
+        now = _now()
+        key = experiment.key
+        with self.engine.begin() as conn:
+            row = self._row(conn, key, lock=True)
+            status = Status(row.status)
+            old = Experiment.model_validate(row.spec)
+            if status not in (Status.DRAFT, Status.RUNNING):
+                raise StateError(f"cannot change experiment {key!r}: it is {status}")
+            phase_reason = ""
+            if status is Status.RUNNING:
+                before, after = randomization(old), randomization(experiment)
+                changed = sorted(k for k in before if before[k] != after[k])
+                if changed and not new_phase:
+                    raise StateError(
+                        f"cannot change {', '.join(changed)} of running experiment {key!r} "
+                        "without a new phase (pass new_phase with a reason)"
+                    )
+                if new_phase and not reason.strip():
+                    raise SpecError(f"a new phase of {key!r} needs a reason")
+                automatic = []
+                if old.traffic != experiment.traffic:
+                    automatic.append(f"traffic {old.traffic:g} -> {experiment.traffic:g}")
+                if old.targeting != experiment.targeting:
+                    automatic.append("targeting changed")
+                if changed or new_phase or automatic:
+                    phase_reason = reason.strip() or "; ".join(automatic)
+                if experiment.namespace != old.namespace or experiment.targeting != old.targeting:
+                    check_conflicts(conn, experiment)
+            spec = experiment.to_dict(with_shared=True)
+            changes = diff(row.spec, spec)
+            conn.execute(
+                experiments.update()
+                .where(experiments.c.key == key)
+                .values(spec=spec, updated_at=now)
+            )
+            details: dict[str, Any] = {"changes": changes}
+            if phase_reason:
+                number = self._new_phase(conn, experiment, now, phase_reason)
+                details["phase"] = {"number": number, "reason": phase_reason}
+            record(conn, key, now, actor, "update", details)
+            return self._get(conn, key)
+
+    def start(self, key: str, actor: str = "unknown") -> ExperimentRecord:
+        """draft → running, opening phase 1; refused if it overlaps a running experiment."""
+        now = _now()
+        with self.engine.begin() as conn:
+            row = self._row(conn, key, lock=True)
+            check_transition(key, Status(row.status), Status.RUNNING)
+            experiment = Experiment.model_validate(row.spec)
+            check_conflicts(conn, experiment)
+            self._set_status(conn, key, Status.RUNNING, now)
+            number = self._new_phase(conn, experiment, now, "start")
+            record(conn, key, now, actor, "start", {"phase": number})
+            return self._get(conn, key)
+
+    def stop(self, key: str, actor: str = "unknown") -> ExperimentRecord:
+        """running → stopped, closing the current phase."""
+        now = _now()
+        with self.engine.begin() as conn:
+            row = self._row(conn, key, lock=True)
+            check_transition(key, Status(row.status), Status.STOPPED)
+            self._set_status(conn, key, Status.STOPPED, now)
+            conn.execute(
+                phases.update()
+                .where(phases.c.experiment_key == key, phases.c.ended_at.is_(None))
+                .values(ended_at=now)
+            )
+            record(conn, key, now, actor, "stop", {})
+            return self._get(conn, key)
+
+    def decide(
+        self, key: str, decision: Decision | str, actor: str = "unknown"
+    ) -> ExperimentRecord:
+        """stopped → decided, with ship, kill or iterate."""
+        try:
+            verdict = Decision(decision)
+        except ValueError as exc:
+            raise SpecError(
+                f"unknown decision {decision!r}; use one of {', '.join(d.value for d in Decision)}"
+            ) from exc
+        now = _now()
+        with self.engine.begin() as conn:
+            row = self._row(conn, key, lock=True)
+            check_transition(key, Status(row.status), Status.DECIDED)
+            self._set_status(conn, key, Status.DECIDED, now, decision=verdict)
+            record(conn, key, now, actor, "decide", {"decision": verdict.value})
+            return self._get(conn, key)
+
+    def archive(self, key: str, actor: str = "unknown") -> ExperimentRecord:
+        """decided (or draft) → archived."""
+        now = _now()
+        with self.engine.begin() as conn:
+            row = self._row(conn, key, lock=True)
+            check_transition(key, Status(row.status), Status.ARCHIVED)
+            self._set_status(conn, key, Status.ARCHIVED, now)
+            record(conn, key, now, actor, "archive", {})
+            return self._get(conn, key)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _row(self, conn: sa.Connection, key: str, lock: bool = False) -> Any:
+        query = sa.select(experiments).where(experiments.c.key == key)
+        if lock:
+            query = query.with_for_update()
+        row = conn.execute(query).first()
+        if row is None:
+            raise NotFoundError(f"no experiment {key!r} in the registry")
+        return row
+
+    def _get(self, conn: sa.Connection, key: str) -> ExperimentRecord:
+        row = self._row(conn, key)
+        current = [p for p in self._phases(conn, key) if p.ended_at is None]
+        return ExperimentRecord(
+            experiment=Experiment.model_validate(row.spec),
+            status=Status(row.status),
+            decision=Decision(row.decision) if row.decision else None,
+            created_at=_aware(row.created_at) or row.created_at,
+            updated_at=_aware(row.updated_at) or row.updated_at,
+            phase=current[-1] if current else None,
+        )
+
+    def _phases(self, conn: sa.Connection, key: str) -> list[Phase]:
+        rows = conn.execute(
+            sa.select(phases).where(phases.c.experiment_key == key).order_by(phases.c.number)
+        )
+        return [
+            Phase(
+                number=r.number,
+                started_at=_aware(r.started_at) or r.started_at,
+                ended_at=_aware(r.ended_at),
+                salt=r.salt,
+                hash_version=r.hash_version,
+                unit=r.unit,
+                traffic=r.traffic,
+                weights=dict(r.weights),
+                reason=r.reason,
+            )
+            for r in rows
+        ]
+
+    def _set_status(
+        self,
+        conn: sa.Connection,
+        key: str,
+        status: Status,
+        now: datetime,
+        decision: Decision | None = None,
+    ) -> None:
+        values: dict[str, Any] = {"status": status.value, "updated_at": now}
+        if decision is not None:
+            values["decision"] = decision.value
+        conn.execute(experiments.update().where(experiments.c.key == key).values(**values))
+
+    def _new_phase(
+        self, conn: sa.Connection, experiment: Experiment, now: datetime, reason: str
+    ) -> int:
+        key = experiment.key
+        conn.execute(
+            phases.update()
+            .where(phases.c.experiment_key == key, phases.c.ended_at.is_(None))
+            .values(ended_at=now)
+        )
+        last = conn.scalar(
+            sa.select(sa.func.max(phases.c.number)).where(phases.c.experiment_key == key)
+        )
+        number = int(last or 0) + 1
+        conn.execute(
+            phases.insert().values(
+                experiment_key=key,
+                number=number,
+                started_at=now,
+                ended_at=None,
+                salt=experiment.hash_salt,
+                hash_version=experiment.hash_version,
+                unit=experiment.unit,
+                traffic=experiment.traffic,
+                weights=dict(zip(experiment.variant_keys, experiment.weights, strict=True)),
+                reason=reason,
+            )
+        )
+        return number

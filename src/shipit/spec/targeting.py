@@ -1,0 +1,250 @@
+"""Targeting rules on unit attributes: equality, membership, ranges and regex, joined by
+all/any/not, plus a conservative overlap test used to detect conflicting experiments."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Annotated, Any, TypeAlias
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
+
+__all__ = ["AllOf", "AnyOf", "Condition", "Not", "Rule", "is_missing", "may_overlap"]
+
+Scalar: TypeAlias = str | int | float | bool
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Rule(_Frozen):
+    """One test on one attribute; several operators in one rule must all hold.
+
+    A unit without the attribute never matches (except through ``not``).
+    """
+
+    attribute: str = Field(min_length=1)
+    eq: Scalar | None = None
+    ne: Scalar | None = None
+    in_: tuple[Scalar, ...] | None = Field(default=None, alias="in")
+    not_in: tuple[Scalar, ...] | None = None
+    gt: float | None = None
+    gte: float | None = None
+    lt: float | None = None
+    lte: float | None = None
+    regex: str | None = None
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression {value!r}: {exc}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _has_operator(self) -> Rule:
+        if not self.operators():
+            raise ValueError(
+                "a rule needs an operator: eq, ne, in, not_in, gt, gte, lt, lte or regex"
+            )
+        lo, hi = self.numeric_bounds()
+        if lo[0] > hi[0] or (lo[0] == hi[0] and not (lo[1] and hi[1])):
+            raise ValueError(f"range on {self.attribute!r} is empty")
+        return self
+
+    def operators(self) -> dict[str, Any]:
+        """The operators this rule sets, by YAML name."""
+        names = ("eq", "ne", "in_", "not_in", "gt", "gte", "lt", "lte", "regex")
+        return {n.rstrip("_"): getattr(self, n) for n in names if getattr(self, n) is not None}
+
+    def numeric_bounds(self) -> tuple[tuple[float, bool], tuple[float, bool]]:
+        """(lower, inclusive), (upper, inclusive) implied by gt/gte/lt/lte."""
+        lo: tuple[float, bool] = (-math.inf, True)
+        hi: tuple[float, bool] = (math.inf, True)
+        if self.gt is not None:
+            lo = (self.gt, False)
+        if self.gte is not None and self.gte > lo[0]:
+            lo = (self.gte, True)
+        if self.lt is not None:
+            hi = (self.lt, False)
+        if self.lte is not None and self.lte < hi[0]:
+            hi = (self.lte, True)
+        return lo, hi
+
+    def matches(self, attributes: dict[str, Any]) -> bool:
+        """Whether one unit's attributes satisfy the rule."""
+        value = attributes.get(self.attribute)
+        if is_missing(value):
+            return False
+        checks: list[bool] = []
+        if self.eq is not None:
+            checks.append(_same(value, self.eq))
+        if self.ne is not None:
+            checks.append(not _same(value, self.ne))
+        if self.in_ is not None:
+            checks.append(any(_same(value, v) for v in self.in_))
+        if self.not_in is not None:
+            checks.append(not any(_same(value, v) for v in self.not_in))
+        if any(b is not None for b in (self.gt, self.gte, self.lt, self.lte)):
+            number = _number(value)
+            if number is None:
+                return False
+            checks.append(
+                (self.gt is None or number > self.gt)
+                and (self.gte is None or number >= self.gte)
+                and (self.lt is None or number < self.lt)
+                and (self.lte is None or number <= self.lte)
+            )
+        if self.regex is not None:
+            checks.append(re.search(self.regex, str(value)) is not None)
+        return all(checks)
+
+
+def is_missing(value: Any) -> bool:
+    """None and NaN count as a missing attribute."""
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _same(value: Any, expected: Scalar) -> bool:
+    """Equality that lets CSV strings match numbers and booleans written in YAML."""
+    if isinstance(expected, bool):
+        return value is expected or str(value).lower() == str(expected).lower()
+    if isinstance(expected, int | float):
+        number = _number(value)
+        return number is not None and number == expected
+    return str(value) == expected
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class AllOf(_Frozen):
+    """Every condition holds."""
+
+    all: tuple[Condition, ...] = Field(min_length=1)
+
+    def matches(self, attributes: dict[str, Any]) -> bool:
+        """Whether one unit's attributes satisfy every condition."""
+        return all(c.matches(attributes) for c in self.all)
+
+
+class AnyOf(_Frozen):
+    """At least one condition holds."""
+
+    any: tuple[Condition, ...] = Field(min_length=1)
+
+    def matches(self, attributes: dict[str, Any]) -> bool:
+        """Whether one unit's attributes satisfy some condition."""
+        return any(c.matches(attributes) for c in self.any)
+
+
+class Not(_Frozen):
+    """The condition does not hold."""
+
+    not_: Condition = Field(alias="not")
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    def matches(self, attributes: dict[str, Any]) -> bool:
+        """Whether one unit's attributes fail the inner condition."""
+        return not self.not_.matches(attributes)
+
+
+def _member(value: Any) -> str | None:
+    """Which kind of condition a mapping (or model) is, from its keys."""
+    if isinstance(value, BaseModel):
+        return f"<{type(value).__name__.removesuffix('Of').lower()}>"
+    if isinstance(value, dict):
+        for key, tag in (("all", "<all>"), ("any", "<any>"), ("not", "<not>")):
+            if key in value and "attribute" not in value:
+                return tag
+        return "<rule>"
+    return None
+
+
+Condition: TypeAlias = Annotated[
+    Annotated[Rule, Tag("<rule>")]
+    | Annotated[AllOf, Tag("<all>")]
+    | Annotated[AnyOf, Tag("<any>")]
+    | Annotated[Not, Tag("<not>")],
+    Discriminator(
+        _member,
+        custom_error_type="condition",
+        custom_error_message="expected a rule (attribute: ...) or all/any/not",
+    ),
+]
+AllOf.model_rebuild()
+AnyOf.model_rebuild()
+Not.model_rebuild()
+
+
+def _conjuncts(condition: Condition | None) -> list[Rule]:
+    """Rules that must all hold for the condition to hold (a sound under-approximation)."""
+    if condition is None:
+        return []
+    if isinstance(condition, Rule):
+        return [condition]
+    if isinstance(condition, AllOf):
+        return [r for c in condition.all for r in _conjuncts(c)]
+    if isinstance(condition, AnyOf) and len(condition.any) == 1:
+        return _conjuncts(condition.any[0])
+    return []
+
+
+def _values(rule: Rule) -> set[str] | None:
+    """The finite set of values a rule allows, as strings, or None when unbounded."""
+    allowed: set[str] | None = None
+    if rule.eq is not None:
+        allowed = {str(rule.eq)}
+    if rule.in_ is not None:
+        values = {str(v) for v in rule.in_}
+        allowed = values if allowed is None else allowed & values
+    return allowed
+
+
+def _rules_disjoint(a: Rule, b: Rule) -> bool:
+    va, vb = _values(a), _values(b)
+    if va is not None and vb is not None and not va & vb:
+        return True
+    for allowed, other in ((va, b), (vb, a)):
+        banned = {str(v) for v in (other.not_in or ())} | (
+            {str(other.ne)} if other.ne is not None else set()
+        )
+        if allowed is not None and allowed <= banned:
+            return True
+    (alo, ahi), (blo, bhi) = a.numeric_bounds(), b.numeric_bounds()
+    lo = max(alo, blo, key=lambda t: (t[0], not t[1]))
+    hi = min(ahi, bhi, key=lambda t: (t[0], t[1]))
+    return lo[0] > hi[0] or (lo[0] == hi[0] and not (lo[1] and hi[1]))
+
+
+def may_overlap(a: Condition | None, b: Condition | None) -> bool:
+    """False only when no unit can satisfy both conditions (checked on rules both require).
+
+    The test is conservative: when in doubt the conditions are taken to overlap.
+    """
+    for ra in _conjuncts(a):
+        for rb in _conjuncts(b):
+            if ra.attribute == rb.attribute and _rules_disjoint(ra, rb):
+                return False
+    return True

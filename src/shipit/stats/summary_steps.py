@@ -1,0 +1,300 @@
+"""CUPED and Bayesian additions to the ``shipit stats`` summary, vectorized over results.
+
+- A metric with covariates gets a ``cuped`` block per result: θ, the variance reduction and
+  the adjusted means, effects, intervals and p-value, next to the unadjusted keys.
+- ``"method": "bayesian"`` adds ``prob_better``, ``expected_loss_variant``,
+  ``expected_loss_control`` and ``cred_low``/``cred_high`` (relative effect) per result, and
+  per metric the prior used and, with more than two variants, ``prob_best``.
+
+Proportions without covariates use the Beta-Binomial model (expected loss in absolute
+rate); other metrics the Normal model on the relative effect (expected loss relative), on
+CUPED-adjusted estimates when the metric has covariates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from shipit._types import FloatArray
+from shipit.errors import InputError
+from shipit.stats.bayesian import (
+    NormalPrior,
+    compare_normal,
+    decide,
+    prob_best_beta,
+    prob_best_normal,
+)
+from shipit.stats.beta_binomial import BetaPrior, compare_beta
+from shipit.stats.cuped import CupedComparison, compare_cuped
+from shipit.stats.estimands import GroupStats, summarize
+from shipit.stats.inputs import VALUE_COLUMNS, MetricInput
+from shipit.stats.moments import Moments
+from shipit.stats.results import to_python
+
+if TYPE_CHECKING:
+    from shipit.stats.summary import ResultRow, StatsSummary
+
+__all__ = ["bayesian_step", "cuped_step", "metric_priors", "prob_best_step"]
+
+CUPED_KEYS = (
+    "mean_control",
+    "mean_variant",
+    "abs_effect",
+    "abs_ci_low",
+    "abs_ci_high",
+    "rel_effect",
+    "rel_ci_low",
+    "rel_ci_high",
+    "p_value",
+)
+
+
+def _stack(summary: StatsSummary, idx: list[int], control: bool) -> Moments:
+    """Control (or variant) groups of some result rows, all columns, as one Moments."""
+    mats = []
+    names: tuple[str, ...] = ()
+    for i in idx:
+        r = summary.rows[i]
+        m = summary.input.metrics[r.metric_index].moments
+        names = m.names
+        mats.append(m[r.control if control else r.variant].matrix[0])
+    return Moments(tuple(str(i) for i in idx), names, np.stack(mats))
+
+
+def _cuped_groups(summary: StatsSummary) -> dict[tuple[Any, ...], list[int]]:
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for i, r in enumerate(summary.rows):
+        m = summary.input.metrics[r.metric_index]
+        if m.covariates:
+            key = (m.kind, m.alternative, m.margin, m.relative_margin, m.moments.names)
+            groups.setdefault(key, []).append(i)
+    return groups
+
+
+def _cuped_all(summary: StatsSummary) -> dict[int, tuple[CupedComparison, int]]:
+    """Each result row with covariates → its vectorized CUPED comparison and position in it."""
+    out: dict[int, tuple[CupedComparison, int]] = {}
+    for (kind, alternative, margin, relative, _), idx in _cuped_groups(summary).items():
+        comp = compare_cuped(
+            _stack(summary, idx, control=True),
+            _stack(summary, idx, control=False),
+            kind,
+            alpha=summary.input.alpha,
+            alternative=alternative,
+            margin=margin,
+            relative_margin=relative,
+        )
+        for pos, i in enumerate(idx):
+            out[i] = (comp, pos)
+    return out
+
+
+def cuped_step(summary: StatsSummary) -> list[dict[str, Any]]:
+    """The ``cuped`` block of every result whose metric has covariates (others get none)."""
+    extras: list[dict[str, Any]] = [{} for _ in summary.rows]
+    for i, (comp, pos) in _cuped_all(summary).items():
+        adj, res = comp.adjustment, comp.adjusted
+        block: dict[str, Any] = {
+            "theta": [to_python(t) for t in adj.theta[pos]],
+            "variance_reduction": to_python(adj.variance_reduction[pos]),
+        }
+        block.update({k: to_python(getattr(res, k)[pos]) for k in CUPED_KEYS})
+        block["equivalent_n"] = to_python(adj.equivalent_n[pos])
+        block["covariates_used"] = [bool(u) for u in adj.used[pos]]
+        block["adjustment_status"] = str(adj.status[pos])
+        block["status"] = str(res.status[pos])
+        extras[i] = {"cuped": block}
+    return extras
+
+
+# --- Bayesian ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Prior:
+    """The prior a metric uses, and its JSON echo."""
+
+    beta: BetaPrior | None
+    normal: NormalPrior
+    echo: dict[str, Any]
+
+
+def _parse_prior(metric: MetricInput) -> _Prior:
+    raw = metric.raw.get("prior")
+    where = f"metric {metric.name!r}: field 'prior'"
+    beta_model = metric.kind == "proportion" and not metric.covariates
+    if raw is None:
+        if beta_model:
+            return _Prior(BetaPrior(), NormalPrior(), {"kind": "beta", "a": 1.0, "b": 1.0})
+        return _Prior(None, NormalPrior(), {"kind": "normal", "flat": True, "scale": "relative"})
+    if not isinstance(raw, Mapping):
+        raise InputError(f"{where} must be an object")
+    kind = raw.get("kind")
+    try:
+        if kind == "beta":
+            if not beta_model:
+                raise InputError(f"{where}: a beta prior fits proportions without covariates only")
+            a, b = float(raw.get("a", 1.0)), float(raw.get("b", 1.0))
+            return _Prior(BetaPrior(a, b), NormalPrior(), {"kind": "beta", "a": a, "b": b})
+        if kind == "normal":
+            mean = float(raw.get("mean", 0.0))
+            sd = float(raw.get("sd", float("inf")))
+            scale = str(raw.get("scale", "relative"))
+            prior = NormalPrior(mean, sd, scale)  # type: ignore[arg-type]
+            echo = {"kind": "normal", "mean": mean, "sd": to_python(sd), "scale": scale}
+            return _Prior(None, prior, echo)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{where}: {exc}") from exc
+    except InputError as exc:
+        raise InputError(f"{where}: {exc}") from exc
+    raise InputError(f"{where}: 'kind' is {kind!r}: expected 'beta' or 'normal'")
+
+
+def metric_priors(summary: StatsSummary) -> list[_Prior]:
+    """The prior of every metric (checked), in input order."""
+    return [_parse_prior(m) for m in summary.input.metrics]
+
+
+def _group_stats(summary: StatsSummary, idx: list[int], control: bool) -> GroupStats:
+    m = _stack(summary, idx, control)
+    kind = summary.rows[idx[0]].kind
+    return summarize(m.select(VALUE_COLUMNS[kind]), kind)
+
+
+def _decision_settings(summary: StatsSummary) -> tuple[float, float]:
+    raw = summary.input.raw.get("decision") or {}
+    if not isinstance(raw, Mapping):
+        raise InputError("input: field 'decision' must be an object")
+    try:
+        return float(raw.get("threshold", 0.95)), float(raw.get("tolerance", 0.001))
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"input: field 'decision': {exc}") from exc
+
+
+def bayesian_step(summary: StatsSummary) -> list[dict[str, Any]]:
+    """Posterior P(better), expected losses, relative credible interval and ship rule."""
+    priors = metric_priors(summary)
+    threshold, tolerance = _decision_settings(summary)
+    cuped = _cuped_all(summary)
+    extras: list[dict[str, Any]] = [{} for _ in summary.rows]
+    beta_rows: dict[tuple[float, float], list[int]] = {}
+    normal_rows: dict[tuple[Any, ...], list[int]] = {}
+    for i, r in enumerate(summary.rows):
+        p = priors[r.metric_index]
+        higher = summary.input.metrics[r.metric_index].alternative != "less"
+        names = summary.input.metrics[r.metric_index].moments.names
+        if p.beta is not None:
+            beta_rows.setdefault((p.beta.a, p.beta.b), []).append(i)
+        else:
+            n = p.normal
+            group = (n.mean, n.sd, n.scale, higher, r.kind, names)
+            normal_rows.setdefault(group, []).append(i)
+    for (a, b), idx in beta_rows.items():
+        c, v = _group_stats(summary, idx, True), _group_stats(summary, idx, False)
+        res = compare_beta(_successes(c), c.n, _successes(v), v.n, prior=BetaPrior(a, b))
+        for pos, i in enumerate(idx):
+            extras[i] = {
+                "prob_better": res.prob_better[pos],
+                "expected_loss_variant": res.expected_loss_variant[pos],
+                "expected_loss_control": res.expected_loss_control[pos],
+                "cred_low": res.rel_cred_low[pos],
+                "cred_high": res.rel_cred_high[pos],
+                "bayes_model": "beta",
+                "expected_loss_scale": "absolute",
+            }
+    for (mean, sd, scale, higher, _, _), idx in normal_rows.items():
+        c, v = _adjusted_stats(summary, idx, cuped)
+        prior = NormalPrior(mean, sd, scale)
+        res_n = compare_normal(c, v, prior=prior, scale="relative", higher_is_better=higher)
+        for pos, i in enumerate(idx):
+            extras[i] = {
+                "prob_better": res_n.prob_better[pos],
+                "expected_loss_variant": res_n.expected_loss_variant[pos],
+                "expected_loss_control": res_n.expected_loss_control[pos],
+                "cred_low": res_n.cred_low[pos],
+                "cred_high": res_n.cred_high[pos],
+                "bayes_model": "normal_cuped" if i in cuped else "normal",
+                "expected_loss_scale": "relative",
+            }
+    probs = np.array([e["prob_better"] for e in extras], dtype=np.float64)
+    losses = np.array([e["expected_loss_variant"] for e in extras], dtype=np.float64)
+    verdict = decide(probs, losses, threshold=threshold, tolerance=tolerance)
+    for i, e in enumerate(extras):
+        for key in list(e):
+            e[key] = to_python(e[key])
+        e["ship"] = bool(verdict.ship[i])
+        e["ship_reason"] = str(verdict.reason[i])
+    return extras
+
+
+def _successes(g: GroupStats) -> FloatArray:
+    """Σy of a proportion back from its mean, kept inside [0, n] against rounding."""
+    out: FloatArray = np.clip(np.nan_to_num(g.mean * g.n), 0.0, g.n)
+    return out
+
+
+def _adjusted_stats(
+    summary: StatsSummary, idx: list[int], cuped: dict[int, tuple[CupedComparison, int]]
+) -> tuple[GroupStats, GroupStats]:
+    """Group estimates of the rows, CUPED-adjusted where the metric has covariates."""
+    c, v = _group_stats(summary, idx, True), _group_stats(summary, idx, False)
+    fields = ("n", "mean", "unit_var", "var")
+    cols_c = {f: getattr(c, f).copy() for f in fields}
+    cols_v = {f: getattr(v, f).copy() for f in fields}
+    for pos, i in enumerate(idx):
+        if i in cuped:
+            comp, at = cuped[i]
+            for f in fields:
+                cols_c[f][pos] = getattr(comp.adjustment.control, f)[at]
+                cols_v[f][pos] = getattr(comp.adjustment.variant, f)[at]
+    return GroupStats(**cols_c), GroupStats(**cols_v)
+
+
+def prob_best_step(summary: StatsSummary) -> list[dict[str, Any]]:
+    """Per metric: its prior and, with more than two variants, P(best) and loss vs best."""
+    priors = metric_priors(summary)
+    cuped = _cuped_all(summary)
+    out: list[dict[str, Any]] = []
+    by_metric: dict[int, list[int]] = {}
+    for i, r in enumerate(summary.rows):
+        by_metric.setdefault(r.metric_index, []).append(i)
+    seed = int(summary.input.raw.get("seed", 0))
+    for mi, metric in enumerate(summary.input.metrics):
+        entry: dict[str, Any] = {"metric": metric.name, "prior": priors[mi].echo}
+        idx = by_metric.get(mi, [])
+        if len(metric.variants) > 2 and idx:
+            entry.update(_prob_best(summary, metric, idx, priors[mi], cuped, seed))
+        out.append(entry)
+    return out
+
+
+def _prob_best(
+    summary: StatsSummary,
+    metric: MetricInput,
+    idx: list[int],
+    prior: _Prior,
+    cuped: dict[int, tuple[CupedComparison, int]],
+    seed: int,
+) -> dict[str, Any]:
+    c, v = _adjusted_stats(summary, idx, cuped)
+    rows: list[ResultRow] = [summary.rows[i] for i in idx]
+    labels = [rows[0].control, *(r.variant for r in rows)]
+    means = np.concatenate([c.mean[:1], v.mean])[None, :]
+    var = np.concatenate([c.var[:1], v.var])[None, :]
+    higher = metric.alternative != "less"
+    if prior.beta is not None:
+        n = np.concatenate([c.n[:1], v.n])[None, :]
+        s = np.clip(np.nan_to_num(means * n), 0.0, n)
+        best, loss = prob_best_beta(
+            prior.beta.a + s, prior.beta.b + n - s, seed=seed, higher_is_better=higher
+        )
+    else:
+        best, loss = prob_best_normal(means, np.sqrt(var), seed=seed, higher_is_better=higher)
+    return {
+        "prob_best": {k: to_python(p) for k, p in zip(labels, best[0], strict=True)},
+        "expected_loss_vs_best": {k: to_python(x) for k, x in zip(labels, loss[0], strict=True)},
+    }
