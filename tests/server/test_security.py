@@ -94,3 +94,18 @@ def test_keys_are_stored_hashed(live: Live) -> None:
     secret = live.admin.split("_", 2)[2]
     assert rows and all(secret not in "".join(r) for r in rows)
     assert len({r[1] for r in rows}) == len(rows)  # one salt per key
+
+
+def test_a_revoked_key_stops_working_within_cache_seconds(live: Live) -> None:
+    import time
+
+    from shipit.registry.keys import KeyRepository
+
+    keys = KeyRepository.from_url(live.database_url)
+    new = keys.create("short-lived", "admin")
+    headers = {"Authorization": f"Bearer {new.token}"}
+    assert httpx.get(f"{live.url}/v1/experiments", headers=headers).status_code == 200
+    keys.revoke(new.key.prefix)
+    time.sleep(live.app.state.services.settings.cache_seconds + 0.1)
+    r = httpx.post(f"{live.url}/v1/experiments", json={"yaml": SPEC_YAML}, headers=headers)
+    assert r.status_code == 401 and "revoked" in r.json()["detail"]

@@ -30,6 +30,17 @@ __all__ = ["ClientStats", "ShipitClient"]
 log = logging.getLogger("shipit.sdk")
 
 
+def _wire(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows as sent: epoch-second timestamps become ISO 8601 (UTC)."""
+    out = []
+    for row in rows:
+        ts = row["timestamp"]
+        if isinstance(ts, float):
+            row = {**row, "timestamp": datetime.fromtimestamp(ts, UTC).isoformat()}
+        out.append(row)
+    return out
+
+
 @dataclass(frozen=True)
 class _Compiled:
     assigner: Assigner
@@ -158,7 +169,9 @@ class ShipitClient:
             return None
         result = c.assigner.assign(unit_id, attributes)
         if log_exposure and result.variant is not None:
-            self._expose(experiment, c.phase, [str(unit_id)], [result.variant], attributes)
+            unit = str(unit_id)
+            if (experiment, c.phase, unit) not in self._seen:
+                self._expose(experiment, c.phase, [unit], [result.variant], attributes)
         return result
 
     def variant(
@@ -202,7 +215,7 @@ class ShipitClient:
         variants: list[str],
         attributes: Mapping[str, Any] | None,
     ) -> None:
-        now = datetime.now(UTC).isoformat()
+        now = time.time()  # turned into ISO 8601 when sent
         attrs = {k: None if v is None else str(v) for k, v in (attributes or {}).items()}
         rows = []
         with self._lock:
@@ -274,7 +287,7 @@ class ShipitClient:
         delay = self.retry_seconds
         for attempt in range(self.max_retries + 1):
             try:
-                r = self.transport.request("POST", f"/v1/{name}", json={name: rows})
+                r = self.transport.request("POST", f"/v1/{name}", json={name: _wire(rows)})
             except TransportError as exc:
                 log.info("shipit: sending %d %s failed (%s), attempt %d", len(rows), name, exc, attempt + 1)
             else:

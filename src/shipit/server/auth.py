@@ -38,7 +38,7 @@ def _token(request: Request) -> str:
 
 def _key(request: Request) -> ApiKey:
     services: Services = request.app.state.services
-    return services.keys.verify(_token(request))
+    return services.verify_key(_token(request))
 
 
 def require_sdk(

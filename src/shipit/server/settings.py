@@ -22,6 +22,9 @@ class ServerSettings(BaseSettings):
     # Largest request body accepted, in bytes, and rows per ingestion or assignment batch.
     max_body_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
     max_batch_rows: int = Field(default=100_000, gt=0)
+    # Seconds an API-key check and a compiled experiment are reused (0: never): a revoked key
+    # or a stopped experiment stops working within this time on every replica.
+    cache_seconds: float = Field(default=1.0, ge=0)
     # Whether the dashboard pages can be read without an API key (write endpoints never can).
     dashboard_public: bool = True
     # Seconds the SDK should wait between refreshes of its features payload.
