@@ -10,9 +10,9 @@ import pytest
 pytest.importorskip("shipit.registry.repository")
 pytest.importorskip("fastapi")
 
-from typer.testing import CliRunner  # noqa: E402
+from typer.testing import CliRunner
 
-from shipit.cli.main import app  # noqa: E402
+from shipit.cli.main import app
 
 
 def test_keys_create_list_revoke(tmp_path: Path) -> None:
@@ -21,7 +21,9 @@ def test_keys_create_list_revoke(tmp_path: Path) -> None:
 
     url = f"sqlite:///{tmp_path / 'r.db'}"
     runner = CliRunner()
-    made = runner.invoke(app, ["keys", "create", "checkout-web", "--scope", "sdk", "--database-url", url])
+    made = runner.invoke(
+        app, ["keys", "create", "checkout-web", "--scope", "sdk", "--database-url", url]
+    )
     assert made.exit_code == 0, made.output
     token = made.stdout.strip().splitlines()[-1]
     assert token.startswith("shipit_")
@@ -29,7 +31,8 @@ def test_keys_create_list_revoke(tmp_path: Path) -> None:
     key = repo.verify(token)
     assert (key.name, key.scope) == ("checkout-web", "sdk")
     listed = runner.invoke(app, ["keys", "list", "--database-url", url])
-    assert key.prefix in listed.stdout and token.split("_", 2)[2] not in listed.stdout
+    assert key.prefix in listed.stdout
+    assert token.split("_", 2)[2] not in listed.stdout
     revoked = runner.invoke(app, ["keys", "revoke", key.prefix, "--database-url", url])
     assert revoked.exit_code == 0
     with pytest.raises(AuthError, match="revoked"):
@@ -54,8 +57,10 @@ def test_serve_passes_options_to_uvicorn(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(app=app, **kw))
     url = f"sqlite:///{tmp_path / 'r.db'}"
     result = CliRunner().invoke(
-        app, ["serve", "--port", "9123", "--database-url", url, "--store", str(tmp_path / "s.duckdb")]
+        app,
+        ["serve", "--port", "9123", "--database-url", url, "--store", str(tmp_path / "s.duckdb")],
     )
     assert result.exit_code == 0, result.output
-    assert seen["port"] == 9123 and seen["host"] == "127.0.0.1"
+    assert seen["port"] == 9123
+    assert seen["host"] == "127.0.0.1"
     assert seen["app"].title == "shipit"

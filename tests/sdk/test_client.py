@@ -10,10 +10,10 @@ import pytest
 pytest.importorskip("httpx")
 pytest.importorskip("shipit.assign")
 
-from shipit.assign import Assigner  # noqa: E402
-from shipit.sdk import InMemoryTransport, ShipitClient, TransportError  # noqa: E402
-from shipit.sdk.transport import TransportResponse  # noqa: E402
-from shipit.spec import Experiment  # noqa: E402
+from shipit.assign import Assigner
+from shipit.sdk import InMemoryTransport, ShipitClient, TransportError
+from shipit.sdk.transport import TransportResponse
+from shipit.spec import Experiment
 
 SPEC = {
     "key": "checkout",
@@ -24,11 +24,16 @@ SPEC = {
 
 
 def _payload(spec: dict[str, Any] = SPEC, phase: int = 1) -> dict[str, Any]:
-    return {"refresh_seconds": 30, "experiments": [{"key": spec["key"], "phase": phase, "spec": spec}]}
+    return {
+        "refresh_seconds": 30,
+        "experiments": [{"key": spec["key"], "phase": phase, "spec": spec}],
+    }
 
 
 def _client(transport: InMemoryTransport, **kw: Any) -> ShipitClient:
-    client = ShipitClient("http://test", "k", transport=transport, start=False, retry_seconds=0, **kw)
+    client = ShipitClient(
+        "http://test", "k", transport=transport, start=False, retry_seconds=0, **kw
+    )
     client.refresh()
     return client
 
@@ -42,7 +47,9 @@ def test_assigns_like_the_library_single_and_batch() -> None:
     client = _client(InMemoryTransport(_payload()))
     units = [f"u{i}" for i in range(2000)]
     country = ["fr", "us", "de", None] * 500
-    single = [client.assign("checkout", u, {"country": c}) for u, c in zip(units, country, strict=True)]
+    single = [
+        client.assign("checkout", u, {"country": c}) for u, c in zip(units, country, strict=True)
+    ]
     assert [a.variant if a else None for a in single] == [
         assigner.assign(u, {"country": c}).variant for u, c in zip(units, country, strict=True)
     ]

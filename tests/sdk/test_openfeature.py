@@ -7,11 +7,11 @@ import pytest
 pytest.importorskip("openfeature")
 pytest.importorskip("shipit.assign")
 
-from openfeature import api  # noqa: E402
-from openfeature.evaluation_context import EvaluationContext  # noqa: E402
+from openfeature import api
+from openfeature.evaluation_context import EvaluationContext
 
-from shipit.sdk import InMemoryTransport, ShipitClient  # noqa: E402
-from shipit.sdk.openfeature import ShipitProvider  # noqa: E402
+from shipit.sdk import InMemoryTransport, ShipitClient
+from shipit.sdk.openfeature import ShipitProvider
 
 SPEC = {
     "key": "checkout",
@@ -40,15 +40,21 @@ def test_flag_values_are_the_variants(client: ShipitClient) -> None:
         assert of.get_string_value("checkout", "off", ctx) == variant
         assert of.get_boolean_value("checkout", False, ctx) == (variant == "green")
         assert of.get_integer_value("sizes", 0, ctx) == int(client.variant("sizes", f"u{i}") or 0)
-        assert of.get_object_value("checkout", {}, ctx) == {"experiment": "checkout", "variant": variant}
+        assert of.get_object_value("checkout", {}, ctx) == {
+            "experiment": "checkout",
+            "variant": variant,
+        }
 
 
 def test_errors_give_the_default(client: ShipitClient) -> None:
     provider = ShipitProvider(client)
     missing = provider.resolve_string_details("nope", "off", EvaluationContext(targeting_key="u"))
-    assert missing.value == "off" and missing.error_code == "FLAG_NOT_FOUND"
+    assert missing.value == "off"
+    assert missing.error_code == "FLAG_NOT_FOUND"
     no_key = provider.resolve_string_details("checkout", "off", EvaluationContext())
-    assert no_key.value == "off" and no_key.error_code == "TARGETING_KEY_MISSING"
+    assert no_key.value == "off"
+    assert no_key.error_code == "TARGETING_KEY_MISSING"
     mismatch = provider.resolve_integer_details("checkout", 7, EvaluationContext(targeting_key="u"))
-    assert mismatch.value == 7 and mismatch.error_code == "TYPE_MISMATCH"
+    assert mismatch.value == 7
+    assert mismatch.error_code == "TYPE_MISMATCH"
     assert provider.get_metadata().name == "shipit"

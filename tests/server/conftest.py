@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-for _module in ("fastapi", "uvicorn", "httpx", "shipit.spec", "shipit.assign", "shipit.store.loaders"):
+for _module in (
+    "fastapi",
+    "uvicorn",
+    "httpx",
+    "shipit.spec",
+    "shipit.assign",
+    "shipit.store.loaders",
+):
     pytest.importorskip(_module)
 pytest.importorskip("shipit.registry", reason="the registry is not available yet")
 

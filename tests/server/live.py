@@ -23,6 +23,7 @@ def _src() -> Path:
 
     return Path(shipit.__file__).absolute().parents[1]
 
+
 SPEC_YAML = """\
 key: checkout
 name: Green checkout button

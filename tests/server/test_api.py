@@ -6,6 +6,7 @@ from typing import Any
 
 import duckdb
 import httpx
+
 from server.live import SPEC_YAML, Live
 
 
@@ -26,12 +27,19 @@ def test_experiment_lifecycle_and_history(live: Live) -> None:
         assert r.json()["owner"] == "checkout-team"
         assert c.post("/v1/experiments/checkout/start").json()["status"] == "running"
         # A running experiment's weights change only with a new phase: refused, with the reason.
-        reweighted = edited.replace("weight: 0.5}\n  - {key: green, weight: 0.5}", "weight: 0.4}\n  - {key: green, weight: 0.6}")
+        reweighted = edited.replace(
+            "weight: 0.5}\n  - {key: green, weight: 0.5}",
+            "weight: 0.4}\n  - {key: green, weight: 0.6}",
+        )
         r = c.put("/v1/experiments/checkout", json={"yaml": reweighted})
         assert r.status_code == 409
         assert "new phase" in r.json()["detail"]
-        r = c.put("/v1/experiments/checkout", json={"yaml": reweighted, "new_phase": True, "reason": "ramp"})
-        assert r.status_code == 200 and r.json()["phase"] == 2
+        r = c.put(
+            "/v1/experiments/checkout",
+            json={"yaml": reweighted, "new_phase": True, "reason": "ramp"},
+        )
+        assert r.status_code == 200
+        assert r.json()["phase"] == 2
         assert c.post("/v1/experiments/checkout/stop").json()["status"] == "stopped"
         r = c.post("/v1/experiments/checkout/decide", json={"decision": "ship"})
         assert r.json()["status"] == "decided"
@@ -53,20 +61,26 @@ def test_list_filters_by_status_and_owner(live: Live) -> None:
 
 def test_spec_errors_are_4xx_with_the_message(live: Live) -> None:
     with live.client(live.admin) as c:
-        bad = SPEC_YAML.replace("weight: 0.5}\n  - {key: green, weight: 0.5}", "weight: 0.5}\n  - {key: green, weight: 0.6}")
+        bad = SPEC_YAML.replace(
+            "weight: 0.5}\n  - {key: green, weight: 0.5}",
+            "weight: 0.5}\n  - {key: green, weight: 0.6}",
+        )
         r = c.post("/v1/experiments", json={"yaml": bad})
         assert r.status_code == 422
         assert "weights must sum to 1" in r.json()["detail"]
         assert "Traceback" not in r.text
         r = c.post("/v1/experiments", json={"yaml": "key: [unclosed"})
-        assert r.status_code == 422 and "invalid YAML" in r.json()["detail"]
+        assert r.status_code == 422
+        assert "invalid YAML" in r.json()["detail"]
         r = c.get("/v1/experiments/nope")
-        assert r.status_code == 404 and "nope" in r.json()["detail"]
+        assert r.status_code == 404
+        assert "nope" in r.json()["detail"]
         _create(c)
         r = c.post("/v1/experiments", json={"yaml": SPEC_YAML})
         assert r.status_code == 409
         r = c.post("/v1/experiments", json={"spec": {"key": "x"}, "yaml": "key: x"})
-        assert r.status_code == 422 and "exactly one" in r.json()["detail"]
+        assert r.status_code == 422
+        assert "exactly one" in r.json()["detail"]
 
 
 def test_assign_one_and_batch_match_the_library(live: Live) -> None:
@@ -118,18 +132,30 @@ def test_events_are_idempotent_and_acknowledged_once_stored(live: Live) -> None:
 
 def test_bad_rows_are_named_and_nothing_is_stored(live: Live) -> None:
     good = {"event_id": "a", "unit_id": "u", "event": "x", "timestamp": "2026-11-01T00:00:00Z"}
-    bad = [good, {**good, "event_id": "b", "timestamp": "yesterday"}, {**good, "event_id": "c", "value": "NaN"}]
+    bad = [
+        good,
+        {**good, "event_id": "b", "timestamp": "yesterday"},
+        {**good, "event_id": "c", "value": "NaN"},
+    ]
     with live.client(live.sdk) as c:
         r = c.post("/v1/events", json={"events": bad})
         assert r.status_code == 422
         locs = {p["loc"] for p in r.json()["problems"]}
-        assert "events.1.timestamp" in locs and "events.2.value" in locs
+        assert "events.1.timestamp" in locs
+        assert "events.2.value" in locs
         assert c.post("/v1/events", json={"events": [good]}).json()["stored"] == 1
 
 
 def test_exposures_store_once(live: Live) -> None:
     rows = [
-        {"experiment": "checkout", "unit_id": f"u{i}", "variant": "green", "timestamp": "2026-11-01T00:00:00Z", "phase": 1, "attributes": {"country": "fr"}}
+        {
+            "experiment": "checkout",
+            "unit_id": f"u{i}",
+            "variant": "green",
+            "timestamp": "2026-11-01T00:00:00Z",
+            "phase": 1,
+            "attributes": {"country": "fr"},
+        }
         for i in range(20)
     ]
     with live.client(live.sdk) as c:
@@ -149,7 +175,10 @@ def test_features_payload_and_etag(live: Live) -> None:
 
 
 def test_body_size_limit(live: Live) -> None:
-    big = {"events": [{"event_id": "x" * 200, "unit_id": "u", "event": "e", "timestamp": "2026-01-01"}] * 30_000}
+    big = {
+        "events": [{"event_id": "x" * 200, "unit_id": "u", "event": "e", "timestamp": "2026-01-01"}]
+        * 30_000
+    }
     with live.client(live.sdk) as c:
         r = c.post("/v1/events", json=big)
     assert r.status_code == 413
@@ -164,8 +193,18 @@ def test_health_ready_and_metrics(live: Live) -> None:
         _create(c)
         c.post("/v1/experiments/checkout/start")
     with live.client(live.sdk) as c:
-        c.post("/v1/assign", json={"experiment": "checkout", "units": [{"unit_id": str(i)} for i in range(10)]})
-        c.post("/v1/events", json={"events": [{"event_id": "1", "unit_id": "u", "event": "e", "timestamp": "2026-01-01"}]})
+        c.post(
+            "/v1/assign",
+            json={"experiment": "checkout", "units": [{"unit_id": str(i)} for i in range(10)]},
+        )
+        c.post(
+            "/v1/events",
+            json={
+                "events": [
+                    {"event_id": "1", "unit_id": "u", "event": "e", "timestamp": "2026-01-01"}
+                ]
+            },
+        )
         text = c.get("/metrics").text
     assert 'shipit_assignments_total{experiment="checkout"} 10.0' in text
     assert 'shipit_rows_stored_total{table="events"} 1.0' in text

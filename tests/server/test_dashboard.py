@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from server.live import SPEC_YAML, Live
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -24,7 +25,9 @@ ARGS = [
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (apt-get install chromium)"),
+    pytest.mark.skipif(
+        CHROMIUM is None, reason="chromium not installed (apt-get install chromium)"
+    ),
 ]
 
 
@@ -94,7 +97,9 @@ def test_dashboard_pages_in_chromium(live: Live, tmp_path: Path) -> None:
     with live.client(live.admin) as c:
         assert c.post("/v1/experiments", json={"yaml": SPEC_YAML}).status_code == 201
         c.post("/v1/experiments/checkout/start")
-        draft = SPEC_YAML.replace("key: checkout", "key: search-ranking").replace("growth", "search")
+        draft = SPEC_YAML.replace("key: checkout", "key: search-ranking").replace(
+            "growth", "search"
+        )
         c.post("/v1/experiments", json={"yaml": draft})
     live.app.state.services.analyses.save("checkout", to_json(_analysis()), actor="test")
     shots = _shots(tmp_path)
@@ -108,7 +113,9 @@ def test_dashboard_pages_in_chromium(live: Live, tmp_path: Path) -> None:
 
             page.goto(live.url + "/")
             rows = page.inner_text("#experiments")
-            assert "checkout" in rows and "search-ranking" in rows and "not analysed" in rows
+            assert "checkout" in rows
+            assert "search-ranking" in rows
+            assert "not analysed" in rows
             assert page.locator("span.light.green").count() == 1
             page.screenshot(path=str(shots / "experiments.png"), full_page=True)
 
@@ -145,6 +152,8 @@ def test_dashboard_pages_in_chromium(live: Live, tmp_path: Path) -> None:
     from statsmodels.stats.proportion import proportion_effectsize
 
     h = proportion_effectsize(0.105, 0.1)
-    assert per_variant == pytest.approx(NormalIndPower().solve_power(h, alpha=0.05, power=0.8), rel=0.01)
+    assert per_variant == pytest.approx(
+        NormalIndPower().solve_power(h, alpha=0.05, power=0.8), rel=0.01
+    )
     for name in ("experiments", "experiment", "planner"):
         assert (shots / f"{name}.png").stat().st_size > 10_000

@@ -11,8 +11,8 @@ from typing import Any
 
 import duckdb
 import pytest
-from server.live import ProcessServer, free_port
 
+from server.live import ProcessServer, free_port
 from shipit.sdk import HttpTransport, ShipitClient
 from shipit.sdk.transport import TransportResponse
 
@@ -83,5 +83,7 @@ def test_killed_server_loses_no_acknowledged_event(tmp_path: Path) -> None:
     rows = dict(con.execute("SELECT event_id, count(*) FROM events GROUP BY event_id").fetchall())
     con.close()
     assert all(rows.get(e) == 1 for e in transport.acked), "an acknowledged event is missing"
-    assert set(rows) == set(ids) and set(rows.values()) == {1}
-    assert client.stats.dropped == 0 and client.stats.pending == 0
+    assert set(rows) == set(ids)
+    assert set(rows.values()) == {1}
+    assert client.stats.dropped == 0
+    assert client.stats.pending == 0

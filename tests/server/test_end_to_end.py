@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
-from server.live import SPEC_YAML, Live
 
+from server.live import SPEC_YAML, Live
 from shipit.sdk import ShipitClient
 
 HAS_ANALYSIS = importlib.util.find_spec("shipit.analysis") is not None
@@ -19,7 +19,7 @@ RATES = {"control": 0.10, "green": 0.12}  # the true conversion rates
 
 
 def _metric(text: str, name: str, label: str) -> float:
-    found = re.search(rf'^{name}\{{{label}\}} ([0-9.e+]+)$', text, re.MULTILINE)
+    found = re.search(rf"^{name}\{{{label}\}} ([0-9.e+]+)$", text, re.MULTILINE)
     assert found, f"{name}{{{label}}} not in /metrics"
     return float(found.group(1))
 
@@ -31,12 +31,14 @@ def test_create_start_assign_send_analyse_decide(live: Live) -> None:
         assert admin.post("/v1/experiments/checkout/start").json()["status"] == "running"
 
     client = ShipitClient(live.url, live.sdk, start=False, batch_size=5_000, max_buffer=200_000)
-    assert client.refresh() and client.experiments == ["checkout"]
+    assert client.refresh()
+    assert client.experiments == ["checkout"]
     units = np.array([f"user-{i}" for i in range(UNITS)], dtype=object)
     batch = client.assign_batch("checkout", units)
     assert batch is not None
     counts = batch.counts()
-    assert sum(counts.values()) == UNITS and abs(counts["green"] / UNITS - 0.5) < 0.01
+    assert sum(counts.values()) == UNITS
+    assert abs(counts["green"] / UNITS - 0.5) < 0.01
     # The server assigns the same way (a sample through POST /v1/assign).
     with live.client(live.sdk) as sdk:
         sample = [{"unit_id": str(u)} for u in units[:1000]]
@@ -51,7 +53,8 @@ def test_create_start_assign_send_analyse_decide(live: Live) -> None:
         client.track("purchase", str(unit), float(rng.gamma(2.0, 15.0)), timestamp=later)
     assert client.flush()
     stats = client.stats
-    assert stats.exposures_sent == UNITS and stats.events_sent == int(converts.sum())
+    assert stats.exposures_sent == UNITS
+    assert stats.events_sent == int(converts.sum())
     assert stats.dropped == stats.rejected == stats.pending == 0
     with live.client() as anyone:
         text = anyone.get("/metrics").text

@@ -11,6 +11,7 @@ import pytest
 schemathesis = pytest.importorskip("schemathesis")
 
 from hypothesis import HealthCheck, settings  # noqa: E402
+
 from server.live import SPEC_YAML, Live  # noqa: E402
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from server.live import SPEC_YAML, Live
 
 WRITE = {"post", "put", "patch", "delete"}
@@ -68,7 +69,10 @@ def test_writes_refuse_bad_keys_and_change_nothing(live: Live) -> None:
             assert r.status_code == expected, (method, path, name, r.status_code, r.text)
         if path not in SDK_WRITES:
             r = httpx.request(
-                method, live.url + _url(path), json=body, headers={"Authorization": f"Bearer {live.sdk}"}
+                method,
+                live.url + _url(path),
+                json=body,
+                headers={"Authorization": f"Bearer {live.sdk}"},
             )
             assert r.status_code == 403, (method, path, "sdk scope", r.text)
     assert _state(live) == before
@@ -92,7 +96,8 @@ def test_keys_are_stored_hashed(live: Live) -> None:
     rows = con.execute("SELECT prefix, salt, digest FROM api_keys").fetchall()
     con.close()
     secret = live.admin.split("_", 2)[2]
-    assert rows and all(secret not in "".join(r) for r in rows)
+    assert rows
+    assert all(secret not in "".join(r) for r in rows)
     assert len({r[1] for r in rows}) == len(rows)  # one salt per key
 
 
@@ -108,4 +113,5 @@ def test_a_revoked_key_stops_working_within_cache_seconds(live: Live) -> None:
     keys.revoke(new.key.prefix)
     time.sleep(live.app.state.services.settings.cache_seconds + 0.1)
     r = httpx.post(f"{live.url}/v1/experiments", json={"yaml": SPEC_YAML}, headers=headers)
-    assert r.status_code == 401 and "revoked" in r.json()["detail"]
+    assert r.status_code == 401
+    assert "revoked" in r.json()["detail"]

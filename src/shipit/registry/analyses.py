@@ -49,7 +49,9 @@ class AnalysisRepository:
         now = datetime.now(UTC)
         with self.engine.begin() as con:
             result = con.execute(
-                analyses.insert().values(experiment=experiment, created_at=now, actor=actor, body=body)
+                analyses.insert().values(
+                    experiment=experiment, created_at=now, actor=actor, body=body
+                )
             )
             pk = result.inserted_primary_key
         return SavedAnalysis(int(pk[0]) if pk else 0, experiment, now, actor, body)

@@ -289,7 +289,13 @@ class ShipitClient:
             try:
                 r = self.transport.request("POST", f"/v1/{name}", json={name: _wire(rows)})
             except TransportError as exc:
-                log.info("shipit: sending %d %s failed (%s), attempt %d", len(rows), name, exc, attempt + 1)
+                log.info(
+                    "shipit: sending %d %s failed (%s), attempt %d",
+                    len(rows),
+                    name,
+                    exc,
+                    attempt + 1,
+                )
             else:
                 if r.status == 200:
                     with self._lock:

@@ -79,14 +79,19 @@ class ShipitProvider(AbstractProvider):
                 variant=result.variant,
             )
         reason = Reason.TARGETING_MATCH if result.reason != "assigned" else Reason.SPLIT
-        return FlagResolutionDetails(value, reason=reason, variant=result.variant, flag_metadata=meta)
+        return FlagResolutionDetails(
+            value, reason=reason, variant=result.variant, flag_metadata=meta
+        )
 
     def _control(self, flag_key: str) -> str | None:
         compiled = self.client._experiments.get(flag_key)
         return compiled.assigner.experiment.control_variant if compiled else None
 
     def resolve_boolean_details(
-        self, flag_key: str, default_value: bool, evaluation_context: EvaluationContext | None = None
+        self,
+        flag_key: str,
+        default_value: bool,
+        evaluation_context: EvaluationContext | None = None,
     ) -> FlagResolutionDetails[bool]:
         """True for any variant but the control."""
         return self._resolve(

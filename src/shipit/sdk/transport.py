@@ -107,7 +107,11 @@ class InMemoryTransport:
                 seen = {r.get("event_id") for r in target} if name == "events" else set()
                 fresh = [r for r in rows if name != "events" or r.get("event_id") not in seen]
                 target.extend(fresh)
-                body = {"received": len(rows), "stored": len(fresh), "duplicates": len(rows) - len(fresh)}
+                body = {
+                    "received": len(rows),
+                    "stored": len(fresh),
+                    "duplicates": len(rows) - len(fresh),
+                }
                 return TransportResponse(200, {}, body)
             return TransportResponse(404, {}, {"detail": f"no route {method} {path}"})
 

@@ -19,9 +19,9 @@ __all__ = [
     "EngineDep",
     "KeysDep",
     "RegistryDep",
+    "SdkKey",
     "ServicesDep",
     "SettingsDep",
-    "SdkKey",
     "TelemetryDep",
 ]
 

@@ -10,10 +10,10 @@ import hashlib
 import threading
 from dataclasses import dataclass, field
 
-from shipit.registry.analyses import AnalysisRepository
 from shipit.assign import Assigner
 from shipit.errors import StateError
 from shipit.registry import SqlAlchemyRepository, Status
+from shipit.registry.analyses import AnalysisRepository
 from shipit.registry.keys import ApiKey, KeyRepository
 from shipit.server.cache import TtlCache
 from shipit.server.settings import ServerSettings

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 
@@ -25,7 +27,12 @@ def register(app: typer.Typer) -> None:
 
         from shipit.server import ServerSettings, create_app
 
-        given = {"host": host, "port": port, "database_url": database_url, "store": store}
+        given: dict[str, Any] = {
+            "host": host,
+            "port": port,
+            "database_url": database_url,
+            "store": store,
+        }
         settings = ServerSettings(**{k: v for k, v in given.items() if v is not None})
         uvicorn.run(
             create_app(settings),

@@ -38,7 +38,7 @@ LIGHTS = {
 def _plotly_js() -> bytes:
     from plotly.offline import get_plotlyjs
 
-    return get_plotlyjs().encode()
+    return str(get_plotlyjs()).encode()
 
 
 def _analysis(services: Any, key: str) -> Any | None:
@@ -76,7 +76,7 @@ def mount_dashboard(app: FastAPI, settings: ServerSettings) -> None:
 
     @router.get("/", response_class=HTMLResponse)
     def experiments_page(request: Request, services: ServicesDep) -> Any:
-        rows = []
+        rows: list[dict[str, Any]] = []
         for record in services.registry.list_experiments():
             exp = to_public(record, services.registry)
             try:

@@ -9,8 +9,8 @@ from typing import Any
 from fastapi import APIRouter, status
 
 from shipit.errors import ShipitError
-from shipit.server.routes.experiments import actor_of
 from shipit.server.deps import AdminKey, SdkKey, ServicesDep
+from shipit.server.routes.experiments import actor_of
 from shipit.server.schemas import AnalysisRun
 
 __all__ = ["UnavailableError", "router", "run_analysis"]

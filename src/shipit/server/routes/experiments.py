@@ -98,9 +98,7 @@ def list_experiments(
 ) -> Any:
     """Experiments, optionally only those with a status or an owner."""
     records = registry.list_experiments(_status(status))
-    return [
-        to_public(r, registry) for r in records if owner is None or r.experiment.owner == owner
-    ]
+    return [to_public(r, registry) for r in records if owner is None or r.experiment.owner == owner]
 
 
 @router.get("/{key}", response_model=ExperimentPublic)
@@ -118,9 +116,7 @@ def update_experiment(
     exp = _experiment(body)
     if exp.key != key:
         raise InputError(f"the spec's key {exp.key!r} differs from the URL's {key!r}")
-    record = registry.update(
-        exp, actor_of(api_key), new_phase=body.new_phase, reason=body.reason
-    )
+    record = registry.update(exp, actor_of(api_key), new_phase=body.new_phase, reason=body.reason)
     return to_public(record, registry)
 
 

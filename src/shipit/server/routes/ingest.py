@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 import pyarrow as pa
-
 from fastapi import APIRouter
 
 from shipit.errors import InputError
