@@ -24,6 +24,8 @@ def _register() -> None:
         assign,
         boundaries,
         experiment,
+        load,
+        metrics,
         power,
         simulate,
         simulate_adaptive,
@@ -34,6 +36,8 @@ def _register() -> None:
     version.register(app)
     experiment.register(app)
     assign.register(app)
+    load.register(app)
+    metrics.register(app)
     stats.register(app)
     power.register(app)
     boundaries.register(app)

@@ -1,0 +1,305 @@
+"""Time and peak memory to moments: shipit on DuckDB vs pandas vs one hand-written query.
+
+Generates exposures and events (100M events for 10M units by default; --events/--units
+to go smaller), 2 variants and 5 metrics with one pre-period covariate each, then runs
+each implementation in its own process and prints ratios against the hand-written DuckDB
+query (the floor for this engine) in the same run.
+
+    python benchmarks/metrics.py --events 20000000 --units 2000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import resource
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from shipit.spec.metric import MetricDef
+
+WEEK_H = 7 * 24
+PRE = {"start_hours": -WEEK_H, "end_hours": 0}
+METRICS = [
+    MetricDef(
+        name="revenue",
+        event="purchase",
+        window={"end_hours": WEEK_H},
+        covariates=[{"name": "pre_revenue", "event": "purchase", "window": PRE}],
+    ),
+    MetricDef(
+        name="purchases",
+        event="purchase",
+        aggregation="count",
+        window={"end_hours": WEEK_H},
+        covariates=[
+            {"name": "pre_purchases", "event": "purchase", "aggregation": "count", "window": PRE}
+        ],
+    ),
+    MetricDef(
+        name="signed_up",
+        event="signup",
+        aggregation="any",
+        window={"end_hours": WEEK_H},
+        covariates=[{"name": "pre_visits", "event": "visit", "aggregation": "any", "window": PRE}],
+    ),
+    MetricDef(
+        name="max_latency",
+        event="search",
+        aggregation="max",
+        window={"end_hours": WEEK_H},
+        covariates=[
+            {"name": "pre_latency", "event": "search", "aggregation": "max", "window": PRE}
+        ],
+    ),
+    MetricDef(
+        name="revenue_per_visit",
+        numerator={"event": "purchase"},
+        denominator={"event": "visit", "aggregation": "count"},
+        window={"end_hours": WEEK_H},
+        covariates=[{"name": "pre_revenue", "event": "purchase", "window": PRE}],
+    ),
+]
+VARIANTS = ["control", "treatment"]
+EVENTS = ["visit", "search", "purchase", "signup", "click"]
+
+
+def generate(path: Path, n_events: int, n_units: int) -> None:
+    """Write the store (DuckDB file) and the same data as Parquet for pandas."""
+    import duckdb
+
+    con = duckdb.connect(str(path / "store.duckdb"))
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SELECT setseed(0.42)")
+    con.execute(
+        f"""
+        CREATE TABLE exposures AS
+        SELECT 'bench' AS experiment, 1 AS phase, 'u' || i AS unit_id,
+               CASE WHEN hash(i) % 2 = 0 THEN 'control' ELSE 'treatment' END AS variant,
+               TIMESTAMP '2024-01-08' + to_microseconds(CAST(random() * 7 * 86400e6 AS BIGINT))
+                 AS timestamp
+        FROM range({n_units}) t(i)
+        """
+    )
+    names = "[" + ", ".join(f"'{e}'" for e in EVENTS) + "]"
+    con.execute(
+        f"""
+        CREATE TABLE events AS
+        SELECT 'e' || i AS event_id,
+               'u' || CAST(floor(random() * {n_units}) AS BIGINT) AS unit_id,
+               {names}[1 + CAST(floor(random() * 5) AS INTEGER)] AS event,
+               TIMESTAMP '2024-01-01' + to_microseconds(CAST(random() * 21 * 86400e6 AS BIGINT))
+                 AS timestamp,
+               round(random() * 100, 2) AS value
+        FROM range({n_events}) t(i)
+        """
+    )
+    con.execute(f"COPY exposures TO '{path / 'exposures.parquet'}' (FORMAT parquet)")
+    con.execute(
+        f"COPY (SELECT unit_id, event, timestamp, value FROM events) "
+        f"TO '{path / 'events.parquet'}' (FORMAT parquet)"
+    )
+    con.close()
+
+
+def run_shipit(path: Path) -> dict[str, Any]:
+    from shipit.metrics.run import compute_moments
+    from shipit.store.duckdb import DuckDBEngine
+
+    engine = DuckDBEngine(path / "store.duckdb")
+    result = compute_moments(engine, "bench", 1, VARIANTS, METRICS)
+    return {m: result[m].matrix for m in result.metrics}
+
+
+HAND_WRITTEN = """
+WITH first AS (
+  SELECT unit_id, min(timestamp) AS t0, min(variant) AS variant
+  FROM exposures WHERE experiment = 'bench' AND phase = 1
+  GROUP BY unit_id HAVING count(DISTINCT variant) = 1
+),
+per_unit AS (
+  SELECT f.variant,
+    coalesce(sum(e.value) FILTER (e.event = 'purchase' AND e.timestamp >= f.t0), 0) AS rev,
+    coalesce(sum(e.value) FILTER (e.event = 'purchase' AND e.timestamp < f.t0), 0) AS pre_rev,
+    count(*) FILTER (e.event = 'purchase' AND e.timestamp >= f.t0) AS buys,
+    count(*) FILTER (e.event = 'purchase' AND e.timestamp < f.t0) AS pre_buys,
+    coalesce(max(1) FILTER (e.event = 'signup' AND e.timestamp >= f.t0), 0) AS signup,
+    coalesce(max(1) FILTER (e.event = 'visit' AND e.timestamp < f.t0), 0) AS pre_visit,
+    coalesce(max(e.value) FILTER (e.event = 'search' AND e.timestamp >= f.t0), 0) AS lat,
+    coalesce(max(e.value) FILTER (e.event = 'search' AND e.timestamp < f.t0), 0) AS pre_lat,
+    count(*) FILTER (e.event = 'visit' AND e.timestamp >= f.t0) AS visits
+  FROM first f LEFT JOIN events e
+    ON e.unit_id = f.unit_id
+   AND e.timestamp >= f.t0 - INTERVAL 7 DAY AND e.timestamp < f.t0 + INTERVAL 7 DAY
+  GROUP BY f.unit_id, f.variant
+)
+SELECT variant, count(*) AS n,
+  sum(rev), sum(rev*rev), sum(pre_rev), sum(rev*pre_rev), sum(pre_rev*pre_rev),
+  sum(buys), sum(buys*buys), sum(pre_buys), sum(buys*pre_buys), sum(pre_buys*pre_buys),
+  sum(signup), sum(signup*signup), sum(pre_visit), sum(signup*pre_visit),
+  sum(pre_visit*pre_visit),
+  sum(lat), sum(lat*lat), sum(pre_lat), sum(lat*pre_lat), sum(pre_lat*pre_lat),
+  sum(visits), sum(visits*visits), sum(rev*visits)
+FROM per_unit GROUP BY variant ORDER BY variant
+"""
+
+
+def run_hand_written(path: Path) -> dict[str, Any]:
+    import duckdb
+
+    con = duckdb.connect(str(path / "store.duckdb"), read_only=True)
+    rows = con.execute(HAND_WRITTEN).fetchall()
+    return {"revenue_sums": np.array([[r[1], r[2], r[3]] for r in rows], dtype=float)}
+
+
+def run_pandas(path: Path) -> dict[str, Any]:
+    import pandas as pd
+
+    ex = pd.read_parquet(path / "exposures.parquet")
+    ev = pd.read_parquet(path / "events.parquet")
+    g = ex.groupby("unit_id")
+    units = pd.DataFrame(
+        {"t0": g["timestamp"].min(), "variant": g["variant"].first(), "k": g["variant"].nunique()}
+    )
+    units = units[units["k"] == 1].drop(columns="k")
+    ev = ev.merge(units, left_on="unit_id", right_index=True)
+    dt = ev["timestamp"] - ev["t0"]
+    week = pd.Timedelta(days=7)
+    post = (dt >= pd.Timedelta(0)) & (dt < week)
+    pre = (dt >= -week) & (dt < pd.Timedelta(0))
+    out: dict[str, Any] = {}
+
+    def per_unit(mask: Any, how: str) -> Any:
+        sub = ev.loc[mask, ["unit_id", "value"]]
+        grouped = sub.groupby("unit_id")["value"]
+        agg = {"sum": grouped.sum, "count": grouped.size, "max": grouped.max}[how]()
+        if how == "any":
+            agg = grouped.size().clip(upper=1)
+        return agg.reindex(units.index).fillna(0.0).to_numpy()
+
+    def any_unit(mask: Any) -> Any:
+        return (
+            ev.loc[mask].groupby("unit_id").size().clip(upper=1).reindex(units.index).fillna(0.0)
+        ).to_numpy()
+
+    is_ = {e: ev["event"] == e for e in EVENTS}
+    cols = {
+        "revenue": (
+            per_unit(is_["purchase"] & post, "sum"),
+            per_unit(is_["purchase"] & pre, "sum"),
+        ),
+        "purchases": (
+            per_unit(is_["purchase"] & post, "count"),
+            per_unit(is_["purchase"] & pre, "count"),
+        ),
+        "signed_up": (any_unit(is_["signup"] & post), any_unit(is_["visit"] & pre)),
+        "max_latency": (
+            per_unit(is_["search"] & post, "max"),
+            per_unit(is_["search"] & pre, "max"),
+        ),
+    }
+    visits = per_unit(is_["visit"] & post, "count")
+    variant = units["variant"].to_numpy()
+    for name, (y, x) in cols.items():
+        out[name] = np.array(
+            [
+                [
+                    (variant == v).sum(),
+                    y[variant == v].sum(),
+                    (y * y)[variant == v].sum(),
+                    x[variant == v].sum(),
+                    (x * y)[variant == v].sum(),
+                    (x * x)[variant == v].sum(),
+                ]
+                for v in VARIANTS
+            ]
+        )
+    rev = cols["revenue"][0]
+    out["revenue_per_visit"] = np.array(
+        [[rev[variant == v].sum(), visits[variant == v].sum()] for v in VARIANTS]
+    )
+    return out
+
+
+def _child(fn: Callable[[Path], dict[str, Any]], path: Path, queue: Any) -> None:
+    # Imports are a fixed cost outside the computation: load them before the clock starts.
+    import duckdb  # noqa: F401
+    import pandas  # noqa: F401
+
+    import shipit.metrics.run  # noqa: F401
+
+    start = time.perf_counter()
+    result = fn(path)
+    elapsed = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    queue.put((elapsed, peak, result))
+
+
+def measure(fn: Callable[[Path], dict[str, Any]], path: Path) -> tuple[float, int, dict[str, Any]]:
+    """Run in a fresh process; return seconds, peak RSS in bytes and the result."""
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_child, args=(fn, path, queue))
+    proc.start()
+    out = queue.get()
+    proc.join()
+    return out  # type: ignore[no-any-return]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=100_000_000)
+    parser.add_argument("--units", type=int, default=10_000_000)
+    parser.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline")
+    parser.add_argument("--dir", type=Path, default=None, help="where to write the data")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+        path = Path(tmp)
+        t = time.perf_counter()
+        generate(path, args.events, args.units)
+        took = time.perf_counter() - t
+        print(f"generated {args.events:,} events for {args.units:,} units in {took:.1f} s")
+        runs: dict[str, tuple[float, int, dict[str, Any]]] = {}
+        runs["hand-written DuckDB"] = measure(run_hand_written, path)
+        runs["shipit (DuckDB)"] = measure(run_shipit, path)
+        skip_pandas = args.no_pandas or args.events > 40_000_000
+        if not skip_pandas:
+            runs["pandas"] = measure(run_pandas, path)
+        else:
+            print("pandas skipped (--no-pandas, or more than 40M events)")
+        # The three implementations must agree before their speed means anything.
+        ship, hand = runs["shipit (DuckDB)"][2], runs["hand-written DuckDB"][2]
+        rev = ship["revenue"]
+        mine = np.column_stack([rev[:, 0, 0], rev[:, 0, 1], rev[:, 1, 1]])
+        assert np.allclose(mine, hand["revenue_sums"], rtol=1e-9), (mine, hand["revenue_sums"])
+        if "pandas" in runs:
+            pan = runs["pandas"][2]
+            for name in ("revenue", "purchases", "signed_up", "max_latency"):
+                m = ship[name]
+                got = np.column_stack(
+                    [m[:, 0, 0], m[:, 0, 1], m[:, 1, 1], m[:, 0, 2], m[:, 1, 2], m[:, 2, 2]]
+                )
+                assert np.allclose(got, pan[name], rtol=1e-9), name
+        base_t, base_m, _ = runs["hand-written DuckDB"]
+        print(f"{'implementation':<22}{'time':>9}{'peak RSS':>11}{'time ×':>9}{'memory ×':>10}")
+        for name, (secs, peak, _) in runs.items():
+            print(
+                f"{name:<22}{secs:>8.2f}s{peak / 2**30:>9.2f}GB"
+                f"{secs / base_t:>9.2f}{peak / base_m:>10.2f}"
+            )
+        if "pandas" in runs:
+            ps, pm, _ = runs["pandas"]
+            ss, sm, _ = runs["shipit (DuckDB)"]
+            print(f"shipit vs pandas: {ps / ss:.1f}× faster, {sm / pm:.2f}× the memory")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,337 @@
+"""Metric definitions → ONE SQL query per experiment returning moment sums per group.
+
+The query, readable top to bottom:
+
+1. ``phase_exposures``: the experiment's exposures in the phase;
+2. ``first_exposures``: per unit its first exposure time, variant and variant count;
+3. ``exposed``: units with exactly one variant (intent to treat: all of them count);
+4. ``unit_values``: one pass over the events, per unit one column per metric value and
+   covariate, each within its window relative to the unit's first exposure (0 if none);
+5. ``caps`` / ``winsorized``: pooled quantile caps (same for all variants);
+6. ``moments``: n, Σz and Σzzᵀ per (variant[, segment][, day]) for every metric at once;
+7. a last join adds the exposure sanity counts.
+
+It is written once in DuckDB's dialect and rewritten by sqlglot for the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+import sqlglot
+from sqlglot import exp
+
+from shipit.errors import SpecError
+from shipit.metrics.windows import bounds, condition
+from shipit.spec.metric import Aggregate, Covariate, MetricDef, Window
+
+__all__ = ["CompiledQuery", "MetricColumns", "compile_moments"]
+
+By = Literal["segment", "day"] | None
+
+
+@dataclass(frozen=True)
+class MetricColumns:
+    """Where a metric's moment sums are in the result: ``names`` are the columns of z
+    (y, or num and den, then x1..xk) and ``prefix`` the result column prefix."""
+
+    metric: str
+    prefix: str
+    names: tuple[str, ...]
+
+    def sum_column(self, a: str) -> str:
+        """Result column holding Σa."""
+        return f"{self.prefix}__{a}"
+
+    def cross_column(self, a: str, b: str) -> str:
+        """Result column holding Σa·b (order of a and b does not matter)."""
+        i, j = sorted((self.names.index(a), self.names.index(b)))
+        return f"{self.prefix}__{self.names[i]}__{self.names[j]}"
+
+
+@dataclass(frozen=True)
+class CompiledQuery:
+    """The SQL and how to read its result."""
+
+    sql: str
+    dialect: str
+    columns: tuple[MetricColumns, ...]
+    keys: tuple[str, ...]  # group columns of the result: variant[, segment][, day]
+
+
+def _id(name: str) -> str:
+    return exp.to_identifier(name, quoted=True).sql("duckdb")
+
+
+def _lit(value: str) -> str:
+    return exp.Literal.string(value).sql("duckdb")
+
+
+class _Builder:
+    """Collects the per-unit value columns and the events they need."""
+
+    def __init__(self, day: bool) -> None:
+        self.values: list[str] = []
+        self.events: set[str] = set()
+        self.windows: list[Window] = []
+        self.unit_columns: list[str] = []
+        self.day = day
+        # alias -> column of unit_values holding it: equal aggregates are computed once.
+        self.source: dict[str, str] = {}
+        self._seen: dict[str, str] = {}
+
+    def _add(self, sql: str, alias: str) -> None:
+        if sql in self._seen:
+            self.source[alias] = self._seen[sql]
+            return
+        self._seen[sql] = self.source[alias] = alias
+        self.values.append(f"{sql} AS {alias}")
+
+    def aggregate(
+        self,
+        agg: Aggregate | Covariate | MetricDef,
+        window: Window,
+        alias: str,
+        *,
+        cumulative: bool,
+    ) -> None:
+        event = agg.event
+        assert event is not None
+        self.events.add(event)
+        self.windows.append(window)
+        conds = [
+            f"ev.{_id('event')} = {_lit(event)}",
+            *condition(window, f"ev.{_id('timestamp')}", "u.first_ts"),
+        ]
+        if cumulative and self.day:
+            conds.append(f"ev.{_id('timestamp')} < u.cutoff")
+        when = " AND ".join(conds)
+        value = f"ev.{_id(agg.value)}"
+        sql = {
+            "sum": f"COALESCE(SUM(CASE WHEN {when} THEN {value} END), 0)",
+            "count": f"COUNT(CASE WHEN {when} THEN 1 END)",
+            "count_distinct": f"COUNT(DISTINCT CASE WHEN {when} THEN {value} END)",
+            "max": f"COALESCE(MAX(CASE WHEN {when} THEN {value} END), 0)",
+            "any": f"MAX(CASE WHEN {when} THEN 1 ELSE 0 END)",
+        }[agg.aggregation]
+        self._add(f"CAST({sql} AS DOUBLE)", alias)
+
+    def unit_column(self, column: str, alias: str) -> None:
+        key = f"units:{column}"
+        if key in self._seen:
+            self.source[alias] = self._seen[key]
+            return
+        self._seen[key] = self.source[alias] = alias
+        self.unit_columns.append(f"un.{_id(column)} AS {alias}")
+        self.values.append(f"CAST(COALESCE(MAX(u.{alias}), 0) AS DOUBLE) AS {alias}")
+
+
+def compile_moments(
+    experiment: str,
+    phase: int | None,
+    variants: Sequence[str],
+    metrics: Sequence[MetricDef],
+    *,
+    by: str | None = None,
+    segment_in: Literal["exposures", "units"] = "exposures",
+    phase_start: datetime | None = None,
+    dialect: str = "duckdb",
+    tables: Mapping[str, str] | None = None,
+) -> CompiledQuery:
+    """The one query computing every metric's moments for an experiment.
+
+    ``by`` is None, ``"day"`` (cumulative moments at the end of each UTC day) or the name of
+    a segment attribute, read from ``segment_in`` (the exposures or the units table).
+    """
+    if not metrics:
+        raise SpecError("no metrics to compute")
+    if not variants:
+        raise SpecError("no variants given")
+    names = [m.name for m in metrics]
+    if len(set(names)) != len(names):
+        raise SpecError(f"metric names must be unique, got {names}")
+    t = {"exposures": "exposures", "events": "events", "units": "units", **(tables or {})}
+    day = by == "day"
+    segment = by if by not in (None, "day") else None
+    b = _Builder(day)
+    cols: list[MetricColumns] = []
+    caps: list[tuple[str, float]] = []
+    for i, m in enumerate(metrics):
+        prefix = f"m{i}"
+        if m.numerator is not None and m.denominator is not None:
+            zs = ["num", "den"]
+            b.aggregate(m.numerator, m.window, f"{prefix}_num", cumulative=True)
+            b.aggregate(m.denominator, m.window, f"{prefix}_den", cumulative=True)
+        else:
+            zs = ["y"]
+            b.aggregate(m, m.window, f"{prefix}_y", cumulative=True)
+        if m.winsorize is not None:
+            caps += [(f"{prefix}_{z}", m.winsorize) for z in zs]
+        for j, cov in enumerate(m.covariates, start=1):
+            alias = f"{prefix}_x{j}"
+            if cov.column is not None:
+                b.unit_column(cov.column, alias)
+            else:
+                b.aggregate(cov, cov.window, alias, cumulative=False)
+            zs.append(f"x{j}")
+        cols.append(MetricColumns(m.name, prefix, tuple(zs)))
+
+    keys = ["variant"] + (["segment"] if segment else []) + (["day"] if day else [])
+    ts = _id("timestamp")
+    where = [f"{_id('experiment')} = {_lit(experiment)}"]
+    if phase is not None:
+        where.append(f"{_id('phase')} = {int(phase)}")
+    start = (
+        f"TIMESTAMP {_lit(phase_start.strftime('%Y-%m-%d %H:%M:%S.%f'))}" if phase_start else None
+    )
+    seg_src = _id(segment) if segment and segment_in == "exposures" else None
+    ctes: list[tuple[str, str]] = []
+    ctes.append(
+        (
+            "phase_exposures",
+            f"SELECT {_id('unit_id')} AS unit_id, {_id('variant')} AS variant, {ts} AS ts"
+            + (f", COALESCE(CAST({seg_src} AS VARCHAR), '(none)') AS segment" if seg_src else "")
+            + f" FROM {_id(t['exposures'])} WHERE {' AND '.join(where)}",
+        )
+    )
+    ctes.append(
+        (
+            "first_exposures",
+            "SELECT unit_id, MIN(ts) AS first_ts, MIN(variant) AS variant, "
+            "COUNT(DISTINCT variant) AS n_variants"
+            + (", ARG_MIN(segment, ts) AS segment" if seg_src else "")
+            + " FROM phase_exposures"
+            + (f" WHERE ts >= {start}" if start else "")
+            + " GROUP BY unit_id",
+        )
+    )
+    needs_units = bool(b.unit_columns) or (segment and segment_in == "units")
+    unit_cols = list(b.unit_columns)
+    if segment and segment_in == "units":
+        unit_cols.append(f"un.{_id(segment)} AS segment")
+    seg_expr = "f.segment" if seg_src else ""
+    select_exposed = ["f.unit_id", "f.first_ts", "f.variant"]
+    if seg_expr:
+        select_exposed.append(seg_expr)
+    select_exposed += unit_cols
+    in_variants = ", ".join(_lit(v) for v in variants)
+    ctes.append(
+        (
+            "exposed",
+            f"SELECT {', '.join(select_exposed)} FROM first_exposures f"
+            + (
+                f" LEFT JOIN {_id(t['units'])} un ON un.{_id('unit_id')} = f.unit_id"
+                if needs_units
+                else ""
+            )
+            + f" WHERE f.n_variants = 1 AND f.variant IN ({in_variants})",
+        )
+    )
+    base = "exposed"
+    if day:
+        ctes.append(
+            (
+                "days",
+                "SELECT CAST(first_ts AS DATE) AS day FROM exposed "
+                f"UNION SELECT CAST({ts} AS DATE) AS day FROM {_id(t['events'])} "
+                f"WHERE {ts} >= (SELECT MIN(first_ts) FROM exposed)",
+            )
+        )
+        ctes.append(
+            (
+                "exposed_days",
+                "SELECT e.*, d.day, CAST(d.day AS TIMESTAMP) + INTERVAL '1' DAY AS cutoff "
+                "FROM exposed e JOIN days d ON d.day >= CAST(e.first_ts AS DATE)",
+            )
+        )
+        base = "exposed_days"
+    group = ["u.unit_id", "u.variant"]
+    if segment:
+        group.append("COALESCE(CAST(u.segment AS VARCHAR), '(none)') AS segment")
+    if day:
+        group.append("u.day")
+    on = [f"ev.{_id('unit_id')} = u.unit_id"]
+    on.append(f"ev.{_id('event')} IN ({', '.join(_lit(e) for e in sorted(b.events))})")
+    on += bounds(b.windows, f"ev.{ts}", "u.first_ts")
+    if day:
+        on.append(f"ev.{ts} < u.cutoff")
+    group_by = ", ".join(str(i + 1) for i in range(len(group)))
+    ctes.append(
+        (
+            "unit_values",
+            f"SELECT {', '.join(group + b.values)} FROM {base} u "
+            f"LEFT JOIN {_id(t['events'])} ev ON {' AND '.join(on)} GROUP BY {group_by}",
+        )
+    )
+    source = "unit_values"
+    ref = dict(b.source)
+    if caps:
+        per_day = ["day"] if day else []
+        capped: dict[tuple[str, float], str] = {}
+        for alias, q in caps:
+            key = (b.source[alias], q)
+            capped.setdefault(key, f"{key[0]}_w{len(capped)}")
+            ref[alias] = capped[key]
+        quantiles = [f"SHIPIT_QUANTILE({c}, {q!r}) AS {name}" for (c, q), name in capped.items()]
+        ctes.append(
+            (
+                "caps",
+                f"SELECT {', '.join(per_day + quantiles)} FROM unit_values"
+                + (" GROUP BY day" if day else ""),
+            )
+        )
+        kept = ["v.*"] + [f"LEAST(v.{c}, c.{name}) AS {name}" for (c, _), name in capped.items()]
+        join = "JOIN caps c ON c.day = v.day" if day else "CROSS JOIN caps c"
+        ctes.append(("winsorized", f"SELECT {', '.join(kept)} FROM unit_values v {join}"))
+        source = "winsorized"
+    sums = ["COUNT(*) AS n"]
+    for mc in cols:
+        for a_i, a in enumerate(mc.names):
+            col_a = ref[f"{mc.prefix}_{a}"]
+            sums.append(f"SUM({col_a}) AS {mc.sum_column(a)}")
+            for b_name in mc.names[a_i:]:
+                col_b = ref[f"{mc.prefix}_{b_name}"]
+                sums.append(f"SUM({col_a} * {col_b}) AS {mc.cross_column(a, b_name)}")
+    ctes.append(
+        ("moments", f"SELECT {', '.join(keys + sums)} FROM {source} GROUP BY {', '.join(keys)}")
+    )
+    before = f"(SELECT COUNT(*) FROM phase_exposures WHERE ts < {start})" if start else "0"
+    ctes.append(
+        (
+            "sanity",
+            "SELECT (SELECT COUNT(*) FROM first_exposures WHERE n_variants > 1) "
+            f"AS multi_variant_units, {before} AS pre_phase_exposures",
+        )
+    )
+    body = ",\n".join(f"{name} AS ({sql})" for name, sql in ctes)
+    order = ", ".join("m." + k for k in keys)
+    text = (
+        f"WITH {body}\nSELECT m.*, s.multi_variant_units, s.pre_phase_exposures "
+        f"FROM sanity s LEFT JOIN moments m ON 1 = 1 ORDER BY {order}"
+    )
+    return CompiledQuery(_render(text, dialect), dialect, tuple(cols), tuple(keys))
+
+
+def _render(sql: str, dialect: str) -> str:
+    """Parse the DuckDB text and write it, pretty, for ``dialect``."""
+    tree = sqlglot.parse_one(sql, read="duckdb")
+
+    def quantile(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Anonymous) and str(node.this).upper() == "SHIPIT_QUANTILE":
+            column, q = node.expressions
+            if dialect == "spark":
+                # Exact and linearly interpolated, like DuckDB's QUANTILE_CONT.
+                return exp.Anonymous(this="PERCENTILE", expressions=[column, q])
+            if dialect == "duckdb":
+                return exp.Anonymous(this="QUANTILE_CONT", expressions=[column, q])
+            return exp.WithinGroup(
+                this=exp.PercentileCont(this=q),
+                expression=exp.Order(expressions=[exp.Ordered(this=column)]),
+            )
+        return node
+
+    tree = tree.transform(quantile)
+    return tree.sql(dialect=dialect, pretty=True)

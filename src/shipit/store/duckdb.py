@@ -1,0 +1,145 @@
+"""DuckDBEngine: the embedded default, a DuckDB file in the project directory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from shipit.errors import EngineError
+from shipit.store.engine import quote
+from shipit.store.tables import TableSchema
+
+__all__ = ["DuckDBEngine"]
+
+_ARROW_SQL = {
+    pa.string(): "VARCHAR",
+    pa.large_string(): "VARCHAR",
+    pa.int32(): "INTEGER",
+    pa.int64(): "BIGINT",
+    pa.float64(): "DOUBLE",
+    pa.timestamp("us"): "TIMESTAMP",
+    pa.bool_(): "BOOLEAN",
+}
+
+
+def _q(name: str) -> str:
+    return quote(name, "duckdb")
+
+
+class DuckDBEngine:
+    """SQL on an embedded DuckDB database: a file (created with its folder) or ``:memory:``."""
+
+    dialect = "duckdb"
+
+    def __init__(self, path: str | Path = ":memory:", *, threads: int | None = None) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con = duckdb.connect(self.path)
+            self.con.execute("SET TimeZone = 'UTC'")
+            if threads:
+                self.con.execute(f"SET threads = {int(threads)}")
+        except duckdb.Error as exc:
+            raise EngineError(f"cannot open DuckDB store {self.path}: {exc}") from exc
+
+    def __repr__(self) -> str:
+        return f"DuckDBEngine({self.path!r})"
+
+    def query(self, sql: str) -> pa.Table:
+        """Run a SELECT; errors become EngineError with the engine's message."""
+        try:
+            return self.con.sql(sql).to_arrow_table()
+        except duckdb.Error as exc:
+            raise EngineError(f"DuckDB query failed: {exc}") from exc
+
+    def execute(self, sql: str) -> None:
+        """Run a statement."""
+        try:
+            self.con.execute(sql)
+        except duckdb.Error as exc:
+            raise EngineError(f"DuckDB statement failed: {exc}") from exc
+
+    def columns(self, table: str) -> dict[str, str] | None:
+        """Columns of a table or view (None if absent)."""
+        rows = self.con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_name = ? ORDER BY ordinal_position",
+            [table],
+        ).fetchall()
+        return {r[0]: r[1] for r in rows} or None
+
+    def _ensure(self, schema: TableSchema, table: str, arrow: pa.Schema) -> None:
+        """Create the table if needed and add any new attribute columns of the batch."""
+        have = self.columns(table)
+        if have is None:
+            cols = ", ".join(f"{_q(c.name)} {c.type}" for c in schema.columns)
+            self.con.execute(f"CREATE TABLE {_q(table)} ({cols})")
+            have = {c.name: c.type for c in schema.columns}
+        for field in arrow:
+            if field.name not in have:
+                sql_type = _ARROW_SQL.get(field.type, "VARCHAR")
+                self.con.execute(f"ALTER TABLE {_q(table)} ADD COLUMN {_q(field.name)} {sql_type}")
+
+    def append(self, schema: TableSchema, batches: Iterable[pa.RecordBatch]) -> int:
+        """Stage every batch, then merge into the table in one transaction (or none)."""
+        stage = f"__shipit_stage_{schema.name}"
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for i, batch in enumerate(batches):
+                con.register("__shipit_batch", batch)
+                if i == 0:
+                    con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS FROM __shipit_batch")
+                else:
+                    self._ensure(schema, stage, batch.schema)
+                    con.execute(f"INSERT INTO {stage} BY NAME FROM __shipit_batch")
+                con.unregister("__shipit_batch")
+                self._ensure(schema, schema.name, batch.schema)
+            if self.columns(stage) is None:
+                con.execute("ROLLBACK")
+                return 0
+            inserted = self._merge(schema, stage)
+            con.execute(f"DROP TABLE {stage}")
+            con.execute("COMMIT")
+        except BaseException as exc:
+            con.execute("ROLLBACK")
+            if isinstance(exc, duckdb.Error):
+                raise EngineError(f"loading {schema.name} failed: {exc}") from exc
+            raise
+        return inserted
+
+    def _merge(self, schema: TableSchema, stage: str) -> int:
+        table = _q(schema.name)
+        if schema.key is None:
+            return self._count(f"INSERT INTO {table} BY NAME FROM {stage}")
+        keys = ", ".join(_q(k) for k in schema.key)
+        on = " AND ".join(f"t.{_q(k)} = s.{_q(k)}" for k in schema.key)
+        if schema.replace:
+            # The last row given for a key wins over the stored one.
+            self.con.execute(
+                f"DELETE FROM {table} WHERE ({keys}) IN (SELECT ({keys}) FROM {stage})"
+            )
+            return self._count(
+                f"INSERT INTO {table} BY NAME SELECT DISTINCT ON ({keys}) * FROM {stage}"
+            )
+        not_null = " AND ".join(f"{_q(k)} IS NOT NULL" for k in schema.key)
+        # Rows without a key (events without an id) are appended as they come.
+        return self._count(
+            f"INSERT INTO {table} BY NAME "
+            f"SELECT * FROM {stage} WHERE NOT ({not_null}) "
+            f"UNION ALL BY NAME "
+            f"SELECT * FROM (SELECT DISTINCT ON ({keys}) * FROM {stage} s WHERE {not_null}) s "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {on})"
+        )
+
+    def _count(self, sql: str) -> int:
+        row = self.con.execute(sql).fetchone()
+        return int(row[0]) if row else 0
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.con.close()

@@ -1,0 +1,46 @@
+"""The generated SQL is pinned per dialect, so a change to it is a reviewed change."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+import sqlglot
+
+from shipit.metrics.compile import compile_moments
+
+from .conftest import PHASE_START
+from .test_moments import METRICS, VARIANTS
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "spark"])
+def test_all_options_sql(dialect: str, snapshot: Callable[[str, str], None]) -> None:
+    q = compile_moments("checkout", 1, VARIANTS, METRICS, phase_start=PHASE_START, dialect=dialect)
+    snapshot(dialect, q.sql)
+    sqlglot.parse_one(q.sql, read=dialect)  # and it parses back
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "spark"])
+def test_by_day_sql(dialect: str, snapshot: Callable[[str, str], None]) -> None:
+    q = compile_moments("checkout", 1, VARIANTS, METRICS[-3:], by="day", dialect=dialect)
+    snapshot(dialect, q.sql)
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "spark"])
+def test_by_segment_sql(dialect: str, snapshot: Callable[[str, str], None]) -> None:
+    q = compile_moments(
+        "checkout", None, VARIANTS, METRICS[:2], by="tier", segment_in="units", dialect=dialect
+    )
+    snapshot(dialect, q.sql)
+
+
+def test_one_query_for_all_metrics() -> None:
+    q = compile_moments("checkout", 1, VARIANTS, METRICS)
+    assert len(sqlglot.parse(q.sql, read="duckdb")) == 1
+    assert q.sql.count('"events"') == 1  # one pass over the events
+
+
+def test_spark_quantile_is_exact() -> None:
+    q = compile_moments("checkout", 1, VARIANTS, METRICS, dialect="spark")
+    assert "PERCENTILE(" in q.sql
+    assert "APPROX" not in q.sql.upper()
