@@ -6,10 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-pytest.importorskip("shipit.registry.repository")
-pytest.importorskip("fastapi")
-
 from typer.testing import CliRunner
 
 from shipit.cli.main import app
@@ -51,7 +47,6 @@ def test_keys_refuse_bad_input(tmp_path: Path) -> None:
 
 
 def test_serve_passes_options_to_uvicorn(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("shipit.store.engine", reason="the event store is not available yet")
     import uvicorn
 
     seen: dict[str, Any] = {}

@@ -7,18 +7,7 @@ from pathlib import Path
 
 import pytest
 
-for _module in (
-    "fastapi",
-    "uvicorn",
-    "httpx",
-    "shipit.spec",
-    "shipit.assign",
-    "shipit.store.loaders",
-):
-    pytest.importorskip(_module)
-pytest.importorskip("shipit.registry", reason="the registry is not available yet")
-
-from server.live import Live, ThreadServer, free_port, wait_ready  # noqa: E402
+from server.live import Live, ThreadServer, free_port, wait_ready
 
 
 @pytest.fixture

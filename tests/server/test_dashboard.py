@@ -3,6 +3,7 @@ drawn, the planner computes, links navigate; a screenshot of each page is kept."
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 from pathlib import Path
@@ -12,6 +13,9 @@ import pytest
 
 from server.live import SPEC_YAML, Live
 
+HAS_REPORT = all(
+    importlib.util.find_spec(m) is not None for m in ("shipit.report.json", "shipit.decide.model")
+)
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARGS = [
     "--headless",
@@ -92,8 +96,6 @@ def _shots(tmp_path: Path) -> Path:
 
 def test_dashboard_pages_in_chromium(live: Live, tmp_path: Path) -> None:
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
-    from shipit.report.json import to_json
-
     with live.client(live.admin) as c:
         assert c.post("/v1/experiments", json={"yaml": SPEC_YAML}).status_code == 201
         c.post("/v1/experiments/checkout/start")
@@ -101,7 +103,10 @@ def test_dashboard_pages_in_chromium(live: Live, tmp_path: Path) -> None:
             "growth", "search"
         )
         c.post("/v1/experiments", json={"yaml": draft})
-    live.app.state.services.analyses.save("checkout", to_json(_analysis()), actor="test")
+    if HAS_REPORT:
+        from shipit.report.json import to_json
+
+        live.app.state.services.analyses.save("checkout", to_json(_analysis()), actor="test")
     shots = _shots(tmp_path)
     errors: list[str] = []
     with sync_api.sync_playwright() as pw:
@@ -116,20 +121,25 @@ def test_dashboard_pages_in_chromium(live: Live, tmp_path: Path) -> None:
             assert "checkout" in rows
             assert "search-ranking" in rows
             assert "not analysed" in rows
-            assert page.locator("span.light.green").count() == 1
+            assert page.locator("span.light.green").count() == int(HAS_REPORT)
             page.screenshot(path=str(shots / "experiments.png"), full_page=True)
 
             page.click("a.experiment-link:text('checkout')")
             page.wait_for_url("**/experiments/checkout")
-            page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 3")
+            if HAS_REPORT:
+                page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 3")
             drawn = page.eval_on_selector_all(
                 ".chart", "els => els.map(e => [e.id, e.querySelectorAll('svg.main-svg').length])"
             )
-            assert "ship" in page.inner_text("#verdict")
+            verdict = page.inner_text("#verdict")
             assert "start" in page.inner_text("#history")
             page.screenshot(path=str(shots / "experiment.png"), full_page=True)
-            assert {"plot-effects", "plot-cumulative"} <= {i for i, n in drawn if n > 0}
-            assert all(n > 0 for _, n in drawn), drawn
+            if HAS_REPORT:
+                assert "ship" in verdict
+                assert {"plot-effects", "plot-cumulative"} <= {i for i, n in drawn if n > 0}
+                assert all(n > 0 for _, n in drawn), drawn
+            else:
+                assert "No analysis yet" in verdict
 
             page.click("#nav-planner")
             page.wait_for_url("**/planner")
