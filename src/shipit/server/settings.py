@@ -25,7 +25,5 @@ class ServerSettings(BaseSettings):
     # Seconds an API-key check and a compiled experiment are reused (0: never): a revoked key
     # or a stopped experiment stops working within this time on every replica.
     cache_seconds: float = Field(default=1.0, ge=0)
-    # Whether the dashboard pages can be read without an API key (write endpoints never can).
-    dashboard_public: bool = True
     # Seconds the SDK should wait between refreshes of its features payload.
     sdk_refresh_seconds: float = Field(default=30.0, gt=0)

@@ -11,6 +11,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import jinja2
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
@@ -61,7 +62,12 @@ def _charts(analysis: Any) -> dict[str, str]:
 
 def mount_dashboard(app: FastAPI, settings: ServerSettings) -> None:
     """Add the dashboard pages and plotly.js to ``app`` (outside the OpenAPI document)."""
-    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=True,  # templates end in .j2: escape everything, always
+        undefined=jinja2.StrictUndefined,
+    )
+    templates = Jinja2Templates(env=env)
     templates.env.filters["pct"] = lambda x: "–" if x is None else f"{x:+.2%}"
     templates.env.filters["num"] = lambda x: "–" if x is None else f"{x:.4g}"
     router = APIRouter(include_in_schema=False)
@@ -92,7 +98,13 @@ def mount_dashboard(app: FastAPI, settings: ServerSettings) -> None:
 
     @router.get("/experiments/{key}", response_class=HTMLResponse)
     def experiment_page(request: Request, key: str, services: ServicesDep) -> Any:
-        exp = to_public(services.registry.get(key), services.registry)
+        try:
+            exp = to_public(services.registry.get(key), services.registry)
+        except NotFoundError as exc:
+            context = {"message": str(exc), "page": "experiments"}
+            return templates.TemplateResponse(
+                request, "not_found.html.j2", context, status_code=404
+            )
         history = services.registry.audit(key)
         analysis = _analysis(services, key)
         charts = _charts(analysis) if analysis is not None else {}
