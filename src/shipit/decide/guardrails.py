@@ -1,0 +1,86 @@
+"""Guardrails as non-inferiority tests against a margin, shown as traffic lights.
+
+For a metric where higher is better and a margin m (the worst acceptable drop), the
+effect θ is judged against −m: green when H0 θ ≤ −m is rejected (non-inferior), red when
+H0 θ ≥ −m is rejected (significantly worse than the margin), yellow otherwise (the
+interval crosses the margin). Lower-is-better metrics mirror this around +m. Both tests are
+one-sided at ``alpha`` and read off the 1 − 2α interval.
+"""
+
+from __future__ import annotations
+
+from scipy import stats as sps
+
+from shipit.decide._text import fmt_p
+from shipit.decide.model import Effect, GuardrailPolicy, GuardrailResult
+from shipit.errors import InputError
+
+__all__ = ["check_guardrail", "guardrail_light"]
+
+
+def guardrail_light(
+    estimate: float, se: float, margin: float, *, higher_is_better: bool, alpha: float = 0.05
+) -> tuple[str, float, float, float, float]:
+    """(light, p non-inferior, p worse, interval low, interval high) for one guardrail."""
+    if margin < 0:
+        raise InputError(f"a guardrail margin must be ≥ 0, got {margin}")
+    if not se > 0:
+        return "yellow", float("nan"), float("nan"), float("nan"), float("nan")
+    bound = -margin if higher_is_better else margin
+    z = (estimate - bound) / se
+    # "Good side" of the margin is above it when higher is better, below it otherwise.
+    p_ni = float(sps.norm.sf(z) if higher_is_better else sps.norm.cdf(z))
+    p_worse = float(sps.norm.cdf(z) if higher_is_better else sps.norm.sf(z))
+    q = float(sps.norm.ppf(1 - alpha))
+    lo, hi = estimate - q * se, estimate + q * se
+    light = "green" if p_ni < alpha else "red" if p_worse < alpha else "yellow"
+    return light, p_ni, p_worse, lo, hi
+
+
+def check_guardrail(
+    effect: Effect, policy: GuardrailPolicy, *, alpha: float = 0.05
+) -> GuardrailResult:
+    """Judge one metric's effect (CUPED-adjusted when present) against its guardrail."""
+    est = effect.best
+    value = est.rel_effect if policy.relative else est.abs_effect
+    se = est.rel_se if policy.relative else est.abs_se
+    name = f"{policy.metric} ({effect.variant})"
+    if value is None or se is None:
+        return GuardrailResult(
+            metric=policy.metric,
+            variant=effect.variant,
+            margin=policy.margin,
+            relative=policy.relative,
+            higher_is_better=effect.higher_is_better,
+            light="yellow",
+            message=f"{name}: no estimate ({est.status}); cannot rule out harm",
+        )
+    light, p_ni, p_worse, lo, hi = guardrail_light(
+        value, se, policy.margin, higher_is_better=effect.higher_is_better, alpha=alpha
+    )
+
+    def fmt(x: float) -> str:
+        return f"{x:+.2%}" if policy.relative else f"{x:+.4g}"
+
+    limit = -policy.margin if effect.higher_is_better else policy.margin
+    ci = f"{fmt(value)} [{fmt(lo)}, {fmt(hi)}]"
+    if light == "green":
+        msg = f"{name}: {ci} stays within the {fmt(limit)} margin ({fmt_p(p_ni)})"
+    elif light == "red":
+        msg = f"{name}: {ci} is significantly worse than the {fmt(limit)} margin ({fmt_p(p_worse)})"
+    else:
+        msg = f"{name}: {ci} crosses the {fmt(limit)} margin, inconclusive ({fmt_p(p_ni)})"
+    return GuardrailResult(
+        metric=policy.metric,
+        variant=effect.variant,
+        margin=policy.margin,
+        relative=policy.relative,
+        higher_is_better=effect.higher_is_better,
+        estimate=value,
+        ci_low=lo,
+        ci_high=hi,
+        p_non_inferior=p_ni,
+        p_worse=p_worse,
+        light=light,  # type: ignore[arg-type]
+        message=msg,
+    )

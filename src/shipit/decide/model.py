@@ -1,0 +1,279 @@
+"""The analysis value: every number of one experiment's analysis, typed and serializable.
+
+These frozen pydantic models are what ``shipit.analysis`` fills and what every report
+renders. Non-finite floats are stored as ``None`` so that no NaN passes for a number and
+the JSON form (``shipit.report.json``) round-trips exactly. ``SCHEMA_VERSION`` changes
+only when a field is removed or changes meaning; added fields keep it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Analysis",
+    "CheckStatus",
+    "DailyEffect",
+    "Decision",
+    "DecisionPolicy",
+    "Effect",
+    "Estimate",
+    "GuardrailPolicy",
+    "GuardrailResult",
+    "Heterogeneity",
+    "Light",
+    "PowerInfo",
+    "RolloutStep",
+    "SegmentEffect",
+    "SequentialBounds",
+    "TrustCheck",
+    "Verdict",
+]
+
+SCHEMA_VERSION = "1"
+
+Light = Literal["green", "yellow", "red"]
+CheckStatus = Literal["pass", "warn", "fail"]
+Decision = Literal["halt", "roll_back", "ship", "ship_to_segment", "iterate", "kill"]
+Method = Literal["frequentist", "bayesian", "sequential"]
+
+
+def _finite_or_none(value: Any) -> Any:
+    """NaN and infinities become ``None``; numpy scalars become Python numbers."""
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+Num = Annotated[float | None, BeforeValidator(_finite_or_none)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Estimate(_Frozen):
+    """One effect of variant vs control: absolute and relative, each with its interval."""
+
+    abs_effect: Num = None
+    abs_se: Num = None
+    abs_ci_low: Num = None
+    abs_ci_high: Num = None
+    rel_effect: Num = None
+    rel_se: Num = None
+    rel_ci_low: Num = None
+    rel_ci_high: Num = None
+    p_value: Num = None
+    p_value_adjusted: Num = None
+    status: str = "ok"
+
+
+class SequentialBounds(_Frozen):
+    """Where the sequential test stands: its boundaries at the current information."""
+
+    lower: Num = None
+    upper: Num = None
+    statistic: Num = None
+    information_fraction: Num = None
+    crossed: Literal["upper", "lower", "none"] = "none"
+
+
+class Effect(_Frozen):
+    """One metric for one variant against control: raw and CUPED-adjusted side by side."""
+
+    metric: str
+    variant: str
+    control: str
+    kind: Literal["proportion", "mean", "ratio"] = "mean"
+    higher_is_better: bool = True
+    n_control: int = 0
+    n_variant: int = 0
+    mean_control: Num = None
+    mean_variant: Num = None
+    raw: Estimate = Estimate()
+    adjusted: Estimate | None = None
+    prob_better: Num = None
+    expected_loss: Num = None
+    sequential: SequentialBounds | None = None
+
+    @property
+    def best(self) -> Estimate:
+        """The estimate to act on: CUPED-adjusted when present, raw otherwise."""
+        return self.adjusted if self.adjusted is not None else self.raw
+
+
+class SegmentEffect(_Frozen):
+    """A metric's effect within one segment (dimension = value).
+
+    ``estimate`` is the one to act on (CUPED-adjusted when the analysis has it); ``raw``
+    keeps the unadjusted estimate beside it when the two differ.
+    """
+
+    dimension: str
+    segment: str
+    metric: str
+    variant: str
+    n_control: int = 0
+    n_variant: int = 0
+    estimate: Estimate = Estimate()
+    raw: Estimate | None = None
+
+
+class Heterogeneity(_Frozen):
+    """Cochran's Q across the segments of one dimension: do the effects differ at all?"""
+
+    dimension: str
+    metric: str
+    variant: str
+    q: Num = None
+    df: int = 0
+    p_value: Num = None
+    i_squared: Num = None
+    strongest: str | None = None
+    weakest: str | None = None
+
+
+class DailyEffect(_Frozen):
+    """The cumulative effect up to a day, with sequential bounds where the plan has them."""
+
+    day: int
+    date: str | None = None
+    metric: str
+    variant: str
+    n_control: int = 0
+    n_variant: int = 0
+    estimate: Estimate = Estimate()
+    bound_low: Num = None
+    bound_high: Num = None
+
+
+class TrustCheck(_Frozen):
+    """A check run before any effect is believed; ``fail`` halts the reading."""
+
+    name: str
+    status: CheckStatus
+    message: str
+    statistic: Num = None
+    p_value: Num = None
+    details: dict[str, Num | str] = Field(default_factory=dict)
+
+
+class GuardrailResult(_Frozen):
+    """A guardrail as a non-inferiority test against its margin, as a traffic light."""
+
+    metric: str
+    variant: str
+    margin: float
+    relative: bool = True
+    higher_is_better: bool = True
+    estimate: Num = None
+    ci_low: Num = None
+    ci_high: Num = None
+    p_non_inferior: Num = None
+    p_worse: Num = None
+    light: Light
+    message: str
+
+
+class PowerInfo(_Frozen):
+    """The achieved sample against the plan, and what more it would take."""
+
+    metric: str
+    mde: float
+    relative: bool = True
+    alpha: float = 0.05
+    power: float = 0.8
+    units_per_variant: int = 0
+    planned_units_per_variant: int | None = None
+    needed_units_per_variant: int | None = None
+    achieved_power: Num = None
+    reachable_mde: Num = None
+    extra_units: int | None = None
+    extra_days: int | None = None
+
+
+class RolloutStep(_Frozen):
+    """One step of a staged rollout and what rolls it back."""
+
+    percent: float
+    min_days: int
+    rollback_if: tuple[str, ...] = ()
+
+
+class Verdict(_Frozen):
+    """The decision, the variant it concerns, and its reasons tied to numbers."""
+
+    decision: Decision
+    variant: str | None = None
+    runner_up: str | None = None
+    segments: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()
+    extra_units: int | None = None
+    extra_days: int | None = None
+    rollout: tuple[RolloutStep, ...] = ()
+    holdout_percent: float | None = None
+    pareto: tuple[str, ...] = ()
+    utility: dict[str, Num] = Field(default_factory=dict)
+
+
+class GuardrailPolicy(_Frozen):
+    """A guardrail: the metric, the worst acceptable change and whether it is relative."""
+
+    metric: str
+    margin: float = Field(ge=0)
+    relative: bool = True
+
+
+class DecisionPolicy(_Frozen):
+    """The decision rules' settings, taken from the experiment's analysis plan."""
+
+    method: Method = "frequentist"
+    primary: str
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+    power: float = Field(default=0.8, gt=0, lt=1)
+    mde: float = Field(default=0.0, ge=0)
+    mde_relative: bool = True
+    guardrails: tuple[GuardrailPolicy, ...] = ()
+    prob_threshold: float = Field(default=0.95, gt=0.5, lt=1)
+    loss_threshold: float = Field(default=0.001, ge=0)
+    weights: dict[str, float] = Field(default_factory=dict)
+    holdout_percent: float = Field(default=5.0, ge=0, lt=50)
+
+
+class Analysis(_Frozen):
+    """One experiment's analysis, whole: what reports render and JSON serializes."""
+
+    schema_version: str = SCHEMA_VERSION
+    experiment: str
+    method: Method = "frequentist"
+    alpha: float = 0.05
+    control: str
+    variants: tuple[str, ...]
+    primary: str
+    metrics: tuple[str, ...] = ()
+    guardrail_metrics: tuple[str, ...] = ()
+    units: dict[str, int] = Field(default_factory=dict)
+    weights: dict[str, float] = Field(default_factory=dict)
+    effects: tuple[Effect, ...] = ()
+    segments: tuple[SegmentEffect, ...] = ()
+    heterogeneity: tuple[Heterogeneity, ...] = ()
+    daily: tuple[DailyEffect, ...] = ()
+    trust: tuple[TrustCheck, ...] = ()
+    guardrails: tuple[GuardrailResult, ...] = ()
+    power: tuple[PowerInfo, ...] = ()
+    verdict: Verdict
+    true_effects: dict[str, float] | None = None
+    notes: tuple[str, ...] = ()
+
+    def effect(self, metric: str, variant: str) -> Effect | None:
+        """The effect row of one metric and variant, if analysed."""
+        for e in self.effects:
+            if e.metric == metric and e.variant == variant:
+                return e
+        return None

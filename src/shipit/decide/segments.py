@@ -1,0 +1,104 @@
+"""Segment analysis: per-segment effects corrected for multiplicity, and heterogeneity.
+
+Cochran's Q tests whether the segment effects differ at all (Q = Σ wᵢ(θᵢ − θ̄)², wᵢ = 1/seᵢ²,
+χ² with k − 1 df); I² says how much of their spread is beyond chance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+from scipy import stats as sps
+from statsmodels.stats.multitest import multipletests
+
+from shipit.decide.model import Estimate, Heterogeneity, SegmentEffect
+from shipit.errors import InputError
+
+__all__ = ["adjust_segments", "cochran_q", "heterogeneity"]
+
+_METHODS = {"holm": "holm", "bonferroni": "bonferroni", "bh": "fdr_bh", "none": None}
+
+
+def cochran_q(estimates: npt.ArrayLike, ses: npt.ArrayLike) -> tuple[float, int, float, float]:
+    """Cochran's Q, its degrees of freedom, p-value and I² for independent estimates."""
+    y = np.asarray(estimates, dtype=np.float64)
+    s = np.asarray(ses, dtype=np.float64)
+    if y.shape != s.shape:
+        raise InputError(f"{y.size} estimates for {s.size} standard errors")
+    ok = np.isfinite(y) & np.isfinite(s) & (s > 0)
+    y, s = y[ok], s[ok]
+    k = y.size
+    if k < 2:
+        return float("nan"), 0, float("nan"), float("nan")
+    w = 1.0 / s**2
+    pooled = np.sum(w * y) / w.sum()
+    q = float(np.sum(w * (y - pooled) ** 2))
+    df = k - 1
+    i2 = max(0.0, (q - df) / q) if q > 0 else 0.0
+    return q, df, float(sps.chi2.sf(q, df)), i2
+
+
+def adjust_segments(
+    effects: Sequence[SegmentEffect], *, correction: str = "holm"
+) -> list[SegmentEffect]:
+    """Fill ``p_value_adjusted`` across all segments given (one family of tests)."""
+    if correction not in _METHODS:
+        raise InputError(f"correction {correction!r} is not one of {', '.join(_METHODS)}")
+    p = np.array([np.nan if e.estimate.p_value is None else e.estimate.p_value for e in effects])
+    adj = p.copy()
+    ok = np.isfinite(p)
+    method = _METHODS[correction]
+    if method is not None and ok.any():
+        adj[ok] = multipletests(p[ok], method=method)[1]
+    return [
+        e.model_copy(
+            update={"estimate": e.estimate.model_copy(update={"p_value_adjusted": float(a)})}
+        )
+        for e, a in zip(effects, adj, strict=True)
+    ]
+
+
+def _value(e: Estimate, relative: bool) -> tuple[float, float]:
+    est = e.rel_effect if relative else e.abs_effect
+    se = e.rel_se if relative else e.abs_se
+    return (np.nan if est is None else est), (np.nan if se is None else se)
+
+
+def heterogeneity(
+    effects: Sequence[SegmentEffect], *, relative: bool = True
+) -> list[Heterogeneity]:
+    """Cochran's Q per (dimension, metric, variant), with the strongest/weakest segment.
+
+    "Strongest" is the segment with the smallest p-value in the effect's direction of
+    largest magnitude (z = estimate/se); "weakest" the one with the smallest |z|.
+    """
+    groups: dict[tuple[str, str, str], list[SegmentEffect]] = {}
+    for e in effects:
+        groups.setdefault((e.dimension, e.metric, e.variant), []).append(e)
+    out = []
+    for (dim, metric, variant), rows in groups.items():
+        vals = np.array([_value(r.estimate, relative) for r in rows])
+        q, df, p, i2 = cochran_q(vals[:, 0], vals[:, 1])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            z = vals[:, 0] / vals[:, 1]
+        strongest = weakest = None
+        if np.isfinite(z).any():
+            zz = np.where(np.isfinite(z), z, np.nan)
+            strongest = rows[int(np.nanargmax(np.abs(zz)))].segment
+            weakest = rows[int(np.nanargmin(np.abs(zz)))].segment
+        out.append(
+            Heterogeneity(
+                dimension=dim,
+                metric=metric,
+                variant=variant,
+                q=q,
+                df=df,
+                p_value=p,
+                i_squared=i2,
+                strongest=strongest,
+                weakest=weakest,
+            )
+        )
+    return out

@@ -1,0 +1,247 @@
+"""Plotly figures of an analysis: effects, cumulative effect, segments, guardrails, SRM, balance.
+
+Each returns ``None`` when the analysis has nothing to draw for it, so a report never
+shows an empty chart.
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from shipit.decide.model import Analysis, Estimate
+
+__all__ = ["CHARTS", "all_charts"]
+
+LIGHT_COLORS = {"green": "#2e7d32", "yellow": "#f9a825", "red": "#c62828"}
+_LAYOUT = {"template": "plotly_white", "margin": {"l": 60, "r": 20, "t": 50, "b": 40}}
+
+
+def _err(e: Estimate) -> tuple[float | None, float | None]:
+    if e.rel_effect is None or e.rel_ci_low is None or e.rel_ci_high is None:
+        return None, None
+    return e.rel_ci_high - e.rel_effect, e.rel_effect - e.rel_ci_low
+
+
+def effects_chart(a: Analysis) -> go.Figure | None:
+    """Relative effect of every metric and variant with its interval, raw and adjusted."""
+    if not a.effects:
+        return None
+    fig = go.Figure()
+    for label in ("raw", "CUPED-adjusted"):
+        rows = [
+            (e, est)
+            for e in a.effects
+            if (est := e.raw if label == "raw" else e.adjusted) is not None
+        ]
+        if not rows:
+            continue
+        errs = [_err(est) for _, est in rows]
+        fig.add_trace(
+            go.Scatter(
+                x=[est.rel_effect for _, est in rows],
+                y=[f"{e.metric} · {e.variant}" for e, _ in rows],
+                mode="markers",
+                name=label,
+                error_x={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [hi for hi, _ in errs],
+                    "arrayminus": [lo for _, lo in errs],
+                },
+            )
+        )
+    fig.add_vline(x=0, line_dash="dot", line_color="#888")
+    fig.update_layout(title="Effects with intervals (relative)", xaxis_tickformat="+.1%", **_LAYOUT)
+    return fig
+
+
+def cumulative_chart(a: Analysis) -> go.Figure | None:
+    """The primary metric's cumulative effect over time, with the sequential bounds."""
+    rows = sorted((d for d in a.daily if d.metric == a.primary), key=lambda d: (d.variant, d.day))
+    if not rows:
+        return None
+    fig = go.Figure()
+    for v in dict.fromkeys(d.variant for d in rows):
+        mine = [d for d in rows if d.variant == v]
+        x = [d.date or d.day for d in mine]
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=[d.estimate.rel_ci_high for d in mine],
+                mode="lines",
+                line={"width": 0},
+                showlegend=False,
+                hoverinfo="skip",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=[d.estimate.rel_ci_low for d in mine],
+                mode="lines",
+                line={"width": 0},
+                fill="tonexty",
+                name=f"{v} interval",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=[d.estimate.rel_effect for d in mine],
+                mode="lines+markers",
+                name=f"{v} effect",
+            )
+        )
+        if any(d.bound_high is not None for d in mine):
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=[d.bound_high for d in mine],
+                    mode="lines",
+                    line={"dash": "dash"},
+                    name=f"{v} upper bound",
+                )
+            )
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=[d.bound_low for d in mine],
+                    mode="lines",
+                    line={"dash": "dash"},
+                    name=f"{v} lower bound",
+                )
+            )
+    fig.update_layout(title=f"Cumulative effect on {a.primary}", yaxis_tickformat="+.1%", **_LAYOUT)
+    return fig
+
+
+def segments_chart(a: Analysis) -> go.Figure | None:
+    """Effect of the primary metric in each segment, with intervals."""
+    rows = [s for s in a.segments if s.metric == a.primary and s.estimate.rel_effect is not None]
+    if not rows:
+        return None
+    errs = [_err(s.estimate) for s in rows]
+    fig = go.Figure(
+        go.Scatter(
+            x=[s.estimate.rel_effect for s in rows],
+            y=[f"{s.dimension}={s.segment} · {s.variant}" for s in rows],
+            mode="markers",
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": [h for h, _ in errs],
+                "arrayminus": [lo for _, lo in errs],
+            },
+            name="segment effect",
+        )
+    )
+    fig.add_vline(x=0, line_dash="dot", line_color="#888")
+    fig.update_layout(title=f"Segment effects on {a.primary}", xaxis_tickformat="+.1%", **_LAYOUT)
+    return fig
+
+
+def guardrails_chart(a: Analysis) -> go.Figure | None:
+    """Each guardrail's estimate and interval against its margin, coloured by its light;
+    one panel per guardrail metric, since their units differ."""
+    if not a.guardrails:
+        return None
+    metrics = list(dict.fromkeys(g.metric for g in a.guardrails))
+    fig = make_subplots(rows=len(metrics), cols=1, subplot_titles=metrics, vertical_spacing=0.18)
+    for row, metric in enumerate(metrics, start=1):
+        for g in (g for g in a.guardrails if g.metric == metric):
+            est = g.estimate if g.estimate is not None else 0.0
+            hi = (g.ci_high - est) if g.ci_high is not None else None
+            lo = (est - g.ci_low) if g.ci_low is not None else None
+            limit = -g.margin if g.higher_is_better else g.margin
+            fig.add_trace(
+                go.Scatter(
+                    x=[g.estimate],
+                    y=[g.variant],
+                    mode="markers",
+                    name=f"{metric} · {g.variant}: {g.light}",
+                    marker={"color": LIGHT_COLORS[g.light], "size": 14},
+                    error_x={"type": "data", "symmetric": False, "array": [hi], "arrayminus": [lo]},
+                    showlegend=False,
+                ),
+                row=row,
+                col=1,
+            )
+            fig.add_trace(
+                go.Scatter(
+                    x=[limit],
+                    y=[g.variant],
+                    mode="markers",
+                    name=f"{metric} margin",
+                    marker={"symbol": "line-ns-open", "size": 24, "color": "#555"},
+                    showlegend=False,
+                ),
+                row=row,
+                col=1,
+            )
+        relative = all(g.relative for g in a.guardrails if g.metric == metric)
+        fig.update_xaxes(tickformat="+.1%" if relative else "+~g", row=row, col=1)
+    fig.update_layout(
+        title="Guardrails against their margins (| marks the margin)",
+        height=max(360, 200 * len(metrics)),
+        **_LAYOUT,
+    )
+    return fig
+
+
+def srm_chart(a: Analysis) -> go.Figure | None:
+    """Observed units per variant against the planned split."""
+    if not a.units:
+        return None
+    total = sum(a.units.values())
+    wsum = sum(a.weights.values()) or 1.0
+    names = list(a.units)
+    fig = go.Figure(
+        [
+            go.Bar(x=names, y=[a.units[v] for v in names], name="observed"),
+            go.Bar(
+                x=names, y=[total * a.weights.get(v, 0.0) / wsum for v in names], name="planned"
+            ),
+        ]
+    )
+    srm = next((t for t in a.trust if t.name == "srm"), None)
+    sub = f" (χ² p = {srm.p_value:.2g})" if srm is not None and srm.p_value is not None else ""
+    fig.update_layout(title=f"Sample ratio{sub}", barmode="group", **_LAYOUT)
+    return fig
+
+
+def balance_chart(a: Analysis) -> go.Figure | None:
+    """Relative difference of each pre-period covariate between arms (an A/A view)."""
+    check = next((t for t in a.trust if t.name == "balance"), None)
+    if check is None:
+        return None
+    names = [k.removesuffix("_rel_diff") for k in check.details if k.endswith("_rel_diff")]
+    if not names:
+        return None
+    fig = go.Figure(
+        go.Bar(
+            x=names, y=[check.details[f"{n}_rel_diff"] for n in names], name="variant vs control"
+        )
+    )
+    fig.update_layout(title="Pre-period balance", yaxis_tickformat="+.1%", **_LAYOUT)
+    return fig
+
+
+CHARTS = {
+    "effects": effects_chart,
+    "cumulative": cumulative_chart,
+    "segments": segments_chart,
+    "guardrails": guardrails_chart,
+    "srm": srm_chart,
+    "balance": balance_chart,
+}
+
+
+def all_charts(a: Analysis) -> dict[str, go.Figure]:
+    """Every chart the analysis has data for, by name."""
+    out = {}
+    for name, make in CHARTS.items():
+        fig = make(a)
+        if fig is not None:
+            out[name] = fig
+    return out

@@ -1,0 +1,148 @@
+"""Summaries per audience, as experimentation teams write them, each a few plain lines.
+
+executive: impact, risk, recommendation · product: segments, next iteration ·
+engineering: latency/error guardrails, sample ratio · data science: tests, intervals,
+corrections, power.
+"""
+
+from __future__ import annotations
+
+from shipit.decide.model import Analysis, Effect
+from shipit.errors import InputError
+
+__all__ = ["AUDIENCES", "summaries", "summary"]
+
+AUDIENCES = ("executive", "product", "engineering", "data_science")
+
+DECISION_WORDS = {
+    "halt": "Halt: the data cannot be trusted yet",
+    "roll_back": "Roll back",
+    "ship": "Ship",
+    "ship_to_segment": "Ship to the named segments only",
+    "iterate": "Keep running / iterate",
+    "kill": "Kill",
+}
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:+.2%}"
+
+
+def _p(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.2g}"
+
+
+def _primary(a: Analysis) -> list[Effect]:
+    return [e for e in a.effects if e.metric == a.primary]
+
+
+def _line(e: Effect) -> str:
+    b = e.best
+    ci = f"[{_pct(b.rel_ci_low)}, {_pct(b.rel_ci_high)}]"
+    return f"{e.metric} ({e.variant}): {_pct(b.rel_effect)} {ci}"
+
+
+def executive(a: Analysis) -> list[str]:
+    """Impact, risk, recommendation."""
+    v = a.verdict
+    head = DECISION_WORDS[v.decision] + (f" {v.variant}" if v.variant else "") + "."
+    lines = [head]
+    lines += [f"Impact: {_line(e)}" for e in _primary(a)]
+    risky = [g for g in a.guardrails if g.light != "green"]
+    lines.append(
+        "Risk: " + ("; ".join(g.message for g in risky) if risky else "all guardrails green")
+    )
+    if v.reasons:
+        lines.append(f"Why: {v.reasons[0]}")
+    return lines
+
+
+def product(a: Analysis) -> list[str]:
+    """Segments and the next iteration."""
+    lines = []
+    for h in a.heterogeneity:
+        if h.metric != a.primary:
+            continue
+        differ = h.p_value is not None and h.p_value < a.alpha
+        lines.append(
+            f"{h.dimension}: effects {'differ' if differ else 'do not differ detectably'} "
+            f"(Cochran's Q p = {'n/a' if h.p_value is None else f'{h.p_value:.2g}'}); "
+            f"strongest {h.strongest}, weakest {h.weakest}"
+        )
+    for s in a.segments:
+        if s.metric == a.primary:
+            e = s.estimate
+            lines.append(
+                f"{s.dimension}={s.segment} ({s.variant}): {_pct(e.rel_effect)} "
+                f"[{_pct(e.rel_ci_low)}, {_pct(e.rel_ci_high)}]"
+            )
+    v = a.verdict
+    if v.decision == "iterate":
+        more = f"{v.extra_units:,} more units per variant" if v.extra_units else "more data"
+        lines.append(f"Next: collect {more}" + (f" (~{v.extra_days} days)" if v.extra_days else ""))
+    elif v.runner_up:
+        lines.append(f"Next: runner-up {v.runner_up} is the next candidate to iterate on")
+    return lines or ["No segment analysis in this run."]
+
+
+def engineering(a: Analysis) -> list[str]:
+    """Guardrails (latency, errors, load) and the sample ratio."""
+    lines = [f"[{g.light.upper()}] {g.message}" for g in a.guardrails]
+    lines += [
+        f"[{t.status.upper()}] {t.name}: {t.message}"
+        for t in a.trust
+        if t.name.startswith("srm") or t.name in {"multi_variant_units", "out_of_phase_exposures"}
+    ]
+    if a.verdict.rollout:
+        steps = " → ".join(f"{s.percent:g}%" for s in a.verdict.rollout)
+        lines.append(f"Rollout: {steps}; hold out {a.verdict.holdout_percent:g}% long-term")
+    return lines or ["No guardrails or exposure checks in this run."]
+
+
+def data_science(a: Analysis) -> list[str]:
+    """Tests, intervals, corrections and power."""
+    lines = [f"Method: {a.method}, α = {a.alpha}"]
+    for e in a.effects:
+        r = e.raw
+        line = (
+            f"{e.metric} ({e.variant}): raw {_pct(r.rel_effect)} "
+            f"[{_pct(r.rel_ci_low)}, {_pct(r.rel_ci_high)}], p = {_p(r.p_value)}"
+        )
+        if e.adjusted is not None:
+            ad = e.adjusted
+            line += f"; CUPED {_pct(ad.rel_effect)} [{_pct(ad.rel_ci_low)}, {_pct(ad.rel_ci_high)}]"
+        if e.prob_better is not None:
+            line += f"; P(better) = {e.prob_better:.1%}"
+        lines.append(line)
+    lines += [f"[{t.status.upper()}] {t.name}: {t.message}" for t in a.trust]
+    for p in a.power:
+        achieved = "n/a" if p.achieved_power is None else f"{p.achieved_power:.0%}"
+        reach = "n/a" if p.reachable_mde is None else f"{p.reachable_mde:.3g}"
+        more = f"; {p.extra_units:,} more units per variant needed" if p.extra_units else ""
+        lines.append(
+            f"power on {p.metric}: {achieved} at MDE {p.mde:g}; reachable MDE {reach}{more}"
+        )
+    if a.true_effects:
+        lines.append(
+            "true effects (simulation): "
+            + ", ".join(f"{k} {v:+.4g}" for k, v in sorted(a.true_effects.items()))
+        )
+    return lines
+
+
+def summary(a: Analysis, audience: str) -> list[str]:
+    """The summary lines for one audience."""
+    funcs = {
+        "executive": executive,
+        "product": product,
+        "engineering": engineering,
+        "data_science": data_science,
+    }
+    if audience not in funcs:
+        raise InputError(f"unknown audience {audience!r}; choose one of {', '.join(AUDIENCES)}")
+    return funcs[audience](a)
+
+
+def summaries(a: Analysis) -> dict[str, list[str]]:
+    """Every audience's summary."""
+    return {k: summary(a, k) for k in AUDIENCES}

@@ -1,0 +1,194 @@
+"""What every scenario produces, and the chunked driver that scales it to millions of units.
+
+A scenario describes itself once (``ScenarioInfo``: metrics, variants, guardrails, true
+effects) and generates units in independent chunks, each from its own seeded stream, so
+that 10M users never sit in memory at once and the same seed always gives the same data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+
+from shipit.errors import InputError
+from shipit.spec.metric import MetricDef
+
+__all__ = [
+    "GuardrailDef",
+    "Progress",
+    "Scenario",
+    "ScenarioInfo",
+    "SimChunk",
+    "SimData",
+    "generate_chunks",
+]
+
+Progress = Callable[[int, int], None]
+"""Called as progress(units_done, units_total) after each chunk."""
+
+START = pd.Timestamp("2026-01-05")
+
+
+@dataclass(frozen=True)
+class GuardrailDef:
+    """A guardrail of a scenario: the metric and the worst acceptable change."""
+
+    metric: str
+    margin: float
+    relative: bool = True
+
+
+@dataclass(frozen=True)
+class ScenarioInfo:
+    """Everything about a scenario but its rows: the experiment and its recorded truth.
+
+    ``true_effects`` maps a metric (or ``metric[variant]``, ``metric@dimension=segment``)
+    to its true effect: relative unless the key is listed in ``absolute``.
+    """
+
+    name: str
+    description: str
+    variants: tuple[str, ...]
+    weights: tuple[float, ...]
+    primary: str
+    metrics: tuple[MetricDef, ...]
+    guardrails: tuple[GuardrailDef, ...]
+    segments: tuple[str, ...]
+    covariates: tuple[str, ...]
+    true_effects: dict[str, float]
+    absolute: frozenset[str] = frozenset()
+    mde: float = 0.02
+    days: int = 28
+    start: pd.Timestamp = START
+
+
+@dataclass(frozen=True)
+class SimChunk:
+    """One chunk of generated rows (disjoint units and event ids).
+
+    The events' ``unit_id`` and ``event`` columns are pandas categoricals, which keeps
+    10M-unit runs fast; ``.astype(str)`` gives plain strings where a consumer needs them.
+    """
+
+    exposures: pd.DataFrame
+    events: pd.DataFrame
+    units: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class SimData:
+    """A whole generated experiment: its tables, metric definitions and true effects."""
+
+    info: ScenarioInfo
+    exposures: pd.DataFrame
+    events: pd.DataFrame
+    units: pd.DataFrame
+    seed: int = 0
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def metrics(self) -> tuple[MetricDef, ...]:
+        return self.info.metrics
+
+    @property
+    def true_effects(self) -> dict[str, float]:
+        return self.info.true_effects
+
+
+class Scenario(Protocol):
+    """A scenario: its description and a generator of one chunk of units."""
+
+    def info(self) -> ScenarioInfo: ...
+
+    def chunk(
+        self, rng: np.random.Generator, first_unit: int, n: int, first_event: int
+    ) -> SimChunk: ...
+
+
+def unit_ids(first: int, n: int) -> pd.Series:
+    """Stable string ids u00000001, u00000002, ... for units first..first+n-1."""
+    return pd.Series(np.arange(first, first + n)).map("u{:08d}".format)
+
+
+def generate_chunks(
+    scenario: Scenario,
+    n_users: int,
+    *,
+    seed: int = 0,
+    chunk_size: int = 500_000,
+    progress: Progress | None = None,
+) -> Iterator[SimChunk]:
+    """Chunks of a scenario's data; chunk k draws from the stream (seed, k) alone."""
+    if n_users < 2:
+        raise InputError(f"n_users must be at least 2, got {n_users}")
+    if chunk_size < 2:
+        raise InputError(f"chunk_size must be at least 2, got {chunk_size}")
+    done, event_offset, k = 0, 0, 0
+    while done < n_users:
+        n = min(chunk_size, n_users - done)
+        rng = np.random.default_rng([seed, k])
+        chunk = scenario.chunk(rng, done, n, event_offset)
+        event_offset += len(chunk.events)
+        done += n
+        k += 1
+        if progress is not None:
+            progress(done, n_users)
+        yield chunk
+
+
+def collect(
+    scenario: Scenario,
+    n_users: int,
+    *,
+    seed: int = 0,
+    chunk_size: int = 500_000,
+    progress: Progress | None = None,
+) -> SimData:
+    """All chunks of a scenario concatenated into one ``SimData``."""
+    parts = list(
+        generate_chunks(scenario, n_users, seed=seed, chunk_size=chunk_size, progress=progress)
+    )
+    return SimData(
+        info=scenario.info(),
+        exposures=pd.concat([p.exposures for p in parts], ignore_index=True),
+        events=pd.concat([p.events for p in parts], ignore_index=True),
+        units=pd.concat([p.units for p in parts], ignore_index=True),
+        seed=seed,
+    )
+
+
+def stratified_assign(
+    rng: np.random.Generator, strata: np.ndarray, weights: tuple[float, ...]
+) -> np.ndarray:
+    """Variant index per unit, balanced to the weights within each stratum."""
+    n = strata.size
+    w = np.asarray(weights, dtype=np.float64) / np.sum(weights)
+    # Random order inside each stratum, then deal variants in weight proportion by rank.
+    order = np.lexsort((rng.random(n), strata))
+    s_sorted = strata[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(s_sorted)) + 1]
+    sizes = np.diff(np.r_[starts, n])
+    rank = np.arange(n) - np.repeat(starts, sizes)
+    size = np.repeat(sizes, sizes)
+    # Fractional position in the stratum, randomly offset, mapped through the cumulative weights.
+    offset = np.repeat(rng.random(starts.size), sizes)
+    pos = ((rank + offset) / size) % 1.0
+    variant_sorted = np.searchsorted(np.cumsum(w), pos, side="right")
+    out = np.empty(n, dtype=np.int64)
+    out[order] = np.minimum(variant_sorted, w.size - 1)
+    return out
+
+
+def codes_to_labels(codes: np.ndarray, labels: Sequence[str] | np.ndarray) -> pd.Categorical:
+    """A categorical column from integer codes into ``labels`` (no string copies)."""
+    return pd.Categorical.from_codes(codes, categories=pd.Index(labels))
+
+
+def timestamps(base: np.ndarray, hours: np.ndarray) -> np.ndarray:
+    """Timestamps (datetime64[ns]) at ``hours`` after each ``base``."""
+    out: np.ndarray = base + (hours * 3.6e12).astype("timedelta64[ns]")
+    return out

@@ -1,0 +1,102 @@
+"""assemble(): corrections, heterogeneity, guardrails and the verdict added to the parts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from statsmodels.stats.multitest import multipletests
+
+from shipit.decide import DecisionPolicy, GuardrailPolicy, assemble
+from shipit.decide.assemble import adjust_effects
+from shipit.decide.build import effects_from_comparison, estimate_from
+from shipit.decide.model import Effect, Estimate, SegmentEffect
+from shipit.errors import InputError
+from shipit.stats.frequentist import compare
+from shipit.stats.moments import Moments
+
+
+def _effect(metric: str, variant: str, p: float, rel: float = 0.05) -> Effect:
+    est = Estimate(
+        rel_effect=rel,
+        rel_se=0.01,
+        rel_ci_low=rel - 0.02,
+        rel_ci_high=rel + 0.02,
+        abs_effect=rel,
+        abs_se=0.01,
+        p_value=p,
+    )
+    return Effect(metric=metric, variant=variant, control="c", raw=est, adjusted=est)
+
+
+def test_adjust_effects_is_holm_per_metric() -> None:
+    effects = [_effect("m", "a", 0.01), _effect("m", "b", 0.04), _effect("g", "a", 0.03)]
+    out = adjust_effects(effects)
+    ref = multipletests([0.01, 0.04], method="holm")[1]
+    assert [e.raw.p_value_adjusted for e in out[:2]] == pytest.approx(list(ref))
+    assert out[2].adjusted is not None
+    assert out[2].adjusted.p_value_adjusted == pytest.approx(0.03)
+
+
+def test_assemble_fills_every_derived_part() -> None:
+    segs = [
+        SegmentEffect(
+            dimension="d",
+            segment=s,
+            metric="m",
+            variant="a",
+            estimate=Estimate(rel_effect=r, rel_se=0.01, p_value=p),
+        )
+        for s, r, p in (("x", 0.10, 1e-9), ("y", 0.0, 0.9))
+    ]
+    policy = DecisionPolicy(
+        primary="m", mde=0.01, guardrails=(GuardrailPolicy(metric="g", margin=0.05),)
+    )
+    a = assemble(
+        experiment="e",
+        control="c",
+        variants=("c", "a"),
+        policy=policy,
+        effects=[_effect("m", "a", 1e-6), _effect("g", "a", 0.5, rel=0.0)],
+        segments=segs,
+        units={"c": 10, "a": 10},
+    )
+    assert a.verdict.decision == "ship"
+    assert [g.light for g in a.guardrails] == ["green"]
+    assert a.segments[0].estimate.p_value_adjusted == pytest.approx(2e-9)
+    (h,) = a.heterogeneity
+    assert h.strongest == "x"
+    assert a.metrics == ("m", "g")
+    assert a.guardrail_metrics == ("g",)
+
+
+def test_assemble_rejects_inconsistent_parts() -> None:
+    policy = DecisionPolicy(primary="m", guardrails=(GuardrailPolicy(metric="g", margin=0.05),))
+    with pytest.raises(InputError, match="control 'z'"):
+        assemble(experiment="e", control="z", variants=("c", "a"), policy=policy, effects=[])
+    with pytest.raises(InputError, match="guardrail metric 'g'"):
+        assemble(
+            experiment="e",
+            control="c",
+            variants=("c", "a"),
+            policy=policy,
+            effects=[_effect("m", "a", 0.01)],
+        )
+
+
+def test_effects_from_comparison_carry_every_number(rng: np.random.Generator) -> None:
+    y = np.r_[rng.normal(10, 2, 500), rng.normal(10.5, 2, 500)]
+    m = Moments.from_arrays(["c"] * 500 + ["v"] * 500, {"y": y})
+    res = compare(m["c"], m["v"], "mean")
+    (e,) = effects_from_comparison(
+        res, metrics=["m"], variants=["v"], control="c", kinds=["mean"], higher_is_better=[True]
+    )
+    assert e.raw.abs_effect == pytest.approx(float(res.abs_effect[0]))
+    assert e.raw.p_value == pytest.approx(float(res.p_value[0]))
+    assert e.n_control == 500
+    assert e.best is e.raw
+    with pytest.raises(InputError, match="row 3"):
+        estimate_from(res, 3)
+    with pytest.raises(InputError, match="one metric, variant"):
+        effects_from_comparison(
+            res, metrics=[], variants=["v"], control="c", kinds=["mean"], higher_is_better=[True]
+        )
