@@ -14,7 +14,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
-    "AnalysisRun",
     "AssignRequest",
     "AssignResponse",
     "AssignmentPublic",
@@ -201,12 +200,6 @@ class IngestResult(BaseModel):
     received: int
     stored: int
     duplicates: int
-
-
-class AnalysisRun(_Body):
-    """Options of an analysis run."""
-
-    as_of: datetime | None = None
 
 
 class FeaturesPayload(BaseModel):

@@ -101,15 +101,15 @@ def mount_dashboard(app: FastAPI, settings: ServerSettings) -> None:
         try:
             exp = to_public(services.registry.get(key), services.registry)
         except NotFoundError as exc:
-            context = {"message": str(exc), "page": "experiments"}
+            missing = {"message": str(exc), "page": "experiments"}
             return templates.TemplateResponse(
-                request, "not_found.html.j2", context, status_code=404
+                request, "not_found.html.j2", missing, status_code=404
             )
         history = services.registry.audit(key)
         analysis = _analysis(services, key)
         charts = _charts(analysis) if analysis is not None else {}
         decision = analysis.verdict.decision if analysis is not None else None
-        context = {
+        context: dict[str, Any] = {
             "e": exp,
             "spec_json": json.dumps(exp.spec, indent=2, default=str),
             "history": history,

@@ -3,6 +3,7 @@ the stable JSON of ``shipit.report.json``."""
 
 from __future__ import annotations
 
+import inspect
 import json
 from typing import Any
 
@@ -11,7 +12,6 @@ from fastapi import APIRouter, status
 from shipit.errors import ShipitError
 from shipit.server.deps import AdminKey, SdkKey, ServicesDep
 from shipit.server.routes.experiments import actor_of
-from shipit.server.schemas import AnalysisRun
 
 __all__ = ["UnavailableError", "router", "run_analysis"]
 
@@ -32,17 +32,22 @@ def run_analysis(services: Any, key: str, *, actor: str) -> str:
     except ImportError as exc:
         raise UnavailableError("the analysis pipeline is not available in this build") from exc
     record = services.registry.get(key)
+    # analyze(experiment, store, ...): the registry and the current phase when it takes them.
+    params = inspect.signature(analyze).parameters
+    extra: dict[str, Any] = {}
+    if "registry" in params:
+        extra["registry"] = services.registry
+    if "phase" in params and record.phase is not None:
+        extra["phase"] = record.phase.number
     with services.store_lock:
-        analysis = analyze(record.experiment, registry=services.registry, engine=services.engine)
+        analysis = analyze(record.experiment, services.engine, **extra)
     body = to_json(analysis)
     services.analyses.save(key, body, actor=actor)
     return str(body)
 
 
 @router.post("/{key}/analyses", status_code=status.HTTP_201_CREATED, response_model=dict[str, Any])
-def create_analysis(
-    key: str, services: ServicesDep, api_key: AdminKey, body: AnalysisRun | None = None
-) -> Any:
+def create_analysis(key: str, services: ServicesDep, api_key: AdminKey) -> Any:
     """Run the analysis of an experiment now and keep it as the latest."""
     actor = actor_of(api_key)
     return json.loads(run_analysis(services, key, actor=actor))
