@@ -33,6 +33,8 @@ def test_create_start_assign_send_analyse_decide(live: Live) -> None:
     client = ShipitClient(live.url, live.sdk, start=False, batch_size=5_000, max_buffer=200_000)
     assert client.refresh()
     assert client.experiments == ["checkout"]
+    assert client.refresh()  # nothing changed: the server answers 304 to the ETag
+    assert client.stats.refreshes == 1
     units = np.array([f"user-{i}" for i in range(UNITS)], dtype=object)
     batch = client.assign_batch("checkout", units)
     assert batch is not None
