@@ -134,3 +134,55 @@ class ProcessServer:
                 self.proc.wait(15)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+def sample_analysis() -> Any:
+    """A saved analysis of the ``checkout`` experiment with every panel filled."""
+    from shipit.decide import model
+
+    def est(rel: float, se: float, p: float) -> Any:
+        return model.Estimate(
+            abs_effect=rel / 10, abs_se=se / 10, abs_ci_low=(rel - 2 * se) / 10,
+            abs_ci_high=(rel + 2 * se) / 10, rel_effect=rel, rel_se=se,
+            rel_ci_low=rel - 1.96 * se, rel_ci_high=rel + 1.96 * se, p_value=p,
+        )  # fmt: skip
+
+    effects = [
+        model.Effect(metric="converted", variant="green", control="control", kind="proportion",
+                     n_control=50_000, n_variant=50_000, mean_control=0.1, mean_variant=0.105,
+                     raw=est(0.05, 0.012, 3e-5)),
+        model.Effect(metric="revenue", variant="green", control="control", n_control=50_000,
+                     n_variant=50_000, mean_control=3.1, mean_variant=3.15,
+                     raw=est(0.016, 0.02, 0.42)),
+    ]  # fmt: skip
+    daily = [
+        model.DailyEffect(day=d, date=f"2026-11-{d + 1:02d}", metric="converted", variant="green",
+                          estimate=est(0.05 + 0.05 / (d + 1), 0.04 / (d + 1) ** 0.5, 0.01),
+                          bound_low=-0.2 / (d + 1) ** 0.5, bound_high=0.2 / (d + 1) ** 0.5)
+        for d in range(10)
+    ]  # fmt: skip
+    segments = [
+        model.SegmentEffect(dimension="country", segment=s, metric="converted", variant="green",
+                            n_control=10_000, n_variant=10_000, estimate=est(r, 0.02, 0.01))
+        for s, r in (("fr", 0.06), ("de", 0.04), ("us", 0.05))
+    ]  # fmt: skip
+    guardrails = [
+        model.GuardrailResult(metric="revenue", variant="green", margin=0.02, estimate=0.016,
+                              ci_low=-0.023, ci_high=0.055, p_non_inferior=0.04, light="green",
+                              message="revenue is not worse by more than 2%")
+    ]  # fmt: skip
+    trust = [
+        model.TrustCheck(name="srm", status="pass", message="split as planned",
+                         statistic=0.4, p_value=0.52),
+        model.TrustCheck(name="balance", status="pass", message="pre-period balanced", p_value=0.6),
+    ]  # fmt: skip
+    verdict = model.Verdict(decision="ship", variant="green",
+                            reasons=("converted +5.0% [2.6%, 7.4%], p < 0.001",
+                                     "guardrail revenue: not worse"))  # fmt: skip
+    return model.Analysis(
+        experiment="checkout", control="control", variants=("control", "green"),
+        primary="converted", metrics=("converted", "revenue"), guardrail_metrics=("revenue",),
+        units={"control": 50_000, "green": 50_000}, weights={"control": 0.5, "green": 0.5},
+        effects=tuple(effects), segments=tuple(segments), daily=tuple(daily),
+        trust=tuple(trust), guardrails=tuple(guardrails), verdict=verdict,
+    )  # fmt: skip
