@@ -137,6 +137,26 @@ def sdk_rates(url: str, token: str, n: int) -> tuple[float, float, float]:
     return best_quiet, best_logged, batch
 
 
+def _events(n: int) -> Callable[[int, int], tuple[str, dict]]:
+    """Requests of ``n`` new events each."""
+
+    def make(t: int, i: int) -> tuple[str, dict]:
+        now = datetime.now(UTC).isoformat()
+        rows = [
+            {
+                "event_id": f"e{n}-{t}-{i}-{k}",
+                "unit_id": f"u{k}",
+                "event": "purchase",
+                "timestamp": now,
+                "value": 1.0,
+            }
+            for k in range(n)
+        ]
+        return "/v1/events", {"events": rows}
+
+    return make
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=5.0, help="per scenario")
@@ -178,25 +198,8 @@ def main() -> None:
                     },
                 ),
             ),
-            (
-                "POST /v1/events (batch of 100)",
-                100,
-                lambda t, i: (
-                    "/v1/events",
-                    {
-                        "events": [
-                            {
-                                "event_id": f"e{t}-{i}-{k}",
-                                "unit_id": f"u{k}",
-                                "event": "purchase",
-                                "timestamp": datetime.now(UTC).isoformat(),
-                                "value": 1.0,
-                            }
-                            for k in range(100)
-                        ]
-                    },
-                ),
-            ),
+            ("POST /v1/events (batch of 100)", 100, _events(100)),
+            ("POST /v1/events (batch of 1,000)", 1000, _events(1000)),
         ]
         for name, rows, make in scenarios:
             errors, lat = drive(url, sdk, args.seconds, args.threads, make)
