@@ -68,8 +68,9 @@ def _logs(
             int(np.argmax((a < 0) | (a >= t.shape[1]))) if np.issubdtype(a.dtype, np.integer) else 0
         )
         raise InputError(f"action must be an integer in [0, {t.shape[1]}); row {bad} is not")
-    if np.any(~(p > 0) | (p > 1)):
-        raise InputError(f"propensity must lie in (0, 1]; row {int(np.argmax(~(p > 0) | (p > 1)))}")
+    off = ~((p > 0) & (p <= 1))
+    if np.any(off):
+        raise InputError(f"propensity must lie in (0, 1]; row {int(np.argmax(off))}")
     if np.any(t < 0) or not np.allclose(t.sum(axis=1), 1.0, atol=1e-8):
         raise InputError("target probabilities must be non-negative and sum to 1 per row")
     if not np.all(np.isfinite(r)):
@@ -80,8 +81,16 @@ def _logs(
 def _normal(
     method: Literal["ips", "snips", "dr"], value: float, se: float, n: int, alpha: float
 ) -> OpeEstimate:
+    if not 0.0 < alpha < 1.0:
+        raise InputError(f"alpha must be between 0 and 1, got {alpha}")
     z = float(stats.norm.ppf(1 - alpha / 2))
     return OpeEstimate(method, value, se, value - z * se, value + z * se, n)
+
+
+def _average(method: Literal["ips", "dr"], terms: FloatArray, alpha: float) -> OpeEstimate:
+    """The mean of per-unit terms with the standard error of a mean."""
+    n = terms.size
+    return _normal(method, float(terms.mean()), float(terms.std(ddof=1) / np.sqrt(n)), n, alpha)
 
 
 def ips(
@@ -94,9 +103,7 @@ def ips(
 ) -> OpeEstimate:
     """Inverse propensity scoring: mean of π(a|x)/p · r, unbiased with correct propensities."""
     lg = _logs(action, reward, propensity, target)
-    terms = lg.ratio * lg.reward
-    n = terms.size
-    return _normal("ips", float(terms.mean()), float(terms.std(ddof=1) / np.sqrt(n)), n, alpha)
+    return _average("ips", lg.ratio * lg.reward, alpha)
 
 
 def snips(
@@ -138,9 +145,7 @@ def doubly_robust(
     if q.shape != lg.target.shape:
         raise InputError(f"predicted rewards must have shape {lg.target.shape}, got {q.shape}")
     q_taken = np.take_along_axis(q, lg.action[:, None], axis=1)[:, 0]
-    terms = np.sum(lg.target * q, axis=1) + lg.ratio * (lg.reward - q_taken)
-    n = terms.size
-    return _normal("dr", float(terms.mean()), float(terms.std(ddof=1) / np.sqrt(n)), n, alpha)
+    return _average("dr", np.sum(lg.target * q, axis=1) + lg.ratio * (lg.reward - q_taken), alpha)
 
 
 def fit_reward_model(

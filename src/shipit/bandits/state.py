@@ -240,7 +240,8 @@ class BanditState(BaseModel):
         if cfg.policy == "ucb":
             return policies.ucb1(n, np.nan_to_num(mean))
         if cfg.policy == "egreedy":
-            return policies.epsilon_greedy(mean, epsilon=cfg.epsilon)
+            # A variant without data has an unknown mean: try it first (as UCB does).
+            return policies.epsilon_greedy(np.where(n > 0, mean, np.inf), epsilon=cfg.epsilon)
         if cfg.policy == "gaussian_thompson" or cfg.reward_kind == "continuous":
             p = policies.thompson_gaussian(n, np.nan_to_num(mean), var, draws=cfg.draws, seed=seed)
         else:

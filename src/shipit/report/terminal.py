@@ -9,7 +9,9 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-__all__ = ["render_power_plan", "render_stats"]
+from shipit.report.stats_extras import bayesian_tables, cuped_table, sequential_table
+
+__all__ = ["render_power_at_n", "render_power_plan", "render_stats"]
 
 
 def _num(x: Any, digits: int = 4) -> str:
@@ -31,7 +33,7 @@ def _interval(lo: Any, hi: Any, fmt: Any = _num) -> str:
 
 
 def render_stats(summary: Mapping[str, Any]) -> RenderableType:
-    """The ``shipit stats`` JSON as an SRM line and one table row per comparison."""
+    """The ``shipit stats`` JSON: SRM line, one row per comparison, then method blocks."""
     parts: list[RenderableType] = []
     srm = summary.get("srm")
     if srm is not None:
@@ -73,6 +75,11 @@ def render_stats(summary: Mapping[str, Any]) -> RenderableType:
             Text(r["status"], style="" if r["status"] == "ok" else "yellow"),
         )
     parts.append(table)
+    results = summary["results"]
+    for extra in (cuped_table(results), sequential_table(results)):
+        if extra is not None:
+            parts.append(extra)
+    parts.extend(bayesian_tables(results, summary.get("metrics") or []))
     return Group(*parts)
 
 
@@ -102,4 +109,28 @@ def render_power_plan(plan: Mapping[str, Any]) -> RenderableType:
         else:
             text = _pct(value) if key == "mde_relative" else _num(value, 6)
         table.add_row(label, text)
+    return table
+
+
+def render_power_at_n(result: Mapping[str, Any]) -> RenderableType:
+    """The MDE at n units per variant, or the power achieved there, as a two-column table."""
+    solve = result.get("solve", "mde")
+    title = "minimum detectable effect at n" if solve == "mde" else "power at n"
+    table = Table(show_header=False, title=title, title_justify="left")
+    table.add_column("", style="bold")
+    table.add_column("", justify="right")
+    rows = [
+        ("metric kind", str(result["kind"])),
+        ("units per variant", _num(result["per_variant"], 8)),
+        ("units in total", _num(result["total"], 8)),
+        ("variants", _num(result["variants"])),
+        ("alpha per comparison", _num(result["alpha_per_comparison"], 6)),
+        ("alternative", str(result["alternative"])),
+        ("mde (absolute)", _num(result["mde_absolute"], 6)),
+        ("mde (relative)", _pct(result["mde_relative"])),
+        ("power", _num(result["power"], 6)),
+    ]
+    for label, text in rows:
+        style = "bold green" if label.startswith(solve) else ""
+        table.add_row(label, Text(text, style=style))
     return table

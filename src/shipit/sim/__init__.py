@@ -1,4 +1,4 @@
-"""Synthetic experiments with a known truth: built-in scenarios and their generators.
+"""Synthetic experiments with a known truth: built-in scenarios, peeking, bandits and interleaving.
 
 >>> data = generate("three-models", n_users=2_000, seed=1)
 >>> sorted(data.exposures["variant"].unique())
@@ -21,15 +21,27 @@ from shipit.sim._base import (
     collect,
     generate_chunks,
 )
+from shipit.sim.bandit import BanditSimulation, simulate_bandit
 from shipit.sim.ecommerce import Ecommerce
+from shipit.sim.interleaving import (
+    InterleavingPower,
+    RankerPair,
+    simulate_interleaving,
+    textbook_pair,
+)
+from shipit.sim.peeking import PeekingResult, simulate_peeking
 from shipit.sim.recommender import Recommender, from_movielens
 from shipit.sim.three_models import ThreeModels
 
 __all__ = [
     "SCENARIOS",
+    "BanditSimulation",
     "Ecommerce",
     "GuardrailDef",
+    "InterleavingPower",
+    "PeekingResult",
     "Progress",
+    "RankerPair",
     "Recommender",
     "Scenario",
     "ScenarioInfo",
@@ -39,6 +51,10 @@ __all__ = [
     "generate",
     "iter_chunks",
     "scenario",
+    "simulate_bandit",
+    "simulate_interleaving",
+    "simulate_peeking",
+    "textbook_pair",
 ]
 
 SCENARIOS: dict[str, type[Recommender] | type[Ecommerce] | type[ThreeModels]] = {

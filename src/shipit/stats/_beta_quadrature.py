@@ -1,6 +1,7 @@
 """Quadrature over a Beta posterior, shared by the Beta-Binomial probabilities and intervals.
 
-Gauss–Legendre on ±12 sd of the narrower posterior when it is near-normal; tanh–sinh
+Gauss–Hermite around the narrower posterior when both are near-normal (all parameters
+≥ 128), Gauss–Legendre on ±12 sd of it when they are moderately so; tanh–sinh
 between extreme quantiles when it is skewed (small parameters), with nodes kept as
 distances to the nearer end so that x and 1 − x both keep their precision.
 """
@@ -19,6 +20,10 @@ WINDOW = 12.0
 TAIL = 1e-17
 #: Below this smallest parameter a posterior counts as skewed (quantile window, tanh–sinh).
 SKEWED = 20.0
+#: From this smallest parameter (of both posteriors) on, Gauss–Hermite around the narrower
+#: posterior: its density over a Gaussian is smooth, so 32 nodes match 64 Gauss–Legendre.
+NEAR_NORMAL = 128.0
+GH_NODES, GH_WEIGHTS = np.polynomial.hermite.hermgauss(32)
 
 
 def std(a: FloatArray, b: FloatArray) -> FloatArray:
@@ -64,10 +69,13 @@ class Grid:
 
 
 def grid(a1: FloatArray, b1: FloatArray, a2: FloatArray, b2: FloatArray) -> Grid:
+    """Nodes and density-weighted weights over U, by the rule the rows allow."""
     sd1, sd2 = std(a1, b1), std(a2, b2)
     first = sd1 <= sd2
     au, bu = np.where(first, a1, a2), np.where(first, b1, b2)
     mu, sd = au / (au + bu), np.where(first, sd1, sd2)
+    if np.all(np.minimum(np.minimum(a1, b1), np.minimum(a2, b2)) >= NEAR_NORMAL):
+        return _hermite(au, bu, mu, sd, first)
     lo = np.maximum(mu - WINDOW * sd, 0.0)
     hi_y = np.maximum(1.0 - mu - WINDOW * sd, 0.0)  # 1 − hi
     # skewed posteriors (small parameters): the window runs between extreme quantiles
@@ -94,6 +102,21 @@ def grid(a1: FloatArray, b1: FloatArray, a2: FloatArray, b2: FloatArray) -> Grid
     return Grid(x, y, w, first)
 
 
+def _hermite(
+    au: FloatArray, bu: FloatArray, mu: FloatArray, sd: FloatArray, first: BoolArray
+) -> Grid:
+    """Gauss–Hermite nodes at the mean ± √2·sd·t, weighted by the Beta density over e^(−t²)."""
+    half_width = np.sqrt(2.0) * sd[:, None]
+    offset = half_width * GH_NODES
+    x = mu[:, None] + offset
+    y = (1.0 - mu)[:, None] - offset
+    # the outermost node lies 10.1 sd out, and mean / sd ≥ √a ≥ √128 ≈ 11.3 (same for
+    # 1 − mean with b), so every node stays inside (0, 1)
+    logw = np.log(GH_WEIGHTS) + GH_NODES**2 + logpdf2(x, y, au[:, None], bu[:, None])
+    w = np.exp(logw - np.max(logw, axis=1, keepdims=True))
+    return Grid(x, y, w / np.sum(w, axis=1, keepdims=True), first)
+
+
 def logpdf2(x: FloatArray, y: FloatArray, a: FloatArray, b: FloatArray) -> FloatArray:
     """Beta log density at x given both x and y = 1 − x."""
     out: FloatArray = sp.xlogy(a - 1.0, x) + sp.xlogy(b - 1.0, y) - sp.betaln(a, b)
@@ -114,5 +137,7 @@ def by_rule(
     rows: BoolArray, a1: FloatArray, b1: FloatArray, a2: FloatArray, b2: FloatArray
 ) -> list[BoolArray]:
     """Rows split by quadrature rule, so skewed rows do not impose tanh–sinh on all."""
-    skewed = np.minimum(np.minimum(a1, b1), np.minimum(a2, b2)) < SKEWED
-    return [part for part in (rows & ~skewed, rows & skewed) if np.any(part)]
+    smallest = np.minimum(np.minimum(a1, b1), np.minimum(a2, b2))
+    skewed, normal = smallest < SKEWED, smallest >= NEAR_NORMAL
+    parts = (rows & normal, rows & ~skewed & ~normal, rows & skewed)
+    return [part for part in parts if np.any(part)]

@@ -197,6 +197,45 @@ def _prob_and_losses(
     return p, np.maximum(loss1, 0.0), np.maximum(loss2, 0.0), exact
 
 
+def _cornish_fisher(
+    k1: FloatArray, k2: FloatArray, k3: FloatArray, k4: FloatArray, z: float
+) -> FloatArray:
+    """Quantile at standard normal z from the first four cumulants (Cornish–Fisher)."""
+    g1, g2 = k3 / k2**1.5, k4 / k2**2
+    w = z + (z * z - 1.0) * g1 / 6.0 + (z**3 - 3.0 * z) * g2 / 24.0
+    w -= (2.0 * z**3 - 5.0 * z) * g1 * g1 / 36.0
+    out: FloatArray = k1 + np.sqrt(k2) * w
+    return out
+
+
+def _start(
+    a1: FloatArray, b1: FloatArray, a2: FloatArray, b2: FloatArray, z: float, relative: bool
+) -> FloatArray:
+    """Newton start from the exact cumulants of X1 − X2, or of log X1 − log X2 (relative).
+
+    Close enough for near-normal posteriors that one Newton step from it is final.
+    """
+    s1, s2 = a1 + b1, a2 + b2
+    if relative:
+        # cumulants of log Beta(a, b): κ_r = ψ^(r−1)(a) − ψ^(r−1)(a + b)
+        kl: list[FloatArray] = [
+            sp.polygamma(r, a1)
+            - sp.polygamma(r, s1)
+            + (-1) ** (r + 1) * (sp.polygamma(r, a2) - sp.polygamma(r, s2))
+            for r in range(4)
+        ]
+        out: FloatArray = np.expm1(_cornish_fisher(kl[0], kl[1], kl[2], kl[3], z))
+        return out
+    k: list[tuple[FloatArray, FloatArray, FloatArray, FloatArray]] = []
+    for a, b, s in ((a1, b1, s1), (a2, b2, s2)):
+        var = a * b / (s * s * (s + 1.0))
+        k3 = 2.0 * (b - a) * np.sqrt(s + 1.0) / ((s + 2.0) * np.sqrt(a * b)) * var**1.5
+        ex = 6.0 * ((a - b) ** 2 * (s + 1.0) - a * b * (s + 2.0)) / (a * b * (s + 2.0) * (s + 3.0))
+        k.append((a / s, var, k3, ex * var * var))
+    (m1, v1, t1, f1), (m2, v2, t2, f2) = k
+    return _cornish_fisher(m1 - m2, v1 + v2, t1 - t2, f1 + f2, z)
+
+
 def _quantiles(
     a1: FloatArray,
     b1: FloatArray,
@@ -216,13 +255,8 @@ def _quantiles(
     aw, bw = np.where(first, a2, a1), np.where(first, b2, b1)
     m1, m2 = a1 / (a1 + b1), a2 / (a2 + b2)
     v1, v2 = bq.std(a1, b1) ** 2, bq.std(a2, b2) ** 2
-    if relative:
-        # start from a log-normal ratio, closer than the delta method for skewed ratios
-        center = m1 / m2 - 1.0
-        scale = np.sqrt(v1 / m2**2 + m1**2 * v2 / m2**4)
-        log_sd = np.sqrt(v1 / m1**2 + v2 / m2**2)
-    else:
-        center, scale = m1 - m2, np.sqrt(v1 + v2)
+    # the delta-method sd: the yardstick of the stopping rule
+    scale = np.sqrt(v1 / m2**2 + m1**2 * v2 / m2**4) if relative else np.sqrt(v1 + v2)
     floor, ceiling = -1.0, (np.inf if relative else 1.0)
     near_normal = np.minimum(np.minimum(a1, b1), np.minimum(a2, b2)) >= 100.0
 
@@ -247,7 +281,7 @@ def _quantiles(
     out = []
     for q in ((1.0 - level) / 2.0, (1.0 + level) / 2.0):
         zq = float(sps.norm.ppf(q))
-        start = np.expm1(np.log(m1 / m2) + zq * log_sd) if relative else center + zq * scale
+        start = _start(a1, b1, a2, b2, zq, relative)
         d = np.clip(start, floor + 1e-12, ceiling - 1e-12)
         lo = np.full(d.shape, floor)
         hi = np.full(d.shape, ceiling)

@@ -18,7 +18,7 @@ import numpy as np
 
 from shipit._types import FloatArray, MetricKind
 from shipit.errors import InputError
-from shipit.stats.moments import Moments
+from shipit.stats.moments import Moments, rounding_noise
 
 __all__ = [
     "Effect",
@@ -73,8 +73,13 @@ def summarize(
             ratio = mean_num / mean_den
             lin = (
                 m.variance(num) - 2.0 * ratio * m.covariance(num, den) + ratio**2 * m.variance(den)
-            ) / mean_den**2
-            unit_var = np.maximum(lin, 0.0)
+            )
+            # num = R·den for every unit cancels to rounding noise of the raw second moments.
+            raw = np.sqrt(m.sum_product(num, num)) + np.abs(ratio) * np.sqrt(
+                m.sum_product(den, den)
+            )
+            noise = 3.0 * rounding_noise(n) * raw**2 / (n - 1)
+            unit_var = np.where(lin <= noise, 0.0, lin) / mean_den**2
             return GroupStats(n, ratio, unit_var, unit_var / n)
     raise InputError(f"unknown metric kind {kind!r}: expected one of {', '.join(KINDS)}")
 

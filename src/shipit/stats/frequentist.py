@@ -140,7 +140,12 @@ def compare_stats(
         arr[zero_mean] = np.nan
     test_se_used = abs_eff.se if test_se is None else test_se
     no_var = ~(test_se_used > 0)
-    status[no_var] = Status.ZERO_VARIANCE.value
+    # The pooled test can have variance where the interval's own se is 0 (0/n against
+    # n/n): the test stands, but a zero-width interval would be passed off as a result.
+    flat_ci = ~(abs_eff.se > 0) & ~no_var
+    status[no_var | flat_ci] = Status.ZERO_VARIANCE.value
+    for arr in (abs_lo, abs_hi, rel_lo, rel_hi):
+        arr[flat_ci] = np.nan
     if zero_denominator is not None:
         status[np.asarray(zero_denominator, dtype=bool)] = Status.ZERO_DENOMINATOR.value
     few = (c.n < 2) | (v.n < 2)

@@ -287,7 +287,9 @@ def classical_bounds(
         up, low = crossing_probabilities(tn, c * form, -c * form if sides == 2 else -np.inf * form)
         return float(up.sum() + low.sum())
 
-    c = float(optimize.brentq(lambda x: size(x) - alpha, 0.5, 10.0, xtol=1e-10))
+    if not size(0.0) > alpha:  # even bounds at 0 reject less often than alpha
+        raise InputError(f"alpha {alpha} is too large for a {sides}-sided {shape} design")
+    c = float(optimize.brentq(lambda x: size(x) - alpha, 0.0, _BIG, xtol=1e-10))
     up, low = crossing_probabilities(tn, c * form, -c * form if sides == 2 else -np.inf * form)
     return Boundaries(tn, c * form, np.full(t.size, -np.inf), np.cumsum(up + low), alpha, sides)
 

@@ -196,13 +196,21 @@ def parse_variant_moments(
 def _with_covariates(
     kind: str, raw: Mapping[str, Any], where: str, sums: FloatArray, cross: FloatArray
 ) -> tuple[FloatArray, FloatArray]:
-    """Append covariates x1..xk from ``cov_sums``, ``cov_sq`` and ``cov_y`` when given."""
-    keys = ("cov_sums", "cov_sq", "cov_y")
+    """Append covariates x1..xk from ``cov_sums``, ``cov_sq`` and the cross sums with the
+    value columns: ``cov_y`` (Σxi·y) for mean and proportion, ``cov_num`` (Σxi·num) and
+    ``cov_den`` (Σxi·den) for ratio metrics."""
+    cross_keys = ("cov_num", "cov_den") if kind == "ratio" else ("cov_y",)
+    other = ("cov_y",) if kind == "ratio" else ("cov_num", "cov_den")
+    keys = ("cov_sums", "cov_sq", *cross_keys)
+    for key in other:
+        if key in raw:
+            raise InputError(
+                f"{where}: field {key!r} does not apply to a {kind} metric "
+                f"(its covariates take {', '.join(keys)})"
+            )
     present = [k for k in keys if k in raw]
     if not present:
         return sums, cross
-    if kind == "ratio":
-        raise InputError(f"{where}: covariates are not supported for ratio metrics")
     missing = [k for k in keys if k not in raw]
     if missing:
         raise InputError(f"{where}: field {missing[0]!r} is missing (covariates need {keys})")
@@ -210,15 +218,16 @@ def _with_covariates(
     k = cs.size
     if k == 0:
         raise InputError(f"{where}: field 'cov_sums' is empty")
-    cy = _vector(raw["cov_y"], k, where, "cov_y")
+    with_values = np.vstack([_vector(raw[key], k, where, key) for key in cross_keys])
     rows = raw["cov_sq"]
     if not isinstance(rows, Sequence) or len(rows) != k:
         raise InputError(f"{where}: field 'cov_sq' must be a {k}×{k} list of lists")
     cxx = np.vstack([_vector(r, k, where, "cov_sq") for r in rows])
-    if not np.allclose(cxx, cxx.T, rtol=_TOL, atol=0.0):
+    if np.any(np.abs(cxx - cxx.T) > _TOL * np.abs(cxx.T)):
         raise InputError(f"{where}: field 'cov_sq' must be symmetric")
-    full = np.empty((1 + k, 1 + k))
-    full[0, 0], full[0, 1:], full[1:, 0], full[1:, 1:] = cross[0, 0], cy, cy, cxx
+    p = sums.size  # value columns: y, or num and den
+    full = np.empty((p + k, p + k))
+    full[:p, :p], full[:p, p:], full[p:, :p], full[p:, p:] = cross, with_values, with_values.T, cxx
     return np.concatenate([sums, cs]), full
 
 

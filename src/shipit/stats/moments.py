@@ -17,7 +17,7 @@ import numpy.typing as npt
 from shipit._types import FloatArray
 from shipit.errors import InputError
 
-__all__ = ["Moments"]
+__all__ = ["Moments", "rounding_noise"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,24 +59,23 @@ class Moments:
         labels: Sequence[str] | None = None,
     ) -> Moments:
         """Moments from raw per-unit arrays (one label per unit): for tests and small data."""
-        g = np.asarray(groups).astype(str)
+        raw = np.asarray(groups)
+        g = raw.astype(str) if raw.dtype == object else raw
         names = tuple(columns)
         cols = [np.asarray(columns[k], dtype=np.float64) for k in names]
         for k, c in zip(names, cols, strict=True):
             if c.shape != g.shape:
                 raise InputError(f"column {k!r} has {c.size} values for {g.size} units")
-        order = tuple(labels) if labels is not None else tuple(dict.fromkeys(g.tolist()))
+        distinct, first, inverse = np.unique(g, return_index=True, return_inverse=True)
+        seen = list(dict.fromkeys(str(x) for x in distinct[np.argsort(first)]))  # first seen
+        order = tuple(labels) if labels is not None else tuple(seen)
         z = np.column_stack([np.ones(g.size), *cols]) if g.size else np.zeros((0, len(names) + 1))
         index = {label: i for i, label in enumerate(order)}
-        try:
-            codes = np.fromiter((index[v] for v in g.tolist()), dtype=np.int64, count=g.size)
-        except KeyError as exc:
-            raise InputError(f"unit group {exc.args[0]!r} is not among labels {order}") from exc
-        d = z.shape[1]
-        outer = z[:, :, None] * z[:, None, :]
-        m = np.zeros((len(order), d, d))
-        np.add.at(m, codes, outer)
-        return cls(order, names, m)
+        missing = [x for x in seen if x not in index]
+        if missing:
+            raise InputError(f"unit group {missing[0]!r} is not among labels {order}")
+        codes = np.array([index[str(x)] for x in distinct], dtype=np.int64)[inverse.reshape(-1)]
+        return cls(order, names, _moment_matrix(codes, z, len(order)))
 
     @classmethod
     def from_sums(
@@ -156,10 +155,16 @@ class Moments:
             return self.sum(name) / self.n
 
     def covariance(self, a: str, b: str) -> FloatArray:
-        """Sample covariance (n − 1 denominator) of two columns per group."""
+        """Sample covariance (n − 1 denominator) of two columns per group.
+
+        Σab − ΣaΣb/n within the rounding error of the sums (see :func:`rounding_noise`) is
+        taken as 0, so constant values (9.99 for every unit) give exactly 0, not 1e-17.
+        """
         n = self.n
         with np.errstate(invalid="ignore", divide="ignore"):
-            return (self.sum_product(a, b) - self.sum(a) * self.sum(b) / n) / (n - 1)
+            centred = self.sum_product(a, b) - self.sum(a) * self.sum(b) / n
+            noise = rounding_noise(n) * np.sqrt(self.sum_product(a, a) * self.sum_product(b, b))
+            return np.where(np.abs(centred) <= noise, 0.0, centred) / (n - 1)
 
     def variance(self, name: str) -> FloatArray:
         """Sample variance (n − 1 denominator) of a column per group, floored at 0."""
@@ -226,3 +231,38 @@ class Moments:
             and self.names == other.names
             and bool(np.allclose(self.matrix, other.matrix, rtol=rtol, atol=atol))
         )
+
+
+def rounding_noise(n: npt.ArrayLike) -> FloatArray:
+    """Relative rounding error of a centred sum Σab − ΣaΣb/n from sums over n units.
+
+    Summed one unit at a time (as a database does), equal values accumulate an error of
+    about 0.3·n·ε relative to Σa²; 4·n·ε bounds it. A centred sum below that is noise.
+    """
+    out: FloatArray = 4.0 * np.finfo(np.float64).eps * np.maximum(np.asarray(n, np.float64), 1.0)
+    return out
+
+
+def _moment_matrix(codes: npt.NDArray[np.int64], z: FloatArray, groups: int) -> FloatArray:
+    """Σzzᵀ per group, accumulated about each group's mean to avoid cancellation.
+
+    Raw sums of squares of values far from 0 (e.g. 10⁶ ± 1) lose the variance to rounding
+    once summed unit by unit; the centred cross products C do not. The raw matrix is then
+    C + c·Sᵀ + S·cᵀ − n·c·cᵀ for the centre c and the stored sums S, which makes the
+    variance read back, (Σyy − S²/n)/(n − 1), equal C/(n − 1) up to one rounding.
+    """
+    d = z.shape[1]
+    n = np.bincount(codes, minlength=groups).astype(np.float64)
+    sums = np.stack([np.bincount(codes, weights=z[:, j], minlength=groups) for j in range(d)], 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        centre = np.where(n[:, None] > 0, sums / n[:, None], 0.0)
+    zc = z - centre[codes]
+    m = np.empty((groups, d, d))
+    m[:, 0, :] = sums
+    m[:, :, 0] = sums
+    for i in range(1, d):
+        for j in range(i, d):
+            c = np.bincount(codes, weights=zc[:, i] * zc[:, j], minlength=groups)
+            raw = c + centre[:, i] * sums[:, j] + centre[:, j] * sums[:, i]
+            m[:, i, j] = m[:, j, i] = raw - n * centre[:, i] * centre[:, j]
+    return m

@@ -1,5 +1,8 @@
-"""Multiple-testing corrections over a family of p-values (statsmodels' ``multipletests``).
+"""Multiple-testing corrections over a family of p-values: Bonferroni, Holm, Benjamini–Hochberg.
 
+The adjusted p-values equal statsmodels' ``multipletests`` (the tests check that on random
+families), but are computed here with a sort and a cumulative max/min: statsmodels' Holm
+runs a full garbage collection on every call, which costs a tenth of a second per request.
 NaN p-values (degenerate comparisons) are left out of the family and stay NaN, so one
 empty segment neither counts as a test nor hides the others.
 """
@@ -10,7 +13,6 @@ from typing import get_args
 
 import numpy as np
 import numpy.typing as npt
-from statsmodels.stats.multitest import multipletests
 
 from shipit._types import Correction, FloatArray
 from shipit.errors import InputError
@@ -18,7 +20,6 @@ from shipit.errors import InputError
 __all__ = ["CORRECTIONS", "adjust_p_values"]
 
 CORRECTIONS: tuple[str, ...] = get_args(Correction)
-_STATSMODELS_METHOD = {"bonferroni": "bonferroni", "holm": "holm", "bh": "fdr_bh"}
 
 
 def adjust_p_values(p_values: npt.ArrayLike, method: str = "holm") -> FloatArray:
@@ -29,10 +30,25 @@ def adjust_p_values(p_values: npt.ArrayLike, method: str = "holm") -> FloatArray
     out = p.copy()
     if method == "none":
         return out
-    keep = np.isfinite(p)
-    if np.any((p[keep] < 0) | (p[keep] > 1)):
+    keep = ~np.isnan(p)
+    if np.any(~((p[keep] >= 0) & (p[keep] <= 1))):
         raise InputError("p-values must lie in [0, 1]")
     if keep.any():
-        adjusted = multipletests(p[keep], method=_STATSMODELS_METHOD[method])[1]
-        out[keep] = np.asarray(adjusted, dtype=np.float64)
+        out[keep] = _adjust(p[keep], method)
+    return out
+
+
+def _adjust(p: FloatArray, method: str) -> FloatArray:
+    """Adjusted p-values of a family without NaN (the formulas of ``multipletests``)."""
+    m = p.size
+    if method == "bonferroni":
+        return np.minimum(p * m, 1.0)
+    order = np.argsort(p)
+    ranked = p[order]
+    if method == "holm":  # step-down: max over k' ≤ k of (m − k' + 1)·p(k')
+        adj = np.maximum.accumulate(ranked * np.arange(m, 0, -1))
+    else:  # bh, step-up: min over k' ≥ k of p(k')·m/k'
+        adj = np.minimum.accumulate((ranked / (np.arange(1, m + 1) / m))[::-1])[::-1]
+    out = np.empty(m)
+    out[order] = np.minimum(adj, 1.0)
     return out

@@ -84,6 +84,24 @@ def _target_proportion(
     return p1, p2
 
 
+def _proportion_n(p1: FloatArray, p2: FloatArray, za: float, zb: float) -> FloatArray:
+    """Per-variant n of the proportion formula (pooled variance under the null)."""
+    pbar = (p1 + p2) / 2.0
+    num = za * np.sqrt(2.0 * pbar * (1.0 - pbar)) + zb * np.sqrt(p1 * (1 - p1) + p2 * (1 - p2))
+    with np.errstate(divide="ignore"):
+        n: FloatArray = num**2 / (p2 - p1) ** 2
+    return n
+
+
+def _effective_n(n: npt.ArrayLike, variance_reduction: float) -> FloatArray:
+    """Units per variant as worth n / (1 − r) unadjusted units after a variance reduction r."""
+    nn = np.asarray(n, dtype=np.float64)
+    if np.any(~(nn > 0)):
+        raise InputError("n (units per variant) must be > 0")
+    out: FloatArray = nn / _reduction(variance_reduction)
+    return out
+
+
 def _sd(sd: npt.ArrayLike) -> FloatArray:
     s = np.asarray(sd, dtype=np.float64)
     if np.any(~(s > 0)) or not np.all(np.isfinite(s)):
@@ -116,9 +134,7 @@ def sample_size_proportion(
     """Units per variant (not rounded) to detect baseline → baseline + mde (or ×(1 + mde))."""
     za, zb = _z(alpha, power, variants, alternative)
     p1, p2 = _target_proportion(baseline, mde, relative)
-    pbar = (p1 + p2) / 2.0
-    num = za * np.sqrt(2.0 * pbar * (1.0 - pbar)) + zb * np.sqrt(p1 * (1 - p1) + p2 * (1 - p2))
-    n: FloatArray = num**2 / (p2 - p1) ** 2 * _reduction(variance_reduction)
+    n: FloatArray = _proportion_n(p1, p2, za, zb) * _reduction(variance_reduction)
     return n
 
 
@@ -155,7 +171,7 @@ def power_proportion(
     """Achieved power with n units per variant (the sample-size formula solved for z₁₋β)."""
     za = _z_alpha(alpha, variants, alternative)
     p1, p2 = _target_proportion(baseline, mde, relative)
-    n_eff = np.asarray(n, dtype=np.float64) / _reduction(variance_reduction)
+    n_eff = _effective_n(n, variance_reduction)
     pbar = (p1 + p2) / 2.0
     zb = (np.abs(p2 - p1) * np.sqrt(n_eff) - za * np.sqrt(2.0 * pbar * (1.0 - pbar))) / np.sqrt(
         p1 * (1 - p1) + p2 * (1 - p2)
@@ -179,7 +195,7 @@ def power_mean(
     """Achieved power of a mean or ratio comparison with n units per variant."""
     za = _z_alpha(alpha, variants, alternative)
     s, d = _sd(sd), _delta(mde, baseline, relative)
-    n_eff = np.asarray(n, dtype=np.float64) / _reduction(variance_reduction)
+    n_eff = _effective_n(n, variance_reduction)
     out: FloatArray = sps.norm.cdf(d / (s * np.sqrt(2.0 / n_eff)) - za)
     return out
 
@@ -197,7 +213,7 @@ def mde_mean(
     """Smallest absolute effect detectable with n units per variant (closed form)."""
     za, zb = _z(alpha, power, variants, alternative)
     s = _sd(sd)
-    n_eff = np.asarray(n, dtype=np.float64) / _reduction(variance_reduction)
+    n_eff = _effective_n(n, variance_reduction)
     out: FloatArray = (za + zb) * s * np.sqrt(2.0 / n_eff)
     return out
 
@@ -221,23 +237,18 @@ def mde_proportion(
     p1 = np.asarray(baseline, dtype=np.float64)
     if np.any((p1 <= 0) | (p1 >= 1)):
         raise InputError("baseline proportion must be strictly between 0 and 1")
-    n_eff = np.asarray(n, dtype=np.float64) / _reduction(variance_reduction)
+    n_eff = _effective_n(n, variance_reduction)
     p1, n_eff = np.broadcast_arrays(p1, n_eff)
 
-    def needed(p2: FloatArray) -> FloatArray:
-        pbar = (p1 + p2) / 2.0
-        num = za * np.sqrt(2.0 * pbar * (1.0 - pbar)) + zb * np.sqrt(p1 * (1 - p1) + p2 * (1 - p2))
-        with np.errstate(divide="ignore"):
-            out: FloatArray = num**2 / (p2 - p1) ** 2
-        return out
-
     lo, hi = p1.astype(np.float64), np.ones_like(p1, dtype=np.float64)
-    for _ in range(200):  # the bracket halves each step: 200 steps reach float precision
+    for _ in range(64):  # the bracket in [0, 1] halves each step: 64 steps pass float precision
         mid = (lo + hi) / 2.0
-        enough = needed(mid) <= n_eff
+        enough = _proportion_n(p1, mid, za, zb) <= n_eff
         hi = np.where(enough, mid, hi)
         lo = np.where(enough, lo, mid)
-    out: FloatArray = np.where(needed(hi) <= n_eff * (1 + 1e-12), hi - p1, np.nan)
+    out: FloatArray = np.where(
+        _proportion_n(p1, hi, za, zb) <= n_eff * (1 + 1e-12), hi - p1, np.nan
+    )
     return out
 
 

@@ -75,6 +75,15 @@ def _check_alpha(alpha: float) -> None:
         raise InputError(f"alpha must be between 0 and 1, got {alpha}")
 
 
+def _always_valid(
+    theta: FloatArray, p: FloatArray, half: FloatArray, bad: npt.NDArray[np.bool_]
+) -> AlwaysValid:
+    """The result with NaN (not a number passed off) wherever a row cannot be tested."""
+    p = np.where(bad, np.nan, p)
+    half = np.where(bad, np.nan, half)
+    return AlwaysValid(theta + 0.0 * half, p, theta - half, theta + half)
+
+
 def horizon_tau2(
     se: npt.ArrayLike, n: npt.ArrayLike, horizon: float | npt.ArrayLike, *, alpha: float = 0.05
 ) -> FloatArray:
@@ -129,10 +138,7 @@ def msprt(
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         p = np.minimum(1.0, 1.0 / mixture_ratio(theta, np.sqrt(v), t2, null=null))
         half = np.sqrt(2.0 * v * (v + t2) / t2 * (0.5 * np.log((v + t2) / v) - np.log(alpha)))
-    bad = ~(v > 0) | ~np.isfinite(theta)
-    p = np.where(bad, np.nan, p)
-    half = np.where(bad, np.nan, half)
-    return AlwaysValid(theta + 0.0 * half, p, theta - half, theta + half)
+    return _always_valid(theta, p, half, ~(v > 0) | ~np.isfinite(theta))
 
 
 def asymptotic_cs(
@@ -165,10 +171,7 @@ def asymptotic_cs(
         # Solving the bound for α at fixed ρ: α = √(a+1)·exp(−z²·a/(2(a+1))), z = |θ̂−θ0|/s.
         z2 = ((theta - null) / s) ** 2
         p = np.minimum(1.0, np.sqrt(a + 1.0) * np.exp(-0.5 * z2 * a / (a + 1.0)))
-    bad = ~(s > 0) | ~(nn > 0) | ~np.isfinite(theta)
-    p = np.where(bad, np.nan, p)
-    half = np.where(bad, np.nan, half)
-    return AlwaysValid(theta + 0.0 * half, p, theta - half, theta + half)
+    return _always_valid(theta, p, half, ~(s > 0) | ~(nn > 0) | ~np.isfinite(theta))
 
 
 def running(result: AlwaysValid) -> AlwaysValid:

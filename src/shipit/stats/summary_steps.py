@@ -13,9 +13,10 @@ CUPED-adjusted estimates when the metric has covariates.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import weakref
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -36,7 +37,7 @@ from shipit.stats.moments import Moments
 from shipit.stats.results import to_python
 
 if TYPE_CHECKING:
-    from shipit.stats.summary import ResultRow, StatsSummary
+    from shipit.stats.summary import StatsSummary
 
 __all__ = ["bayesian_step", "cuped_step", "metric_priors", "prob_best_step"]
 
@@ -53,15 +54,31 @@ CUPED_KEYS = (
 )
 
 
+_T = TypeVar("_T")
+# per-summary results that several steps share, dropped when the summary is collected
+_SHARED: dict[tuple[str, int], Any] = {}
+
+
+def _shared(name: str, summary: StatsSummary, compute: Callable[[StatsSummary], _T]) -> _T:
+    """``compute(summary)`` once per summary object, however many steps ask for it."""
+    key = (name, id(summary))
+    if key not in _SHARED:
+        _SHARED[key] = compute(summary)
+        weakref.finalize(summary, _SHARED.pop, key, None)
+    out: _T = _SHARED[key]
+    return out
+
+
 def _stack(summary: StatsSummary, idx: list[int], control: bool) -> Moments:
     """Control (or variant) groups of some result rows, all columns, as one Moments."""
     mats = []
     names: tuple[str, ...] = ()
     for i in idx:
         r = summary.rows[i]
-        m = summary.input.metrics[r.metric_index].moments
-        names = m.names
-        mats.append(m[r.control if control else r.variant].matrix[0])
+        metric = summary.input.metrics[r.metric_index]
+        names = metric.moments.names
+        g = metric.variants.index(r.control if control else r.variant)
+        mats.append(metric.moments.matrix[g])
     return Moments(tuple(str(i) for i in idx), names, np.stack(mats))
 
 
@@ -77,6 +94,10 @@ def _cuped_groups(summary: StatsSummary) -> dict[tuple[Any, ...], list[int]]:
 
 def _cuped_all(summary: StatsSummary) -> dict[int, tuple[CupedComparison, int]]:
     """Each result row with covariates → its vectorized CUPED comparison and position in it."""
+    return _shared("cuped", summary, _cuped_compute)
+
+
+def _cuped_compute(summary: StatsSummary) -> dict[int, tuple[CupedComparison, int]]:
     out: dict[int, tuple[CupedComparison, int]] = {}
     for (kind, alternative, margin, relative, _), idx in _cuped_groups(summary).items():
         comp = compare_cuped(
@@ -156,7 +177,7 @@ def _parse_prior(metric: MetricInput) -> _Prior:
 
 def metric_priors(summary: StatsSummary) -> list[_Prior]:
     """The prior of every metric (checked), in input order."""
-    return [_parse_prior(m) for m in summary.input.metrics]
+    return _shared("priors", summary, lambda s: [_parse_prior(m) for m in s.input.metrics])
 
 
 def _group_stats(summary: StatsSummary, idx: list[int], control: bool) -> GroupStats:
@@ -255,46 +276,62 @@ def _adjusted_stats(
 
 
 def prob_best_step(summary: StatsSummary) -> list[dict[str, Any]]:
-    """Per metric: its prior and, with more than two variants, P(best) and loss vs best."""
+    """Per metric: its prior and, with more than two variants, P(best) and loss vs best.
+
+    Metrics sharing a model, a variant count and a direction are drawn as one batch.
+    """
     priors = metric_priors(summary)
-    cuped = _cuped_all(summary)
-    out: list[dict[str, Any]] = []
     by_metric: dict[int, list[int]] = {}
     for i, r in enumerate(summary.rows):
         by_metric.setdefault(r.metric_index, []).append(i)
     seed = int(summary.input.raw.get("seed", 0))
+    out: list[dict[str, Any]] = []
+    batches: dict[tuple[Any, ...], list[int]] = {}
     for mi, metric in enumerate(summary.input.metrics):
-        entry: dict[str, Any] = {"metric": metric.name, "prior": priors[mi].echo}
+        out.append({"metric": metric.name, "prior": priors[mi].echo})
         idx = by_metric.get(mi, [])
         if len(metric.variants) > 2 and idx:
-            entry.update(_prob_best(summary, metric, idx, priors[mi], cuped, seed))
-        out.append(entry)
+            beta = priors[mi].beta
+            model = ("beta", beta.a, beta.b) if beta is not None else ("normal",)
+            # stacked together, so the same columns too
+            key = (*model, metric.moments.names, len(idx), metric.alternative != "less")
+            batches.setdefault(key, []).append(mi)
+    if batches:
+        cuped = _cuped_all(summary)
+        for key, metrics in batches.items():
+            rows = [i for mi in metrics for i in by_metric[mi]]
+            best, loss = _prob_best(summary, rows, key, cuped, seed)
+            for j, mi in enumerate(metrics):
+                first = summary.rows[by_metric[mi][0]]
+                labels = [first.control, *(summary.rows[i].variant for i in by_metric[mi])]
+                out[mi]["prob_best"] = {
+                    k: to_python(p) for k, p in zip(labels, best[j], strict=True)
+                }
+                out[mi]["expected_loss_vs_best"] = {
+                    k: to_python(x) for k, x in zip(labels, loss[j], strict=True)
+                }
     return out
 
 
 def _prob_best(
     summary: StatsSummary,
-    metric: MetricInput,
-    idx: list[int],
-    prior: _Prior,
+    rows: list[int],
+    key: tuple[Any, ...],
     cuped: dict[int, tuple[CupedComparison, int]],
     seed: int,
-) -> dict[str, Any]:
-    c, v = _adjusted_stats(summary, idx, cuped)
-    rows: list[ResultRow] = [summary.rows[i] for i in idx]
-    labels = [rows[0].control, *(r.variant for r in rows)]
-    means = np.concatenate([c.mean[:1], v.mean])[None, :]
-    var = np.concatenate([c.var[:1], v.var])[None, :]
-    higher = metric.alternative != "less"
-    if prior.beta is not None:
-        n = np.concatenate([c.n[:1], v.n])[None, :]
+) -> tuple[FloatArray, FloatArray]:
+    """P(best) and loss vs best of metrics with the same shape: (metrics, variants) arrays."""
+    treatments, higher = key[-2], key[-1]
+    c, v = _adjusted_stats(summary, rows, cuped)
+
+    def table(control: FloatArray, variants: FloatArray) -> FloatArray:
+        out: FloatArray = np.column_stack([control[::treatments], variants.reshape(-1, treatments)])
+        return out
+
+    means, var = table(c.mean, v.mean), table(c.var, v.var)
+    if key[0] == "beta":
+        n = table(c.n, v.n)
         s = np.clip(np.nan_to_num(means * n), 0.0, n)
-        best, loss = prob_best_beta(
-            prior.beta.a + s, prior.beta.b + n - s, seed=seed, higher_is_better=higher
-        )
-    else:
-        best, loss = prob_best_normal(means, np.sqrt(var), seed=seed, higher_is_better=higher)
-    return {
-        "prob_best": {k: to_python(p) for k, p in zip(labels, best[0], strict=True)},
-        "expected_loss_vs_best": {k: to_python(x) for k, x in zip(labels, loss[0], strict=True)},
-    }
+        a, b = key[1], key[2]
+        return prob_best_beta(a + s, b + n - s, seed=seed, higher_is_better=higher)
+    return prob_best_normal(means, np.sqrt(var), seed=seed, higher_is_better=higher)

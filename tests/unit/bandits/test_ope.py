@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import stats as sps
 
 from shipit.bandits.ope import doubly_robust, fit_reward_model, ips, snips
 from shipit.errors import InputError
@@ -72,6 +73,14 @@ def test_on_policy_logs_reduce_ips_to_the_plain_mean() -> None:
     tgt = np.full((4, 2), 0.5)
     assert ips(a, r, p, tgt).value == pytest.approx(r.mean())
     assert snips(a, r, p, tgt).value == pytest.approx(r.mean())
+    # On-policy IPS and DR with q̂ = 0 are the plain mean: same sem and normal interval.
+    half = sps.norm.ppf(0.95) * sps.sem(r)
+    for est in (
+        ips(a, r, p, tgt, alpha=0.1),
+        doubly_robust(a, r, p, tgt, np.zeros((4, 2)), alpha=0.1),
+    ):
+        assert est.se == pytest.approx(sps.sem(r))
+        assert (est.lower, est.upper) == pytest.approx((r.mean() - half, r.mean() + half))
 
 
 def test_bad_logs_name_the_problem() -> None:
@@ -82,5 +91,9 @@ def test_bad_logs_name_the_problem() -> None:
         ips([0, 2, 0], [1.0, 0.0, 1.0], [0.5, 0.5, 0.5], tgt)
     with pytest.raises(InputError, match="sum to 1"):
         ips([0, 1, 0], [1.0, 0.0, 1.0], [0.5, 0.5, 0.5], np.full((3, 2), 0.4))
+    with pytest.raises(InputError, match="propensity must lie in \\(0, 1\\]; row 1"):
+        snips([0, 1, 0], [1.0, 0.0, 1.0], [0.5, np.nan, 0.5], tgt)
+    with pytest.raises(InputError, match="alpha"):
+        ips([0, 1, 0], [1.0, 0.0, 1.0], [0.5, 0.5, 0.5], tgt, alpha=1.5)
     with pytest.raises(InputError, match="predicted"):
         doubly_robust([0, 1, 0], [1.0, 0.0, 1.0], [0.5, 0.5, 0.5], tgt, np.zeros((3, 3)))

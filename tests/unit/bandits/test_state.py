@@ -83,6 +83,20 @@ def test_other_policies_and_continuous_rewards() -> None:
         assert w["b"] >= w["a"]
 
 
+def test_a_variant_without_data_is_tried_first_by_every_policy() -> None:
+    # A batch that misses a variant, or a variant added later, leaves it without data.
+    for policy in ("thompson", "ucb", "egreedy", "top_two", "gaussian_thompson"):
+        cfg = BanditConfig(policy=policy, epsilon=0.1)
+        state = BanditState.start(["a", "b"], T0, cfg)
+        state = state.update(_batch({"a": (100, 10)}), T0 + timedelta(hours=1))
+        assert sum(state.weights.values()) == pytest.approx(1.0)
+        added = state.add_variant("c", T0 + timedelta(hours=2))
+        assert sum(added.weights.values()) == pytest.approx(1.0)
+        if policy in ("ucb", "egreedy"):  # the untried variants lead
+            assert state.weights["b"] > state.weights["a"]
+            assert added.weights["c"] >= added.weights["a"]
+
+
 def test_bad_input_is_refused() -> None:
     state = BanditState.start(["a", "b"], T0)
     with pytest.raises(InputError, match="unknown variant 'z'"):

@@ -158,3 +158,25 @@ def test_decide_reports_which_condition_failed() -> None:
         decide([0.5], [0.0], threshold=1.0)
     with pytest.raises(InputError, match="tolerance"):
         decide([0.5], [0.0], tolerance=-1.0)
+
+
+def test_prob_best_keeps_precision_for_large_means_and_mixed_spreads() -> None:
+    # large means with small spreads: the float32 draws must not lose the differences
+    mu = np.array([[1000.0, 1000.02], [5e6, 5e6 - 3.0]])
+    sd = np.array([[0.01, 0.03], [2.0, 4.0]])
+    best, loss = prob_best_normal(mu, sd, draws=200_000, seed=2)
+    s = np.hypot(sd[:, 0], sd[:, 1])
+    m = mu[:, 1] - mu[:, 0]
+    np.testing.assert_allclose(best[:, 1], sps.norm.cdf(m / s), atol=0.005)
+    # E[max(X1 − X2, 0)] is the loss of variant 2 against the best of two
+    ref = s * sps.norm.pdf(m / s) - m * sps.norm.cdf(-m / s)
+    np.testing.assert_allclose(loss[:, 1], ref, rtol=0.02)
+
+
+def test_prob_best_is_undecided_for_rows_without_a_finite_posterior() -> None:
+    mu = np.array([[0.0, 0.1, 0.2], [0.0, np.nan, 0.1]])
+    sd = np.array([[0.1, 0.1, 0.1], [0.1, 0.1, 0.1]])
+    best, loss = prob_best_normal(mu, sd, draws=1_000, seed=1)
+    assert best[0].sum() == pytest.approx(1.0)
+    assert np.all(np.isnan(best[1]))
+    assert np.all(np.isnan(loss[1]))

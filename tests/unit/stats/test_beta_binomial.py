@@ -174,3 +174,41 @@ def test_credible_intervals_are_calibrated_under_the_prior() -> None:
     assert rel_cover.mean() == pytest.approx(0.95, abs=0.01)
     # and P(better) is calibrated: its average is the share of truly better variants
     assert res.prob_better.mean() == pytest.approx(np.mean(pv > pc), abs=0.01)
+
+
+@pytest.mark.parametrize(
+    ("a1", "b1", "a2", "b2"),
+    [
+        (128.0, 4e6, 140.0, 4.2e6),  # at the Gauss–Hermite threshold, far in a corner
+        (5000.5, 128.5, 200.0, 9.5),  # a wide control next to a narrow variant
+        (130.0, 870.0, 9000.0, 61000.0),  # widths 20× apart
+        (3e5, 7e5, 2.9e5, 7.1e5),  # large counts, P(better) near 0
+    ],
+)
+def test_near_normal_rule_matches_numerical_integration(
+    a1: float, b1: float, a2: float, b2: float
+) -> None:
+    from shipit.stats.beta_binomial import _prob_and_losses, _quantiles
+
+    args = tuple(np.array([v]) for v in (a1, b1, a2, b2))
+    p, loss1, loss2, _ = _prob_and_losses(*args)
+    lo, hi = 1e-12, 1 - 1e-12
+    s1, s2 = sps.beta(a1, b1), sps.beta(a2, b2)
+    box = (max(lo, min(s1.ppf(1e-15), s2.ppf(1e-15))), min(hi, max(s1.isf(1e-15), s2.isf(1e-15))))
+
+    def quad(f: object) -> float:
+        pts = [s1.mean(), s2.mean()]
+        return integrate.quad(f, *box, points=pts, epsabs=1e-14, epsrel=1e-12, limit=500)[0]  # type: ignore[arg-type]
+
+    m2 = a2 / (a2 + b2)
+    assert p[0] == pytest.approx(quad(lambda x: s1.pdf(x) * s2.cdf(x)), abs=1e-9)
+    # E[(X2 − X1)+] = ∫ f1(x) (m2·S(x; a2 + 1, b2) − x·S(x; a2, b2)) dx
+    ref1 = quad(lambda x: s1.pdf(x) * (m2 * sps.beta.sf(x, a2 + 1, b2) - x * s2.sf(x)))
+    assert loss1[0] == pytest.approx(ref1, abs=1e-12, rel=1e-7)
+    d_lo, d_hi = _quantiles(*args, 0.95, relative=False)
+    for d, q in ((d_lo[0], 0.025), (d_hi[0], 0.975)):
+        assert quad(lambda x, d=d: s2.pdf(x) * s1.cdf(x + d)) == pytest.approx(q, abs=1e-8)
+    r_lo, r_hi = _quantiles(*args, 0.95, relative=True)
+    for r, q in ((r_lo[0], 0.025), (r_hi[0], 0.975)):
+        assert quad(lambda x, r=r: s2.pdf(x) * s1.cdf((1 + r) * x)) == pytest.approx(q, abs=1e-8)
+    assert loss2[0] >= 0.0

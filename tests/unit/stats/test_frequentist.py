@@ -316,3 +316,65 @@ def test_ratio_matches_row_linearization_hypothesis(
     np.testing.assert_allclose(
         res.p_value[0], 2 * sps.norm.sf(abs(r_v - r_c) / se), rtol=1e-8, atol=1e-14
     )
+
+
+@pytest.mark.filterwarnings("error")
+def test_constant_groups_are_zero_variance_not_significant() -> None:
+    # 9.99 for every unit against 10.99 for every unit: the rounding residue of the sums
+    # used to give se ≈ 1e-9 and p ≈ 0 with status ok.
+    n = 1000
+    c = Moments.from_arrays(["a"] * n, {"y": np.full(n, 9.99)})
+    v = Moments.from_arrays(["a"] * n, {"y": np.full(n, 10.99)})
+    res = compare(c, v, "mean")
+    assert res.status[0] == Status.ZERO_VARIANCE
+    assert np.isnan(res.p_value[0])
+    # A ratio whose numerator is the same multiple of its denominator for every unit.
+    rng = np.random.default_rng(3)
+    den_c, den_v = rng.integers(1, 10, n).astype(float), rng.integers(1, 10, n).astype(float)
+    rc = Moments.from_arrays(["a"] * n, {"num": 0.1 * den_c, "den": den_c})
+    rv = Moments.from_arrays(["a"] * n, {"num": 0.3 * den_v, "den": den_v})
+    res = compare(rc, rv, "ratio")
+    assert res.status[0] == Status.ZERO_VARIANCE
+    assert np.isnan(res.p_value[0])
+
+
+@pytest.mark.filterwarnings("error")
+def test_all_or_nothing_proportions_keep_the_pooled_test_but_no_flat_interval() -> None:
+    # 10/10 against 0/10: the unpooled se is 0, the pooled one is not.
+    c, v = _proportions([(10, 10), (10, 0)]), _proportions([(10, 0), (10, 10)])
+    res = compare(c, v, "proportion")
+    ref = [proportions_ztest([0, 10], [10, 10])[1], proportions_ztest([10, 0], [10, 10])[1]]
+    np.testing.assert_allclose(res.p_value, ref, rtol=RTOL)
+    assert list(res.status) == [Status.ZERO_VARIANCE, Status.ZERO_VARIANCE]
+    assert np.all(np.isnan(res.abs_ci_low))
+    assert np.all(np.isnan(res.abs_ci_high))
+    np.testing.assert_array_equal(res.abs_effect, [-1.0, 1.0])
+
+
+_CELL = st.tuples(st.integers(0, 4), st.integers(0, 4))  # (units, successes) of tiny groups
+
+
+@pytest.mark.filterwarnings("error")
+@settings(max_examples=200, deadline=None)
+@given(
+    rows=st.lists(st.tuples(_CELL, _CELL), min_size=1, max_size=6),
+    kind=st.sampled_from(["proportion", "mean"]),
+    alternative=st.sampled_from(["two-sided", "greater", "less"]),
+)
+def test_ok_rows_have_finite_numbers_and_others_a_reason(
+    rows: list[tuple[tuple[int, int], tuple[int, int]]], kind: str, alternative: str
+) -> None:
+    # Tiny 0/1 groups (0 to 4 units) hit every degenerate case; none may raise or warn, and
+    # a row marked ok must carry finite numbers and a proper interval.
+    def moments(side: int) -> Moments:
+        n = np.array([r[side][0] for r in rows], dtype=float)
+        k = np.minimum([r[side][1] for r in rows], n)
+        return Moments.from_sums([str(i) for i in range(len(rows))], ["y"], n, k, k)
+
+    res = compare(moments(0), moments(1), kind, alternative=alternative)
+    ok = res.status == Status.OK
+    for name in ("p_value", "abs_ci_low", "abs_ci_high", "abs_se", "statistic", "rel_ci_low"):
+        assert np.all(np.isfinite(getattr(res, name)[ok])), name
+    assert np.all(res.abs_ci_low[ok] < res.abs_ci_high[ok])
+    assert np.all((res.p_value[ok] >= 0) & (res.p_value[ok] <= 1))
+    assert set(res.status) <= {s.value for s in Status}

@@ -163,6 +163,16 @@ def test_bad_designs_are_named(kwargs: dict[str, object], message: str) -> None:
 def test_unknown_classical_shape_is_named() -> None:
     with pytest.raises(InputError, match="classical shape 'wt'"):
         classical_bounds(EQUAL4, shape="wt")
+    # a one-sided design cannot reject more often than with bounds at 0 (used to be
+    # scipy's "f(a) and f(b) must have different signs")
+    with pytest.raises(InputError, match=r"alpha 0\.9 is too large"):
+        classical_bounds([1, 2], alpha=0.9, sides=1)
+
+
+def test_classical_bounds_of_one_look_are_the_normal_quantile() -> None:
+    for alpha, sides in ((0.05, 2), (0.8, 2), (0.3, 1), (1e-6, 2)):
+        b = classical_bounds([1.0], shape="pocock", alpha=alpha, sides=sides).efficacy[0]
+        assert b == pytest.approx(sps.norm.isf(alpha / sides), abs=1e-6)
 
 
 @settings(max_examples=15, deadline=None)

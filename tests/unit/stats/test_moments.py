@@ -90,3 +90,42 @@ def test_frozen_and_bad_shapes() -> None:
         Moments(("a",), ("y",), np.zeros((1, 3, 3)))
     with pytest.raises(InputError, match="cannot add"):
         _ = m + Moments.from_sums(["a"], ["x"], [3], [[2.0]], [[[2.0]]])
+
+
+def test_variance_of_values_far_from_zero_survives_accumulation() -> None:
+    # 5·10⁴ ± 1 summed unit by unit loses ~1e-4 of the variance to rounding; accumulating
+    # about the group mean keeps it to the one rounding the raw representation needs.
+    rng = np.random.default_rng(11)
+    y = 5e4 + rng.normal(size=200_000)
+    x = 2e4 + 0.5 * (y - 5e4) + rng.normal(size=y.size)
+    groups = np.where(rng.random(y.size) < 0.5, "a", "b")
+    m = Moments.from_arrays(groups, {"y": y, "x": x}, labels=["a", "b"])
+    for i, g in enumerate(["a", "b"]):
+        ya, xa = y[groups == g], x[groups == g]
+        np.testing.assert_allclose(m.variance("y")[i], ya.var(ddof=1), rtol=5e-6)
+        np.testing.assert_allclose(m.covariance("x", "y")[i], np.cov(xa, ya)[0, 1], rtol=2e-5)
+        np.testing.assert_allclose(m.mean("y")[i], ya.mean(), rtol=1e-13)
+
+
+@pytest.mark.parametrize("value", [0.1, 0.3, 1.1, 9.99, 123.456])
+@pytest.mark.parametrize("n", [10, 37, 1000, 100_000])
+def test_constant_values_have_exactly_zero_variance(value: float, n: int) -> None:
+    # Sums accumulated one unit at a time, as a database does: Σy² − (Σy)²/n is then a
+    # rounding residue (≈1e-17..1e-10), which used to pass for a variance.
+    y = np.full(n, value)
+    total, total_sq = np.cumsum(y)[-1], np.cumsum(y * y)[-1]
+    m = Moments.from_sums(["a"], ["y"], [n], [[total]], [[[total_sq]]])
+    assert m.variance("y")[0] == 0.0
+    assert Moments.from_arrays(["a"] * n, {"y": y}).variance("y")[0] == 0.0
+
+
+def test_from_arrays_codes_integer_and_string_groups_alike() -> None:
+    y = np.arange(6.0)
+    by_int = Moments.from_arrays(np.array([2, 1, 2, 1, 3, 2]), {"y": y})
+    by_str = Moments.from_arrays(["2", "1", "2", "1", "3", "2"], {"y": y})
+    assert by_int.labels == ("2", "1", "3")
+    assert by_int.allclose(by_str, rtol=0)
+    np.testing.assert_array_equal(by_int.n, [3, 2, 1])
+    np.testing.assert_array_equal(by_int.sum("y"), [0 + 2 + 5, 1 + 3, 4])
+    with pytest.raises(InputError, match="'3' is not among labels"):
+        Moments.from_arrays([2, 1, 3], {"y": [1.0, 2.0, 3.0]}, labels=["1", "2"])

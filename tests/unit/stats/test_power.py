@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -133,3 +134,21 @@ def test_bad_plans_raise_clear_errors(kwargs: dict[str, object], match: str) -> 
     mde = kwargs.pop("mde")
     with pytest.raises(InputError, match=match):
         pw.plan_sample_size(kind, mde, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda n: pw.power_mean(1.0, 0.1, n),
+        lambda n: pw.power_proportion(0.1, 0.01, n),
+        lambda n: pw.mde_mean(1.0, n),
+        lambda n: pw.mde_proportion(0.1, n),
+    ],
+)
+@pytest.mark.parametrize("n", [0.0, -5.0, float("nan")])
+def test_non_positive_n_is_refused_not_turned_into_a_power(
+    call: Callable[[float], object], n: float
+) -> None:
+    # n = 0 used to give power Φ(−z) ≈ 0.03 and n < 0 a NaN, both passed off as results.
+    with pytest.raises(InputError, match="n \\(units per variant\\) must be > 0"):
+        call(n)

@@ -1,18 +1,73 @@
-"""``shipit power``: units per variant, in total and days needed to detect an effect."""
+"""``shipit power``: units per variant, in total and days needed to detect an effect.
+
+With ``--n`` (units per variant) it answers the converse questions: the MDE at that n, or,
+with ``--mde`` too, the power achieved.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Annotated
+import math
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
 from shipit.cli.commands.stats import OutputFormat, fail
-from shipit.errors import ShipitError
-from shipit.report.terminal import render_power_plan
-from shipit.stats.power import plan_sample_size
+from shipit.errors import InputError, ShipitError
+from shipit.report.terminal import render_power_at_n, render_power_plan
+from shipit.stats.power import comparison_alpha, plan_sample_size
+from shipit.stats.power_at_n import achieved_power, detectable_effect
+
+
+def at_n(
+    kind: str,
+    n: float,
+    mde: float | None,
+    *,
+    baseline: float | None,
+    sd: float | None,
+    relative: bool,
+    alpha: float,
+    power: float,
+    variants: int,
+    alternative: str,
+    variance_reduction: float,
+) -> dict[str, Any]:
+    """MDE at n units per variant, or the power against ``mde`` when it is given."""
+    settings: dict[str, Any] = {
+        "baseline": baseline,
+        "sd": sd,
+        "alpha": alpha,
+        "variants": variants,
+        "alternative": alternative,
+        "variance_reduction": variance_reduction,
+    }
+    if mde is None:
+        mde_abs = float(detectable_effect(kind, n, power=power, **settings))
+        achieved = power
+    else:
+        achieved = float(achieved_power(kind, n, mde, relative=relative, **settings))
+        mde_abs = abs(mde) * abs(baseline) if relative and baseline else abs(mde)
+    if not math.isfinite(mde_abs):
+        raise InputError(f"no effect reaches power {power} with {n:g} units per variant")
+    units: int | float = int(n) if float(n).is_integer() else n
+    mde_rel = mde_abs / abs(baseline) if baseline else None
+    return {
+        "kind": kind,
+        "solve": "mde" if mde is None else "power",
+        "per_variant": units,
+        "total": units * variants,
+        "variants": variants,
+        "alpha": alpha,
+        "alpha_per_comparison": comparison_alpha(alpha, variants),
+        "alternative": alternative,
+        "power": achieved,
+        "mde_absolute": mde_abs,
+        "mde_relative": mde_rel,
+        "variance_reduction": variance_reduction,
+    }
 
 
 def register(app: typer.Typer) -> None:
@@ -21,7 +76,9 @@ def register(app: typer.Typer) -> None:
     @app.command("power")
     def power(
         kind: Annotated[str, typer.Option("--kind", help="proportion, mean or ratio")],
-        mde: Annotated[float, typer.Option("--mde", help="minimum detectable effect")],
+        mde: Annotated[
+            float | None, typer.Option("--mde", help="minimum detectable effect")
+        ] = None,
         baseline: Annotated[
             float | None,
             typer.Option("--baseline", help="control rate (proportion) or mean (relative mde)"),
@@ -47,8 +104,40 @@ def register(app: typer.Typer) -> None:
         output_format: Annotated[
             OutputFormat, typer.Option("--format", help="json or a rich table")
         ] = OutputFormat.table,
+        n: Annotated[
+            float | None,
+            typer.Option("--n", help="units per variant: prints the MDE, or the power with --mde"),
+        ] = None,
     ) -> None:
-        """Sample size per variant and in total (and days, given daily traffic)."""
+        """Sample size per variant and in total (and days, given daily traffic).
+
+        With --n: the minimum detectable effect at n units per variant, or with --n and
+        --mde the power achieved.
+        """
+        if n is not None:
+            try:
+                result = at_n(
+                    kind,
+                    n,
+                    mde,
+                    baseline=baseline,
+                    sd=sd,
+                    relative=relative,
+                    alpha=alpha,
+                    power=target_power,
+                    variants=variants,
+                    alternative=alternative,
+                    variance_reduction=variance_reduction,
+                )
+            except ShipitError as exc:
+                raise fail(exc) from exc
+            if output_format is OutputFormat.json:
+                typer.echo(json.dumps(result, indent=2, allow_nan=False))
+            else:
+                Console().print(render_power_at_n(result))
+            return
+        if mde is None:
+            raise fail(InputError("--mde is needed (or --n to get the MDE at n units)"))
         try:
             plan = plan_sample_size(
                 kind,
