@@ -14,11 +14,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
+    "ERRORS",
     "AssignRequest",
     "AssignResponse",
     "AssignmentPublic",
     "AuditEntryPublic",
     "DecideRequest",
+    "ErrorPublic",
     "EventIn",
     "EventsBatch",
     "ExperimentCreate",
@@ -192,6 +194,27 @@ class ExposuresBatch(_Body):
     """A batch of exposures: stored all together or not at all."""
 
     exposures: list[ExposureIn] = Field(min_length=1)
+
+
+class ErrorPublic(BaseModel):
+    """Every error reply: the kind of error and a message saying what, where and what to do."""
+
+    error: str
+    detail: str
+    problems: list[dict[str, str]] | None = None
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorPublic, "description": text}
+    for code, text in {
+        401: "Missing, unknown or revoked API key",
+        403: "The key's scope does not allow this",
+        404: "Not found",
+        409: "Not allowed in the current state, or a conflict",
+        413: "Request body too large",
+        422: "Invalid request (the field and row at fault are named)",
+    }.items()
+}
 
 
 class IngestResult(BaseModel):

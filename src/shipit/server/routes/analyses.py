@@ -12,10 +12,11 @@ from fastapi import APIRouter, status
 from shipit.errors import ShipitError
 from shipit.server.deps import AdminKey, SdkKey, ServicesDep
 from shipit.server.routes.experiments import actor_of
+from shipit.server.schemas import ERRORS, ErrorPublic
 
 __all__ = ["UnavailableError", "router", "run_analysis"]
 
-router = APIRouter(prefix="/v1/experiments", tags=["analyses"])
+router = APIRouter(prefix="/v1/experiments", tags=["analyses"], responses=ERRORS)
 
 
 class UnavailableError(ShipitError):
@@ -46,7 +47,12 @@ def run_analysis(services: Any, key: str, *, actor: str) -> str:
     return str(body)
 
 
-@router.post("/{key}/analyses", status_code=status.HTTP_201_CREATED, response_model=dict[str, Any])
+@router.post(
+    "/{key}/analyses",
+    status_code=status.HTTP_201_CREATED,
+    response_model=dict[str, Any],
+    responses={501: {"model": ErrorPublic, "description": "No analysis pipeline in this build"}},
+)
 def create_analysis(key: str, services: ServicesDep, api_key: AdminKey) -> Any:
     """Run the analysis of an experiment now and keep it as the latest."""
     actor = actor_of(api_key)

@@ -10,11 +10,11 @@ from fastapi import APIRouter, Response
 
 from shipit.errors import InputError
 from shipit.server.deps import SdkKey, ServicesDep
-from shipit.server.schemas import AssignRequest, AssignResponse
+from shipit.server.schemas import ERRORS, AssignRequest, AssignResponse
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1", tags=["assignments"])
+router = APIRouter(prefix="/v1", tags=["assignments"], responses=ERRORS)
 
 
 @router.post("/assign", response_model=AssignResponse)

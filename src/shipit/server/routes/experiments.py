@@ -15,6 +15,7 @@ from shipit.registry import ExperimentRecord, SqlAlchemyRepository, Status
 from shipit.registry.keys import ApiKey
 from shipit.server.deps import AdminKey, RegistryDep, SdkKey
 from shipit.server.schemas import (
+    ERRORS,
     AuditEntryPublic,
     DecideRequest,
     ExperimentCreate,
@@ -25,7 +26,7 @@ from shipit.spec import Experiment, loads_experiments
 
 __all__ = ["actor_of", "router", "to_public"]
 
-router = APIRouter(prefix="/v1/experiments", tags=["experiments"])
+router = APIRouter(prefix="/v1/experiments", tags=["experiments"], responses=ERRORS)
 
 
 def actor_of(key: ApiKey) -> str:

@@ -15,11 +15,11 @@ from fastapi import APIRouter, Request, Response
 from shipit.registry import Status
 from shipit.server.deps import RegistryDep, SdkKey, SettingsDep
 from shipit.server.routes.experiments import to_public
-from shipit.server.schemas import FeaturesPayload
+from shipit.server.schemas import ERRORS, FeaturesPayload
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1", tags=["features"])
+router = APIRouter(prefix="/v1", tags=["features"], responses=ERRORS)
 
 
 @router.get(

@@ -14,12 +14,12 @@ from fastapi import APIRouter
 
 from shipit.errors import InputError
 from shipit.server.deps import EngineDep, SdkKey, ServicesDep, SettingsDep
-from shipit.server.schemas import EventsBatch, ExposuresBatch, IngestResult
+from shipit.server.schemas import ERRORS, EventsBatch, ExposuresBatch, IngestResult
 from shipit.store.loaders import load
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1", tags=["ingestion"])
+router = APIRouter(prefix="/v1", tags=["ingestion"], responses=ERRORS)
 
 
 def _table(rows: list[dict[str, Any]], fixed: list[str], what: str) -> pa.Table:
