@@ -1,4 +1,4 @@
-"""The analyses endpoints: run the library's ``analyze`` (here a stand-in module that returns
+"""The analyses endpoints: run the library's analysis (here a stand-in module that returns
 a fixed Analysis), keep the run, serve the latest, and show it on the dashboard."""
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from server.live import SPEC_YAML, Live, sample_analysis
 def test_run_then_fetch_latest(live: Live, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[Any, ...]] = []
 
-    def analyze(experiment: Any, store: Any, *, registry: Any = None, phase: int = 0) -> Any:
-        calls.append((experiment.key, store, registry, phase))
+    def analyze_registered(key: str, engine: Any, registry: Any) -> Any:
+        calls.append((key, engine, registry))
         return sample_analysis()
 
     fake = types.ModuleType("shipit.analysis")
-    fake.analyze = analyze  # type: ignore[attr-defined]
+    fake.analyze_registered = analyze_registered  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "shipit.analysis", fake)
     with live.client(live.admin) as c:
         c.post("/v1/experiments", json={"yaml": SPEC_YAML})
@@ -31,7 +31,7 @@ def test_run_then_fetch_latest(live: Live, monkeypatch: pytest.MonkeyPatch) -> N
         assert run.status_code == 201, run.text
         assert run.json()["verdict"]["decision"] == "ship"
     services = live.app.state.services
-    assert calls == [("checkout", services.engine, services.registry, 1)]
+    assert calls == [("checkout", services.engine, services.registry)]
     with live.client(live.sdk) as c:
         latest = c.get("/v1/experiments/checkout/analyses/latest")
         assert latest.json() == run.json()

@@ -1,9 +1,8 @@
-"""Analyses: run ``shipit.analysis.analyze`` on an experiment, or fetch the latest run, as
-the stable JSON of ``shipit.report.json``."""
+"""Analyses: run ``shipit.analysis.analyze_registered`` on an experiment (its current phase),
+or fetch the latest run, as the stable JSON of ``shipit.report.json``."""
 
 from __future__ import annotations
 
-import inspect
 import json
 from typing import Any
 
@@ -28,20 +27,13 @@ class UnavailableError(ShipitError):
 def run_analysis(services: Any, key: str, *, actor: str) -> str:
     """Analyse ``key`` now, save the run in the registry and return its JSON."""
     try:
-        from shipit.analysis import analyze
+        from shipit.analysis import analyze_registered
         from shipit.report.json import to_json
     except ImportError as exc:
         raise UnavailableError("the analysis pipeline is not available in this build") from exc
-    record = services.registry.get(key)
-    # analyze(experiment, store, ...): the registry and the current phase when it takes them.
-    params = inspect.signature(analyze).parameters
-    extra: dict[str, Any] = {}
-    if "registry" in params:
-        extra["registry"] = services.registry
-    if "phase" in params and record.phase is not None:
-        extra["phase"] = record.phase.number
+    services.registry.get(key)  # NotFoundError before any work
     with services.store_lock:
-        analysis = analyze(record.experiment, services.engine, **extra)
+        analysis = analyze_registered(key, services.engine, services.registry)
     body = to_json(analysis)
     services.analyses.save(key, body, actor=actor)
     return str(body)
