@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
+from markupsafe import escape
 
 from server.live import SPEC_YAML, Live
 from shipit.sdk import ShipitClient
@@ -79,3 +80,7 @@ def test_create_start_assign_send_analyse_decide(live: Live) -> None:
     assert raw["p_value"] < 1e-6
     assert analysis["verdict"]["decision"] in {"ship", "ship_to_segment"}
     assert analysis["verdict"]["variant"] == "green"
+    with live.client() as anyone:
+        page = anyone.get("/experiments/checkout")
+    assert page.status_code == 200
+    assert str(escape(analysis["verdict"]["reasons"][0])) in page.text
