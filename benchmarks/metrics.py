@@ -5,13 +5,14 @@ to go smaller), 2 variants and 5 metrics with one pre-period covariate each, the
 each implementation in its own process and prints ratios against the hand-written DuckDB
 query (the floor for this engine) in the same run.
 
-    python benchmarks/metrics.py --events 20000000 --units 2000000
+    python benchmarks/metrics.py --events 20000000 --units 2000000 --repeat 3 --by-day
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import resource
 import sys
 import tempfile
@@ -116,6 +117,28 @@ def run_shipit(path: Path) -> dict[str, Any]:
 
     engine = DuckDBEngine(path / "store.duckdb")
     result = compute_moments(engine, "bench", 1, VARIANTS, METRICS)
+    return {m: result[m].matrix for m in result.metrics}
+
+
+def run_shipit_daily(path: Path) -> dict[str, Any]:
+    """``--by day``: cumulative moments per day from per-unit changes."""
+    from shipit.metrics.run import compute_moments
+    from shipit.store.duckdb import DuckDBEngine
+
+    engine = DuckDBEngine(path / "store.duckdb")
+    result = compute_moments(engine, "bench", 1, VARIANTS, METRICS, by="day")
+    return {m: result[m].matrix for m in result.metrics}
+
+
+def run_shipit_daily_dense(path: Path) -> dict[str, Any]:
+    """``--by day`` with the units × days plan, for comparison."""
+    from shipit.metrics.compile import compile_moments
+    from shipit.metrics.run import _read
+    from shipit.store.duckdb import DuckDBEngine
+
+    engine = DuckDBEngine(path / "store.duckdb")
+    plan = compile_moments("bench", 1, VARIANTS, METRICS, by="day", day_plan="dense")
+    result = _read(plan, engine.query(plan.sql).to_pydict(), VARIANTS)
     return {m: result[m].matrix for m in result.metrics}
 
 
@@ -260,6 +283,13 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=10_000_000)
     parser.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline")
     parser.add_argument("--dir", type=Path, default=None, help="where to write the data")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs per implementation, alternated (median)"
+    )
+    parser.add_argument("--by-day", action="store_true", help="add the --by day rows")
+    parser.add_argument(
+        "--dense-day", action="store_true", help="with --by-day, also the units × days plan"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         path = Path(tmp)
@@ -267,14 +297,36 @@ def main() -> None:
         generate(path, args.events, args.units)
         took = time.perf_counter() - t
         print(f"generated {args.events:,} events for {args.units:,} units in {took:.1f} s")
-        runs: dict[str, tuple[float, int, dict[str, Any]]] = {}
-        runs["hand-written DuckDB"] = measure(run_hand_written, path)
-        runs["shipit (DuckDB)"] = measure(run_shipit, path)
+        todo: dict[str, Callable[[Path], dict[str, Any]]] = {
+            "hand-written DuckDB": run_hand_written,
+            "shipit (DuckDB)": run_shipit,
+        }
         skip_pandas = args.no_pandas or args.events > 40_000_000
         if not skip_pandas:
-            runs["pandas"] = measure(run_pandas, path)
+            todo["pandas"] = run_pandas
         else:
             print("pandas skipped (--no-pandas, or more than 40M events)")
+        if args.by_day:
+            todo["shipit --by day"] = run_shipit_daily
+            if args.dense_day:
+                todo["shipit --by day dense"] = run_shipit_daily_dense
+        # The machine may be shared: alternate implementations and keep medians.
+        samples: dict[str, list[tuple[float, int, dict[str, Any]]]] = {k: [] for k in todo}
+        loads = []
+        for _ in range(max(1, args.repeat)):
+            for name, fn in todo.items():
+                samples[name].append(measure(fn, path))
+                loads.append(os.getloadavg()[0])
+        runs = {
+            k: (
+                float(np.median([s[0] for s in v])),
+                int(np.median([s[1] for s in v])),
+                v[0][2],
+            )
+            for k, v in samples.items()
+        }
+        load = f"{min(loads):.1f}-{max(loads):.1f}"
+        print(f"medians of {max(1, args.repeat)} run(s); 1-min load average {load}")
         # The three implementations must agree before their speed means anything.
         ship, hand = runs["shipit (DuckDB)"][2], runs["hand-written DuckDB"][2]
         rev = ship["revenue"]
@@ -299,6 +351,10 @@ def main() -> None:
             ps, pm, _ = runs["pandas"]
             ss, sm, _ = runs["shipit (DuckDB)"]
             print(f"shipit vs pandas: {ps / ss:.1f}× faster, {sm / pm:.2f}× the memory")
+        if "shipit --by day dense" in runs:
+            day, dense = runs["shipit --by day"][2], runs["shipit --by day dense"][2]
+            for name in day:
+                assert np.allclose(day[name], dense[name], rtol=1e-9), name
 
 
 if __name__ == "__main__":

@@ -76,6 +76,7 @@ def make_dataset(seed: int = 7, n_units: int = 240, n_events: int = 3000) -> Dat
             + pd.to_timedelta(rng.integers(-3 * 86400e6, 7 * 86400e6, n_events), "us"),
             "value": value,
             "item": rng.integers(1, 6, n_events).astype(float),
+            "neg": -value - 1.0,
         }
     )
     unit_table = pd.DataFrame(
@@ -247,7 +248,10 @@ def spark_session() -> Iterator[Any]:
         .appName("shipit-tests")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.sql.shuffle.partitions", "1")
+        .config("spark.default.parallelism", "1")
+        # Short-lived test JVM: quick JIT tiers and a small GC start faster.
+        .config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
         .config("spark.sql.warehouse.dir", warehouse)
         .getOrCreate()
     )

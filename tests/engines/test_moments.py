@@ -105,3 +105,27 @@ def test_unknown_experiment_gives_empty_moments(engine: DuckDBEngine) -> None:
     got = compute_moments(engine, "nope", 1, VARIANTS, METRICS[:1])
     assert got["revenue"].labels == ("control", "treatment")
     assert got["revenue"].n.tolist() == [0.0, 0.0]
+
+
+# Decomposable aggregates only: by day these take the per-unit change plan (metrics.daily).
+DAILY = [m for m in METRICS if m.winsorize is None and m.aggregation != "count_distinct"] + [
+    MetricDef(name="max_neg", event="view", aggregation="max", value="neg"),
+    MetricDef(
+        name="same_as_cov",
+        event="purchase",
+        covariates=[{"name": "x", "event": "purchase", "window": {"start_hours": 0}}],
+    ),
+]
+
+
+@pytest.mark.parametrize("phase_start", [None, PHASE_START])
+def test_daily_changes_match_pandas(
+    engine: DuckDBEngine,
+    dataset: Dataset,
+    reference: Callable[..., Any],
+    phase_start: datetime | None,
+) -> None:
+    got = compute_moments(engine, "checkout", 1, VARIANTS, DAILY, by="day", phase_start=phase_start)
+    assert "exposed_days" not in got.sql  # no units x days pairing
+    want = reference(dataset, "checkout", 1, VARIANTS, DAILY, by="day", phase_start=phase_start)
+    assert_same(got, want)

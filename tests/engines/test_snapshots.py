@@ -10,7 +10,7 @@ import sqlglot
 from shipit.metrics.compile import compile_moments
 
 from .conftest import PHASE_START
-from .test_moments import METRICS, VARIANTS
+from .test_moments import DAILY, METRICS, VARIANTS
 
 
 @pytest.mark.parametrize("dialect", ["duckdb", "spark"])
@@ -44,3 +44,20 @@ def test_spark_quantile_is_exact() -> None:
     q = compile_moments("checkout", 1, VARIANTS, METRICS, dialect="spark")
     assert "PERCENTILE(" in q.sql
     assert "APPROX" not in q.sql.upper()
+
+
+def test_no_distinct_and_one_group_key_per_unit() -> None:
+    """Multi-variant units are found by MIN <> MAX, not COUNT(DISTINCT); per-unit values
+    are grouped by the unit alone (variant is carried), the cheap plan in the engine."""
+    plain = [m for m in METRICS if m.aggregation != "count_distinct"]
+    q = compile_moments("checkout", 1, VARIANTS, plain)
+    assert "DISTINCT" not in q.sql.upper()
+    body = q.sql.split("unit_values AS (")[1].split("\n), ")[0]
+    assert body.rstrip().endswith("GROUP BY\n    1")
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "spark"])
+def test_by_day_changes_sql(dialect: str, snapshot: Callable[[str, str], None]) -> None:
+    q = compile_moments("checkout", 1, VARIANTS, DAILY, by="day", dialect=dialect)
+    assert "exposed_days" not in q.sql
+    snapshot(dialect, q.sql)

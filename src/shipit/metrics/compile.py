@@ -25,6 +25,7 @@ import sqlglot
 from sqlglot import exp
 
 from shipit.errors import SpecError
+from shipit.metrics.daily import Partial, daily_ctes
 from shipit.metrics.windows import bounds, condition
 from shipit.spec.metric import Aggregate, Covariate, MetricDef, Window
 
@@ -73,8 +74,11 @@ def _lit(value: str) -> str:
 class _Builder:
     """Collects the per-unit value columns and the events they need."""
 
-    def __init__(self, day: bool) -> None:
+    def __init__(self, day: bool, sparse: bool = False) -> None:
         self.values: list[str] = []
+        self.partials: list[Partial] = []
+        self.unit_aliases: list[str] = []
+        self.sparse = sparse
         self.events: set[str] = set()
         self.windows: list[Window] = []
         self.unit_columns: list[str] = []
@@ -83,12 +87,17 @@ class _Builder:
         self.source: dict[str, str] = {}
         self._seen: dict[str, str] = {}
 
-    def _add(self, sql: str, alias: str) -> None:
-        if sql in self._seen:
-            self.source[alias] = self._seen[sql]
+    def _add(self, sql: str, alias: str, partial: Partial | None = None) -> None:
+        key = sql
+        if self.sparse and partial is not None:
+            key += f" /* cumulative={partial.cumulative} */"
+        if key in self._seen:
+            self.source[alias] = self._seen[key]
             return
-        self._seen[sql] = self.source[alias] = alias
+        self._seen[key] = self.source[alias] = alias
         self.values.append(f"{sql} AS {alias}")
+        if partial is not None:
+            self.partials.append(partial)
 
     def aggregate(
         self,
@@ -117,7 +126,8 @@ class _Builder:
             "max": f"COALESCE(MAX(CASE WHEN {when} THEN {value} END), 0)",
             "any": f"MAX(CASE WHEN {when} THEN 1 ELSE 0 END)",
         }[agg.aggregation]
-        self._add(f"CAST({sql} AS DOUBLE)", alias)
+        partial = Partial(alias, agg.aggregation, when, value, cumulative)
+        self._add(f"CAST({sql} AS DOUBLE)", alias, partial)
 
     def unit_column(self, column: str, alias: str) -> None:
         key = f"units:{column}"
@@ -126,6 +136,7 @@ class _Builder:
             return
         self._seen[key] = self.source[alias] = alias
         self.unit_columns.append(f"un.{_id(column)} AS {alias}")
+        self.unit_aliases.append(alias)
         self.values.append(f"CAST(COALESCE(MAX(u.{alias}), 0) AS DOUBLE) AS {alias}")
 
 
@@ -140,11 +151,13 @@ def compile_moments(
     phase_start: datetime | None = None,
     dialect: str = "duckdb",
     tables: Mapping[str, str] | None = None,
+    day_plan: Literal["auto", "dense"] = "auto",
 ) -> CompiledQuery:
     """The one query computing every metric's moments for an experiment.
 
     ``by`` is None, ``"day"`` (cumulative moments at the end of each UTC day) or the name of
     a segment attribute, read from ``segment_in`` (the exposures or the units table).
+    By day, ``day_plan="dense"`` forces the units × days plan (for comparison).
     """
     if not metrics:
         raise SpecError("no metrics to compute")
@@ -156,7 +169,19 @@ def compile_moments(
     t = {"exposures": "exposures", "events": "events", "units": "units", **(tables or {})}
     day = by == "day"
     segment = by if by not in (None, "day") else None
-    b = _Builder(day)
+    # Daily moments from per-unit changes when every aggregate allows (see metrics.daily).
+    aggs = [
+        a
+        for m in metrics
+        for a in ([m.numerator, m.denominator] if m.numerator else [m]) + list(m.covariates)
+    ]
+    sparse = (
+        day
+        and day_plan == "auto"
+        and all(m.winsorize is None for m in metrics)
+        and all(a is not None and a.aggregation != "count_distinct" for a in aggs)
+    )
+    b = _Builder(day and not sparse, sparse)
     cols: list[MetricColumns] = []
     caps: list[tuple[str, float]] = []
     for i, m in enumerate(metrics):
@@ -201,7 +226,7 @@ def compile_moments(
         (
             "first_exposures",
             "SELECT unit_id, MIN(ts) AS first_ts, MIN(variant) AS variant, "
-            "COUNT(DISTINCT variant) AS n_variants"
+            "MAX(variant) AS max_variant"
             + (", ARG_MIN(segment, ts) AS segment" if seg_src else "")
             + " FROM phase_exposures"
             + (f" WHERE ts >= {start}" if start else "")
@@ -227,7 +252,7 @@ def compile_moments(
                 if needs_units
                 else ""
             )
-            + f" WHERE f.n_variants = 1 AND f.variant IN ({in_variants})",
+            + f" WHERE f.variant = f.max_variant AND f.variant IN ({in_variants})",
         )
     )
     base = "exposed"
@@ -240,6 +265,7 @@ def compile_moments(
                 f"WHERE {ts} >= (SELECT MIN(first_ts) FROM exposed)",
             )
         )
+    if day and not sparse:
         ctes.append(
             (
                 "exposed_days",
@@ -248,61 +274,76 @@ def compile_moments(
             )
         )
         base = "exposed_days"
-    group = ["u.unit_id", "u.variant"]
+    # Group by the unit (and day) only: variant and segment are per unit, carried along.
+    group = ["u.unit_id"] + (["u.day"] if day else [])
+    carried = ["ANY_VALUE(u.variant) AS variant"]
     if segment:
-        group.append("COALESCE(CAST(u.segment AS VARCHAR), '(none)') AS segment")
-    if day:
-        group.append("u.day")
+        carried.append("COALESCE(CAST(ANY_VALUE(u.segment) AS VARCHAR), '(none)') AS segment")
     on = [f"ev.{_id('unit_id')} = u.unit_id"]
     on.append(f"ev.{_id('event')} IN ({', '.join(_lit(e) for e in sorted(b.events))})")
     on += bounds(b.windows, f"ev.{ts}", "u.first_ts")
-    if day:
+    if day and not sparse:
         on.append(f"ev.{ts} < u.cutoff")
-    group_by = ", ".join(str(i + 1) for i in range(len(group)))
-    ctes.append(
-        (
-            "unit_values",
-            f"SELECT {', '.join(group + b.values)} FROM {base} u "
-            f"LEFT JOIN {_id(t['events'])} ev ON {' AND '.join(on)} GROUP BY {group_by}",
-        )
-    )
-    source = "unit_values"
-    ref = dict(b.source)
-    if caps:
-        per_day = ["day"] if day else []
-        capped: dict[tuple[str, float], str] = {}
-        for alias, q in caps:
-            key = (b.source[alias], q)
-            capped.setdefault(key, f"{key[0]}_w{len(capped)}")
-            ref[alias] = capped[key]
-        quantiles = [f"SHIPIT_QUANTILE({c}, {q!r}) AS {name}" for (c, q), name in capped.items()]
+    if sparse:
+        terms: list[tuple[str, str]] = []
+        for mc in cols:
+            for a_i, a in enumerate(mc.names):
+                col_a = b.source[f"{mc.prefix}_{a}"]
+                terms.append((mc.sum_column(a), col_a))
+                for b_name in mc.names[a_i:]:
+                    col_b = b.source[f"{mc.prefix}_{b_name}"]
+                    terms.append((mc.cross_column(a, b_name), f"{col_a} * {col_b}"))
+        ctes += daily_ctes(b.partials, b.unit_aliases, terms, _id(t["events"]), on, ts)
+    else:
+        group_by = ", ".join(str(i + 1) for i in range(len(group)))
         ctes.append(
             (
-                "caps",
-                f"SELECT {', '.join(per_day + quantiles)} FROM unit_values"
-                + (" GROUP BY day" if day else ""),
+                "unit_values",
+                f"SELECT {', '.join(group + carried + b.values)} FROM {base} u "
+                f"LEFT JOIN {_id(t['events'])} ev ON {' AND '.join(on)} GROUP BY {group_by}",
             )
         )
-        kept = ["v.*"] + [f"LEAST(v.{c}, c.{name}) AS {name}" for (c, _), name in capped.items()]
-        join = "JOIN caps c ON c.day = v.day" if day else "CROSS JOIN caps c"
-        ctes.append(("winsorized", f"SELECT {', '.join(kept)} FROM unit_values v {join}"))
-        source = "winsorized"
-    sums = ["COUNT(*) AS n"]
-    for mc in cols:
-        for a_i, a in enumerate(mc.names):
-            col_a = ref[f"{mc.prefix}_{a}"]
-            sums.append(f"SUM({col_a}) AS {mc.sum_column(a)}")
-            for b_name in mc.names[a_i:]:
-                col_b = ref[f"{mc.prefix}_{b_name}"]
-                sums.append(f"SUM({col_a} * {col_b}) AS {mc.cross_column(a, b_name)}")
-    ctes.append(
-        ("moments", f"SELECT {', '.join(keys + sums)} FROM {source} GROUP BY {', '.join(keys)}")
-    )
+        source = "unit_values"
+        ref = dict(b.source)
+        if caps:
+            per_day = ["day"] if day else []
+            capped: dict[tuple[str, float], str] = {}
+            for alias, q in caps:
+                key = (b.source[alias], q)
+                capped.setdefault(key, f"{key[0]}_w{len(capped)}")
+                ref[alias] = capped[key]
+            quantiles = [
+                f"SHIPIT_QUANTILE({c}, {q!r}) AS {name}" for (c, q), name in capped.items()
+            ]
+            ctes.append(
+                (
+                    "caps",
+                    f"SELECT {', '.join(per_day + quantiles)} FROM unit_values"
+                    + (" GROUP BY day" if day else ""),
+                )
+            )
+            kept = ["v.*"] + [
+                f"LEAST(v.{c}, c.{name}) AS {name}" for (c, _), name in capped.items()
+            ]
+            join = "JOIN caps c ON c.day = v.day" if day else "CROSS JOIN caps c"
+            ctes.append(("winsorized", f"SELECT {', '.join(kept)} FROM unit_values v {join}"))
+            source = "winsorized"
+        sums = ["COUNT(*) AS n"]
+        for mc in cols:
+            for a_i, a in enumerate(mc.names):
+                col_a = ref[f"{mc.prefix}_{a}"]
+                sums.append(f"SUM({col_a}) AS {mc.sum_column(a)}")
+                for b_name in mc.names[a_i:]:
+                    col_b = ref[f"{mc.prefix}_{b_name}"]
+                    sums.append(f"SUM({col_a} * {col_b}) AS {mc.cross_column(a, b_name)}")
+        ctes.append(
+            ("moments", f"SELECT {', '.join(keys + sums)} FROM {source} GROUP BY {', '.join(keys)}")
+        )
     before = f"(SELECT COUNT(*) FROM phase_exposures WHERE ts < {start})" if start else "0"
     ctes.append(
         (
             "sanity",
-            "SELECT (SELECT COUNT(*) FROM first_exposures WHERE n_variants > 1) "
+            "SELECT (SELECT COUNT(*) FROM first_exposures WHERE variant <> max_variant) "
             f"AS multi_variant_units, {before} AS pre_phase_exposures",
         )
     )

@@ -60,14 +60,18 @@ class Engine(Protocol):
 
 def connect(url: str | Path | None = None) -> Engine:
     """Open an engine: a DuckDB file path (default ``.shipit/store.duckdb``), ``:memory:``,
-    ``duckdb://PATH``, or any other Ibis URL (``ibis+duckdb://``, ``postgres://``, ...)."""
+    ``duckdb://PATH``, or any other Ibis URL (``ibis+pyspark://``, ``postgres://``, ...).
+
+    ``ibis+duckdb://PATH`` opens the native DuckDB engine too: the newest Ibis (12) calls
+    DuckDB methods that DuckDB 2.0 removed, and the SQL and dialect are the same anyway."""
     if url is None:
         url = DEFAULT_STORE
     text = str(url)
-    if "://" not in text or text.startswith("duckdb://"):
+    if "://" not in text or text.startswith(("duckdb://", "ibis+duckdb://")):
         from shipit.store.duckdb import DuckDBEngine
 
-        return DuckDBEngine(text.removeprefix("duckdb://") or ":memory:")
+        path = text.split("duckdb://", 1)[1] if "://" in text else text
+        return DuckDBEngine(path or ":memory:")
     from shipit.store.ibis import IbisEngine
 
     return IbisEngine.from_url(text.removeprefix("ibis+"))

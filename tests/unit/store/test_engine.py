@@ -26,6 +26,42 @@ def test_default_store_is_a_file_in_the_project(tmp_path: Path) -> None:
     assert again.query("SELECT count(*) AS n FROM units")[0][0].as_py() == 1
 
 
+def test_ibis_duckdb_urls_open_the_native_engine(tmp_path: Path) -> None:
+    """Ibis 12 cannot drive DuckDB 2.0, so ibis+duckdb:// is served natively (same SQL)."""
+    memory = connect("ibis+duckdb://")
+    assert isinstance(memory, DuckDBEngine)
+    assert memory.path == ":memory:"
+    exposures = pd.DataFrame(
+        {
+            "experiment": "e",
+            "phase": 1,
+            "unit_id": ["a", "b", "c"],
+            "variant": ["control", "treatment", "treatment"],
+            "timestamp": pd.Timestamp("2024-01-01"),
+        }
+    )
+    events = pd.DataFrame(
+        {
+            "unit_id": ["a", "b", "b"],
+            "event": "buy",
+            "timestamp": pd.Timestamp("2024-01-02"),
+            "value": [1.0, 2.0, 3.0],
+        }
+    )
+    file = tmp_path / "ibis.duckdb"
+    stored = connect(f"ibis+duckdb://{file}")
+    for engine in (memory, stored):
+        load(engine, "exposures", exposures)
+        load(engine, "events", events)
+        got = compute_moments(
+            engine, "e", 1, ["control", "treatment"], [MetricDef(name="m", event="buy")]
+        )
+        assert got["m"].n.tolist() == [1.0, 2.0]
+        assert got["m"].sum("y").tolist() == [1.0, 5.0]
+    stored.close()
+    assert connect(f"ibis+duckdb://{file}").query("SELECT count(*) FROM events")[0][0].as_py() == 3
+
+
 def test_engine_errors_are_translated() -> None:
     with pytest.raises(EngineError, match="DuckDB query failed"):
         DuckDBEngine().query("SELECT * FROM nowhere")

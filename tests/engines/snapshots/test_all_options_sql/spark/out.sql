@@ -11,7 +11,7 @@ WITH phase_exposures AS (
     unit_id,
     MIN(ts) AS first_ts,
     MIN(variant) AS variant,
-    COUNT(DISTINCT variant) AS n_variants
+    MAX(variant) AS max_variant
   FROM phase_exposures
   WHERE
     ts >= CAST('2024-03-01 12:00:00.000000' AS TIMESTAMP_NTZ)
@@ -27,11 +27,11 @@ WITH phase_exposures AS (
   LEFT JOIN `units` AS un
     ON un.`unit_id` = f.unit_id
   WHERE
-    f.n_variants = 1 AND f.variant IN ('control', 'treatment')
+    f.variant = f.max_variant AND f.variant IN ('control', 'treatment')
 ), unit_values AS (
   SELECT
     u.unit_id,
-    u.variant,
+    ANY_VALUE(u.variant) IGNORE NULLS AS variant,
     CAST(COALESCE(
       SUM(
         CASE
@@ -114,8 +114,7 @@ WITH phase_exposures AS (
     AND ev.`event` IN ('purchase', 'signup', 'view')
     AND ev.`timestamp` >= u.first_ts - INTERVAL '1209600' SECOND
   GROUP BY
-    1,
-    2
+    1
 ), caps AS (
   SELECT
     PERCENTILE(m0_y, 0.9) AS m0_y_w0,
@@ -181,7 +180,7 @@ WITH phase_exposures AS (
         COUNT(*)
       FROM first_exposures
       WHERE
-        n_variants > 1
+        variant <> max_variant
     ) AS multi_variant_units,
     (
       SELECT

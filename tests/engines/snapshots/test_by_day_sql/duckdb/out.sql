@@ -11,7 +11,7 @@ WITH phase_exposures AS (
     unit_id,
     MIN(ts) AS first_ts,
     MIN(variant) AS variant,
-    COUNT(DISTINCT variant) AS n_variants
+    MAX(variant) AS max_variant
   FROM phase_exposures
   GROUP BY
     unit_id
@@ -25,7 +25,7 @@ WITH phase_exposures AS (
   LEFT JOIN "units" AS un
     ON un."unit_id" = f.unit_id
   WHERE
-    f.n_variants = 1 AND f.variant IN ('control', 'treatment')
+    f.variant = f.max_variant AND f.variant IN ('control', 'treatment')
 ), days AS (
   SELECT
     CAST(first_ts AS DATE) AS day
@@ -51,8 +51,8 @@ WITH phase_exposures AS (
 ), unit_values AS (
   SELECT
     u.unit_id,
-    u.variant,
     u.day,
+    ANY_VALUE(u.variant) AS variant,
     CAST(COALESCE(
       SUM(
         CASE
@@ -119,8 +119,7 @@ WITH phase_exposures AS (
     AND ev."timestamp" < u.cutoff
   GROUP BY
     1,
-    2,
-    3
+    2
 ), caps AS (
   SELECT
     day,
@@ -175,7 +174,7 @@ WITH phase_exposures AS (
         COUNT(*)
       FROM first_exposures
       WHERE
-        n_variants > 1
+        variant <> max_variant
     ) AS multi_variant_units,
     0 AS pre_phase_exposures
 )

@@ -11,7 +11,7 @@ WITH phase_exposures AS (
     unit_id,
     MIN(ts) AS first_ts,
     MIN(variant) AS variant,
-    COUNT(DISTINCT variant) AS n_variants
+    MAX(variant) AS max_variant
   FROM phase_exposures
   GROUP BY
     unit_id
@@ -25,12 +25,12 @@ WITH phase_exposures AS (
   LEFT JOIN "units" AS un
     ON un."unit_id" = f.unit_id
   WHERE
-    f.n_variants = 1 AND f.variant IN ('control', 'treatment')
+    f.variant = f.max_variant AND f.variant IN ('control', 'treatment')
 ), unit_values AS (
   SELECT
     u.unit_id,
-    u.variant,
-    COALESCE(CAST(u.segment AS TEXT), '(none)') AS segment,
+    ANY_VALUE(u.variant) AS variant,
+    COALESCE(CAST(ANY_VALUE(u.segment) AS TEXT), '(none)') AS segment,
     CAST(COALESCE(
       SUM(
         CASE
@@ -47,9 +47,7 @@ WITH phase_exposures AS (
     AND ev."event" IN ('purchase')
     AND ev."timestamp" >= u.first_ts
   GROUP BY
-    1,
-    2,
-    3
+    1
 ), moments AS (
   SELECT
     variant,
@@ -70,7 +68,7 @@ WITH phase_exposures AS (
         COUNT(*)
       FROM first_exposures
       WHERE
-        n_variants > 1
+        variant <> max_variant
     ) AS multi_variant_units,
     0 AS pre_phase_exposures
 )
