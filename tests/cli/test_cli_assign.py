@@ -83,3 +83,22 @@ def test_missing_units_file_is_an_input_error(tmp_path: Path) -> None:
     spec = EXAMPLES / "checkout_button.yaml"
     result = runner.invoke(app, ["assign", str(spec), "--units", str(tmp_path / "none.txt")])
     assert isinstance(result.exception, InputError)
+
+
+def test_an_empty_csv_cell_is_a_missing_attribute(tmp_path: Path) -> None:
+    """``country ne US`` holds for FR, but not for a unit whose country is unknown."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        "key: ne\nvariants: [{key: a, weight: 0.5}, {key: b, weight: 0.5}]\n"
+        "targeting: {attribute: country, ne: US}\n"
+    )
+    units = tmp_path / "units.txt"
+    units.write_text("u1\nu2\nu3\n")
+    attrs = tmp_path / "attrs.csv"
+    attrs.write_text("unit,country\nu1,FR\nu2,\nu3,US\n")
+    result = runner.invoke(
+        app, ["assign", str(spec), "--units", str(units), "--attributes", str(attrs)]
+    )
+    assert result.exit_code == 0, result.output
+    reasons = [line.split(",")[2] for line in result.output.splitlines()[1:]]
+    assert reasons == ["", "not_targeted", "not_targeted"]

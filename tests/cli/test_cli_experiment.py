@@ -82,3 +82,15 @@ def test_main_prints_errors_without_traceback(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert f"{bad}:2: variants: weights must sum to 1" in done.stderr
+
+
+def test_create_from_a_file_is_all_or_nothing(tmp_path: Path) -> None:
+    two = "variants: [{key: a, weight: 0.5}, {key: b, weight: 0.5}]"
+    spec = tmp_path / "many.yaml"
+    spec.write_text(f"experiments:\n  - key: new-one\n    {two}\n  - key: old\n    {two}\n")
+    old = tmp_path / "old.yaml"
+    old.write_text(f"key: old\n{two}\n")
+    assert runner.invoke(app, ["experiment", "create", str(old)]).exit_code == 0
+    result = runner.invoke(app, ["experiment", "create", str(spec)])
+    assert isinstance(result.exception, ConflictError)
+    assert "new-one" not in runner.invoke(app, ["experiment", "list"]).output

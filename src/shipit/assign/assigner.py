@@ -3,8 +3,9 @@
 The checks run in this order, and the first that applies decides:
 
 1. ``excluded``: the unit is in the spec's ``exclude`` list → not enrolled;
-2. ``kill_switch``: the switch is on → the control variant, for every other unit;
-3. ``forced``: the unit has a forced variant (QA) → that variant;
+2. ``forced``: the unit has a forced variant (QA) → that variant, even with the kill switch
+   on, so that QA can still check a variant of a killed experiment on its own accounts;
+3. ``kill_switch``: the switch is on → the control variant, for every other unit;
 4. ``not_targeted``: the unit's attributes fail the targeting → not enrolled;
 5. ``holdout``: the holdout hash is below the holdout fraction → not enrolled;
 6. ``outside_namespace``: the namespace hash is outside the experiment's range → not enrolled;
@@ -34,10 +35,12 @@ from shipit.assign.hashing import (
     _MASK,
     _TO_UNIT,
     UnitBytes,
+    as_unit_array,
     hash_batch,
     hash_seeded,
     hash_unit,
     seed_of,
+    unit_text,
 )
 from shipit.assign.hashing import to_unit_bytes as _to_unit_bytes
 from shipit.assign.targeting import Columns, match_batch
@@ -131,6 +134,9 @@ class Assigner:
         self._holdout = experiment.holdout
         self._namespace = experiment.namespace
         self._kill = experiment.kill_switch
+        # Seeds of the holdout and namespace salts, hashed once rather than on every call.
+        self._holdout_seed = seed_of(self._holdout.hash_salt) if self._holdout else 0
+        self._namespace_seed = seed_of(self._namespace.hash_salt) if self._namespace else 0
         # Assignments are immutable: build each possible one once (the single call is hot).
         self._enrolled = [Assignment(v, Reason.ASSIGNED) for v in self.variants]
         self._forced_result = [Assignment(v, Reason.FORCED) for v in self.variants]
@@ -139,15 +145,18 @@ class Assigner:
             self._excluded or self._kill or self._forced or self._targeting is not None
         ) and (self._holdout is None and self._namespace is None and self.version == 1)
 
-    def _u(self, unit: str) -> float:
+    def _u(self, unit: str, seed: int, salt: str) -> float:
+        """The unit's hash under a salt (``seed`` is that salt's precomputed version-1 seed)."""
         if self.version == 1:
-            return hash_seeded(self._seed, unit.encode("utf-8"))
-        return hash_unit(self.version, self._salt, unit)
+            return hash_seeded(seed, unit.encode("utf-8"))
+        return hash_unit(self.version, salt, unit)
 
-    def assign(self, unit: str | int, attributes: Mapping[str, Any] | None = None) -> Assignment:
+    def assign(
+        self, unit: str | int | bytes, attributes: Mapping[str, Any] | None = None
+    ) -> Assignment:
         """The variant of one unit, or the reason it is not in the experiment."""
         if type(unit) is not str:
-            unit = str(unit)
+            unit = unit_text(unit)
         if self._plain:
             # Hash version 1 written out inline (see hashing.py): the hot path for SDK use.
             data = unit.encode()
@@ -175,23 +184,24 @@ class Assigner:
             return _OUTSIDE_TRAFFIC
         if unit in self._excluded:
             return Assignment(None, Reason.EXCLUDED)
-        if self._kill:
-            return Assignment(self.variants[self._control], Reason.KILL_SWITCH)
         forced = self._forced.get(unit)
         if forced is not None:
             return self._forced_result[forced]
-        if self._targeting is not None and not self._targeting.matches(dict(attributes or {})):
+        if self._kill:
+            return Assignment(self.variants[self._control], Reason.KILL_SWITCH)
+        if self._targeting is not None and not self._targeting.matches(attributes or {}):
             return Assignment(None, Reason.NOT_TARGETED)
         holdout = self._holdout
-        if holdout is not None and hash_unit(self.version, holdout.hash_salt, unit) < (
-            holdout.fraction
+        if holdout is not None and (
+            self._u(unit, self._holdout_seed, holdout.hash_salt) < holdout.fraction
         ):
             return Assignment(None, Reason.HOLDOUT)
-        if self._namespace is not None:
-            start, end = self._namespace.range
-            if not start <= hash_unit(self.version, self._namespace.hash_salt, unit) < end:
+        namespace = self._namespace
+        if namespace is not None:
+            start, end = namespace.range
+            if not start <= self._u(unit, self._namespace_seed, namespace.hash_salt) < end:
                 return Assignment(None, Reason.OUTSIDE_NAMESPACE)
-        u = self._u(unit)
+        u = self._u(unit, self._seed, self._salt)
         i = bisect.bisect_right(self._starts, u) - 1
         if u - self._starts[i] < self._limits[i]:
             return self._enrolled[i]
@@ -206,7 +216,7 @@ class Assigner:
 
         ``attributes`` maps attribute names to columns aligned with ``units``.
         """
-        arr = units if isinstance(units, np.ndarray) else np.asarray(list(units))
+        arr = units if isinstance(units, np.ndarray) else as_unit_array(units)
         n = len(arr)
         for name, col in (attributes or {}).items():
             if len(col) != n:
@@ -225,7 +235,8 @@ class Assigner:
         """(position, value) of units named in ``listed``: candidates by hash, checked by text."""
         names = list(listed)
         candidates = np.flatnonzero(np.isin(u, hash_batch(self.version, self._salt, names)))
-        return [(int(p), listed[str(arr[p])]) for p in candidates.tolist() if str(arr[p]) in listed]
+        found = [(p, unit_text(arr[p])) for p in candidates.tolist()]
+        return [(int(p), listed[text]) for p, text in found if text in listed]
 
     def _hash(self, salt: str, arr: npt.NDArray[Any], ub: UnitBytes | None) -> npt.NDArray[Any]:
         return hash_batch(self.version, salt, ub if ub is not None else arr)
@@ -257,11 +268,11 @@ class Assigner:
         if self._targeting is not None:
             miss = ~match_batch(self._targeting, cols, n)
             index[miss], reason[miss] = -1, _CODE[Reason.NOT_TARGETED]
+        if self._kill:
+            index[:], reason[:] = self._control, _CODE[Reason.KILL_SWITCH]
         if self._forced:
             for pos, k in self._listed(arr, u, self._forced):
                 index[pos], reason[pos] = k, _CODE[Reason.FORCED]
-        if self._kill:
-            index[:], reason[:] = self._control, _CODE[Reason.KILL_SWITCH]
         if self._excluded:
             for pos, _ in self._listed(arr, u, dict.fromkeys(self._excluded, 0)):
                 index[pos], reason[pos] = -1, _CODE[Reason.EXCLUDED]

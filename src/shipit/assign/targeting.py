@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from shipit._types import BoolArray
+from shipit._types import BoolArray, IntArray
 from shipit.spec.targeting import AllOf, AnyOf, Condition, Not, Rule, is_missing
 
 __all__ = ["Columns", "match_batch"]
@@ -18,19 +18,49 @@ Columns = Mapping[str, Sequence[Any] | npt.NDArray[Any]]
 
 
 class _Column:
-    """One attribute column seen as text, as numbers and as missing flags."""
+    """One attribute column, factorized: each distinct value seen once as text, as a number
+    and as a missing flag, plus the code of each unit's value. Rules run on the distinct
+    values and are spread to units by the codes, so a column of a million units with a few
+    hundred distinct values costs one pass."""
 
     def __init__(self, values: Sequence[Any] | npt.NDArray[Any]) -> None:
-        items = values.tolist() if isinstance(values, np.ndarray) else list(values)
-        self.missing = np.fromiter((is_missing(v) for v in items), bool, len(items))
-        self.text = np.array(["" if is_missing(v) else str(v) for v in items], dtype=object)
-        self.number = np.fromiter((_number(v) for v in items), np.float64, len(items))
+        uniques, self.codes = _factorize(values)
+        self.missing = np.fromiter((is_missing(v) for v in uniques), bool, len(uniques))
+        self.text = np.array(["" if is_missing(v) else str(v) for v in uniques], dtype=object)
+        self.number = np.fromiter((_number(v) for v in uniques), np.float64, len(uniques))
         self._lower: npt.NDArray[Any] | None = None
 
     def lower(self) -> npt.NDArray[Any]:
         if self._lower is None:
             self._lower = np.array([t.lower() for t in self.text], dtype=object)
         return self._lower
+
+
+def _factorize(values: Sequence[Any] | npt.NDArray[Any]) -> tuple[list[Any], IntArray]:
+    """Distinct values (as Python objects) and the code of each element.
+
+    Typed numpy columns use ``np.unique``; other columns a dictionary keyed by (type, value),
+    so that 1, 1.0 and True, which compare equal but print differently, stay apart.
+    """
+    if isinstance(values, np.ndarray) and values.dtype.kind in "biufUS":
+        uniques, inverse = np.unique(values, return_inverse=True)
+        return uniques.tolist(), inverse.reshape(-1).astype(np.int64, copy=False)
+    items = values.tolist() if isinstance(values, np.ndarray) else list(values)
+    try:
+        distinct = list(dict.fromkeys(items))
+    except TypeError:  # an unhashable value (a list from JSON): every element on its own
+        return items, np.arange(len(items), dtype=np.int64)
+    if all(v is None or type(v) is str for v in distinct):  # text from CSV: nothing merged
+        lookup = {v: i for i, v in enumerate(distinct)}
+        return distinct, np.fromiter(map(lookup.__getitem__, items), np.int64, len(items))
+    index: dict[tuple[type, Any], int] = {}
+    try:
+        codes = np.fromiter(
+            (index.setdefault((type(v), v), len(index)) for v in items), np.int64, len(items)
+        )
+    except TypeError:
+        return items, np.arange(len(items), dtype=np.int64)
+    return [v for _, v in index], codes
 
 
 def _number(value: Any) -> float:
@@ -51,6 +81,7 @@ def _same(col: _Column, expected: Any) -> BoolArray:
 
 
 def _rule(rule: Rule, col: _Column) -> BoolArray:
+    """The rule on each distinct value of the column."""
     ok = ~col.missing
     if rule.eq is not None:
         ok &= _same(col, rule.eq)
@@ -75,9 +106,7 @@ def _rule(rule: Rule, col: _Column) -> BoolArray:
             ok &= col.number <= rule.lte
     if rule.regex is not None:
         pattern = re.compile(rule.regex)
-        uniques, inverse = np.unique(col.text.astype(str), return_inverse=True)
-        found = np.fromiter((pattern.search(u) is not None for u in uniques), bool, len(uniques))
-        ok &= found[inverse.reshape(-1)]
+        ok &= np.fromiter((pattern.search(t) is not None for t in col.text), bool, len(ok))
     return ok
 
 
@@ -95,7 +124,7 @@ def match_batch(condition: Condition | None, columns: Columns, n: int) -> BoolAr
     def walk(c: Condition) -> BoolArray:
         if isinstance(c, Rule):
             col = column(c.attribute)
-            return np.zeros(n, bool) if col is None else _rule(c, col)
+            return np.zeros(n, bool) if col is None else _rule(c, col)[col.codes]
         if isinstance(c, AllOf):
             out = np.ones(n, bool)
             for sub in c.all:

@@ -21,8 +21,10 @@ app = typer.Typer(
 def _register() -> None:
     """Attach every command module (imported here so that `--help` stays fast to write)."""
     from shipit.cli.commands import (
+        analyze,
         assign,
         boundaries,
+        demo,
         experiment,
         load,
         metrics,
@@ -43,6 +45,8 @@ def _register() -> None:
     boundaries.register(app)
     simulate_adaptive.register(simulate.simulate_app)
     simulate.register(app)
+    analyze.register(app)
+    demo.register(app)
     from shipit.cli.commands import keys, serve
 
     keys.register(app)

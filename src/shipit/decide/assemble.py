@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from statsmodels.stats.multitest import multipletests
 
 from shipit.decide.guardrails import check_guardrail
 from shipit.decide.model import (
@@ -25,6 +24,7 @@ from shipit.decide.model import (
 from shipit.decide.segments import adjust_segments, heterogeneity
 from shipit.decide.verdict import decide
 from shipit.errors import InputError
+from shipit.stats.multiple import adjust_p_values
 
 __all__ = ["adjust_effects", "assemble"]
 
@@ -39,10 +39,7 @@ def adjust_effects(effects: Sequence[Effect]) -> list[Effect]:
             if any(e is None for e in ests):
                 continue
             p = np.array([np.nan if e.p_value is None else e.p_value for e in ests])
-            adj = p.copy()
-            ok = np.isfinite(p)
-            if ok.any():
-                adj[ok] = multipletests(p[ok], method="holm")[1]
+            adj = adjust_p_values(p, "holm")
             for i, e, a in zip(idx, ests, adj, strict=True):
                 new = e.model_copy(update={"p_value_adjusted": float(a)})
                 out[i] = out[i].model_copy(update={field: new})

@@ -12,6 +12,8 @@ from scipy import stats as sps
 
 from shipit.decide.model import PowerInfo, TrustCheck
 from shipit.errors import InputError
+from shipit.stats.power import mde_mean, sample_size_mean
+from shipit.stats.power_at_n import achieved_power as exact_power
 
 __all__ = ["achieved_power", "power_check", "power_info", "reachable_mde", "sample_size"]
 
@@ -26,23 +28,25 @@ def sample_size(sd: float, mde: float, *, alpha: float = 0.05, power: float = 0.
     """Units per variant to detect an absolute effect ``mde`` with a two-sided test."""
     if sd <= 0 or mde <= 0:
         raise InputError(f"sample_size needs sd > 0 and mde > 0, got {sd}, {mde}")
-    return _z(alpha, power) ** 2 * 2 * sd**2 / mde**2
+    _z(alpha, power)
+    return float(sample_size_mean(sd, mde, alpha=alpha, power=power))
 
 
 def reachable_mde(sd: float, n: float, *, alpha: float = 0.05, power: float = 0.8) -> float:
     """The smallest absolute effect ``n`` units per variant detect at the given power."""
     if sd <= 0 or n <= 0:
         raise InputError(f"reachable_mde needs sd > 0 and n > 0, got {sd}, {n}")
-    return _z(alpha, power) * sd * math.sqrt(2.0 / n)
+    _z(alpha, power)
+    return float(mde_mean(sd, n, alpha=alpha, power=power))
 
 
 def achieved_power(sd: float, n: float, mde: float, *, alpha: float = 0.05) -> float:
     """Power of the two-sided test at effect ``mde`` with ``n`` units per variant."""
     if sd <= 0 or n <= 0:
         raise InputError(f"achieved_power needs sd > 0 and n > 0, got {sd}, {n}")
-    ncp = abs(mde) / (sd * math.sqrt(2.0 / n))
-    za = float(sps.norm.ppf(1 - alpha / 2))
-    return float(sps.norm.sf(za - ncp) + sps.norm.cdf(-za - ncp))
+    if mde == 0:
+        return alpha
+    return float(exact_power("mean", n, abs(mde), sd=sd, alpha=alpha))
 
 
 def power_info(

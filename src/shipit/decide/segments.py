@@ -11,10 +11,10 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 from scipy import stats as sps
-from statsmodels.stats.multitest import multipletests
 
 from shipit.decide.model import Estimate, Heterogeneity, SegmentEffect
 from shipit.errors import InputError
+from shipit.stats.multiple import adjust_p_values
 
 __all__ = ["adjust_segments", "cochran_q", "heterogeneity"]
 
@@ -47,11 +47,7 @@ def adjust_segments(
     if correction not in _METHODS:
         raise InputError(f"correction {correction!r} is not one of {', '.join(_METHODS)}")
     p = np.array([np.nan if e.estimate.p_value is None else e.estimate.p_value for e in effects])
-    adj = p.copy()
-    ok = np.isfinite(p)
-    method = _METHODS[correction]
-    if method is not None and ok.any():
-        adj[ok] = multipletests(p[ok], method=method)[1]
+    adj = adjust_p_values(p, correction)
     return [
         e.model_copy(
             update={"estimate": e.estimate.model_copy(update={"p_value_adjusted": float(a)})}

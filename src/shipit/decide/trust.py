@@ -12,13 +12,14 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import numpy.typing as npt
 from scipy import stats as sps
-from statsmodels.stats.multitest import multipletests
 
 from shipit._types import FloatArray
 from shipit.decide.model import CheckStatus, TrustCheck
 from shipit.errors import InputError
 from shipit.stats.frequentist import compare
 from shipit.stats.moments import Moments
+from shipit.stats.multiple import adjust_p_values
+from shipit.stats.srm import srm_test
 
 __all__ = [
     "balance_check",
@@ -39,11 +40,10 @@ def srm_chi2(counts: npt.ArrayLike, weights: npt.ArrayLike) -> tuple[FloatArray,
         raise InputError(f"SRM needs one positive weight per variant, got {w.tolist()}")
     if np.any(obs < 0):
         raise InputError("SRM counts must be ≥ 0")
-    expected = obs.sum(axis=1, keepdims=True) * (w / w.sum())
-    with np.errstate(invalid="ignore", divide="ignore"):
-        stat = np.where(expected > 0, (obs - expected) ** 2 / expected, 0.0).sum(axis=1)
-    p = sps.chi2.sf(stat, obs.shape[1] - 1)
-    p = np.where(obs.sum(axis=1) > 0, p, np.nan)
+    result = srm_test(obs, w)
+    empty = obs.sum(axis=1) == 0
+    stat = np.where(empty, 0.0, result.chi2)
+    p = np.where(empty, np.nan, result.p_value)
     return stat, p
 
 
@@ -129,9 +129,7 @@ def balance_check(
     p = np.array([float(r.p_value[0]) for r in rows])
     rel = np.array([float(r.rel_effect[0]) for r in rows])
     finite = np.isfinite(p)
-    p_adj = np.full_like(p, np.nan)
-    if finite.any():
-        p_adj[finite] = multipletests(p[finite], method="holm")[1]
+    p_adj = adjust_p_values(p, "holm")
     flagged = [c for c, pa in zip(covariates, p_adj, strict=True) if pa < alpha]
     details: dict[str, float | str | None] = {}
     for c, r, pa in zip(covariates, rel, p_adj, strict=True):

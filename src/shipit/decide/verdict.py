@@ -16,7 +16,6 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from statsmodels.stats.multitest import multipletests
 
 from shipit.decide._text import fmt_p
 from shipit.decide.model import (
@@ -31,6 +30,7 @@ from shipit.decide.model import (
     Verdict,
 )
 from shipit.errors import InputError
+from shipit.stats.multiple import adjust_p_values
 
 __all__ = ["decide", "pareto_set", "rollout_plan", "utility"]
 
@@ -125,7 +125,7 @@ def _primary_rows(
     adj = p.copy()
     ok = np.isfinite(p)
     if ok.sum() > 1:
-        adj[ok] = multipletests(p[ok], method="holm")[1]
+        adj = adjust_p_values(p, "holm")
     return {e.variant: (e, float(a)) for e, a in zip(rows, adj, strict=True)}
 
 

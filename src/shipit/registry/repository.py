@@ -7,6 +7,7 @@ left untouched.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -159,26 +160,35 @@ class SqlAlchemyRepository:
 
     def create(self, experiment: Experiment, actor: str = "unknown") -> ExperimentRecord:
         """Store a new draft; ConflictError if the key is taken."""
+        return self.create_many([experiment], actor)[0]
+
+    def create_many(
+        self, specs: Sequence[Experiment], actor: str = "unknown"
+    ) -> list[ExperimentRecord]:
+        """Store new drafts in one transaction: all of them, or none when a key is taken."""
         now = _now()
+        keys = [e.key for e in specs]
         with self.engine.begin() as conn:
-            exists = conn.scalar(
-                sa.select(experiments.c.key).where(experiments.c.key == experiment.key)
-            )
-            if exists is not None:
-                raise ConflictError(f"experiment {experiment.key!r} already exists")
-            spec = experiment.to_dict(with_shared=True)
-            conn.execute(
-                experiments.insert().values(
-                    key=experiment.key,
-                    status=Status.DRAFT.value,
-                    decision=None,
-                    spec=spec,
-                    created_at=now,
-                    updated_at=now,
+            taken = conn.scalars(sa.select(experiments.c.key).where(experiments.c.key.in_(keys)))
+            clash = sorted(set(taken) | {k for i, k in enumerate(keys) if k in keys[:i]})
+            if clash:
+                names = ", ".join(repr(k) for k in clash)
+                verb = "already exists" if len(clash) == 1 else "already exist"
+                raise ConflictError(f"experiment {names} {verb}; nothing was created")
+            for experiment in specs:
+                spec = experiment.to_dict(with_shared=True)
+                conn.execute(
+                    experiments.insert().values(
+                        key=experiment.key,
+                        status=Status.DRAFT.value,
+                        decision=None,
+                        spec=spec,
+                        created_at=now,
+                        updated_at=now,
+                    )
                 )
-            )
-            record(conn, experiment.key, now, actor, "create", {"spec": spec})
-            return self._get(conn, experiment.key)
+                record(conn, experiment.key, now, actor, "create", {"spec": spec})
+            return [self._get(conn, key) for key in keys]
 
     def update(
         self,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shipit.spec._problems import Loc, SpecValidationError
 from shipit.spec.guardrail import Guardrail
@@ -41,12 +41,13 @@ class Namespace(_Frozen):
     range: tuple[float, float] = (0.0, 1.0)
     salt: str | None = None
 
-    @model_validator(mode="after")
-    def _range(self) -> Namespace:
-        start, end = self.range
+    @field_validator("range")
+    @classmethod
+    def _range(cls, value: tuple[float, float]) -> tuple[float, float]:
+        start, end = value
         if not 0.0 <= start < end <= 1.0:
             raise ValueError(f"range must satisfy 0 <= start < end <= 1, got [{start}, {end}]")
-        return self
+        return value
 
     @property
     def hash_salt(self) -> str:
@@ -54,12 +55,16 @@ class Namespace(_Frozen):
         return self.salt if self.salt is not None else f"namespace:{self.name}"
 
     def overlaps(self, other: Namespace) -> bool:
-        """Whether both claim a common slice of the same namespace."""
-        return (
-            self.name == other.name
-            and self.range[0] < other.range[1]
-            and other.range[0] < self.range[1]
-        )
+        """Whether both claim a common slice of the same namespace.
+
+        Ranges of one namespace hashed with different salts do not keep units apart (each
+        range is a slice of a different hash), so they always overlap.
+        """
+        if self.name != other.name:
+            return False
+        if self.hash_salt != other.hash_salt:
+            return True
+        return self.range[0] < other.range[1] and other.range[0] < self.range[1]
 
 
 class Holdout(_Frozen):

@@ -156,6 +156,7 @@ def loads_experiments(
             continue
         if shared:
             item["shared_metrics"] = [m.model_dump(mode="json") for m in shared]
+        _keep_text_as_written(item, _node_at(node, loc) if loc else node)
         try:
             exp = _checked(Experiment, item, node, loc, source, prefix)
         except SpecError as exc:
@@ -170,6 +171,45 @@ def loads_experiments(
     if errors:
         raise SpecError("\n".join(errors))
     return out
+
+
+def _as_written(value: Any, node: yaml.Node | None) -> Any:
+    """A plain YAML scalar that resolved to a number or bool, as the text the author wrote.
+
+    Unit ids and salts are text: ``0123`` (octal 83 to YAML), ``1_000`` or ``12.50`` must
+    stay the ids they look like.
+    """
+    if (
+        isinstance(value, int | float)  # bool is an int
+        and isinstance(node, yaml.ScalarNode)
+        and node.style is None
+    ):
+        return node.value
+    return value
+
+
+def _keep_text_as_written(item: dict[str, Any], node: yaml.Node | None) -> None:
+    """Put back the written text of unit ids (``exclude``, ``forced``) and salts."""
+    if not isinstance(node, yaml.MappingNode):
+        return
+    fields = {str(k.value): v for k, v in node.value}
+    exclude = item.get("exclude")
+    if isinstance(exclude, list) and isinstance(fields.get("exclude"), yaml.SequenceNode):
+        nodes = fields["exclude"].value
+        item["exclude"] = [_as_written(v, n) for v, n in zip(exclude, nodes, strict=False)]
+    forced = item.get("forced")
+    if isinstance(forced, dict) and isinstance(fields.get("forced"), yaml.MappingNode):
+        pairs = fields["forced"].value
+        item["forced"] = {
+            _as_written(k, kn): v for (k, v), (kn, _) in zip(forced.items(), pairs, strict=False)
+        }
+    if "salt" in item:
+        item["salt"] = _as_written(item["salt"], fields.get("salt"))
+    for part in ("namespace", "holdout"):
+        sub, sub_node = item.get(part), fields.get(part)
+        if isinstance(sub, dict) and isinstance(sub_node, yaml.MappingNode) and "salt" in sub:
+            salt_node = next((v for k, v in sub_node.value if k.value == "salt"), None)
+            item[part] = {**sub, "salt": _as_written(sub["salt"], salt_node)}
 
 
 def check_file_conflicts(experiments: Sequence[Experiment]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any, TypeAlias
 
 from pydantic import (
@@ -85,33 +86,32 @@ class Rule(_Frozen):
             hi = (self.lte, True)
         return lo, hi
 
-    def matches(self, attributes: dict[str, Any]) -> bool:
+    def matches(self, attributes: Mapping[str, Any]) -> bool:
         """Whether one unit's attributes satisfy the rule."""
         value = attributes.get(self.attribute)
         if is_missing(value):
             return False
-        checks: list[bool] = []
-        if self.eq is not None:
-            checks.append(_same(value, self.eq))
-        if self.ne is not None:
-            checks.append(not _same(value, self.ne))
-        if self.in_ is not None:
-            checks.append(any(_same(value, v) for v in self.in_))
-        if self.not_in is not None:
-            checks.append(not any(_same(value, v) for v in self.not_in))
-        if any(b is not None for b in (self.gt, self.gte, self.lt, self.lte)):
+        # Every operator must hold: return at the first that does not (single-call hot path).
+        if self.eq is not None and not _same(value, self.eq):
+            return False
+        if self.ne is not None and _same(value, self.ne):
+            return False
+        if self.in_ is not None and not any(_same(value, v) for v in self.in_):
+            return False
+        if self.not_in is not None and any(_same(value, v) for v in self.not_in):
+            return False
+        gt, gte, lt, lte = self.gt, self.gte, self.lt, self.lte
+        if gt is not None or gte is not None or lt is not None or lte is not None:
             number = _number(value)
-            if number is None:
+            if (
+                number is None
+                or (gt is not None and not number > gt)
+                or (gte is not None and not number >= gte)
+                or (lt is not None and not number < lt)
+                or (lte is not None and not number <= lte)
+            ):
                 return False
-            checks.append(
-                (self.gt is None or number > self.gt)
-                and (self.gte is None or number >= self.gte)
-                and (self.lt is None or number < self.lt)
-                and (self.lte is None or number <= self.lte)
-            )
-        if self.regex is not None:
-            checks.append(re.search(self.regex, str(value)) is not None)
-        return all(checks)
+        return self.regex is None or re.search(self.regex, str(value)) is not None
 
 
 def is_missing(value: Any) -> bool:
@@ -129,8 +129,13 @@ def _same(value: Any, expected: Scalar) -> bool:
     return str(value) == expected
 
 
+def _is_bool(value: Any) -> bool:
+    """Python and numpy booleans (a numpy bool is not a ``bool`` but must act like one)."""
+    return isinstance(value, bool) or getattr(getattr(value, "dtype", None), "kind", "") == "b"
+
+
 def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
+    if _is_bool(value):
         return None
     try:
         return float(value)
@@ -143,7 +148,7 @@ class AllOf(_Frozen):
 
     all: tuple[Condition, ...] = Field(min_length=1)
 
-    def matches(self, attributes: dict[str, Any]) -> bool:
+    def matches(self, attributes: Mapping[str, Any]) -> bool:
         """Whether one unit's attributes satisfy every condition."""
         return all(c.matches(attributes) for c in self.all)
 
@@ -153,7 +158,7 @@ class AnyOf(_Frozen):
 
     any: tuple[Condition, ...] = Field(min_length=1)
 
-    def matches(self, attributes: dict[str, Any]) -> bool:
+    def matches(self, attributes: Mapping[str, Any]) -> bool:
         """Whether one unit's attributes satisfy some condition."""
         return any(c.matches(attributes) for c in self.any)
 
@@ -165,7 +170,7 @@ class Not(_Frozen):
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
-    def matches(self, attributes: dict[str, Any]) -> bool:
+    def matches(self, attributes: Mapping[str, Any]) -> bool:
         """Whether one unit's attributes fail the inner condition."""
         return not self.not_.matches(attributes)
 
@@ -211,26 +216,50 @@ def _conjuncts(condition: Condition | None) -> list[Rule]:
     return []
 
 
-def _values(rule: Rule) -> set[str] | None:
-    """The finite set of values a rule allows, as strings, or None when unbounded."""
-    allowed: set[str] | None = None
+def _values(rule: Rule) -> tuple[Scalar, ...] | None:
+    """A finite superset of the values a rule allows, or None when unbounded."""
     if rule.eq is not None:
-        allowed = {str(rule.eq)}
-    if rule.in_ is not None:
-        values = {str(v) for v in rule.in_}
-        allowed = values if allowed is None else allowed & values
-    return allowed
+        return (rule.eq,)
+    return rule.in_
+
+
+def _number_of(value: Scalar) -> float | None:
+    """The number a spec value stands for (text that parses, or a number; never a bool)."""
+    return None if isinstance(value, bool) else _number(value)
+
+
+def _compatible(a: Scalar, b: Scalar) -> bool:
+    """Whether some attribute value equals both ``a`` and ``b`` in the sense of ``_same``
+    (1, 1.0 and "1.0" are all met by the value "1.0"; True by "true")."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        if isinstance(a, bool) and isinstance(b, bool):
+            return a is b
+        other, flag = (b, a) if isinstance(a, bool) else (a, b)
+        return isinstance(other, str) and other.lower() == str(flag).lower()
+    if isinstance(a, str) and isinstance(b, str):
+        return a == b
+    na, nb = _number_of(a), _number_of(b)
+    return na is not None and na == nb
+
+
+def _covers(banned: Scalar, allowed: Scalar) -> bool:
+    """Whether every value equal to ``allowed`` is also equal to ``banned``."""
+    if isinstance(allowed, bool) or isinstance(banned, bool):
+        return type(allowed) is type(banned) and allowed is banned
+    if isinstance(allowed, str) and isinstance(banned, str):
+        return allowed == banned
+    if isinstance(allowed, str):  # text "1.0" is met by the values "1.0" and 1.0 only
+        return _number_of(allowed) is not None and _number_of(allowed) == banned
+    return not isinstance(banned, str) and float(allowed) == float(banned)
 
 
 def _rules_disjoint(a: Rule, b: Rule) -> bool:
     va, vb = _values(a), _values(b)
-    if va is not None and vb is not None and not va & vb:
+    if va is not None and vb is not None and not any(_compatible(x, y) for x in va for y in vb):
         return True
     for allowed, other in ((va, b), (vb, a)):
-        banned = {str(v) for v in (other.not_in or ())} | (
-            {str(other.ne)} if other.ne is not None else set()
-        )
-        if allowed is not None and allowed <= banned:
+        banned = [*(other.not_in or ()), *(() if other.ne is None else (other.ne,))]
+        if allowed is not None and all(any(_covers(n, x) for n in banned) for x in allowed):
             return True
     (alo, ahi), (blo, bhi) = a.numeric_bounds(), b.numeric_bounds()
     lo = max(alo, blo, key=lambda t: (t[0], not t[1]))

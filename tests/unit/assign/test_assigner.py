@@ -141,13 +141,18 @@ def test_batch_agrees_with_single_calls_on_one_million_units() -> None:
     assert batch == single
 
 
-def test_kill_switch_sends_everyone_but_the_excluded_to_control() -> None:
+def test_kill_switch_sends_everyone_but_the_excluded_and_forced_to_control() -> None:
+    """Exclusion beats everything; a forced QA unit keeps its variant under the kill switch."""
     assigner = Assigner(Experiment.model_validate({**FULL, "kill_switch": True}))
-    batch = assigner.assign_batch(np.array([f"u{i}" for i in range(100)]))
+    units = np.array([f"u{i}" for i in range(100)])
+    batch = assigner.assign_batch(units)
     reasons = batch.reasons()
-    assert {batch[i].variant for i in range(100) if reasons[i] is not Reason.EXCLUDED} == {"b"}
-    assert assigner.assign("u3") == assigner.assign("u4")
-    assert assigner.assign("u7").reason is Reason.EXCLUDED
+    expected = {"u3": ("c", Reason.FORCED), "u5": ("zero", Reason.FORCED)}
+    expected |= {"u7": (None, Reason.EXCLUDED), "u11": (None, Reason.EXCLUDED)}
+    for i, unit in enumerate(units.tolist()):
+        variant, reason = expected.get(unit, ("b", Reason.KILL_SWITCH))
+        assert (batch[i].variant, reasons[i]) == (variant, reason), unit
+        assert assigner.assign(unit) == batch[i]
 
 
 def test_weights_are_honoured(rng: np.random.Generator) -> None:
@@ -159,3 +164,52 @@ def test_weights_are_honoured(rng: np.random.Generator) -> None:
     counts = Assigner(_exp(variants=variants)).assign_batch(np.arange(500_000)).counts()
     observed = np.array(list(counts.values()))
     assert stats.chisquare(observed, 500_000 * np.array([0.1, 0.2, 0.7])).pvalue > 0.001
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_unit_ids_ending_in_nul_get_the_single_call_variant(version: int) -> None:
+    assigner = Assigner(_exp(hash_version=version, forced={"qa\0": "treatment"}))
+    units = [f"u{i}\0" for i in range(2000)] + [f"u{i}" for i in range(2000)] + ["qa\0", "qa"]
+    batch = assigner.assign_batch(units)
+    assert [batch[i] for i in range(len(units))] == [assigner.assign(u) for u in units]
+    assert batch[len(units) - 2].reason is Reason.FORCED
+    assert batch[len(units) - 1].reason is not Reason.FORCED
+
+
+def test_ramp_down_only_removes_units() -> None:
+    units = np.arange(500_000)
+    high = Assigner(_exp(traffic=0.5)).assign_batch(units).index
+    low = Assigner(_exp(traffic=0.2)).assign_batch(units).index
+    kept = low >= 0
+    assert abs(kept.mean() - 0.2) < 0.002
+    assert (high[kept] >= 0).all()
+    np.testing.assert_array_equal(low[kept], high[kept])
+
+
+def test_a_shared_holdout_keeps_the_same_units_out_of_every_experiment() -> None:
+    units = np.arange(500_000)
+    holdout = {"name": "global", "fraction": 0.1}
+    first = Assigner(_exp(key="one", holdout=holdout)).assign_batch(units)
+    second = Assigner(_exp(key="two", holdout=holdout, traffic=0.5)).assign_batch(units)
+    held = np.array(first.reasons()) == Reason.HOLDOUT
+    assert abs(held.mean() - 0.1) < 0.002
+    np.testing.assert_array_equal(held, np.array(second.reasons()) == Reason.HOLDOUT)
+    assert (first.index[held] == -1).all()
+    other = Assigner(_exp(key="three", holdout={**holdout, "name": "other"})).assign_batch(units)
+    other_held = np.array(other.reasons()) == Reason.HOLDOUT
+    overlap = (held & other_held).mean()
+    assert abs(overlap - 0.01) < 0.001  # independent holdouts: 10% of 10%
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_bytes_unit_ids_are_their_utf8_text(version: int) -> None:
+    """A bytes array (from Arrow or a file) assigns like the same ids as text, overrides too."""
+    exp = Experiment.model_validate({**FULL, "hash_version": version, "targeting": None})
+    assigner = Assigner(exp)
+    text = [f"u{i}" for i in range(3000)] + ["é-1"]
+    raw = np.array([t.encode() for t in text])
+    batch = assigner.assign_batch(raw)
+    assert [batch[i] for i in range(len(text))] == [assigner.assign(t) for t in text]
+    assert [assigner.assign(t.encode()) for t in text[:50]] == [batch[i] for i in range(50)]
+    assert batch[3].reason is Reason.FORCED
+    assert batch[7].reason is Reason.EXCLUDED

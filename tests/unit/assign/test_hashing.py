@@ -119,3 +119,32 @@ def test_version_two_matches_its_documentation() -> None:
     for row in _golden(2)[:300]:
         text = f"{row['salt']}.{row['unit']}".encode()
         assert int(hashlib.md5(text).hexdigest()[:13], 16) / 2**52 == row["u"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(max_size=12), st.lists(st.text(max_size=30), max_size=30))
+def test_md5_batch_equals_single_for_any_text(salt: str, units: list[str]) -> None:
+    got = hash_batch(2, salt, units)
+    assert got.tolist() == [hash_unit(2, salt, u) for u in units]
+
+
+_IDS = st.lists(
+    st.one_of(st.text(max_size=20), st.text(max_size=10).map(lambda t: t + "\0")), max_size=30
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(salt=st.text(max_size=12), units=_IDS)
+def test_lists_with_ids_ending_in_nul_hash_like_single_calls(salt: str, units: list[str]) -> None:
+    """A list (or object array) keeps a trailing NUL that a numpy string array would drop."""
+    for version in sorted(HASH_VERSIONS):
+        expected = [hash_unit(version, salt, u) for u in units]
+        assert hash_batch(version, salt, units).tolist() == expected
+        as_objects = np.array([*units, "x"], dtype=object)[:-1]
+        assert hash_batch(version, salt, as_objects).tolist() == expected
+
+
+def test_trailing_nul_changes_the_hash_in_batch() -> None:
+    got = hash_batch(1, "s", ["u", "u\0", "u\0\0"]).tolist()
+    assert len(set(got)) == 3
+    assert got == [hash_unit(1, "s", u) for u in ("u", "u\0", "u\0\0")]

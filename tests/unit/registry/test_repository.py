@@ -182,3 +182,63 @@ def test_stored_spec_round_trips_with_shared_metrics(registry: SqlAlchemyReposit
     exp = load_experiment(examples / "search_ranking.yaml")
     registry.create(exp)
     assert registry.get(exp.key).experiment == exp
+
+
+def test_disjoint_ranges_hashed_with_different_salts_conflict(
+    registry: SqlAlchemyRepository,
+) -> None:
+    """Ranges are slices of the namespace hash: with another salt they share units."""
+    registry.create(_ns("a", 0, 0.5))
+    registry.create(_exp("b", namespace={"name": "search", "range": [0.5, 1], "salt": "other"}))
+    registry.start("a")
+    before = _snapshot(registry, "b")
+    with pytest.raises(ConflictError, match=r"a \[0.0, 0.5\]"):
+        registry.start("b")
+    assert _snapshot(registry, "b") == before
+
+
+def test_create_many_stores_all_or_none(registry: SqlAlchemyRepository) -> None:
+    registry.create(_exp("b"))
+    with pytest.raises(ConflictError, match=r"experiment 'b' already exists; nothing was created"):
+        registry.create_many([_exp("a"), _exp("b"), _exp("c")])
+    assert [r.key for r in registry.list_experiments()] == ["b"]
+    assert [e.experiment_key for e in registry.audit()] == ["b"]
+    with pytest.raises(ConflictError, match=r"'d' already exists"):
+        registry.create_many([_exp("d"), _exp("d")])
+    created = registry.create_many([_exp("a"), _exp("c")], actor="ana")
+    assert [r.key for r in created] == ["a", "c"]
+    assert [r.key for r in registry.list_experiments()] == ["a", "b", "c"]
+
+
+def test_concurrent_overlapping_starts_cannot_both_pass(registry: SqlAlchemyRepository) -> None:
+    """While another transaction holds the namespace, a start waits and then sees its result."""
+    import threading
+    import time
+
+    from shipit.registry.conflicts import namespace_lock_key
+
+    if registry.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time; the namespace lock is for PostgreSQL")
+    registry.create(_ns("a", 0, 0.6))
+    registry.create(_ns("b", 0.5, 1))
+    outcome: list[BaseException | None] = []
+
+    def start_b() -> None:
+        try:
+            registry.start("b")
+            outcome.append(None)
+        except BaseException as exc:  # handed to the main thread
+            outcome.append(exc)
+
+    with registry.engine.begin() as conn:  # another process starting "a" at the same moment
+        conn.execute(
+            sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": namespace_lock_key("search")}
+        )
+        thread = threading.Thread(target=start_b)
+        thread.start()
+        time.sleep(0.5)
+        conn.execute(sa.text("UPDATE experiments SET status = 'running' WHERE key = 'a'"))
+    thread.join(timeout=10)
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], ConflictError)
+    assert registry.get("b").status is Status.DRAFT

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
 from shipit.spec.targeting import Condition, may_overlap
@@ -74,3 +76,38 @@ def test_overlap_is_conservative(a: Any, b: Any, expected: bool) -> None:
     cb = None if b is None else cond(b)
     assert may_overlap(ca, cb) is expected
     assert may_overlap(cb, ca) is expected
+
+
+_SCALARS = st.sampled_from(["US", "1", "1.0", "true", "True", "x", 1, 1.0, 2, 0.5, True, False])
+_CANDIDATES = ["US", "1", "1.0", "1.5", "0.5", "true", "True", "TRUE", "false", "x", "2", "2.0"]
+_CANDIDATES_ALL: list[Any] = [*_CANDIDATES, 1, 1.0, 2, 0.5, True, False, -1, 3]
+
+
+@st.composite
+def _rules(draw: st.DrawFn) -> Any:
+    op = draw(st.sampled_from(["eq", "ne", "in", "not_in", "gt", "lte"]))
+    if op in ("in", "not_in"):
+        value: Any = draw(st.lists(_SCALARS, min_size=1, max_size=3))
+    elif op in ("gt", "lte"):
+        value = draw(st.sampled_from([0, 0.5, 1, 2]))
+    else:
+        value = draw(_SCALARS)
+    return cond({"attribute": "c", op: value})
+
+
+@settings(max_examples=300, deadline=None)
+@given(_rules(), _rules())
+def test_overlap_is_sound(a: Any, b: Any) -> None:
+    """When some value satisfies both rules, the overlap test must say they may overlap."""
+    both = [v for v in _CANDIDATES_ALL if a.matches({"c": v}) and b.matches({"c": v})]
+    if both:
+        assert may_overlap(a, b), both
+        assert may_overlap(b, a), both
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [({"eq": 1}, {"eq": 1.0}), ({"eq": 1}, {"eq": "1.0"}), ({"eq": True}, {"in": ["true"]})],
+)
+def test_equal_values_written_differently_overlap(a: Any, b: Any) -> None:
+    assert may_overlap(cond({"attribute": "c", **a}), cond({"attribute": "c", **b}))

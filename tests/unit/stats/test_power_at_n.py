@@ -63,12 +63,13 @@ def test_mde_of_a_mean_reaches_the_target_power(
     mde = float(
         detectable_effect("mean", n, sd=sd, alpha=alpha, power=power, alternative=alternative)
     )
-    # statsmodels' power at our MDE is the target, and its own solver agrees to its tolerance
+    # statsmodels' power at our MDE is the target; its own root finder stops early (about
+    # 1e-3 relative on some inputs), so it only has to agree loosely
     sm = NormalIndPower()
     at = sm.power(mde / sd, n, alpha, alternative=SM_ALT[alternative])
     assert at == pytest.approx(power, abs=1e-9)
     solved = sm.solve_power(None, n, alpha, power, alternative=SM_ALT[alternative])
-    assert mde / sd == pytest.approx(solved, rel=1e-3)
+    assert mde / sd == pytest.approx(solved, rel=1e-2)
 
 
 @pytest.mark.parametrize("alternative", ["two-sided", "greater", "less"])

@@ -47,7 +47,8 @@ def _read_units(path: Path, unit: str) -> list[str]:
 
 
 def _read_attributes(path: Path, unit: str) -> dict[str, dict[str, Any]]:
-    """Attributes per unit id from CSV or JSONL, keyed by column ``unit`` or the unit name."""
+    """Attributes per unit id from CSV or JSONL, keyed by column ``unit`` or the unit name;
+    an empty CSV cell is a missing attribute."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -61,7 +62,11 @@ def _read_attributes(path: Path, unit: str) -> dict[str, dict[str, Any]]:
                 except json.JSONDecodeError as exc:
                     raise InputError(f"{path}:{i}: invalid JSON: {exc.msg}") from exc
     else:
-        rows = list(csv.DictReader(text.splitlines()))
+        # CSV has no null: an empty cell means the attribute is missing, as a JSON null does.
+        rows = [
+            {k: (None if v == "" else v) for k, v in row.items()}
+            for row in csv.DictReader(text.splitlines())
+        ]
     out: dict[str, dict[str, Any]] = {}
     for i, row in enumerate(rows, 1):
         column = unit if unit in row else "unit"

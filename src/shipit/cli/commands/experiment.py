@@ -33,11 +33,10 @@ def register(app: typer.Typer) -> None:
         database_url: DatabaseUrl = None,
         actor: Actor = None,
     ) -> None:
-        """Register the experiments of a spec file as drafts."""
+        """Register the experiments of a spec file as drafts (all of them, or none)."""
         experiments = load_experiments(spec)
-        repo = registry(database_url)
-        for exp in experiments:
-            typer.echo(f"created {_line(repo.create(exp, actor_name(actor)))}")
+        for record in registry(database_url).create_many(experiments, actor_name(actor)):
+            typer.echo(f"created {_line(record)}")
 
     @group.command("list")
     def list_(

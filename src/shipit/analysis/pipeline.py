@@ -1,0 +1,196 @@
+"""``analyze``: one experiment from the store to a verdict (moments → stats → decide).
+
+One ``compute_moments`` query per breakdown (overall, each plan segment, by day); every
+comparison of a breakdown is one vectorized stats call; ``decide.assemble`` adds the
+corrections, guardrail lights and the verdict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+import numpy as np
+
+from shipit.analysis.checks import daily_effects, power_of_primary, trust_checks
+from shipit.analysis.effects import RowStats, pair_rows, row_stats, sequential_bounds
+from shipit.analysis.policy import direction, metric_order, policy_from_spec
+from shipit.decide.assemble import assemble
+from shipit.decide.build import estimate_from
+from shipit.decide.model import Analysis, Effect, SegmentEffect, SequentialBounds
+from shipit.errors import DataError
+from shipit.metrics.run import MetricMoments, compute_moments
+from shipit.spec.experiment import Experiment
+from shipit.spec.metric import MetricDef
+from shipit.store.engine import Engine
+
+__all__ = ["analyze"]
+
+
+def analyze(
+    experiment: Experiment,
+    engine: Engine,
+    *,
+    phase: int | None = None,
+    phase_start: datetime | None = None,
+    true_effects: Mapping[str, float] | None = None,
+    segments: Sequence[str] | None = None,
+    daily: bool = True,
+    planned_units: int | None = None,
+) -> Analysis:
+    """The whole analysis of ``experiment`` from the exposures and events in ``engine``.
+
+    ``segments`` overrides the plan's segment attributes; ``planned_units`` (per variant)
+    is the sample the plan aimed for, used by the power check.
+    """
+    plan = experiment.analysis
+    defs = experiment.metric_defs()
+    names = metric_order(experiment)
+    metrics = [defs[n] for n in names]
+    variants = list(experiment.variant_keys)
+    control = experiment.control_variant
+    others = [v for v in variants if v != control]
+    key = experiment.key
+    overall = compute_moments(engine, key, phase, variants, metrics, phase_start=phase_start)
+    counts = {v: int(n) for v, n in zip(variants, _n(overall, variants), strict=True)}
+    if sum(counts.values()) == 0:
+        raise DataError(
+            f"experiment {key!r} has no exposures in the store"
+            + (f" for phase {phase}" if phase is not None else "")
+        )
+    effects: list[Effect] = []
+    for metric in metrics:
+        effects += _effects(overall, metric, control, others, experiment)
+    dims = tuple(plan.segments if segments is None else segments)
+    by_segment = {
+        d: compute_moments(engine, key, phase, variants, metrics, by=d, phase_start=phase_start)
+        for d in dims
+    }
+    primary = defs[experiment.primary_metric or names[0]]
+    seg_effects = [
+        s
+        for d, mm in by_segment.items()
+        for s in _segment_effects(mm, d, primary, control, others, experiment)
+    ]
+    by_day = (
+        compute_moments(engine, key, phase, variants, metrics, by="day", phase_start=phase_start)
+        if daily
+        else None
+    )
+    days, novelty = daily_effects(by_day, primary, control, others, experiment)
+    trust = trust_checks(
+        experiment,
+        overall,
+        by_segment,
+        by_day,
+        counts,
+        effects,
+        seg_effects,
+        novelty,
+    )
+    policy = policy_from_spec(experiment)
+    power, power_checks = power_of_primary(experiment, overall, by_day, effects, planned_units)
+    return assemble(
+        experiment=key,
+        control=control,
+        variants=variants,
+        policy=policy,
+        effects=effects,
+        segments=seg_effects,
+        daily=days,
+        trust=[*trust, *power_checks],
+        power=power,
+        units=counts,
+        weights=dict(zip(variants, experiment.weights, strict=True)),
+        true_effects=true_effects,
+        correction="holm" if plan.correction == "none" else plan.correction,
+    )
+
+
+def _n(mm: MetricMoments, variants: Sequence[str]) -> np.ndarray:
+    first = next(iter(mm.metrics.values()))
+    index = {g: i for i, g in enumerate(first.labels)}
+    return np.array([first.n[index[v]] if v in index else 0.0 for v in variants])
+
+
+def _effects(
+    mm: MetricMoments, metric: MetricDef, control: str, others: list[str], exp: Experiment
+) -> list[Effect]:
+    """One effect per variant of one metric: raw, CUPED, posterior, sequential."""
+    m = mm[metric.name]
+    c, v = pair_rows(m, [control] * len(others), others)
+    hib = direction(exp, metric)
+    rs = row_stats(c, v, metric, exp.analysis, higher_is_better=hib)
+    seq = _overall_sequential(rs, exp) if exp.analysis.method == "sequential" else None
+    out = []
+    for i, variant in enumerate(others):
+        post = rs.posterior
+        out.append(
+            Effect(
+                metric=metric.name,
+                variant=variant,
+                control=control,
+                kind=metric.kind,
+                higher_is_better=hib,
+                n_control=int(rs.raw.n_control[i]),
+                n_variant=int(rs.raw.n_variant[i]),
+                mean_control=rs.raw.mean_control[i],
+                mean_variant=rs.raw.mean_variant[i],
+                raw=estimate_from(rs.raw, i),
+                adjusted=estimate_from(rs.adjusted, i) if rs.adjusted is not None else None,
+                prob_better=post.prob_better[i] if post is not None else None,
+                expected_loss=post.expected_loss_variant[i] if post is not None else None,
+                sequential=seq[i] if seq is not None else None,
+            )
+        )
+    return out
+
+
+def _overall_sequential(rs: RowStats, exp: Experiment) -> list[SequentialBounds]:
+    best = rs.best
+    n = np.asarray(best.n_control, dtype=np.float64)
+    horizon = float(exp.analysis.sequential.horizon or np.max(n))
+    b = sequential_bounds(
+        np.asarray(best.rel_effect), np.asarray(best.rel_se), n, exp.analysis, horizon=horizon
+    )
+    return [
+        SequentialBounds(
+            lower=b.low[i],
+            upper=b.high[i],
+            statistic=b.statistic[i],
+            information_fraction=b.fraction[i],
+            crossed=b.crossed[i],  # type: ignore[arg-type]
+        )
+        for i in range(len(best))
+    ]
+
+
+def _segment_effects(
+    mm: MetricMoments,
+    dimension: str,
+    metric: MetricDef,
+    control: str,
+    others: list[str],
+    exp: Experiment,
+) -> list[SegmentEffect]:
+    """Per-segment effects of the primary, CUPED within each segment when it applies."""
+    cells = list(dict.fromkeys(g.segment for g in mm.groups if g.segment is not None))
+    pairs = [(s, v) for v in others for s in cells]
+    if not pairs:
+        return []
+    m = mm[metric.name]
+    c, v = pair_rows(m, [f"{control}/{s}" for s, _ in pairs], [f"{x}/{s}" for s, x in pairs])
+    rs = row_stats(c, v, metric, exp.analysis, higher_is_better=direction(exp, metric), bayes=False)
+    return [
+        SegmentEffect(
+            dimension=dimension,
+            segment=s,
+            metric=metric.name,
+            variant=x,
+            n_control=int(rs.raw.n_control[i]),
+            n_variant=int(rs.raw.n_variant[i]),
+            estimate=estimate_from(rs.best, i),
+            raw=estimate_from(rs.raw, i) if rs.adjusted is not None else None,
+        )
+        for i, (s, x) in enumerate(pairs)
+    ]
