@@ -47,6 +47,10 @@ def _register() -> None:
     simulate.register(app)
     analyze.register(app)
     demo.register(app)
+    from shipit.cli.commands import keys, serve
+
+    keys.register(app)
+    serve.register(app)
 
 
 @app.callback()

@@ -1,0 +1,136 @@
+"""Dashboard pages: experiments list, experiment detail, power planner.
+
+The pages only read: the registry's records and audit log, the latest saved analysis
+(rendered with ``shipit.report.charts``) and ``shipit.stats.power`` for the planner.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from shipit.errors import NotFoundError, ShipitError
+from shipit.server.dashboard.planner import PlannerForm, plan
+from shipit.server.deps import ServicesDep
+from shipit.server.routes.experiments import to_public
+from shipit.server.settings import ServerSettings
+
+__all__ = ["LIGHTS", "mount_dashboard"]
+
+HERE = Path(__file__).parent
+LIGHTS = {
+    "ship": "green",
+    "ship_to_segment": "green",
+    "iterate": "yellow",
+    "kill": "red",
+    "halt": "red",
+    "roll_back": "red",
+}
+
+
+@cache
+def _plotly_js() -> bytes:
+    from plotly.offline import get_plotlyjs
+
+    return str(get_plotlyjs()).encode()
+
+
+def _analysis(services: Any, key: str) -> Any | None:
+    """The latest saved analysis of ``key`` as the report model, or None."""
+    try:
+        saved = services.analyses.latest(key)
+    except NotFoundError:
+        return None
+    from shipit.report.json import from_json
+
+    return from_json(saved.body)
+
+
+def _charts(analysis: Any) -> dict[str, str]:
+    """Plotly figures of the analysis as JSON, by panel name."""
+    from shipit.report.charts import all_charts
+
+    return {name: fig.to_json() for name, fig in all_charts(analysis).items()}
+
+
+def mount_dashboard(app: FastAPI, settings: ServerSettings) -> None:
+    """Add the dashboard pages and plotly.js to ``app`` (outside the OpenAPI document)."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=True,  # templates end in .j2: escape everything, always
+        undefined=jinja2.StrictUndefined,
+    )
+    templates = Jinja2Templates(env=env)
+    templates.env.filters["pct"] = lambda x: "–" if x is None else f"{x:+.2%}"
+    templates.env.filters["num"] = lambda x: "–" if x is None else f"{x:.4g}"
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/static/plotly.min.js")
+    def plotly_js() -> Response:
+        return Response(
+            _plotly_js(),
+            media_type="application/javascript",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
+
+    @router.get("/", response_class=HTMLResponse)
+    def experiments_page(request: Request, services: ServicesDep) -> Any:
+        rows: list[dict[str, Any]] = []
+        for record in services.registry.list_experiments():
+            exp = to_public(record, services.registry)
+            try:
+                verdict = _analysis(services, exp.key)
+            except ShipitError:
+                verdict = None
+            decision = verdict.verdict.decision if verdict is not None else None
+            rows.append({"e": exp, "decision": decision, "light": LIGHTS.get(decision or "")})
+        rows.sort(key=lambda r: (r["e"].status != "running", r["e"].key))
+        return templates.TemplateResponse(
+            request, "experiments.html.j2", {"rows": rows, "page": "experiments"}
+        )
+
+    @router.get("/experiments/{key}", response_class=HTMLResponse)
+    def experiment_page(request: Request, key: str, services: ServicesDep) -> Any:
+        try:
+            exp = to_public(services.registry.get(key), services.registry)
+        except NotFoundError as exc:
+            missing = {"message": str(exc), "page": "experiments"}
+            return templates.TemplateResponse(
+                request, "not_found.html.j2", missing, status_code=404
+            )
+        history = services.registry.audit(key)
+        analysis = _analysis(services, key)
+        charts = _charts(analysis) if analysis is not None else {}
+        decision = analysis.verdict.decision if analysis is not None else None
+        context: dict[str, Any] = {
+            "e": exp,
+            "spec_json": json.dumps(exp.spec, indent=2, default=str),
+            "history": history,
+            "a": analysis,
+            "charts": charts,
+            "light": LIGHTS.get(decision or ""),
+            "page": "experiment",
+        }
+        return templates.TemplateResponse(request, "experiment.html.j2", context)
+
+    @router.get("/planner", response_class=HTMLResponse)
+    def planner_page(request: Request) -> Any:
+        params = dict(request.query_params)
+        form, result, error = PlannerForm(), None, None
+        if params:
+            try:
+                form = PlannerForm.from_query(params)
+                result = plan(form)
+            except ShipitError as exc:
+                error = str(exc)
+        context = {"form": form, "result": result, "error": error, "page": "planner"}
+        return templates.TemplateResponse(request, "planner.html.j2", context)
+
+    app.include_router(router)

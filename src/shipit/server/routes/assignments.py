@@ -1,0 +1,48 @@
+"""``POST /v1/assign``: the variant of one unit or of a batch, by ``shipit.assign``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+from fastapi import APIRouter, Response
+
+from shipit.errors import InputError
+from shipit.server.deps import SdkKey, ServicesDep
+from shipit.server.schemas import ERRORS, AssignRequest, AssignResponse
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1", tags=["assignments"], responses=ERRORS)
+
+
+@router.post("/assign", response_model=AssignResponse)
+def assign(body: AssignRequest, services: ServicesDep, key: SdkKey) -> Any:
+    """Assign units of a running experiment; units not enrolled get ``variant: null`` and the
+    reason (``not_targeted``, ``outside_traffic``, ...)."""
+    assigner, phase = services.assigner(body.experiment)
+    telemetry = services.telemetry
+    if body.unit_id is not None:
+        one = assigner.assign(body.unit_id, body.attributes)
+        telemetry.assignments.labels(body.experiment).inc()
+        ids, variants, reasons = [body.unit_id], [one.variant], [str(one.reason)]
+    else:
+        units = body.units or []
+        limit = services.settings.max_batch_rows
+        if len(units) > limit:
+            raise InputError(f"units: {len(units)} units in one request; the limit is {limit}")
+        ids = [u.unit_id for u in units]
+        names = sorted({name for u in units for name in u.attributes})
+        columns = {n: [u.attributes.get(n) for u in units] for n in names}
+        batch = assigner.assign_batch(np.array(ids, dtype=object), columns or None)
+        telemetry.assignments.labels(body.experiment).inc(len(units))
+        variants = batch.variant_array().tolist()
+        reasons = [str(r) for r in batch.reasons()]
+    # Built directly (the schema is AssignResponse): large batches skip re-validation.
+    rows = [
+        {"unit_id": u, "variant": v, "reason": r}
+        for u, v, r in zip(ids, variants, reasons, strict=True)
+    ]
+    payload = {"experiment": body.experiment, "phase": phase, "assignments": rows}
+    return Response(json.dumps(payload), media_type="application/json")

@@ -1,0 +1,49 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from shipit.server.deps import ServicesDep
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", responses={503: {"description": "A dependency is unavailable"}})
+def readyz(services: ServicesDep) -> Any:
+    """The registry and the store answer."""
+    checks: dict[str, str] = {}
+    try:
+        services.registry.list_experiments()
+        checks["registry"] = "ok"
+    except Exception as exc:
+        checks["registry"] = f"unavailable: {type(exc).__name__}"
+    try:
+        with services.store_lock:
+            services.engine.query("SELECT 1 AS ok")
+        checks["store"] = "ok"
+    except Exception as exc:
+        checks["store"] = f"unavailable: {type(exc).__name__}"
+    ready = all(v == "ok" for v in checks.values())
+    return JSONResponse(
+        {"status": "ready" if ready else "not ready", "checks": checks},
+        status_code=200 if ready else 503,
+    )
+
+
+@router.get("/metrics", response_class=Response)
+def metrics(services: ServicesDep) -> Response:
+    """Prometheus text format."""
+    return Response(generate_latest(services.telemetry.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,76 @@
+"""Dashboard pages and error paths without a browser: planner input errors, 404 pages,
+no stack trace on an unexpected failure, plotly.js served by the app."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from server.live import SPEC_YAML, Live
+from shipit.server.cache import TtlCache
+
+
+def test_planner_reports_bad_input_by_field(live: Live) -> None:
+    r = httpx.get(f"{live.url}/planner", params={"baseline": "abc"})
+    assert r.status_code == 200
+    assert "baseline: &#39;abc&#39; is not a valid value" in r.text
+    r = httpx.get(f"{live.url}/planner", params={"variants": "1"})
+    assert "variants: at least 2" in r.text
+
+
+def test_planner_mean_metric(live: Live) -> None:
+    from shipit.stats.power import sample_size_mean
+
+    params = {"kind": "mean", "baseline": "10", "sd": "4", "mde": "0.5", "daily_units": "100"}
+    r = httpx.get(f"{live.url}/planner", params=params)
+    expected = int(-(-float(sample_size_mean(4.0, 0.5)) // 1))
+    assert f'id="per-variant">{expected:,}<' in r.text
+
+
+def test_unknown_experiment_page_is_404(live: Live) -> None:
+    r = httpx.get(f"{live.url}/experiments/nope")
+    assert r.status_code == 404
+    assert "no experiment &#39;nope&#39;" in r.text
+
+
+def test_unexpected_errors_never_show_a_stack_trace(
+    live: Live, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("secret internals /etc/passwd")
+
+    monkeypatch.setattr(live.app.state.services.registry, "list_experiments", boom)
+    r = httpx.get(f"{live.url}/v1/experiments", headers={"Authorization": f"Bearer {live.admin}"})
+    assert r.status_code == 500
+    assert r.json() == {
+        "error": "InternalError",
+        "detail": "internal server error (see the server log)",
+    }
+
+
+def test_plotly_js_is_served_by_the_app(live: Live) -> None:
+    r = httpx.get(f"{live.url}/static/plotly.min.js")
+    assert r.status_code == 200
+    assert "plotly" in r.text[:2000].lower()
+
+
+def test_ttl_cache_reuses_then_expires() -> None:
+    calls: list[int] = []
+    cache: TtlCache[str, int] = TtlCache(60.0)
+    assert cache.get("a", lambda: calls.append(1) or 1) == 1
+    assert cache.get("a", lambda: calls.append(2) or 2) == 1
+    assert calls == [1]
+    off: TtlCache[str, int] = TtlCache(0.0)
+    assert [off.get("a", lambda: len(calls)) for _ in range(2)] == [1, 1]
+    cache.clear()
+    assert cache.get("a", lambda: 3) == 3
+
+
+def test_pages_escape_what_specs_contain(live: Live) -> None:
+    evil = SPEC_YAML.replace("name: Green checkout button", "name: <script>alert(1)</script>")
+    with live.client(live.admin) as c:
+        assert c.post("/v1/experiments", json={"yaml": evil}).status_code == 201
+    for path in ("/", "/experiments/checkout"):
+        page = httpx.get(live.url + path).text
+        assert "<script>alert(1)</script>" not in page
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
