@@ -4,31 +4,15 @@ drawn, the planner computes, links navigate; a screenshot of each page is kept."
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
+from chromium import ARGS, BROWSER_MARKS, CHROMIUM
 from server.live import SPEC_YAML, Live, sample_analysis
 from shipit.report.json import to_json
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        CHROMIUM is None, reason="chromium not installed (apt-get install chromium)"
-    ),
-]
+pytestmark = BROWSER_MARKS
 
 
 def _shots(tmp_path: Path) -> Path:
