@@ -34,6 +34,9 @@ from shipit.stats.multiple import adjust_p_values
 
 __all__ = ["decide", "pareto_set", "rollout_plan", "utility"]
 
+# Beyond this many times the current sample, extending is no advice: the verdict says to decide.
+MAX_EXTENSION = 10.0
+
 ROLLOUT_PERCENTS: tuple[float, ...] = (1.0, 5.0, 25.0, 50.0, 100.0)
 ROLLOUT_DAYS: tuple[int, ...] = (1, 2, 3, 7, 14)
 
@@ -202,12 +205,16 @@ def decide(
         mine = [g for g in guardrails if g.variant == best]
         yellow = [g for g in mine if g.light == "yellow"]
         if yellow:
-            extra = _guardrail_extra_units(yellow, power, policy)
+            extra, factor, n_now = _guardrail_extra_units(yellow, power, policy)
             reasons += [f"guardrail uncertain: {g.message}" for g in yellow]
-            reasons.append(
-                "extend the experiment until the guardrail is settled"
-                + (f" (about {extra:,} more units per variant)" if extra else "")
-            )
+            if factor is not None and factor > MAX_EXTENSION:
+                extra = None
+                reasons.append(_unsettleable(factor, n_now))
+            else:
+                reasons.append(
+                    "extend the experiment until the guardrail is settled"
+                    + (f" (about {extra:,} more units per variant)" if extra else "")
+                )
             return Verdict(
                 decision="iterate",
                 variant=best,
@@ -271,7 +278,21 @@ def decide(
     reasons = [f"not conclusive: {_fmt_est(primary[v][0])}" for v in ordered or variants]
     if len(variants) > 1:
         reasons.insert(0, f"none of the {len(variants)} variants is shown better than control")
-    if extra:
+    n_now = pw.units_per_variant if pw is not None else 0
+    factor = (
+        pw.needed_units_per_variant / n_now
+        if pw is not None and pw.needed_units_per_variant and n_now > 0
+        else None
+    )
+    if extra and factor is not None and factor > MAX_EXTENSION:
+        reasons.append(
+            f"extending cannot settle it: {policy.power:.0%} power at the {_mde_txt(policy)} "
+            f"MDE needs about {factor:,.0f}× the current {n_now:,} units per "
+            "variant; decide on the current evidence instead (stop and keep control, or "
+            "redesign with a larger MDE)"
+        )
+        extra = days = None
+    elif extra:
         reasons.append(
             f"run about {extra:,} more units per variant"
             + (f" (~{days} more days)" if days is not None else "")
@@ -313,28 +334,48 @@ def _excludes_mde(e: Effect, policy: DecisionPolicy) -> bool:
 
 def _guardrail_extra_units(
     yellow: Sequence[GuardrailResult], power: Sequence[PowerInfo], policy: DecisionPolicy
-) -> int | None:
-    """Units per variant for the one-sided test to reach the plan's power at the estimate.
+) -> tuple[int | None, float | None, int]:
+    """More units per variant for the one-sided test to reach the plan's power at the estimate.
 
     The standard error shrinks as 1/√n, so n_needed = n · (se · (z₁₋α + z₁₋β) / gap)².
+    Returns the extra units, the factor n_needed / n (∞ when the estimate sits on its
+    margin: no sample settles it) and the current n.
     """
     from scipy import stats as sps
 
     n_now = max((p.units_per_variant for p in power), default=0)
     if n_now <= 0:
-        return None
-    need = 0.0
+        return None, None, n_now
+    factor = 0.0
     q = float(sps.norm.ppf(1 - policy.alpha) + sps.norm.ppf(policy.power))
     for g in yellow:
         if g.estimate is None or g.ci_low is None or g.ci_high is None:
             continue
         se = (g.ci_high - g.ci_low) / (2 * float(sps.norm.ppf(1 - policy.alpha)))
+        if se <= 0:
+            continue
         limit = -g.margin if g.higher_is_better else g.margin
         gap = abs(g.estimate - limit)
-        if gap == 0 or se <= 0:
-            continue
-        need = max(need, n_now * (se * q / gap) ** 2)
-    return max(0, math.ceil(need - n_now)) if need else None
+        factor = max(factor, math.inf if gap == 0 else (se * q / gap) ** 2)
+    if not factor:
+        return None, None, n_now
+    if math.isinf(factor):
+        return None, factor, n_now
+    return max(0, math.ceil(n_now * factor - n_now)), factor, n_now
+
+
+def _unsettleable(factor: float, n_now: int) -> str:
+    """Advice when the sample a guardrail needs is out of reach: decide instead of extending."""
+    size = (
+        "no sample size settles it (the estimate sits on the margin)"
+        if math.isinf(factor)
+        else f"settling it needs about {factor:,.0f}× the current {n_now:,} units per variant"
+    )
+    return (
+        f"extending cannot settle the guardrail: {size}; decide instead: ship only if a loss "
+        "up to the margin is acceptable (keep the guardrail as a rollback criterion), "
+        "otherwise roll back"
+    )
 
 
 def _days_for(extra: int | None, power: Sequence[PowerInfo], policy: DecisionPolicy) -> int | None:

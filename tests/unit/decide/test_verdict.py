@@ -265,3 +265,49 @@ def test_verdict_invariants(
         assert all(
             any(g.light == "red" for g in guard if g.variant == f"v{i}") for i in range(len(rows))
         )
+
+
+def test_guardrail_on_its_margin_cannot_be_settled_by_extending() -> None:
+    """Estimate exactly at -margin: no sample settles it, so no unit count is advised."""
+    power = [PowerInfo(metric="m", mde=0.02, units_per_variant=10_000, extra_units=0, extra_days=0)]
+    v = run([eff("m", 0.05, 0.01, 1e-6), eff("g", -0.02, 0.005, 0.001)], power=power)
+    assert v.decision == "iterate"
+    assert v.extra_units is None
+    assert "extending cannot settle the guardrail" in v.reasons[-1]
+    assert "roll back" in v.reasons[-1]
+
+
+def test_guardrail_needing_over_ten_times_the_sample_says_decide() -> None:
+    # gap 0.001, se 0.005 → factor (0.005·(1.645+0.842)/0.001)² ≈ 155 > 10.
+    power = [PowerInfo(metric="m", mde=0.02, units_per_variant=10_000, extra_units=0, extra_days=0)]
+    v = run([eff("m", 0.05, 0.01, 1e-6), eff("g", -0.019, 0.005, 0.001)], power=power)
+    assert v.extra_units is None
+    assert "155× the current 10,000 units" in v.reasons[-1]
+
+
+def test_guardrail_within_reach_gets_a_unit_count() -> None:
+    # gap 0.005, se 0.005 → factor (1.645 + 0.842)² ≈ 6.18: about 51,825 more units.
+    power = [PowerInfo(metric="m", mde=0.02, units_per_variant=10_000, extra_units=0, extra_days=0)]
+    v = run([eff("m", 0.05, 0.01, 1e-6), eff("g", -0.015, 0.005, 0.03)], power=power)
+    assert v.extra_units is not None
+    assert 51_700 < v.extra_units < 51_950
+    assert f"about {v.extra_units:,} more units" in v.reasons[-1]
+
+
+def test_primary_mde_out_of_reach_says_decide() -> None:
+    power = [
+        PowerInfo(
+            metric="m",
+            mde=0.02,
+            units_per_variant=1000,
+            needed_units_per_variant=50_000,
+            achieved_power=0.1,
+            extra_units=49_000,
+            extra_days=49,
+        )
+    ]
+    v = run([eff("m", 0.01, 0.02, 0.6), eff("g", 0.0, 0.005, 1.0)], power=power)
+    assert v.decision == "iterate"
+    assert v.extra_units is None
+    assert v.extra_days is None
+    assert "50× the current 1,000 units" in v.reasons[-1]
