@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from shipit.decide._text import fmt_p
+from shipit.decide.extension import MAX_EXTENSION, days_for, guardrail_extra_units, unsettleable
 from shipit.decide.model import (
     DecisionPolicy,
     Effect,
@@ -33,9 +34,6 @@ from shipit.errors import InputError
 from shipit.stats.multiple import adjust_p_values
 
 __all__ = ["decide", "pareto_set", "rollout_plan", "utility"]
-
-# Beyond this many times the current sample, extending is no advice: the verdict says to decide.
-MAX_EXTENSION = 10.0
 
 ROLLOUT_PERCENTS: tuple[float, ...] = (1.0, 5.0, 25.0, 50.0, 100.0)
 ROLLOUT_DAYS: tuple[int, ...] = (1, 2, 3, 7, 14)
@@ -205,11 +203,11 @@ def decide(
         mine = [g for g in guardrails if g.variant == best]
         yellow = [g for g in mine if g.light == "yellow"]
         if yellow:
-            extra, factor, n_now = _guardrail_extra_units(yellow, power, policy)
+            extra, factor, n_now = guardrail_extra_units(yellow, power, policy)
             reasons += [f"guardrail uncertain: {g.message}" for g in yellow]
             if factor is not None and factor > MAX_EXTENSION:
                 extra = None
-                reasons.append(_unsettleable(factor, n_now))
+                reasons.append(unsettleable(factor, n_now))
             else:
                 reasons.append(
                     "extend the experiment until the guardrail is settled"
@@ -221,7 +219,7 @@ def decide(
                 runner_up=runner,
                 reasons=tuple(reasons) + red_notes,
                 extra_units=extra,
-                extra_days=_days_for(extra, power, policy),
+                extra_days=days_for(extra, power, policy),
                 utility=util,
                 pareto=pareto,
             )
@@ -330,60 +328,6 @@ def _excludes_mde(e: Effect, policy: DecisionPolicy) -> bool:
     if lo is None or hi is None:
         return False
     return (hi < policy.mde) if e.higher_is_better else (lo > -policy.mde)
-
-
-def _guardrail_extra_units(
-    yellow: Sequence[GuardrailResult], power: Sequence[PowerInfo], policy: DecisionPolicy
-) -> tuple[int | None, float | None, int]:
-    """More units per variant for the one-sided test to reach the plan's power at the estimate.
-
-    The standard error shrinks as 1/√n, so n_needed = n · (se · (z₁₋α + z₁₋β) / gap)².
-    Returns the extra units, the factor n_needed / n (∞ when the estimate sits on its
-    margin: no sample settles it) and the current n.
-    """
-    from scipy import stats as sps
-
-    n_now = max((p.units_per_variant for p in power), default=0)
-    if n_now <= 0:
-        return None, None, n_now
-    factor = 0.0
-    q = float(sps.norm.ppf(1 - policy.alpha) + sps.norm.ppf(policy.power))
-    for g in yellow:
-        if g.estimate is None or g.ci_low is None or g.ci_high is None:
-            continue
-        se = (g.ci_high - g.ci_low) / (2 * float(sps.norm.ppf(1 - policy.alpha)))
-        if se <= 0:
-            continue
-        limit = -g.margin if g.higher_is_better else g.margin
-        gap = abs(g.estimate - limit)
-        factor = max(factor, math.inf if gap == 0 else (se * q / gap) ** 2)
-    if not factor:
-        return None, None, n_now
-    if math.isinf(factor):
-        return None, factor, n_now
-    return max(0, math.ceil(n_now * factor - n_now)), factor, n_now
-
-
-def _unsettleable(factor: float, n_now: int) -> str:
-    """Advice when the sample a guardrail needs is out of reach: decide instead of extending."""
-    size = (
-        "no sample size settles it (the estimate sits on the margin)"
-        if math.isinf(factor)
-        else f"settling it needs about {factor:,.0f}× the current {n_now:,} units per variant"
-    )
-    return (
-        f"extending cannot settle the guardrail: {size}; decide instead: ship only if a loss "
-        "up to the margin is acceptable (keep the guardrail as a rollback criterion), "
-        "otherwise roll back"
-    )
-
-
-def _days_for(extra: int | None, power: Sequence[PowerInfo], policy: DecisionPolicy) -> int | None:
-    pw = next((p for p in power if p.metric == policy.primary), None)
-    if extra is None or pw is None or not pw.extra_units or not pw.extra_days:
-        return None
-    per_day = pw.extra_units / pw.extra_days
-    return math.ceil(extra / per_day)
 
 
 def _segment_winners(
