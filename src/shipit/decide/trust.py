@@ -23,6 +23,7 @@ from shipit.stats.srm import srm_test
 
 __all__ = [
     "balance_check",
+    "effect_increments",
     "exposure_checks",
     "novelty_check",
     "simpson_check",
@@ -184,6 +185,28 @@ def exposure_checks(
             )
         )
     return out
+
+
+def effect_increments(
+    cumulative: npt.ArrayLike, ses: npt.ArrayLike
+) -> tuple[FloatArray, FloatArray]:
+    """Per-look effects recovered from cumulative ones: (I_d θ_d − I_{d−1} θ_{d−1}) / ΔI_d.
+
+    Its weights sum to one, so under a constant effect every increment is unbiased for it
+    and a trend test on them keeps its size. The SEs 1/√ΔI_d treat information as additive
+    (exact when each look adds new units, approximate when the same units' cumulative values
+    grow); looks where information does not grow give NaN and are left out.
+    """
+    theta = np.asarray(cumulative, dtype=np.float64)
+    se = np.asarray(ses, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        info = np.where(np.isfinite(se) & (se > 0), 1.0 / se**2, np.nan)
+        prev_i = np.nan_to_num(np.r_[0.0, info[:-1]])
+        prev_t = np.nan_to_num(np.r_[0.0, theta[:-1]])
+        gain = info - prev_i
+        inc = np.where(gain > 0, (info * theta - prev_i * prev_t) / gain, np.nan)
+        inc_se = np.where(gain > 0, 1.0 / np.sqrt(gain), np.nan)
+    return inc, inc_se
 
 
 def novelty_check(
