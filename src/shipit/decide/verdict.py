@@ -318,8 +318,37 @@ def _method_note(e: Effect, p_adj: float, policy: DecisionPolicy) -> str:
         pb = e.prob_better if e.prob_better is not None else float("nan")
         return f"; P(better) = {pb:.1%}{loss}"
     if policy.method == "sequential":
-        return "; the sequential boundary is crossed"
+        return "; the sequential boundary is crossed" + _sequential_numbers(e)
     return f"; Holm-adjusted {fmt_p(p_adj)} < {policy.alpha}, above the {_mde_txt(policy)} MDE"
+
+
+def _sequential_numbers(e: Effect) -> str:
+    """The statistic, the bounds on the lift and the information fraction behind a crossing."""
+    sq = e.sequential
+    if sq is None:
+        return ""
+    parts = []
+    if sq.statistic is not None:
+        parts.append(f"z = {sq.statistic:.2f}")
+    if sq.lower is not None and sq.upper is not None:
+        parts.append(f"bounds [{sq.lower:+.2%}, {sq.upper:+.2%}] on the lift")
+    if sq.information_fraction is not None:
+        parts.append(f"at {sq.information_fraction:.0%} of the planned information")
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def _segment_line(s: SegmentEffect) -> str:
+    """One segment's lift with its interval and adjusted p-value."""
+    e = s.estimate
+    ci = (
+        f" [{e.rel_ci_low:+.2%}, {e.rel_ci_high:+.2%}]"
+        if e.rel_ci_low is not None and e.rel_ci_high is not None
+        else ""
+    )
+    return (
+        f"{s.dimension}={s.segment}: {e.rel_effect:+.2%}{ci} "
+        f"(adjusted p = {e.p_value_adjusted:.2g})"
+    )
 
 
 def _excludes_mde(e: Effect, policy: DecisionPolicy) -> bool:
@@ -361,11 +390,7 @@ def _segment_winners(
                 f"overall not conclusive: {_fmt_est(e[0])}",
                 f"effects differ across {h.dimension} (Cochran's Q = {h.q:.2f}, "
                 f"df = {h.df}, p = {h.p_value:.2g})",
-                *(
-                    f"{h.dimension}={s.segment}: {s.estimate.rel_effect:+.2%} "
-                    f"(adjusted p = {s.estimate.p_value_adjusted:.2g})"
-                    for s in good
-                ),
+                *(_segment_line(s) for s in good),
             )
             return h.variant, names, why
     return None

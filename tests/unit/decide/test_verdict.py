@@ -139,7 +139,14 @@ def test_ship_to_segment_when_only_one_segment_wins() -> None:
             segment="mobile",
             metric="m",
             variant="v",
-            estimate=Estimate(rel_effect=0.08, rel_se=0.01, p_value=1e-9, p_value_adjusted=2e-9),
+            estimate=Estimate(
+                rel_effect=0.08,
+                rel_se=0.01,
+                rel_ci_low=0.0604,
+                rel_ci_high=0.0996,
+                p_value=1e-9,
+                p_value_adjusted=2e-9,
+            ),
         ),
         SegmentEffect(
             dimension="device",
@@ -156,6 +163,7 @@ def test_ship_to_segment_when_only_one_segment_wins() -> None:
     assert v.decision == "ship_to_segment"
     assert v.segments == ("device=mobile",)
     assert any("Cochran's Q = 40.50" in r for r in v.reasons)
+    assert "device=mobile: +8.00% [+6.04%, +9.96%] (adjusted p = 2e-09)" in v.reasons
 
 
 def test_bayesian_rule() -> None:
@@ -170,8 +178,16 @@ def test_bayesian_rule() -> None:
 
 def test_sequential_rule() -> None:
     pol = POLICY.model_copy(update={"method": "sequential"})
-    up = eff("m", 0.05, 0.01, 0.5, sequential=SequentialBounds(crossed="upper"))
-    assert run([up, eff("g", 0.0, 0.005, 1.0)], pol).decision == "ship"
+    bounds = SequentialBounds(
+        crossed="upper", statistic=5.0, lower=-0.0245, upper=0.0245, information_fraction=0.6
+    )
+    up = eff("m", 0.05, 0.01, 0.5, sequential=bounds)
+    shipped = run([up, eff("g", 0.0, 0.005, 1.0)], pol)
+    assert shipped.decision == "ship"
+    assert (
+        "boundary is crossed (z = 5.00, bounds [-2.45%, +2.45%] on the lift, at 60% of the "
+        "planned information)" in shipped.reasons[0]
+    )
     none = eff("m", 0.05, 0.01, 1e-6, sequential=SequentialBounds(crossed="none"))
     assert run([none, eff("g", 0.0, 0.005, 1.0)], pol).decision == "iterate"
     down = eff("m", -0.05, 0.01, 0.5, sequential=SequentialBounds(crossed="lower"))
