@@ -236,9 +236,17 @@ def novelty_check(
     p = float(2.0 * sps.norm.sf(abs(z)))
     decays = p < alpha and m1 > m2 and abs(m1) > abs(m2)
     grows = p < alpha and abs(m2) > abs(m1)
+    q = float(sps.norm.ppf(1 - alpha / 2))
+
+    def ci(m: float, v: float) -> str:
+        return f"{m:.4g} [{m - q * np.sqrt(v):.4g}, {m + q * np.sqrt(v):.4g}]"
+
+    e1, e2 = ci(m1, v1), ci(m2, v2)
     details: dict[str, float | str | None] = {
         "first_week_effect": float(m1),
+        "first_week_se": float(np.sqrt(v1)),
         "later_effect": float(m2),
+        "later_se": float(np.sqrt(v2)),
         "slope_per_day": float(slope),
         "slope_se": float(slope_se),
     }
@@ -247,7 +255,7 @@ def novelty_check(
         kind, msg = (
             "warn",
             (
-                f"novelty effect: first-{first_days}-day effect {m1:.4g} vs {m2:.4g} later "
+                f"novelty effect: first-{first_days}-day effect {e1} vs {e2} later "
                 f"(z = {z:.2f}, p = {p:.2g}); trust the later effect"
             ),
         )
@@ -255,17 +263,14 @@ def novelty_check(
         kind, msg = (
             "warn",
             (
-                f"primacy effect: effect grows from {m1:.4g} in the first {first_days} days to "
-                f"{m2:.4g} later (z = {z:.2f}, p = {p:.2g})"
+                f"primacy effect: effect grows from {e1} in the first {first_days} days to "
+                f"{e2} later (z = {z:.2f}, p = {p:.2g})"
             ),
         )
     else:
         kind, msg = (
             "pass",
-            (
-                f"effect stable over time: first {first_days} days {m1:.4g} vs {m2:.4g} later "
-                f"(p = {p:.2g})"
-            ),
+            (f"effect stable over time: first {first_days} days {e1} vs {e2} later (p = {p:.2g})"),
         )
     return TrustCheck(
         name="novelty", status=kind, message=msg, statistic=float(z), p_value=p, details=details

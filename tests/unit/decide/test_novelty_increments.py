@@ -67,3 +67,15 @@ def test_novelty_on_increments_keeps_its_size_and_finds_a_decay() -> None:
             warn[name] += novelty_check(days, inc, inc_se).status == "warn"
     assert warn["flat"] / reps < 0.10
     assert warn["decay"] / reps > 0.6
+
+
+def test_novelty_message_gives_each_period_its_interval() -> None:
+    # Equal SEs: each period's mean is the plain mean, its SE se/√(days in the period).
+    days = np.arange(14)
+    est = np.where(days < 7, 0.2, 0.05)
+    check = novelty_check(days, est, np.full(14, 0.01))
+    half = 1.959963984540054 * 0.01 / np.sqrt(7)
+    assert check.status == "warn"
+    assert f"0.2 [{0.2 - half:.4g}, {0.2 + half:.4g}]" in check.message
+    assert f"0.05 [{0.05 - half:.4g}, {0.05 + half:.4g}] later" in check.message
+    assert check.details["later_se"] == pytest.approx(0.01 / np.sqrt(7))
