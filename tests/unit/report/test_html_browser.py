@@ -30,11 +30,9 @@ pytestmark = [
 ]
 
 
-def test_report_renders_every_chart_without_console_errors(
-    analysis: Analysis, tmp_path: Path
-) -> None:
+def render_in_chromium(page_file: Path, screenshot: Path) -> tuple[list[str], list[list], str]:
+    """Open a report in headless Chromium: console errors, (chart, svg count) pairs, verdict."""
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
-    page_file = write_html(analysis, tmp_path / "report.html")
     errors: list[str] = []
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -49,9 +47,17 @@ def test_report_renders_every_chart_without_console_errors(
                 "els => els.map(e => [e.dataset.chart, e.querySelectorAll('svg.main-svg').length])",
             )
             verdict = page.inner_text("#verdict")
-            page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+            page.screenshot(path=str(screenshot), full_page=True)
         finally:
             browser.close()
+    return errors, drawn, verdict
+
+
+def test_report_renders_every_chart_without_console_errors(
+    analysis: Analysis, tmp_path: Path
+) -> None:
+    page_file = write_html(analysis, tmp_path / "report.html")
+    errors, drawn, verdict = render_in_chromium(page_file, tmp_path / "report.png")
     assert errors == []
     assert {name for name, svgs in drawn if svgs > 0} == set(all_charts(analysis))
     assert "Keep running / iterate" in verdict
