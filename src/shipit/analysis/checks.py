@@ -142,7 +142,9 @@ def _simpson(exp: Experiment, mm: MetricMoments, metric: MetricDef) -> TrustChec
     gc, gv = summarize(c, metric.kind), summarize(v, metric.kind)
     if not (np.all(gc.n > 0) and np.all(gv.n > 0)):
         return None
-    return simpson_check(cells, gc.n, gv.n, gc.mean, gv.mean)
+    return simpson_check(
+        cells, gc.n, gv.n, gc.mean, gv.mean, var_control=gc.var, var_variant=gv.var
+    )
 
 
 def trust_checks(

@@ -293,8 +293,13 @@ def simpson_check(
     mean_variant: npt.ArrayLike,
     *,
     threshold: float = 0.001,
+    var_control: npt.ArrayLike | None = None,
+    var_variant: npt.ArrayLike | None = None,
 ) -> TrustCheck:
-    """Simpson's paradox: the pooled effect's sign against every segment's, with unequal mix."""
+    """Simpson's paradox: the pooled effect's sign against every segment's, with unequal mix.
+
+    With the sampling variances of the segment means, the pooled effect carries its 95% interval.
+    """
     nc, nv = np.asarray(n_control, float), np.asarray(n_variant, float)
     mc, mv = np.asarray(mean_control, float), np.asarray(mean_variant, float)
     if not (len(segments) == nc.size == nv.size == mc.size == mv.size):
@@ -306,6 +311,13 @@ def simpson_check(
     mix_p_val = float(chi.pvalue) if chi is not None else 1.0
     reversed_ = bool(nc.size > 1 and pooled != 0 and np.all(np.sign(seg) == -np.sign(pooled)))
     details: dict[str, float | str | None] = {"pooled_effect": float(pooled)}
+    pooled_txt = f"{pooled:+.4g}"
+    if var_control is not None and var_variant is not None:
+        vc, vv = np.asarray(var_control, float), np.asarray(var_variant, float)
+        se = float(np.sqrt(np.sum((nv / nv.sum()) ** 2 * vv) + np.sum((nc / nc.sum()) ** 2 * vc)))
+        half = float(sps.norm.ppf(0.975)) * se
+        details["pooled_se"] = se
+        pooled_txt += f" [{pooled - half:+.4g}, {pooled + half:+.4g}]"
     details.update({f"{s}_effect": float(e) for s, e in zip(segments, seg, strict=True)})
     details["mix_p_value"] = mix_p_val
     if reversed_:
@@ -313,7 +325,7 @@ def simpson_check(
             name="simpson",
             status="fail" if mix_p_val < threshold else "warn",
             message=(
-                f"Simpson's paradox: pooled effect {pooled:+.4g} but every segment's effect has "
+                f"Simpson's paradox: pooled effect {pooled_txt} but every segment's effect has "
                 f"the opposite sign; segment mix differs between arms (p = {mix_p_val:.2g})"
             ),
             p_value=mix_p_val,
@@ -322,7 +334,7 @@ def simpson_check(
     return TrustCheck(
         name="simpson",
         status="pass",
-        message=f"segment effects agree with the pooled effect ({pooled:+.4g})",
+        message=f"segment effects agree with the pooled effect ({pooled_txt})",
         p_value=mix_p_val,
         details=details,
     )
