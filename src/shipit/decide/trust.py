@@ -137,7 +137,12 @@ def balance_check(
         details[f"{c}_rel_diff"] = float(r)
         details[f"{c}_p_adjusted"] = float(pa)
     if flagged:
-        parts = ", ".join(f"{c} {rel[list(covariates).index(c)]:+.1%}" for c in flagged)
+        at = dict(zip(covariates, rows, strict=True))
+        parts = ", ".join(
+            f"{c} {at[c].rel_effect[0]:+.1%} [{at[c].rel_ci_low[0]:+.1%}, "
+            f"{at[c].rel_ci_high[0]:+.1%}]"
+            for c in flagged
+        )
         fix = "CUPED adjusts for it" if adjusted else "read the CUPED-adjusted effects"
         msg = f"chance pre-period imbalance between arms: {parts} (Holm p < {alpha}); {fix}"
         status: CheckStatus = "warn"

@@ -83,6 +83,11 @@ def test_balance_flags_a_shifted_covariate(rng: np.random.Generator) -> None:
     assert "pre" in check.message
     ref = sps.ttest_ind(x_v, x_c, equal_var=False).pvalue
     assert check.details["pre_p_adjusted"] == pytest.approx(min(1.0, 2 * ref), rel=1e-6)
+    # The flagged covariate carries its interval: delta-method relative difference by hand.
+    mc, mv = x_c.mean(), x_v.mean()
+    se = np.sqrt(x_v.var(ddof=1) / n / mc**2 + mv**2 * x_c.var(ddof=1) / n / mc**4)
+    r = mv / mc - 1
+    assert f"pre {r:+.1%} [{r - 1.96 * se:+.1%}, {r + 1.96 * se:+.1%}]" in check.message
 
 
 def test_exposure_checks_thresholds() -> None:
