@@ -14,7 +14,7 @@ from scipy import stats as sps
 
 from shipit.decide.model import DecisionPolicy, GuardrailResult, PowerInfo
 
-__all__ = ["MAX_EXTENSION", "days_for", "guardrail_extra_units", "unsettleable"]
+__all__ = ["MAX_EXTENSION", "days_for", "guardrail_extra_units", "times", "unsettleable"]
 
 # Beyond this many times the current sample, extending is no advice: the verdict says to decide.
 MAX_EXTENSION = 10.0
@@ -55,7 +55,7 @@ def unsettleable(factor: float, n_now: int) -> str:
     size = (
         "no sample size settles it (the estimate sits on the margin)"
         if math.isinf(factor)
-        else f"settling it needs about {factor:,.0f}× the current {n_now:,} units per variant"
+        else f"settling it needs about {times(factor)} the current {n_now:,} units per variant"
     )
     return (
         f"extending cannot settle the guardrail: {size}; decide instead: ship only if a loss "
@@ -70,3 +70,8 @@ def days_for(extra: int | None, power: Sequence[PowerInfo], policy: DecisionPoli
         return None
     per_day = pw.extra_units / pw.extra_days
     return math.ceil(extra / per_day)
+
+
+def times(factor: float) -> str:
+    """A multiple of the current sample: one decimal below 100 (so 10.4× does not read 10×)."""
+    return f"{factor:,.1f}×" if factor < 100 else f"{factor:,.0f}×"

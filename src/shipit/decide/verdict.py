@@ -18,7 +18,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from shipit.decide._text import fmt_p
-from shipit.decide.extension import MAX_EXTENSION, days_for, guardrail_extra_units, unsettleable
+from shipit.decide.extension import (
+    MAX_EXTENSION,
+    days_for,
+    guardrail_extra_units,
+    times,
+    unsettleable,
+)
 from shipit.decide.model import (
     DecisionPolicy,
     Effect,
@@ -285,7 +291,7 @@ def decide(
     if extra and factor is not None and factor > MAX_EXTENSION:
         reasons.append(
             f"extending cannot settle it: {policy.power:.0%} power at the {_mde_txt(policy)} "
-            f"MDE needs about {factor:,.0f}× the current {n_now:,} units per "
+            f"MDE needs about {times(factor)} the current {n_now:,} units per "
             "variant; decide on the current evidence instead (stop and keep control, or "
             "redesign with a larger MDE)"
         )

@@ -326,4 +326,12 @@ def test_primary_mde_out_of_reach_says_decide() -> None:
     assert v.decision == "iterate"
     assert v.extra_units is None
     assert v.extra_days is None
-    assert "50× the current 1,000 units" in v.reasons[-1]
+    assert "50.0× the current 1,000 units" in v.reasons[-1]
+
+
+def test_a_factor_just_over_ten_does_not_read_as_ten() -> None:
+    # gap 0.00386, se 0.005 → factor (0.005·2.486/0.00386)² ≈ 10.4: over the limit.
+    power = [PowerInfo(metric="m", mde=0.02, units_per_variant=10_000, extra_units=0, extra_days=0)]
+    v = run([eff("m", 0.05, 0.01, 1e-6), eff("g", -0.01614, 0.005, 0.2)], power=power)
+    assert v.extra_units is None
+    assert "about 10.4× the current 10,000 units" in v.reasons[-1]
