@@ -18,6 +18,7 @@ from shipit.decide.model import DailyEffect, Effect, PowerInfo, SegmentEffect, T
 from shipit.decide.power import power_check, power_info
 from shipit.decide.trust import (
     balance_check,
+    effect_increments,
     exposure_checks,
     novelty_check,
     simpson_check,
@@ -64,8 +65,8 @@ def daily_effects(
 ) -> tuple[list[DailyEffect], TrustCheck | None]:
     """Cumulative effect per day (sequential bounds when the plan is sequential) and novelty.
 
-    Novelty reads per-day effects recovered from the cumulative ones as independent
-    increments of information: θ_inc = (I_d θ_d − I_{d−1} θ_{d−1}) / (I_d − I_{d−1}).
+    Novelty reads per-day effects recovered from the cumulative ones (``effect_increments``):
+    under a constant effect each is unbiased for it, so a trend among them flags a change.
     """
     if by_day is None:
         return [], None
@@ -105,16 +106,7 @@ def daily_effects(
         for i, (d, x) in enumerate(pairs)
     ]
     first = slice(0, len(days))
-    with np.errstate(divide="ignore"):
-        info = np.where(se[first] > 0, 1.0 / se[first] ** 2, np.nan)
-    theta = rel[first]
-    prev_i, prev_t = np.r_[0.0, info[:-1]], np.r_[0.0, theta[:-1]]
-    prev_t = np.nan_to_num(prev_t)
-    prev_i = np.nan_to_num(prev_i)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        gain = info - prev_i
-        inc = (info * theta - prev_i * prev_t) / gain
-        inc_se = np.where(gain > 0, 1.0 / np.sqrt(gain), np.nan)
+    inc, inc_se = effect_increments(rel[first], se[first])
     return out, novelty_check(np.arange(len(days)), inc, inc_se)
 
 
@@ -150,7 +142,9 @@ def _simpson(exp: Experiment, mm: MetricMoments, metric: MetricDef) -> TrustChec
     gc, gv = summarize(c, metric.kind), summarize(v, metric.kind)
     if not (np.all(gc.n > 0) and np.all(gv.n > 0)):
         return None
-    return simpson_check(cells, gc.n, gv.n, gc.mean, gv.mean)
+    return simpson_check(
+        cells, gc.n, gv.n, gc.mean, gv.mean, var_control=gc.var, var_variant=gv.var
+    )
 
 
 def trust_checks(

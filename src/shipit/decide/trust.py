@@ -23,6 +23,7 @@ from shipit.stats.srm import srm_test
 
 __all__ = [
     "balance_check",
+    "effect_increments",
     "exposure_checks",
     "novelty_check",
     "simpson_check",
@@ -136,7 +137,12 @@ def balance_check(
         details[f"{c}_rel_diff"] = float(r)
         details[f"{c}_p_adjusted"] = float(pa)
     if flagged:
-        parts = ", ".join(f"{c} {rel[list(covariates).index(c)]:+.1%}" for c in flagged)
+        at = dict(zip(covariates, rows, strict=True))
+        parts = ", ".join(
+            f"{c} {at[c].rel_effect[0]:+.1%} [{at[c].rel_ci_low[0]:+.1%}, "
+            f"{at[c].rel_ci_high[0]:+.1%}]"
+            for c in flagged
+        )
         fix = "CUPED adjusts for it" if adjusted else "read the CUPED-adjusted effects"
         msg = f"chance pre-period imbalance between arms: {parts} (Holm p < {alpha}); {fix}"
         status: CheckStatus = "warn"
@@ -186,6 +192,28 @@ def exposure_checks(
     return out
 
 
+def effect_increments(
+    cumulative: npt.ArrayLike, ses: npt.ArrayLike
+) -> tuple[FloatArray, FloatArray]:
+    """Per-look effects recovered from cumulative ones: (I_d θ_d − I_{d−1} θ_{d−1}) / ΔI_d.
+
+    Its weights sum to one, so under a constant effect every increment is unbiased for it
+    and a trend test on them keeps its size. The SEs 1/√ΔI_d treat information as additive
+    (exact when each look adds new units, approximate when the same units' cumulative values
+    grow); looks where information does not grow give NaN and are left out.
+    """
+    theta = np.asarray(cumulative, dtype=np.float64)
+    se = np.asarray(ses, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        info = np.where(np.isfinite(se) & (se > 0), 1.0 / se**2, np.nan)
+        prev_i = np.nan_to_num(np.r_[0.0, info[:-1]])
+        prev_t = np.nan_to_num(np.r_[0.0, theta[:-1]])
+        gain = info - prev_i
+        inc = np.where(gain > 0, (info * theta - prev_i * prev_t) / gain, np.nan)
+        inc_se = np.where(gain > 0, 1.0 / np.sqrt(gain), np.nan)
+    return inc, inc_se
+
+
 def novelty_check(
     days: npt.ArrayLike,
     estimates: npt.ArrayLike,
@@ -213,9 +241,17 @@ def novelty_check(
     p = float(2.0 * sps.norm.sf(abs(z)))
     decays = p < alpha and m1 > m2 and abs(m1) > abs(m2)
     grows = p < alpha and abs(m2) > abs(m1)
+    q = float(sps.norm.ppf(1 - alpha / 2))
+
+    def ci(m: float, v: float) -> str:
+        return f"{m:.4g} [{m - q * np.sqrt(v):.4g}, {m + q * np.sqrt(v):.4g}]"
+
+    e1, e2 = ci(m1, v1), ci(m2, v2)
     details: dict[str, float | str | None] = {
         "first_week_effect": float(m1),
+        "first_week_se": float(np.sqrt(v1)),
         "later_effect": float(m2),
+        "later_se": float(np.sqrt(v2)),
         "slope_per_day": float(slope),
         "slope_se": float(slope_se),
     }
@@ -224,7 +260,7 @@ def novelty_check(
         kind, msg = (
             "warn",
             (
-                f"novelty effect: first-{first_days}-day effect {m1:.4g} vs {m2:.4g} later "
+                f"novelty effect: first-{first_days}-day effect {e1} vs {e2} later "
                 f"(z = {z:.2f}, p = {p:.2g}); trust the later effect"
             ),
         )
@@ -232,17 +268,14 @@ def novelty_check(
         kind, msg = (
             "warn",
             (
-                f"primacy effect: effect grows from {m1:.4g} in the first {first_days} days to "
-                f"{m2:.4g} later (z = {z:.2f}, p = {p:.2g})"
+                f"primacy effect: effect grows from {e1} in the first {first_days} days to "
+                f"{e2} later (z = {z:.2f}, p = {p:.2g})"
             ),
         )
     else:
         kind, msg = (
             "pass",
-            (
-                f"effect stable over time: first {first_days} days {m1:.4g} vs {m2:.4g} later "
-                f"(p = {p:.2g})"
-            ),
+            (f"effect stable over time: first {first_days} days {e1} vs {e2} later (p = {p:.2g})"),
         )
     return TrustCheck(
         name="novelty", status=kind, message=msg, statistic=float(z), p_value=p, details=details
@@ -265,8 +298,13 @@ def simpson_check(
     mean_variant: npt.ArrayLike,
     *,
     threshold: float = 0.001,
+    var_control: npt.ArrayLike | None = None,
+    var_variant: npt.ArrayLike | None = None,
 ) -> TrustCheck:
-    """Simpson's paradox: the pooled effect's sign against every segment's, with unequal mix."""
+    """Simpson's paradox: the pooled effect's sign against every segment's, with unequal mix.
+
+    With the sampling variances of the segment means, the pooled effect carries its 95% interval.
+    """
     nc, nv = np.asarray(n_control, float), np.asarray(n_variant, float)
     mc, mv = np.asarray(mean_control, float), np.asarray(mean_variant, float)
     if not (len(segments) == nc.size == nv.size == mc.size == mv.size):
@@ -278,6 +316,13 @@ def simpson_check(
     mix_p_val = float(chi.pvalue) if chi is not None else 1.0
     reversed_ = bool(nc.size > 1 and pooled != 0 and np.all(np.sign(seg) == -np.sign(pooled)))
     details: dict[str, float | str | None] = {"pooled_effect": float(pooled)}
+    pooled_txt = f"{pooled:+.4g}"
+    if var_control is not None and var_variant is not None:
+        vc, vv = np.asarray(var_control, float), np.asarray(var_variant, float)
+        se = float(np.sqrt(np.sum((nv / nv.sum()) ** 2 * vv) + np.sum((nc / nc.sum()) ** 2 * vc)))
+        half = float(sps.norm.ppf(0.975)) * se
+        details["pooled_se"] = se
+        pooled_txt += f" [{pooled - half:+.4g}, {pooled + half:+.4g}]"
     details.update({f"{s}_effect": float(e) for s, e in zip(segments, seg, strict=True)})
     details["mix_p_value"] = mix_p_val
     if reversed_:
@@ -285,7 +330,7 @@ def simpson_check(
             name="simpson",
             status="fail" if mix_p_val < threshold else "warn",
             message=(
-                f"Simpson's paradox: pooled effect {pooled:+.4g} but every segment's effect has "
+                f"Simpson's paradox: pooled effect {pooled_txt} but every segment's effect has "
                 f"the opposite sign; segment mix differs between arms (p = {mix_p_val:.2g})"
             ),
             p_value=mix_p_val,
@@ -294,7 +339,7 @@ def simpson_check(
     return TrustCheck(
         name="simpson",
         status="pass",
-        message=f"segment effects agree with the pooled effect ({pooled:+.4g})",
+        message=f"segment effects agree with the pooled effect ({pooled_txt})",
         p_value=mix_p_val,
         details=details,
     )

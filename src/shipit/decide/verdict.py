@@ -18,6 +18,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from shipit.decide._text import fmt_p
+from shipit.decide.extension import (
+    MAX_EXTENSION,
+    days_for,
+    guardrail_extra_units,
+    times,
+    unsettleable,
+)
 from shipit.decide.model import (
     DecisionPolicy,
     Effect,
@@ -202,19 +209,23 @@ def decide(
         mine = [g for g in guardrails if g.variant == best]
         yellow = [g for g in mine if g.light == "yellow"]
         if yellow:
-            extra = _guardrail_extra_units(yellow, power, policy)
+            extra, factor, n_now = guardrail_extra_units(yellow, power, policy)
             reasons += [f"guardrail uncertain: {g.message}" for g in yellow]
-            reasons.append(
-                "extend the experiment until the guardrail is settled"
-                + (f" (about {extra:,} more units per variant)" if extra else "")
-            )
+            if factor is not None and factor > MAX_EXTENSION:
+                extra = None
+                reasons.append(unsettleable(factor, n_now))
+            else:
+                reasons.append(
+                    "extend the experiment until the guardrail is settled"
+                    + (f" (about {extra:,} more units per variant)" if extra else "")
+                )
             return Verdict(
                 decision="iterate",
                 variant=best,
                 runner_up=runner,
                 reasons=tuple(reasons) + red_notes,
                 extra_units=extra,
-                extra_days=_days_for(extra, power, policy),
+                extra_days=days_for(extra, power, policy),
                 utility=util,
                 pareto=pareto,
             )
@@ -271,7 +282,21 @@ def decide(
     reasons = [f"not conclusive: {_fmt_est(primary[v][0])}" for v in ordered or variants]
     if len(variants) > 1:
         reasons.insert(0, f"none of the {len(variants)} variants is shown better than control")
-    if extra:
+    n_now = pw.units_per_variant if pw is not None else 0
+    factor = (
+        pw.needed_units_per_variant / n_now
+        if pw is not None and pw.needed_units_per_variant and n_now > 0
+        else None
+    )
+    if extra and factor is not None and factor > MAX_EXTENSION:
+        reasons.append(
+            f"extending cannot settle it: {policy.power:.0%} power at the {_mde_txt(policy)} "
+            f"MDE needs about {times(factor)} the current {n_now:,} units per "
+            "variant; decide on the current evidence instead (stop and keep control, or "
+            "redesign with a larger MDE)"
+        )
+        extra = days = None
+    elif extra:
         reasons.append(
             f"run about {extra:,} more units per variant"
             + (f" (~{days} more days)" if days is not None else "")
@@ -299,8 +324,37 @@ def _method_note(e: Effect, p_adj: float, policy: DecisionPolicy) -> str:
         pb = e.prob_better if e.prob_better is not None else float("nan")
         return f"; P(better) = {pb:.1%}{loss}"
     if policy.method == "sequential":
-        return "; the sequential boundary is crossed"
+        return "; the sequential boundary is crossed" + _sequential_numbers(e)
     return f"; Holm-adjusted {fmt_p(p_adj)} < {policy.alpha}, above the {_mde_txt(policy)} MDE"
+
+
+def _sequential_numbers(e: Effect) -> str:
+    """The statistic, the bounds on the lift and the information fraction behind a crossing."""
+    sq = e.sequential
+    if sq is None:
+        return ""
+    parts = []
+    if sq.statistic is not None:
+        parts.append(f"z = {sq.statistic:.2f}")
+    if sq.lower is not None and sq.upper is not None:
+        parts.append(f"bounds [{sq.lower:+.2%}, {sq.upper:+.2%}] on the lift")
+    if sq.information_fraction is not None:
+        parts.append(f"at {sq.information_fraction:.0%} of the planned information")
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def _segment_line(s: SegmentEffect) -> str:
+    """One segment's lift with its interval and adjusted p-value."""
+    e = s.estimate
+    ci = (
+        f" [{e.rel_ci_low:+.2%}, {e.rel_ci_high:+.2%}]"
+        if e.rel_ci_low is not None and e.rel_ci_high is not None
+        else ""
+    )
+    return (
+        f"{s.dimension}={s.segment}: {e.rel_effect:+.2%}{ci} "
+        f"(adjusted p = {e.p_value_adjusted:.2g})"
+    )
 
 
 def _excludes_mde(e: Effect, policy: DecisionPolicy) -> bool:
@@ -309,40 +363,6 @@ def _excludes_mde(e: Effect, policy: DecisionPolicy) -> bool:
     if lo is None or hi is None:
         return False
     return (hi < policy.mde) if e.higher_is_better else (lo > -policy.mde)
-
-
-def _guardrail_extra_units(
-    yellow: Sequence[GuardrailResult], power: Sequence[PowerInfo], policy: DecisionPolicy
-) -> int | None:
-    """Units per variant for the one-sided test to reach the plan's power at the estimate.
-
-    The standard error shrinks as 1/√n, so n_needed = n · (se · (z₁₋α + z₁₋β) / gap)².
-    """
-    from scipy import stats as sps
-
-    n_now = max((p.units_per_variant for p in power), default=0)
-    if n_now <= 0:
-        return None
-    need = 0.0
-    q = float(sps.norm.ppf(1 - policy.alpha) + sps.norm.ppf(policy.power))
-    for g in yellow:
-        if g.estimate is None or g.ci_low is None or g.ci_high is None:
-            continue
-        se = (g.ci_high - g.ci_low) / (2 * float(sps.norm.ppf(1 - policy.alpha)))
-        limit = -g.margin if g.higher_is_better else g.margin
-        gap = abs(g.estimate - limit)
-        if gap == 0 or se <= 0:
-            continue
-        need = max(need, n_now * (se * q / gap) ** 2)
-    return max(0, math.ceil(need - n_now)) if need else None
-
-
-def _days_for(extra: int | None, power: Sequence[PowerInfo], policy: DecisionPolicy) -> int | None:
-    pw = next((p for p in power if p.metric == policy.primary), None)
-    if extra is None or pw is None or not pw.extra_units or not pw.extra_days:
-        return None
-    per_day = pw.extra_units / pw.extra_days
-    return math.ceil(extra / per_day)
 
 
 def _segment_winners(
@@ -376,11 +396,7 @@ def _segment_winners(
                 f"overall not conclusive: {_fmt_est(e[0])}",
                 f"effects differ across {h.dimension} (Cochran's Q = {h.q:.2f}, "
                 f"df = {h.df}, p = {h.p_value:.2g})",
-                *(
-                    f"{h.dimension}={s.segment}: {s.estimate.rel_effect:+.2%} "
-                    f"(adjusted p = {s.estimate.p_value_adjusted:.2g})"
-                    for s in good
-                ),
+                *(_segment_line(s) for s in good),
             )
             return h.variant, names, why
     return None

@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from shipit.decide.model import Analysis
+from shipit.report._fmt import interval, p_text, pct
 from shipit.report.summaries import DECISION_WORDS
 
 __all__ = ["render_terminal", "to_text"]
@@ -30,14 +31,6 @@ DECISION_STYLE = {
     "kill": "bold red",
     "halt": "bold red",
 }
-
-
-def _pct(x: float | None) -> str:
-    return "–" if x is None else f"{x:+.2%}"
-
-
-def _p(x: float | None) -> str:
-    return "–" if x is None else "<1e-300" if x == 0 else f"{x:.2g}"
 
 
 def _renderable(a: Analysis) -> Group:
@@ -76,12 +69,12 @@ def _renderable(a: Analysis) -> Group:
         effects.add_row(
             e.metric,
             e.variant,
-            _pct(r.rel_effect),
-            f"[{_pct(r.rel_ci_low)}, {_pct(r.rel_ci_high)}]",
-            _p(r.p_value),
-            _pct(ad.rel_effect) if ad else "–",
-            f"[{_pct(ad.rel_ci_low)}, {_pct(ad.rel_ci_high)}]" if ad else "–",
-            _p(ad.p_value) if ad else "–",
+            pct(r.rel_effect),
+            interval(r.rel_ci_low, r.rel_ci_high),
+            p_text(r.p_value),
+            pct(ad.rel_effect) if ad else "–",
+            interval(ad.rel_ci_low, ad.rel_ci_high) if ad else "–",
+            p_text(ad.p_value) if ad else "–",
         )
     parts: list[Panel | Table] = [verdict, lights, effects]
     if v.rollout:

@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 from shipit.decide.model import Analysis
+from shipit.report._fmt import interval, p_text, pct
 from shipit.report.summaries import DECISION_WORDS, summaries
 
 __all__ = ["render_markdown"]
 
 ICONS = {"green": "🟢", "yellow": "🟡", "red": "🔴", "pass": "🟢", "warn": "🟡", "fail": "🔴"}
-
-
-def _pct(x: float | None) -> str:
-    return "–" if x is None else f"{x:+.2%}"
-
-
-def _p(x: float | None) -> str:
-    return "–" if x is None else "<1e-300" if x == 0 else f"{x:.2g}"
 
 
 def render_markdown(a: Analysis) -> str:
@@ -42,14 +35,14 @@ def render_markdown(a: Analysis) -> str:
     for e in a.effects:
         r, ad = e.raw, e.adjusted
         cuped = (
-            f"{_pct(ad.rel_effect)} | [{_pct(ad.rel_ci_low)}, {_pct(ad.rel_ci_high)}] | "
-            f"{_p(ad.p_value)}"
+            f"{pct(ad.rel_effect)} | {interval(ad.rel_ci_low, ad.rel_ci_high)} | "
+            f"{p_text(ad.p_value)}"
             if ad is not None
             else "– | – | –"
         )
         out.append(
-            f"| {e.metric} | {e.variant} | {_pct(r.rel_effect)} | "
-            f"[{_pct(r.rel_ci_low)}, {_pct(r.rel_ci_high)}] | {_p(r.p_value)} | {cuped} |"
+            f"| {e.metric} | {e.variant} | {pct(r.rel_effect)} | "
+            f"{interval(r.rel_ci_low, r.rel_ci_high)} | {p_text(r.p_value)} | {cuped} |"
         )
     if v.rollout:
         out += ["", "## Rollout plan", ""]

@@ -77,7 +77,10 @@ def product(a: Analysis) -> list[str]:
                 f"[{_pct(e.rel_ci_low)}, {_pct(e.rel_ci_high)}]"
             )
     v = a.verdict
-    if v.decision == "iterate":
+    stuck = next((r for r in v.reasons if r.startswith("extending cannot settle")), None)
+    if v.decision == "iterate" and stuck is not None:
+        lines.append(f"Next: decide on the current evidence; {stuck}")
+    elif v.decision == "iterate":
         more = f"{v.extra_units:,} more units per variant" if v.extra_units else "more data"
         lines.append(f"Next: collect {more}" + (f" (~{v.extra_days} days)" if v.extra_days else ""))
     elif v.runner_up:

@@ -90,7 +90,12 @@ def test_effects_from_comparison_carry_every_number(rng: np.random.Generator) ->
     (e,) = effects_from_comparison(
         res, metrics=["m"], variants=["v"], control="c", kinds=["mean"], higher_is_better=[True]
     )
-    assert e.raw.abs_effect == pytest.approx(float(res.abs_effect[0]))
+    # Independent reference: Welch's difference of means and its standard error by hand.
+    yc, yv = y[:500], y[500:]
+    se = np.sqrt(yc.var(ddof=1) / 500 + yv.var(ddof=1) / 500)
+    assert e.raw.abs_effect == pytest.approx(yv.mean() - yc.mean(), rel=1e-9)
+    assert e.raw.abs_se == pytest.approx(se, rel=1e-9)
+    assert e.raw.rel_effect == pytest.approx(yv.mean() / yc.mean() - 1.0, rel=1e-9)
     assert e.raw.p_value == pytest.approx(float(res.p_value[0]))
     assert e.n_control == 500
     assert e.best is e.raw

@@ -83,6 +83,11 @@ def test_balance_flags_a_shifted_covariate(rng: np.random.Generator) -> None:
     assert "pre" in check.message
     ref = sps.ttest_ind(x_v, x_c, equal_var=False).pvalue
     assert check.details["pre_p_adjusted"] == pytest.approx(min(1.0, 2 * ref), rel=1e-6)
+    # The flagged covariate carries its interval: delta-method relative difference by hand.
+    mc, mv = x_c.mean(), x_v.mean()
+    se = np.sqrt(x_v.var(ddof=1) / n / mc**2 + mv**2 * x_c.var(ddof=1) / n / mc**4)
+    r = mv / mc - 1
+    assert f"pre {r:+.1%} [{r - 1.96 * se:+.1%}, {r + 1.96 * se:+.1%}]" in check.message
 
 
 def test_exposure_checks_thresholds() -> None:
@@ -207,3 +212,31 @@ def test_power_check_warns_when_short_of_the_plan() -> None:
     assert f"{short.extra_units:,} more units" in check.message
     enough = power_info("m", sd=2.0, n=10_000, mde=0.05, baseline=2.0)
     assert power_check(enough).status == "pass"
+
+
+def test_simpson_pooled_effect_carries_its_interval() -> None:
+    # Independent check: simulate per-unit data, pool by hand, SE of a difference of means.
+    rng = np.random.default_rng(8)
+    nc, nv = np.array([400, 1600]), np.array([1600, 400])
+    yc = [rng.normal(m, 1.0, n) for m, n in zip([1.0, 5.0], nc, strict=True)]
+    yv = [rng.normal(m, 1.0, n) for m, n in zip([1.1, 5.1], nv, strict=True)]
+    check = simpson_check(
+        ["low", "high"],
+        nc,
+        nv,
+        [y.mean() for y in yc],
+        [y.mean() for y in yv],
+        var_control=[y.var(ddof=1) / y.size for y in yc],
+        var_variant=[y.var(ddof=1) / y.size for y in yv],
+    )
+    all_c, all_v = np.concatenate(yc), np.concatenate(yv)
+    assert check.details["pooled_effect"] == pytest.approx(all_v.mean() - all_c.mean())
+    # Within-segment variances only (the mix is taken as given): Σ (n_i/N)² s_i²/n_i per arm.
+    se = np.sqrt(
+        sum((y.size / 2000) ** 2 * y.var(ddof=1) / y.size for y in yc)
+        + sum((y.size / 2000) ** 2 * y.var(ddof=1) / y.size for y in yv)
+    )
+    assert check.details["pooled_se"] == pytest.approx(se, rel=1e-12)
+    pooled = check.details["pooled_effect"]
+    assert isinstance(pooled, float)
+    assert f"{pooled:+.4g} [{pooled - 1.959963984540054 * se:+.4g}," in check.message

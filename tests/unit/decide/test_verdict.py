@@ -139,7 +139,14 @@ def test_ship_to_segment_when_only_one_segment_wins() -> None:
             segment="mobile",
             metric="m",
             variant="v",
-            estimate=Estimate(rel_effect=0.08, rel_se=0.01, p_value=1e-9, p_value_adjusted=2e-9),
+            estimate=Estimate(
+                rel_effect=0.08,
+                rel_se=0.01,
+                rel_ci_low=0.0604,
+                rel_ci_high=0.0996,
+                p_value=1e-9,
+                p_value_adjusted=2e-9,
+            ),
         ),
         SegmentEffect(
             dimension="device",
@@ -156,6 +163,7 @@ def test_ship_to_segment_when_only_one_segment_wins() -> None:
     assert v.decision == "ship_to_segment"
     assert v.segments == ("device=mobile",)
     assert any("Cochran's Q = 40.50" in r for r in v.reasons)
+    assert "device=mobile: +8.00% [+6.04%, +9.96%] (adjusted p = 2e-09)" in v.reasons
 
 
 def test_bayesian_rule() -> None:
@@ -170,8 +178,16 @@ def test_bayesian_rule() -> None:
 
 def test_sequential_rule() -> None:
     pol = POLICY.model_copy(update={"method": "sequential"})
-    up = eff("m", 0.05, 0.01, 0.5, sequential=SequentialBounds(crossed="upper"))
-    assert run([up, eff("g", 0.0, 0.005, 1.0)], pol).decision == "ship"
+    bounds = SequentialBounds(
+        crossed="upper", statistic=5.0, lower=-0.0245, upper=0.0245, information_fraction=0.6
+    )
+    up = eff("m", 0.05, 0.01, 0.5, sequential=bounds)
+    shipped = run([up, eff("g", 0.0, 0.005, 1.0)], pol)
+    assert shipped.decision == "ship"
+    assert (
+        "boundary is crossed (z = 5.00, bounds [-2.45%, +2.45%] on the lift, at 60% of the "
+        "planned information)" in shipped.reasons[0]
+    )
     none = eff("m", 0.05, 0.01, 1e-6, sequential=SequentialBounds(crossed="none"))
     assert run([none, eff("g", 0.0, 0.005, 1.0)], pol).decision == "iterate"
     down = eff("m", -0.05, 0.01, 0.5, sequential=SequentialBounds(crossed="lower"))
@@ -265,3 +281,57 @@ def test_verdict_invariants(
         assert all(
             any(g.light == "red" for g in guard if g.variant == f"v{i}") for i in range(len(rows))
         )
+
+
+def test_guardrail_on_its_margin_cannot_be_settled_by_extending() -> None:
+    """Estimate exactly at -margin: no sample settles it, so no unit count is advised."""
+    power = [PowerInfo(metric="m", mde=0.02, units_per_variant=10_000, extra_units=0, extra_days=0)]
+    v = run([eff("m", 0.05, 0.01, 1e-6), eff("g", -0.02, 0.005, 0.001)], power=power)
+    assert v.decision == "iterate"
+    assert v.extra_units is None
+    assert "extending cannot settle the guardrail" in v.reasons[-1]
+    assert "roll back" in v.reasons[-1]
+
+
+def test_guardrail_needing_over_ten_times_the_sample_says_decide() -> None:
+    # gap 0.001, se 0.005 → factor (0.005·(1.645+0.842)/0.001)² ≈ 155 > 10.
+    power = [PowerInfo(metric="m", mde=0.02, units_per_variant=10_000, extra_units=0, extra_days=0)]
+    v = run([eff("m", 0.05, 0.01, 1e-6), eff("g", -0.019, 0.005, 0.001)], power=power)
+    assert v.extra_units is None
+    assert "155× the current 10,000 units" in v.reasons[-1]
+
+
+def test_guardrail_within_reach_gets_a_unit_count() -> None:
+    # gap 0.005, se 0.005 → factor (1.645 + 0.842)² ≈ 6.18: about 51,825 more units.
+    power = [PowerInfo(metric="m", mde=0.02, units_per_variant=10_000, extra_units=0, extra_days=0)]
+    v = run([eff("m", 0.05, 0.01, 1e-6), eff("g", -0.015, 0.005, 0.03)], power=power)
+    assert v.extra_units is not None
+    assert 51_700 < v.extra_units < 51_950
+    assert f"about {v.extra_units:,} more units" in v.reasons[-1]
+
+
+def test_primary_mde_out_of_reach_says_decide() -> None:
+    power = [
+        PowerInfo(
+            metric="m",
+            mde=0.02,
+            units_per_variant=1000,
+            needed_units_per_variant=50_000,
+            achieved_power=0.1,
+            extra_units=49_000,
+            extra_days=49,
+        )
+    ]
+    v = run([eff("m", 0.01, 0.02, 0.6), eff("g", 0.0, 0.005, 1.0)], power=power)
+    assert v.decision == "iterate"
+    assert v.extra_units is None
+    assert v.extra_days is None
+    assert "50.0× the current 1,000 units" in v.reasons[-1]
+
+
+def test_a_factor_just_over_ten_does_not_read_as_ten() -> None:
+    # gap 0.00386, se 0.005 → factor (0.005·2.486/0.00386)² ≈ 10.4: over the limit.
+    power = [PowerInfo(metric="m", mde=0.02, units_per_variant=10_000, extra_units=0, extra_days=0)]
+    v = run([eff("m", 0.05, 0.01, 1e-6), eff("g", -0.01614, 0.005, 0.2)], power=power)
+    assert v.extra_units is None
+    assert "about 10.4× the current 10,000 units" in v.reasons[-1]

@@ -59,3 +59,13 @@ def test_html_skips_charts_without_data(analysis: Analysis) -> None:
     html = render_html(bare)
     assert 'id="chart-cumulative"' not in html
     assert 'id="chart-effects"' in html
+
+
+def test_product_summary_does_not_ask_for_data_that_cannot_settle_it(analysis: Analysis) -> None:
+    stuck = "extending cannot settle the guardrail: settling it needs about 155× the current"
+    verdict = analysis.verdict.model_copy(
+        update={"extra_units": None, "reasons": (*analysis.verdict.reasons, stuck)}
+    )
+    lines = summaries(analysis.model_copy(update={"verdict": verdict}))["product"]
+    assert any(line.startswith("Next: decide on the current evidence") for line in lines)
+    assert not any("collect more data" in line for line in lines)
