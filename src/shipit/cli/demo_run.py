@@ -2,18 +2,24 @@
 
 Scenario data is generated chunk by chunk and written to a DuckDB store, so that 10M
 users never sit in memory at once; timestamps are moved so the experiment starts when its
-registry phase does. The scenarios randomize themselves (the recommender stratifies on
-pre-period activity deciles), so the demo records their assignment as a pre-assigned design.
+registry phase does. Plainly randomized scenarios (ecommerce, three-models) are assigned
+by ``shipit.assign`` with the registered experiment's salt and weights, as ``shipit assign``
+would; the recommender keeps its own offline design, stratified on pre-period activity
+deciles, which needs each unit's pre-period before assignment.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from datetime import UTC, timedelta
 from pathlib import Path
 
+import numpy as np
+
 from shipit.analysis import analyze_registered
+from shipit.assign import Assigner
 from shipit.decide.model import Analysis
 from shipit.errors import InputError
 from shipit.registry import open_registry
@@ -36,6 +42,7 @@ class DemoResult:
     experiment: Experiment
     store: Path
     registry: Path
+    design: str = ""
 
 
 def run_demo(
@@ -66,6 +73,7 @@ def run_demo(
         assert record.phase is not None
         started = record.phase.started_at.astimezone(UTC).replace(tzinfo=None, microsecond=0)
         shift = started + timedelta(seconds=1) - info.start.to_pydatetime()
+        assign, design = _design(name, record.experiment)
         for chunk in iter_chunks(
             name,
             n_users,
@@ -73,10 +81,32 @@ def run_demo(
             chunk_size=chunk_size,
             progress=progress,
             movielens=movielens,
+            assign=assign,
         ):
             write_chunk(engine, experiment.key, record.phase.number, chunk, shift)
         analysis = analyze_registered(experiment.key, engine, reg, true_effects=info.true_effects)
     finally:
         engine.close()
         reg.close()
-    return DemoResult(analysis, experiment, store_path, registry_path)
+    return DemoResult(analysis, experiment, store_path, registry_path, design)
+
+
+def _design(name: str, experiment: Experiment) -> tuple[Callable[[Any], Any] | None, str]:
+    """How the demo's units get their variants, and that said in words."""
+    if name == "recommender":
+        return None, (
+            "assignment: the recommender's own offline design, stratified on pre-period "
+            "activity deciles (not shipit.assign)"
+        )
+    assigner = Assigner(experiment)
+
+    def assign(ids: Any) -> Any:
+        batch = assigner.assign_batch(ids)
+        if np.any(batch.index < 0):
+            raise InputError("the demo experiment must enrol every unit")
+        return batch.index
+
+    return assign, (
+        f"assignment: shipit.assign (hash of unit id with salt {experiment.hash_salt!r}, "
+        f"weights {'/'.join(f'{w:g}' for w in experiment.weights)}), as `shipit assign` gives"
+    )
