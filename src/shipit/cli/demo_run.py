@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 from datetime import UTC, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 

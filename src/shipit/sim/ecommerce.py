@@ -18,8 +18,8 @@ from shipit.sim._base import (
     ScenarioInfo,
     SimChunk,
     codes_to_labels,
-    timestamps,
     given_variants,
+    timestamps,
     unit_ids,
 )
 from shipit.spec.metric import Aggregate, Covariate, MetricDef, Window
