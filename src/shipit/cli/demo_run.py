@@ -27,6 +27,7 @@ from shipit.sim import iter_chunks, scenario
 from shipit.sim.storage import experiment_for, write_chunk
 from shipit.spec.experiment import Experiment
 from shipit.store.duckdb import DuckDBEngine
+from shipit.store.loaders import bulk_load
 
 __all__ = ["DemoResult", "experiment_for", "run_demo"]
 
@@ -74,7 +75,7 @@ def run_demo(
         started = record.phase.started_at.astimezone(UTC).replace(tzinfo=None, microsecond=0)
         shift = started + timedelta(seconds=1) - info.start.to_pydatetime()
         assign, design = _design(name, record.experiment)
-        for chunk in iter_chunks(
+        chunks = iter_chunks(
             name,
             n_users,
             seed=seed,
@@ -82,8 +83,11 @@ def run_demo(
             progress=progress,
             movielens=movielens,
             assign=assign,
-        ):
-            write_chunk(engine, experiment.key, record.phase.number, chunk, shift)
+        )
+        # One transaction into empty tables: rows go in directly, keys are checked at the end.
+        with bulk_load(engine) as bulk:
+            for chunk in chunks:
+                write_chunk(bulk, experiment.key, record.phase.number, chunk, shift)
         analysis = analyze_registered(experiment.key, engine, reg, true_effects=info.true_effects)
     finally:
         engine.close()
