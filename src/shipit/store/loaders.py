@@ -173,6 +173,7 @@ class BulkLoad:
         if checker is None:
             checker = _Checker(schema, self._engine.columns(table) or {})
             self._checkers[table] = checker
+        checker.offset = 0  # rows are numbered within each source
         name = str(source) if isinstance(source, (str, Path)) else table
         self._write.add(schema, (checker.check(b, name) for b in read_batches(source)))
 
