@@ -86,7 +86,8 @@ class DuckDBEngine:
                 self.con.execute(f"ALTER TABLE {_q(table)} ADD COLUMN {_q(field.name)} {sql_type}")
 
     def append(self, schema: TableSchema, batches: Iterable[pa.RecordBatch]) -> int:
-        """Stage every batch, then merge into the table in one transaction (or none)."""
+        """Append batches in one transaction (or none): staged and merged, or straight into
+        an empty table with its keys made unique at the end (see ``bulk``)."""
         with self.bulk() as bulk:
             bulk.add(schema, batches)
         return bulk.stored.get(schema.name, 0)
