@@ -10,6 +10,7 @@ deciles, which needs each unit's pre-period before assignment.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, timedelta
@@ -68,6 +69,8 @@ def run_demo(
     reg = open_registry(f"sqlite:///{registry_path}")
     engine = DuckDBEngine(store_path)
     engine.execute("SET enable_progress_bar = false")
+    # Leave room for the generator's chunks next to DuckDB, which spills beyond its limit.
+    engine.execute(f"SET memory_limit = '{_memory_mb() * 2 // 5}MB'")
     try:
         reg.create(experiment, actor="shipit-demo")
         record = reg.start(experiment.key, actor="shipit-demo")
@@ -93,6 +96,14 @@ def run_demo(
         engine.close()
         reg.close()
     return DemoResult(analysis, experiment, store_path, registry_path, design)
+
+
+def _memory_mb() -> int:
+    """Physical memory in MB (4 GB where the platform does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // (1 << 20)
+    except (ValueError, OSError, AttributeError):
+        return 4096
 
 
 def _design(name: str, experiment: Experiment) -> tuple[Callable[[Any], Any] | None, str]:
