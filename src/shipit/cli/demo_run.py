@@ -67,10 +67,7 @@ def run_demo(
     for old in (store_path, registry_path, out / (STORE_FILE + ".wal")):
         old.unlink(missing_ok=True)
     reg = open_registry(f"sqlite:///{registry_path}")
-    engine = DuckDBEngine(store_path)
-    engine.execute("SET enable_progress_bar = false")
-    # Leave room for the generator's chunks next to DuckDB, which spills beyond its limit.
-    engine.execute(f"SET memory_limit = '{_memory_mb() * 2 // 5}MB'")
+    engine = _open(store_path)
     try:
         reg.create(experiment, actor="shipit-demo")
         record = reg.start(experiment.key, actor="shipit-demo")
@@ -91,11 +88,22 @@ def run_demo(
         with bulk_load(engine) as bulk:
             for chunk in chunks:
                 write_chunk(bulk, experiment.key, record.phase.number, chunk, shift)
+        # A fresh connection for the analysis: the load's buffers are let go.
+        engine.close()
+        engine = _open(store_path)
         analysis = analyze_registered(experiment.key, engine, reg, true_effects=info.true_effects)
     finally:
         engine.close()
         reg.close()
     return DemoResult(analysis, experiment, store_path, registry_path, design)
+
+
+def _open(path: Path) -> DuckDBEngine:
+    """The demo's store, its memory capped so that the generator's chunks fit beside it."""
+    engine = DuckDBEngine(path)
+    engine.execute("SET enable_progress_bar = false")
+    engine.execute(f"SET memory_limit = '{_memory_mb() // 2}MB'")
+    return engine
 
 
 def _memory_mb() -> int:

@@ -169,11 +169,13 @@ class BulkLoad:
         if table not in TABLES:
             raise InputError(f"unknown table {table!r}: use one of {sorted(TABLES)}")
         schema = TABLES[table]
-        checker = self._checkers.get(table)
-        if checker is None:
-            checker = _Checker(schema, self._engine.columns(table) or {})
-            self._checkers[table] = checker
-        checker.offset = 0  # rows are numbered within each source
+        # A checker per source (its scratch database freed after), rows numbered from 1 in
+        # each; the types of extra columns fixed by earlier sources carry over.
+        checker = _Checker(schema, self._engine.columns(table) or {})
+        if table in self._checkers:
+            checker.types.update(self._checkers[table].types)
+            self._checkers[table].con.close()
+        self._checkers[table] = checker
         name = str(source) if isinstance(source, (str, Path)) else table
         self._write.add(schema, (checker.check(b, name) for b in read_batches(source)))
 
