@@ -2,18 +2,25 @@
 
 Scenario data is generated chunk by chunk and written to a DuckDB store, so that 10M
 users never sit in memory at once; timestamps are moved so the experiment starts when its
-registry phase does. The scenarios randomize themselves (the recommender stratifies on
-pre-period activity deciles), so the demo records their assignment as a pre-assigned design.
+registry phase does. Plainly randomized scenarios (ecommerce, three-models) are assigned
+by ``shipit.assign`` with the registered experiment's salt and weights, as ``shipit assign``
+would; the recommender keeps its own offline design, stratified on pre-period activity
+deciles, which needs each unit's pre-period before assignment.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from shipit.analysis import analyze_registered
+from shipit.assign import Assigner
 from shipit.decide.model import Analysis
 from shipit.errors import InputError
 from shipit.registry import open_registry
@@ -21,6 +28,7 @@ from shipit.sim import iter_chunks, scenario
 from shipit.sim.storage import experiment_for, write_chunk
 from shipit.spec.experiment import Experiment
 from shipit.store.duckdb import DuckDBEngine
+from shipit.store.loaders import bulk_load
 
 __all__ = ["DemoResult", "experiment_for", "run_demo"]
 
@@ -36,6 +44,7 @@ class DemoResult:
     experiment: Experiment
     store: Path
     registry: Path
+    design: str = ""
 
 
 def run_demo(
@@ -58,25 +67,69 @@ def run_demo(
     for old in (store_path, registry_path, out / (STORE_FILE + ".wal")):
         old.unlink(missing_ok=True)
     reg = open_registry(f"sqlite:///{registry_path}")
-    engine = DuckDBEngine(store_path)
-    engine.execute("SET enable_progress_bar = false")
+    engine = _open(store_path)
     try:
         reg.create(experiment, actor="shipit-demo")
         record = reg.start(experiment.key, actor="shipit-demo")
         assert record.phase is not None
         started = record.phase.started_at.astimezone(UTC).replace(tzinfo=None, microsecond=0)
         shift = started + timedelta(seconds=1) - info.start.to_pydatetime()
-        for chunk in iter_chunks(
+        assign, design = _design(name, record.experiment)
+        chunks = iter_chunks(
             name,
             n_users,
             seed=seed,
             chunk_size=chunk_size,
             progress=progress,
             movielens=movielens,
-        ):
-            write_chunk(engine, experiment.key, record.phase.number, chunk, shift)
+            assign=assign,
+        )
+        # One transaction into empty tables: rows go in directly, keys are checked at the end.
+        with bulk_load(engine) as bulk:
+            for chunk in chunks:
+                write_chunk(bulk, experiment.key, record.phase.number, chunk, shift)
+        # A fresh connection for the analysis: the load's buffers are let go.
+        engine.close()
+        engine = _open(store_path)
         analysis = analyze_registered(experiment.key, engine, reg, true_effects=info.true_effects)
     finally:
         engine.close()
         reg.close()
-    return DemoResult(analysis, experiment, store_path, registry_path)
+    return DemoResult(analysis, experiment, store_path, registry_path, design)
+
+
+def _open(path: Path) -> DuckDBEngine:
+    """The demo's store, its memory capped so that the generator's chunks fit beside it."""
+    engine = DuckDBEngine(path)
+    engine.execute("SET enable_progress_bar = false")
+    engine.execute(f"SET memory_limit = '{_memory_mb() // 2}MB'")
+    return engine
+
+
+def _memory_mb() -> int:
+    """Physical memory in MB (4 GB where the platform does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // (1 << 20)
+    except (ValueError, OSError, AttributeError):
+        return 4096
+
+
+def _design(name: str, experiment: Experiment) -> tuple[Callable[[Any], Any] | None, str]:
+    """How the demo's units get their variants, and that said in words."""
+    if name == "recommender":
+        return None, (
+            "assignment: the recommender's own offline design, stratified on pre-period "
+            "activity deciles (not shipit.assign)"
+        )
+    assigner = Assigner(experiment)
+
+    def assign(ids: Any) -> Any:
+        batch = assigner.assign_batch(ids)
+        if np.any(batch.index < 0):
+            raise InputError("the demo experiment must enrol every unit")
+        return batch.index
+
+    return assign, (
+        f"assignment: shipit.assign (hash of unit id with salt {experiment.hash_salt!r}, "
+        f"weights {'/'.join(f'{w:g}' for w in experiment.weights)}), as `shipit assign` gives"
+    )

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from shipit.errors import InputError
 from shipit.sim._base import (
+    Assign,
     GuardrailDef,
     Progress,
     Scenario,
@@ -35,6 +36,7 @@ from shipit.sim.three_models import ThreeModels
 
 __all__ = [
     "SCENARIOS",
+    "Assign",
     "BanditSimulation",
     "Ecommerce",
     "GuardrailDef",
@@ -102,12 +104,17 @@ def iter_chunks(
     chunk_size: int = 500_000,
     progress: Progress | None = None,
     movielens: str | Path | None = None,
+    assign: Assign | None = None,
 ) -> Iterator[SimChunk]:
-    """A scenario's data chunk by chunk, for writing 10M users into a store."""
+    """A scenario's data chunk by chunk, for writing 10M users into a store.
+
+    ``assign`` gives the variants (index per unit id) instead of the scenario's own draw.
+    """
     return generate_chunks(
         scenario(name, movielens=movielens),
         n_users,
         seed=seed,
         chunk_size=chunk_size,
         progress=progress,
+        assign=assign,
     )

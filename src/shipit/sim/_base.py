@@ -30,6 +30,9 @@ __all__ = [
 Progress = Callable[[int, int], None]
 """Called as progress(units_done, units_total) after each chunk."""
 
+Assign = Callable[[np.ndarray], np.ndarray]
+"""Variant index per unit, given the units' ids: an outside assignment replacing the draw."""
+
 START = pd.Timestamp("2026-01-05")
 
 
@@ -121,8 +124,16 @@ def generate_chunks(
     seed: int = 0,
     chunk_size: int = 500_000,
     progress: Progress | None = None,
+    assign: Assign | None = None,
 ) -> Iterator[SimChunk]:
-    """Chunks of a scenario's data; chunk k draws from the stream (seed, k) alone."""
+    """Chunks of a scenario's data; chunk k draws from the stream (seed, k) alone.
+
+    With ``assign``, units get the variants it gives (scenarios with ``takes_assignments``).
+    """
+    if assign is not None and not getattr(scenario, "takes_assignments", False):
+        raise InputError(
+            f"scenario {scenario.info().name!r} randomizes itself and takes no assignments"
+        )
     if n_users < 2:
         raise InputError(f"n_users must be at least 2, got {n_users}")
     if chunk_size < 2:
@@ -131,7 +142,11 @@ def generate_chunks(
     while done < n_users:
         n = min(chunk_size, n_users - done)
         rng = np.random.default_rng([seed, k])
-        chunk = scenario.chunk(rng, done, n, event_offset)
+        if assign is None:
+            chunk = scenario.chunk(rng, done, n, event_offset)
+        else:
+            given = assign(unit_ids(done, n).to_numpy())
+            chunk = scenario.chunk(rng, done, n, event_offset, variants=given)  # type: ignore[call-arg]
         event_offset += len(chunk.events)
         done += n
         k += 1
@@ -180,6 +195,18 @@ def stratified_assign(
     variant_sorted = np.searchsorted(np.cumsum(w), pos, side="right")
     out = np.empty(n, dtype=np.int64)
     out[order] = np.minimum(variant_sorted, w.size - 1)
+    return out
+
+
+def given_variants(drawn: np.ndarray, given: np.ndarray | None, k: int) -> np.ndarray:
+    """The variant index per unit: ``given`` when there is one (checked), else ``drawn``."""
+    if given is None:
+        return drawn
+    out = np.asarray(given)
+    if out.shape != drawn.shape or not np.issubdtype(out.dtype, np.integer):
+        raise InputError(f"assignments must be {drawn.size} integer variant indexes")
+    if out.size and (out.min() < 0 or out.max() >= k):
+        raise InputError(f"assignments must be variant indexes in 0..{k - 1} (no unenrolled units)")
     return out
 
 

@@ -18,6 +18,7 @@ from shipit.sim._base import (
     ScenarioInfo,
     SimChunk,
     codes_to_labels,
+    given_variants,
     timestamps,
     unit_ids,
 )
@@ -101,13 +102,24 @@ class Ecommerce:
             days=DAYS,
         )
 
+    takes_assignments = True
+
     def chunk(
-        self, rng: np.random.Generator, first_unit: int, n: int, first_event: int
+        self,
+        rng: np.random.Generator,
+        first_unit: int,
+        n: int,
+        first_event: int,
+        variants: np.ndarray | None = None,
     ) -> SimChunk:
-        """``n`` visitors with their page views, clicks, carts and purchases."""
+        """``n`` visitors with their page views, clicks, carts and purchases.
+
+        ``variants`` (index per unit) replaces the scenario's own draw, which is still made
+        so that every other draw of the seeded stream stays the same.
+        """
         dev = rng.choice(3, n, p=DEVICE_P)
         returning = rng.random(n) < 0.6
-        variant = rng.integers(0, 2, n)
+        variant = given_variants(rng.integers(0, 2, n), variants, 2)
         treated = variant == 1
         engage = rng.gamma(2.0, 0.5, n) * np.where(returning, 1.3, 0.8)
         pre_pages = rng.poisson(DEVICE_PAGES[dev] * engage * np.where(returning, 1.0, 0.1))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -12,7 +13,7 @@ from shipit.spec.experiment import Experiment, Variant
 from shipit.spec.guardrail import Guardrail
 from shipit.spec.plan import AnalysisPlan
 from shipit.store.engine import Engine
-from shipit.store.loaders import load
+from shipit.store.loaders import BulkLoad, load
 
 __all__ = ["experiment_for", "write_chunk"]
 
@@ -43,44 +44,62 @@ def experiment_for(info: ScenarioInfo) -> Experiment:
     )
 
 
-def write_chunk(engine: Engine, key: str, phase: int, chunk: SimChunk, shift: timedelta) -> None:
-    """Append one chunk's exposures, events and units to the store's tables."""
-    exp = chunk.exposures
-    exposures = pd.DataFrame(
-        {
-            "experiment": key,
-            "phase": phase,
-            "unit_id": exp["unit_id"].astype(str),
-            "variant": exp["variant"].astype(str),
-            "timestamp": (exp["ts"] + shift).dt.floor("us"),
-        }
-    )
+def write_chunk(
+    target: Engine | BulkLoad, key: str, phase: int, chunk: SimChunk, shift: timedelta
+) -> None:
+    """Append one chunk's exposures, events and units to the store's tables.
+
+    Columns go to Arrow directly (categoricals as dictionaries cast to text, timestamps at
+    microseconds), without building intermediate pandas frames.
+    """
+    exp, ev = chunk.exposures, chunk.events
+    n = len(exp)
+    exposures = {
+        "experiment": pa.array(np.full(n, key, dtype=object), pa.string()),
+        "phase": pa.array(np.full(n, phase, dtype=np.int32)),
+        "unit_id": _text(exp["unit_id"]),
+        "variant": _text(exp["variant"]),
+        "timestamp": _time(exp["ts"], shift),
+    }
     for col in exp.columns:
         if col not in ("unit_id", "variant", "ts"):
-            exposures[col] = exp[col].astype(str)
-    ev = chunk.events
-    events = pd.DataFrame(
-        {
-            "event_id": ev["event_id"].astype(str) if "event_id" in ev else None,
-            "unit_id": ev["unit_id"].astype(str),
-            "event": ev["event"].astype(str),
-            "timestamp": (ev["ts"] + shift).dt.floor("us"),
-            "value": ev["value"].astype(float),
-        }
-    )
-    load(engine, "exposures", _arrow(exposures))
-    load(engine, "events", _arrow(events))
-    load(engine, "units", _arrow(chunk.units))
-
-
-def _arrow(df: pd.DataFrame) -> pa.Table:
-    out = pa.Table.from_pandas(df, preserve_index=False)
-    fields = []
-    for f in out.schema:
-        if pa.types.is_timestamp(f.type):
-            fields.append(pa.field(f.name, pa.timestamp("us")))
-        elif pa.types.is_large_string(f.type) or pa.types.is_string(f.type):
-            fields.append(pa.field(f.name, pa.string()))
+            exposures[col] = _text(exp[col])
+    events = {
+        "event_id": _text(ev["event_id"]) if "event_id" in ev else pa.nulls(len(ev), pa.string()),
+        "unit_id": _text(ev["unit_id"]),
+        "event": _text(ev["event"]),
+        "timestamp": _time(ev["ts"], shift),
+        "value": pa.array(ev["value"].to_numpy(dtype=np.float64)),
+    }
+    units = {
+        c: _text(chunk.units[c]) if c == "unit_id" else pa.array(chunk.units[c].to_numpy())
+        for c in chunk.units.columns
+    }
+    tables = {"exposures": exposures, "events": events, "units": units}
+    for name, cols in tables.items():
+        table = pa.table(cols)
+        if isinstance(target, BulkLoad):
+            target.add(name, table)
         else:
-            fields.append(f)
-    return out.cast(pa.schema(fields))
+            load(target, name, table)
+
+
+def _text(col: pd.Series) -> pa.Array:
+    """A column as Arrow text: categoricals through their (small) dictionary."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        cats = col.cat.categories
+        labels = pa.array(cats.astype(str).to_numpy(dtype=object), pa.string())
+        codes = pa.array(col.cat.codes.to_numpy(), mask=col.cat.codes.to_numpy() < 0)
+        return pa.DictionaryArray.from_arrays(codes, labels).cast(pa.string())
+    values = col.to_numpy()
+    if values.dtype.kind in "iu":
+        return pa.array(values).cast(pa.string())
+    return pa.array(
+        values.astype(str).astype(object) if values.dtype.kind != "O" else values, pa.string()
+    )
+
+
+def _time(col: pd.Series, shift: timedelta) -> pa.Array:
+    """Timestamps moved by ``shift``, floored to microseconds."""
+    values = col.to_numpy(dtype="datetime64[ns]") + np.timedelta64(shift)
+    return pa.array(values.astype("datetime64[us]"))

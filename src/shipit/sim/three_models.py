@@ -19,6 +19,7 @@ from shipit.sim._base import (
     ScenarioInfo,
     SimChunk,
     codes_to_labels,
+    given_variants,
     timestamps,
     unit_ids,
 )
@@ -96,11 +97,21 @@ class ThreeModels:
             days=DAYS,
         )
 
+    takes_assignments = True
+
     def chunk(
-        self, rng: np.random.Generator, first_unit: int, n: int, first_event: int
+        self,
+        rng: np.random.Generator,
+        first_unit: int,
+        n: int,
+        first_event: int,
+        variants: np.ndarray | None = None,
     ) -> SimChunk:
-        """``n`` users with their impressions (value = latency), clicks and purchases."""
-        variant = rng.integers(0, 4, n)
+        """``n`` users with their impressions (value = latency), clicks and purchases.
+
+        ``variants`` (index per unit) replaces the scenario's own draw (see ``Ecommerce``).
+        """
+        variant = given_variants(rng.integers(0, 4, n), variants, 4)
         platform = np.where(rng.random(n) < 0.55, "app", "web")
         impressions = 1 + rng.poisson(9.0 * rng.gamma(3.0, 1 / 3.0, n))
         # Mild per-user taste: a mean-one multiplier on the variant's true CTR.

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -12,7 +13,7 @@ from shipit.errors import EngineError
 from shipit.store.engine import quote
 from shipit.store.tables import TableSchema
 
-__all__ = ["DuckDBEngine"]
+__all__ = ["BulkWrite", "DuckDBEngine"]
 
 _ARROW_SQL = {
     pa.string(): "VARCHAR",
@@ -85,32 +86,57 @@ class DuckDBEngine:
                 self.con.execute(f"ALTER TABLE {_q(table)} ADD COLUMN {_q(field.name)} {sql_type}")
 
     def append(self, schema: TableSchema, batches: Iterable[pa.RecordBatch]) -> int:
-        """Stage every batch, then merge into the table in one transaction (or none)."""
-        stage = f"__shipit_stage_{schema.name}"
+        """Append batches in one transaction (or none): staged and merged, or straight into
+        an empty table with its keys made unique at the end (see ``bulk``)."""
+        with self.bulk() as bulk:
+            bulk.add(schema, batches)
+        return bulk.stored.get(schema.name, 0)
+
+    @contextmanager
+    def bulk(self) -> Iterator[BulkWrite]:
+        """One transaction for appends to several tables, committed on exit (or rolled back).
+
+        A table empty when first touched gets its batches inserted directly and its keys made
+        unique in place at the end (checked on a hash of the key first), which is much faster
+        than merging against stored rows; other tables are staged and merged as in ``append``.
+        """
         con = self.con
         con.execute("BEGIN TRANSACTION")
+        bulk = BulkWrite(self)
         try:
-            for i, batch in enumerate(batches):
-                con.register("__shipit_batch", batch)
-                if i == 0:
-                    con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS FROM __shipit_batch")
-                else:
-                    self._ensure(schema, stage, batch.schema)
-                    con.execute(f"INSERT INTO {stage} BY NAME FROM __shipit_batch")
-                con.unregister("__shipit_batch")
-                self._ensure(schema, schema.name, batch.schema)
-            if self.columns(stage) is None:
-                con.execute("ROLLBACK")
-                return 0
-            inserted = self._merge(schema, stage)
-            con.execute(f"DROP TABLE {stage}")
+            yield bulk
+            bulk.finish()
             con.execute("COMMIT")
         except BaseException as exc:
             con.execute("ROLLBACK")
             if isinstance(exc, duckdb.Error):
-                raise EngineError(f"loading {schema.name} failed: {exc}") from exc
+                raise EngineError(f"loading {bulk.current} failed: {exc}") from exc
             raise
-        return inserted
+
+    def _is_empty(self, table: str) -> bool:
+        if self.columns(table) is None:
+            return True
+        return self.con.execute(f"SELECT 1 FROM {_q(table)} LIMIT 1").fetchone() is None
+
+    def _dedupe(self, schema: TableSchema) -> int:
+        """Keep one row per key in a freshly filled table (the last given when replacing)."""
+        table = _q(schema.name)
+        assert schema.key is not None
+        keys = ", ".join(_q(k) for k in schema.key)
+        not_null = " AND ".join(f"{_q(k)} IS NOT NULL" for k in schema.key)
+        # Distinct hashes mean distinct keys: the common case costs one grouping of integers
+        # (a GROUP BY, which spills to disk, unlike a count of distinct values).
+        row = self.con.execute(
+            f"SELECT 1 FROM {table} WHERE {not_null} GROUP BY hash({keys}) "
+            "HAVING count(*) > 1 LIMIT 1"
+        ).fetchone()
+        if row is None:
+            return 0
+        keep = "max" if schema.replace else "min"
+        return self._count(
+            f"DELETE FROM {table} WHERE {not_null} AND rowid NOT IN "
+            f"(SELECT {keep}(rowid) FROM {table} WHERE {not_null} GROUP BY {keys})"
+        )
 
     def _merge(self, schema: TableSchema, stage: str) -> int:
         table = _q(schema.name)
@@ -143,3 +169,54 @@ class DuckDBEngine:
     def close(self) -> None:
         """Close the connection."""
         self.con.close()
+
+
+class BulkWrite:
+    """Appends collected inside ``DuckDBEngine.bulk``; ``stored`` counts rows per table."""
+
+    def __init__(self, engine: DuckDBEngine) -> None:
+        self.engine = engine
+        self.current = ""
+        self.stored: dict[str, int] = {}
+        self._schemas: dict[str, TableSchema] = {}
+        self._direct: set[str] = set()
+        self._staged: set[str] = set()
+
+    def add(self, schema: TableSchema, batches: Iterable[pa.RecordBatch]) -> None:
+        """Write batches to ``schema``'s table: directly when it was empty, else to its stage."""
+        eng, con, name = self.engine, self.engine.con, schema.name
+        self.current = name
+        if name not in self._schemas:
+            self._schemas[name] = schema
+            if eng._is_empty(name):
+                self._direct.add(name)
+        stage = f"__shipit_stage_{name}"
+        for batch in batches:
+            eng._ensure(schema, name, batch.schema)
+            con.register("__shipit_batch", batch)
+            try:
+                if name in self._direct:
+                    n = eng._count(f"INSERT INTO {_q(name)} BY NAME FROM __shipit_batch")
+                    self.stored[name] = self.stored.get(name, 0) + n
+                elif name not in self._staged:
+                    con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS FROM __shipit_batch")
+                    self._staged.add(name)
+                else:
+                    eng._ensure(schema, stage, batch.schema)
+                    con.execute(f"INSERT INTO {stage} BY NAME FROM __shipit_batch")
+            finally:
+                con.unregister("__shipit_batch")
+
+    def finish(self) -> None:
+        """Make keys unique in directly filled tables and merge the staged ones."""
+        eng = self.engine
+        for name in sorted(self._direct):
+            self.current = name
+            schema = self._schemas[name]
+            if schema.key is not None and name in self.stored:
+                self.stored[name] -= eng._dedupe(schema)
+        for name in sorted(self._staged):
+            self.current = name
+            stage = f"__shipit_stage_{name}"
+            self.stored[name] = eng._merge(self._schemas[name], stage)
+            eng.con.execute(f"DROP TABLE {stage}")

@@ -67,4 +67,5 @@ def register(app: typer.Typer) -> None:
         html = write_html(result.analysis, out / "report.html")
         json_file = out / "analysis.json"
         json_file.write_text(to_json(result.analysis), encoding="utf-8")
+        err.print(result.design)
         err.print(f"report: {html}\nJSON: {json_file}\nstore: {result.store}")

@@ -1,0 +1,127 @@
+"""Bulk loads: several tables in one transaction, direct inserts into empty tables, keys
+unique as with ``load``, all or nothing, idempotent when repeated."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shipit.errors import DataError, InputError
+from shipit.sim import iter_chunks
+from shipit.sim.storage import write_chunk
+from shipit.store.duckdb import DuckDBEngine
+from shipit.store.loaders import bulk_load, load
+
+
+def events(ids: list[int], value: float = 1.0) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "event_id": [f"e{i}" for i in ids],
+            "unit_id": [f"u{i % 5}" for i in ids],
+            "event": "buy",
+            "timestamp": pd.Timestamp("2024-01-01"),
+            "value": value,
+        }
+    )
+
+
+def rows(engine: DuckDBEngine, table: str) -> list[tuple[object, ...]]:
+    return engine.query(f"SELECT * FROM {table} ORDER BY ALL").to_pylist()  # type: ignore[return-value]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 30), min_size=1, max_size=20), min_size=1, max_size=4))
+def test_bulk_into_empty_tables_stores_what_load_stores(parts: list[list[int]]) -> None:
+    bulk_engine, load_engine = DuckDBEngine(), DuckDBEngine()
+    with bulk_load(bulk_engine) as bulk:
+        for part in parts:
+            bulk.add("events", events(part))
+    stored = sum(load(load_engine, "events", events(part)) for part in parts)
+    assert rows(bulk_engine, "events") == rows(load_engine, "events")
+    assert bulk.stored.get("events", 0) == stored == len({i for p in parts for i in p})
+
+
+def test_units_reloaded_in_one_bulk_keep_the_last_row() -> None:
+    engine = DuckDBEngine()
+    with bulk_load(engine) as bulk:
+        bulk.add("units", pd.DataFrame({"unit_id": ["a", "b"], "score": [1.0, 2.0]}))
+        bulk.add("units", pd.DataFrame({"unit_id": ["a"], "score": [9.0]}))
+    assert engine.query("SELECT * FROM units ORDER BY unit_id").to_pylist() == [
+        {"unit_id": "a", "score": 9.0},
+        {"unit_id": "b", "score": 2.0},
+    ]
+
+
+def test_a_repeated_bulk_merges_and_stores_nothing_twice() -> None:
+    engine = DuckDBEngine()
+    for _ in range(2):
+        with bulk_load(engine) as bulk:
+            bulk.add("events", events(list(range(10))))
+            bulk.add("units", pd.DataFrame({"unit_id": ["u1"]}))
+    assert bulk.stored == {"events": 0, "units": 1}
+    assert len(rows(engine, "events")) == 10
+    assert len(rows(engine, "units")) == 1
+
+
+def test_a_bad_row_in_any_table_leaves_every_table_as_it_was() -> None:
+    engine = DuckDBEngine()
+    load(engine, "events", events([1]))
+    bad = events([2]).assign(timestamp="not a time")
+
+    def write() -> None:
+        with bulk_load(engine) as bulk:
+            bulk.add("units", pd.DataFrame({"unit_id": ["x"]}))
+            bulk.add("events", events([3, 4]))
+            bulk.add("events", bad)
+
+    with pytest.raises(DataError, match="row 1: timestamp"):
+        write()
+    assert len(rows(engine, "events")) == 1
+    assert engine.columns("units") is None
+
+
+def test_an_error_in_the_caller_rolls_back_too() -> None:
+    engine = DuckDBEngine()
+
+    def write() -> None:
+        with bulk_load(engine) as bulk:
+            bulk.add("events", events([1, 2]))
+            raise RuntimeError("generator failed")
+
+    with pytest.raises(RuntimeError):
+        write()
+    assert engine.columns("events") is None
+
+
+def test_unknown_table_and_engine_without_bulk_are_input_errors() -> None:
+
+    def write(engine: object, table: str) -> None:
+        with bulk_load(engine) as bulk:  # type: ignore[arg-type]
+            bulk.add(table, events([1]))
+
+    with pytest.raises(InputError, match="unknown table"):
+        write(DuckDBEngine(), "nope")
+    with pytest.raises(InputError, match="no bulk loads"):
+        write(object(), "events")
+
+
+def test_demo_chunks_store_the_same_in_bulk_as_load_by_load() -> None:
+    via_bulk, via_load = DuckDBEngine(), DuckDBEngine()
+    chunks = list(iter_chunks("ecommerce", 600, seed=2, chunk_size=250))
+    shift = timedelta(days=3, microseconds=7)
+    with bulk_load(via_bulk) as bulk:
+        for chunk in chunks:
+            write_chunk(bulk, "ecommerce", 1, chunk, shift)
+    for chunk in chunks:
+        write_chunk(via_load, "ecommerce", 1, chunk, shift)
+    for table in ("exposures", "events", "units"):
+        assert rows(via_bulk, table) == rows(via_load, table)
+    first = chunks[0].events
+    stored = via_bulk.query("SELECT * FROM events WHERE event_id = '0'").to_pylist()[0]
+    assert stored["unit_id"] == str(first["unit_id"].iloc[0])
+    assert stored["timestamp"] == (first["ts"].iloc[0] + shift).floor("us").to_pydatetime()
+    assert len(rows(via_bulk, "exposures")) == 600
