@@ -9,23 +9,15 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from shipit.report.stats_extras import bayesian_tables, cuped_table, sequential_table
+from shipit.report.stats_extras import (
+    _num,
+    _pct,
+    bayesian_tables,
+    cuped_table,
+    sequential_table,
+)
 
 __all__ = ["render_power_at_n", "render_power_plan", "render_stats"]
-
-
-def _num(x: Any, digits: int = 4) -> str:
-    if x is None:
-        return "—"
-    if isinstance(x, bool):
-        return "yes" if x else "no"
-    if isinstance(x, int):
-        return f"{x:,}"
-    return f"{x:.{digits}g}"
-
-
-def _pct(x: Any) -> str:
-    return "—" if x is None else f"{100 * x:+.2f}%"
 
 
 def _interval(lo: Any, hi: Any, fmt: Any = _num) -> str:
