@@ -84,7 +84,8 @@ def run_demo(
             movielens=movielens,
             assign=assign,
         )
-        # One transaction into empty tables: rows go in directly, keys are checked at the end.
+        # Into empty tables: rows go in directly (committed in steps to bound memory, taken
+        # out again on failure) and keys are checked at the end.
         with bulk_load(engine) as bulk:
             for chunk in chunks:
                 write_chunk(bulk, experiment.key, record.phase.number, chunk, shift)

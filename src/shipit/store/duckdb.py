@@ -13,7 +13,10 @@ from shipit.errors import EngineError
 from shipit.store.engine import quote
 from shipit.store.tables import TableSchema
 
-__all__ = ["BulkWrite", "DuckDBEngine"]
+__all__ = ["COMMIT_ROWS", "BulkWrite", "DuckDBEngine"]
+
+# Rows a bulk load writes between commits (DuckDB keeps uncommitted appends in memory).
+COMMIT_ROWS = 5_000_000
 
 _ARROW_SQL = {
     pa.string(): "VARCHAR",
@@ -86,29 +89,39 @@ class DuckDBEngine:
                 self.con.execute(f"ALTER TABLE {_q(table)} ADD COLUMN {_q(field.name)} {sql_type}")
 
     def append(self, schema: TableSchema, batches: Iterable[pa.RecordBatch]) -> int:
-        """Append batches in one transaction (or none): staged and merged, or straight into
-        an empty table with its keys made unique at the end (see ``bulk``)."""
+        """Append batches, all or none: staged and merged, or straight into an empty table
+        with its keys made unique at the end (see ``bulk``)."""
         with self.bulk() as bulk:
             bulk.add(schema, batches)
         return bulk.stored.get(schema.name, 0)
 
     @contextmanager
-    def bulk(self) -> Iterator[BulkWrite]:
-        """One transaction for appends to several tables, committed on exit (or rolled back).
+    def bulk(self, *, commit_rows: int = COMMIT_ROWS) -> Iterator[BulkWrite]:
+        """Appends to several tables, all stored or none, committed on exit.
 
         A table empty when first touched gets its batches inserted directly and its keys made
         unique in place at the end (checked on a hash of the key first), which is much faster
         than merging against stored rows; other tables are staged and merged as in ``append``.
+        DuckDB holds a transaction's appends in memory, so every ``commit_rows`` rows the work
+        so far is committed; should the load then fail, what it wrote is taken out again (rows
+        of tables that were empty, staged rows, tables and columns it created).
         """
         con = self.con
         con.execute("BEGIN TRANSACTION")
-        bulk = BulkWrite(self)
+        bulk = BulkWrite(self, commit_rows)
         try:
             yield bulk
             bulk.finish()
             con.execute("COMMIT")
         except BaseException as exc:
             con.execute("ROLLBACK")
+            try:
+                bulk.undo()
+            except duckdb.Error as undo_error:
+                raise EngineError(
+                    f"loading {bulk.current} failed ({exc}), and taking out its committed "
+                    f"part failed too: {undo_error}"
+                ) from exc
             if isinstance(exc, duckdb.Error):
                 raise EngineError(f"loading {bulk.current} failed: {exc}") from exc
             raise
@@ -174,13 +187,18 @@ class DuckDBEngine:
 class BulkWrite:
     """Appends collected inside ``DuckDBEngine.bulk``; ``stored`` counts rows per table."""
 
-    def __init__(self, engine: DuckDBEngine) -> None:
+    def __init__(self, engine: DuckDBEngine, commit_rows: int = COMMIT_ROWS) -> None:
         self.engine = engine
         self.current = ""
         self.stored: dict[str, int] = {}
+        self.commit_rows = commit_rows
         self._schemas: dict[str, TableSchema] = {}
         self._direct: set[str] = set()
         self._staged: set[str] = set()
+        # Columns of each touched table before the load (None: the load created it).
+        self._before: dict[str, dict[str, str] | None] = {}
+        self._pending = 0
+        self._committed = False
 
     def add(self, schema: TableSchema, batches: Iterable[pa.RecordBatch]) -> None:
         """Write batches to ``schema``'s table: directly when it was empty, else to its stage."""
@@ -188,6 +206,7 @@ class BulkWrite:
         self.current = name
         if name not in self._schemas:
             self._schemas[name] = schema
+            self._before[name] = eng.columns(name)
             if eng._is_empty(name):
                 self._direct.add(name)
         stage = f"__shipit_stage_{name}"
@@ -206,6 +225,11 @@ class BulkWrite:
                     con.execute(f"INSERT INTO {stage} BY NAME FROM __shipit_batch")
             finally:
                 con.unregister("__shipit_batch")
+            self._pending += batch.num_rows
+            if self._pending >= self.commit_rows:
+                con.execute("COMMIT")
+                con.execute("BEGIN TRANSACTION")
+                self._pending, self._committed = 0, True
 
     def finish(self) -> None:
         """Make keys unique in directly filled tables and merge the staged ones."""
@@ -220,3 +244,20 @@ class BulkWrite:
             stage = f"__shipit_stage_{name}"
             self.stored[name] = eng._merge(self._schemas[name], stage)
             eng.con.execute(f"DROP TABLE {stage}")
+
+    def undo(self) -> None:
+        """After a rollback, take out what earlier commits of this load wrote."""
+        con = self.engine.con
+        for name in self._staged:
+            con.execute(f"DROP TABLE IF EXISTS __shipit_stage_{name}")
+        if not self._committed:
+            return
+        for name, before in self._before.items():
+            if before is None:
+                con.execute(f"DROP TABLE IF EXISTS {_q(name)}")
+                continue
+            if name in self._direct:
+                con.execute(f"DELETE FROM {_q(name)}")
+            for column in self.engine.columns(name) or {}:
+                if column not in before:
+                    con.execute(f"ALTER TABLE {_q(name)} DROP COLUMN {_q(column)}")

@@ -186,11 +186,13 @@ class BulkLoad:
 
 
 @contextmanager
-def bulk_load(engine: Engine) -> Iterator[BulkLoad]:
+def bulk_load(engine: Engine, *, commit_rows: int | None = None) -> Iterator[BulkLoad]:
     """Many validated loads into the tables, all stored or none, as fast as the store allows.
 
     On DuckDB, a table that was empty gets its rows inserted without a merge (the keys are
-    made unique once at the end), which is what makes a 10M-user demo practical.
+    made unique once at the end), which is what makes a 10M-user demo practical; the load
+    is committed every ``commit_rows`` rows (the engine's default when None) to bound the
+    memory a transaction holds, and taken out again if it then fails.
 
     >>> from shipit.store.duckdb import DuckDBEngine
     >>> e = DuckDBEngine(":memory:")
@@ -204,7 +206,8 @@ def bulk_load(engine: Engine) -> Iterator[BulkLoad]:
     bulk_method = getattr(engine, "bulk", None)
     if bulk_method is None:
         raise InputError(f"{type(engine).__name__} has no bulk loads; use load() per table")
-    with bulk_method() as write:
+    options = {} if commit_rows is None else {"commit_rows": commit_rows}
+    with bulk_method(**options) as write:
         yield BulkLoad(engine, write)
 
 

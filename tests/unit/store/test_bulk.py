@@ -125,3 +125,59 @@ def test_demo_chunks_store_the_same_in_bulk_as_load_by_load() -> None:
     assert stored["unit_id"] == str(first["unit_id"].iloc[0])
     assert stored["timestamp"] == (first["ts"].iloc[0] + shift).floor("us").to_pydatetime()
     assert len(rows(via_bulk, "exposures")) == 600
+
+
+def test_a_load_committed_in_steps_stores_the_same_as_one_transaction() -> None:
+    stepped, whole = DuckDBEngine(), DuckDBEngine()
+    parts = [events(list(range(i, i + 7))) for i in range(0, 30, 5)]  # overlapping ids
+    with bulk_load(stepped, commit_rows=3) as steps, bulk_load(whole) as bulk:
+        for part in parts:
+            bulk.add("events", part)
+            steps.add("events", part)
+    assert rows(stepped, "events") == rows(whole, "events")
+    assert steps.stored == bulk.stored == {"events": 32}
+
+
+def test_a_failure_after_step_commits_leaves_every_table_as_it_was() -> None:
+    engine = DuckDBEngine()
+    load(engine, "units", pd.DataFrame({"unit_id": ["kept"], "tier": ["gold"]}))
+    exposure = pd.DataFrame(
+        {
+            "experiment": "x",
+            "phase": 1,
+            "unit_id": ["a", "b"],
+            "variant": "control",
+            "timestamp": "2024-01-01",
+        }
+    )
+    load(engine, "exposures", exposure)
+    engine.execute("DELETE FROM exposures")  # there, but empty: filled directly
+    before = {t: (engine.columns(t), rows(engine, t)) for t in ("units", "exposures")}
+
+    def write() -> None:
+        with bulk_load(engine, commit_rows=1) as bulk:
+            bulk.add("units", pd.DataFrame({"unit_id": ["new"], "tier": ["x"], "score": [1]}))
+            bulk.add("exposures", exposure.assign(country="NL"))
+            bulk.add("events", events([1, 2]))
+            raise RuntimeError("the generator failed after three commits")
+
+    with pytest.raises(RuntimeError, match="generator failed"):
+        write()
+    assert {t: (engine.columns(t), rows(engine, t)) for t in before} == before
+    assert engine.columns("events") is None
+    assert engine.columns("__shipit_stage_units") is None
+
+
+def test_a_bad_batch_after_step_commits_is_reported_and_taken_out() -> None:
+    engine = DuckDBEngine()
+    bad = events([9]).assign(value="lots")
+
+    def write() -> None:
+        with bulk_load(engine, commit_rows=2) as bulk:
+            for i in range(4):
+                bulk.add("events", events([2 * i, 2 * i + 1]))
+            bulk.add("events", bad)
+
+    with pytest.raises(DataError, match="row 1: value lots is not a valid DOUBLE"):
+        write()
+    assert engine.columns("events") is None
