@@ -129,3 +129,34 @@ def test_daily_changes_match_pandas(
     assert "exposed_days" not in got.sql  # no units x days pairing
     want = reference(dataset, "checkout", 1, VARIANTS, DAILY, by="day", phase_start=phase_start)
     assert_same(got, want)
+
+
+@pytest.mark.parametrize("phase_start", [None, PHASE_START])
+@pytest.mark.parametrize("slice_units", [40, 100, 299])
+def test_daily_moments_in_slices_of_units_match_pandas(
+    engine: DuckDBEngine,
+    dataset: Dataset,
+    reference: Callable[..., Any],
+    phase_start: datetime | None,
+    slice_units: int,
+) -> None:
+    metrics = [*DAILY, METRICS[2]]  # count_distinct: the dense plan, sliced too
+    got = compute_moments(
+        engine,
+        "checkout",
+        1,
+        VARIANTS,
+        metrics,
+        by="day",
+        phase_start=phase_start,
+        slice_units=slice_units,
+    )
+    assert "slices of units" in got.sql
+    want = reference(dataset, "checkout", 1, VARIANTS, metrics, by="day", phase_start=phase_start)
+    assert_same(got, want)
+
+
+def test_winsorized_daily_moments_are_not_sliced(engine: DuckDBEngine) -> None:
+    # Caps are quantiles over all units: slices would each have their own.
+    got = compute_moments(engine, "checkout", 1, VARIANTS, METRICS[7:8], by="day", slice_units=40)
+    assert "slices" not in got.sql

@@ -86,6 +86,9 @@ class _Builder:
         # alias -> column of unit_values holding it: equal aggregates are computed once.
         self.source: dict[str, str] = {}
         self._seen: dict[str, str] = {}
+        # A unit-total aggregate (covariate) whose window reaches past the exposure: a day's
+        # cutoff may not drop events from the join then.
+        self.total_after_exposure = False
 
     def _add(self, sql: str, alias: str, partial: Partial | None = None) -> None:
         key = sql
@@ -117,6 +120,8 @@ class _Builder:
         ]
         if cumulative and self.day:
             conds.append(f"ev.{_id('timestamp')} < u.cutoff")
+        if not cumulative and (window.end_hours is None or window.end_hours > 0):
+            self.total_after_exposure = True
         when = " AND ".join(conds)
         value = f"ev.{_id(agg.value)}"
         sql = {
@@ -152,12 +157,15 @@ def compile_moments(
     dialect: str = "duckdb",
     tables: Mapping[str, str] | None = None,
     day_plan: Literal["auto", "dense"] = "auto",
+    unit_slice: tuple[int, int] | None = None,
 ) -> CompiledQuery:
     """The one query computing every metric's moments for an experiment.
 
     ``by`` is None, ``"day"`` (cumulative moments at the end of each UTC day) or the name of
     a segment attribute, read from ``segment_in`` (the exposures or the units table).
     By day, ``day_plan="dense"`` forces the units × days plan (for comparison).
+    ``unit_slice=(i, k)`` keeps the units whose id hashes to ``i`` modulo ``k`` (DuckDB):
+    moments of disjoint slices add up to the moments of all units.
     """
     if not metrics:
         raise SpecError("no metrics to compute")
@@ -209,6 +217,11 @@ def compile_moments(
     where = [f"{_id('experiment')} = {_lit(experiment)}"]
     if phase is not None:
         where.append(f"{_id('phase')} = {int(phase)}")
+    if unit_slice is not None:
+        i, k = unit_slice
+        if dialect != "duckdb" or not 0 <= i < k:
+            raise SpecError(f"unit slice {i} of {k} needs 0 <= i < k on DuckDB")
+        where.append(f"HASH({_id('unit_id')}) % {int(k)} = {int(i)}")
     start = (
         f"TIMESTAMP {_lit(phase_start.strftime('%Y-%m-%d %H:%M:%S.%f'))}" if phase_start else None
     )
@@ -282,7 +295,7 @@ def compile_moments(
     on = [f"ev.{_id('unit_id')} = u.unit_id"]
     on.append(f"ev.{_id('event')} IN ({', '.join(_lit(e) for e in sorted(b.events))})")
     on += bounds(b.windows, f"ev.{ts}", "u.first_ts")
-    if day and not sparse:
+    if day and not sparse and not b.total_after_exposure:
         on.append(f"ev.{ts} < u.cutoff")
     if sparse:
         terms: list[tuple[str, str]] = []
