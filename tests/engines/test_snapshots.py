@@ -48,12 +48,13 @@ def test_spark_quantile_is_exact() -> None:
 
 def test_no_distinct_and_one_group_key_per_unit() -> None:
     """Multi-variant units are found by MIN <> MAX, not COUNT(DISTINCT); per-unit values
-    are grouped by the unit alone (variant is carried), the cheap plan in the engine."""
+    are grouped by the unit and its variant (no aggregate state carries the variant)."""
     plain = [m for m in METRICS if m.aggregation != "count_distinct"]
     q = compile_moments("checkout", 1, VARIANTS, plain)
     assert "DISTINCT" not in q.sql.upper()
     body = q.sql.split("unit_values AS (")[1].split("\n), ")[0]
-    assert body.rstrip().endswith("GROUP BY\n    1")
+    assert body.rstrip().endswith("GROUP BY\n    1,\n    2")
+    assert "ANY_VALUE" not in body
 
 
 @pytest.mark.parametrize("dialect", ["duckdb", "spark"])

@@ -287,11 +287,12 @@ def compile_moments(
             )
         )
         base = "exposed_days"
-    # Group by the unit (and day) only: variant and segment are per unit, carried along.
+    # Per unit (and day); variant and segment are the unit's, grouped on rather than carried
+    # in aggregate states (less memory per unit).
     group = ["u.unit_id"] + (["u.day"] if day else [])
-    carried = ["ANY_VALUE(u.variant) AS variant"]
+    carried = ["u.variant"]
     if segment:
-        carried.append("COALESCE(CAST(ANY_VALUE(u.segment) AS VARCHAR), '(none)') AS segment")
+        carried.append("COALESCE(CAST(u.segment AS VARCHAR), '(none)') AS segment")
     on = [f"ev.{_id('unit_id')} = u.unit_id"]
     on.append(f"ev.{_id('event')} IN ({', '.join(_lit(e) for e in sorted(b.events))})")
     on += bounds(b.windows, f"ev.{ts}", "u.first_ts")
@@ -308,7 +309,7 @@ def compile_moments(
                     terms.append((mc.cross_column(a, b_name), f"{col_a} * {col_b}"))
         ctes += daily_ctes(b.partials, b.unit_aliases, terms, _id(t["events"]), on, ts)
     else:
-        group_by = ", ".join(str(i + 1) for i in range(len(group)))
+        group_by = ", ".join(str(i + 1) for i in range(len(group) + len(carried)))
         ctes.append(
             (
                 "unit_values",
@@ -360,7 +361,11 @@ def compile_moments(
             f"AS multi_variant_units, {before} AS pre_phase_exposures",
         )
     )
-    body = ",\n".join(f"{name} AS ({sql})" for name, sql in ctes)
+    # Read again only by the sanity counts: recomputed there rather than held in memory.
+    inline = {"phase_exposures", "first_exposures"}
+    body = ",\n".join(
+        f"{name} AS {'NOT MATERIALIZED ' if name in inline else ''}({sql})" for name, sql in ctes
+    )
     order = ", ".join("m." + k for k in keys)
     text = (
         f"WITH {body}\nSELECT m.*, s.multi_variant_units, s.pre_phase_exposures "
@@ -388,4 +393,7 @@ def _render(sql: str, dialect: str) -> str:
         return node
 
     tree = tree.transform(quantile)
+    if dialect not in ("duckdb", "postgres"):
+        for cte in tree.find_all(exp.CTE):
+            cte.set("materialized", None)  # a hint the others do not take
     return tree.sql(dialect=dialect, pretty=True)

@@ -1,4 +1,4 @@
-WITH phase_exposures AS (
+WITH phase_exposures AS NOT MATERIALIZED (
   SELECT
     "unit_id" AS unit_id,
     "variant" AS variant,
@@ -6,7 +6,7 @@ WITH phase_exposures AS (
   FROM "exposures"
   WHERE
     "experiment" = 'checkout' AND "phase" = 1
-), first_exposures AS (
+), first_exposures AS NOT MATERIALIZED (
   SELECT
     unit_id,
     MIN(ts) AS first_ts,
@@ -31,7 +31,7 @@ WITH phase_exposures AS (
 ), unit_values AS (
   SELECT
     u.unit_id,
-    ANY_VALUE(u.variant) AS variant,
+    u.variant,
     CAST(COALESCE(
       SUM(
         CASE
@@ -114,7 +114,8 @@ WITH phase_exposures AS (
     AND ev."event" IN ('purchase', 'signup', 'view')
     AND ev."timestamp" >= u.first_ts - INTERVAL '1209600' SECOND
   GROUP BY
-    1
+    1,
+    2
 ), caps AS (
   SELECT
     QUANTILE_CONT(m0_y, 0.9) AS m0_y_w0,

@@ -31,7 +31,7 @@ WITH phase_exposures AS (
 ), unit_values AS (
   SELECT
     u.unit_id,
-    ANY_VALUE(u.variant) IGNORE NULLS AS variant,
+    u.variant,
     CAST(COALESCE(
       SUM(
         CASE
@@ -114,7 +114,8 @@ WITH phase_exposures AS (
     AND ev.`event` IN ('purchase', 'signup', 'view')
     AND ev.`timestamp` >= u.first_ts - INTERVAL '1209600' SECOND
   GROUP BY
-    1
+    1,
+    2
 ), caps AS (
   SELECT
     PERCENTILE(m0_y, 0.9) AS m0_y_w0,

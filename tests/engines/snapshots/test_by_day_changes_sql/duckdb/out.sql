@@ -1,4 +1,4 @@
-WITH phase_exposures AS (
+WITH phase_exposures AS NOT MATERIALIZED (
   SELECT
     "unit_id" AS unit_id,
     "variant" AS variant,
@@ -6,7 +6,7 @@ WITH phase_exposures AS (
   FROM "exposures"
   WHERE
     "experiment" = 'checkout' AND "phase" = 1
-), first_exposures AS (
+), first_exposures AS NOT MATERIALIZED (
   SELECT
     unit_id,
     MIN(ts) AS first_ts,

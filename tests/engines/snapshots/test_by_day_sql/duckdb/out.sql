@@ -1,4 +1,4 @@
-WITH phase_exposures AS (
+WITH phase_exposures AS NOT MATERIALIZED (
   SELECT
     "unit_id" AS unit_id,
     "variant" AS variant,
@@ -6,7 +6,7 @@ WITH phase_exposures AS (
   FROM "exposures"
   WHERE
     "experiment" = 'checkout' AND "phase" = 1
-), first_exposures AS (
+), first_exposures AS NOT MATERIALIZED (
   SELECT
     unit_id,
     MIN(ts) AS first_ts,
@@ -52,7 +52,7 @@ WITH phase_exposures AS (
   SELECT
     u.unit_id,
     u.day,
-    ANY_VALUE(u.variant) AS variant,
+    u.variant,
     CAST(COALESCE(
       SUM(
         CASE
@@ -119,7 +119,8 @@ WITH phase_exposures AS (
     AND ev."timestamp" < u.cutoff
   GROUP BY
     1,
-    2
+    2,
+    3
 ), caps AS (
   SELECT
     day,

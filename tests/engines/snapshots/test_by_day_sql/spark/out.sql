@@ -52,7 +52,7 @@ WITH phase_exposures AS (
   SELECT
     u.unit_id,
     u.day,
-    ANY_VALUE(u.variant) IGNORE NULLS AS variant,
+    u.variant,
     CAST(COALESCE(
       SUM(
         CASE
@@ -119,7 +119,8 @@ WITH phase_exposures AS (
     AND ev.`timestamp` < u.cutoff
   GROUP BY
     1,
-    2
+    2,
+    3
 ), caps AS (
   SELECT
     day,

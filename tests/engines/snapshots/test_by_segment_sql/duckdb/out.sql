@@ -1,4 +1,4 @@
-WITH phase_exposures AS (
+WITH phase_exposures AS NOT MATERIALIZED (
   SELECT
     "unit_id" AS unit_id,
     "variant" AS variant,
@@ -6,7 +6,7 @@ WITH phase_exposures AS (
   FROM "exposures"
   WHERE
     "experiment" = 'checkout'
-), first_exposures AS (
+), first_exposures AS NOT MATERIALIZED (
   SELECT
     unit_id,
     MIN(ts) AS first_ts,
@@ -29,8 +29,8 @@ WITH phase_exposures AS (
 ), unit_values AS (
   SELECT
     u.unit_id,
-    ANY_VALUE(u.variant) AS variant,
-    COALESCE(CAST(ANY_VALUE(u.segment) AS TEXT), '(none)') AS segment,
+    u.variant,
+    COALESCE(CAST(u.segment AS TEXT), '(none)') AS segment,
     CAST(COALESCE(
       SUM(
         CASE
@@ -47,7 +47,9 @@ WITH phase_exposures AS (
     AND ev."event" IN ('purchase')
     AND ev."timestamp" >= u.first_ts
   GROUP BY
-    1
+    1,
+    2,
+    3
 ), moments AS (
   SELECT
     variant,

@@ -29,8 +29,8 @@ WITH phase_exposures AS (
 ), unit_values AS (
   SELECT
     u.unit_id,
-    ANY_VALUE(u.variant) IGNORE NULLS AS variant,
-    COALESCE(CAST(ANY_VALUE(u.segment) IGNORE NULLS AS STRING), '(none)') AS segment,
+    u.variant,
+    COALESCE(CAST(u.segment AS STRING), '(none)') AS segment,
     CAST(COALESCE(
       SUM(
         CASE
@@ -47,7 +47,9 @@ WITH phase_exposures AS (
     AND ev.`event` IN ('purchase')
     AND ev.`timestamp` >= u.first_ts
   GROUP BY
-    1
+    1,
+    2,
+    3
 ), moments AS (
   SELECT
     variant,
