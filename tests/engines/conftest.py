@@ -179,8 +179,11 @@ def reference_moments(
             else:
                 cols["y"] = _per_unit(m, m.window, sel, data.events, cutoff)
             if m.winsorize is not None:
+                # Pooled over all units at the end of the period, by day too.
                 for k in list(cols):
-                    cols[k] = np.minimum(cols[k], np.quantile(cols[k], m.winsorize))
+                    agg = {"num": m.numerator, "den": m.denominator}.get(k, m)
+                    whole = _per_unit(agg, m.window, units, data.events, None)
+                    cols[k] = np.minimum(cols[k], np.quantile(whole, m.winsorize))
             for j, cov in enumerate(m.covariates, start=1):
                 if cov.column is not None:
                     cols[f"x{j}"] = sel[cov.column].fillna(0.0).to_numpy(dtype=float)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pytest
 
 from shipit.metrics.run import compute_moments
@@ -140,7 +141,7 @@ def test_daily_moments_in_slices_of_units_match_pandas(
     phase_start: datetime | None,
     slice_units: int,
 ) -> None:
-    metrics = [*DAILY, METRICS[2]]  # count_distinct: the dense plan, sliced too
+    metrics = [*DAILY, METRICS[7], METRICS[9]]  # winsorized: capped alike on every day
     got = compute_moments(
         engine,
         "checkout",
@@ -156,7 +157,20 @@ def test_daily_moments_in_slices_of_units_match_pandas(
     assert_same(got, want)
 
 
-def test_winsorized_daily_moments_are_not_sliced(engine: DuckDBEngine) -> None:
-    # Caps are quantiles over all units: slices would each have their own.
-    got = compute_moments(engine, "checkout", 1, VARIANTS, METRICS[7:8], by="day", slice_units=40)
-    assert "slices" not in got.sql
+def test_winsorized_daily_moments_use_the_period_caps_on_every_day(
+    engine: DuckDBEngine, dataset: Dataset, reference: Callable[..., Any]
+) -> None:
+    capped = [METRICS[7], METRICS[9]]
+    overall = compute_moments(engine, "checkout", 1, VARIANTS, capped)
+    assert set(overall.caps) == {("revenue_w", "y"), ("ratio_w_cov", "num"), ("ratio_w_cov", "den")}
+    daily = compute_moments(engine, "checkout", 1, VARIANTS, capped, by="day")
+    given = compute_moments(
+        engine, "checkout", 1, VARIANTS, capped, by="day", cap_values=overall.caps
+    )
+    for name in ("revenue_w", "ratio_w_cov"):
+        assert daily[name].allclose(given[name], rtol=1e-12, atol=1e-9)
+        # The last day holds every unit's whole-period value: the overall moments.
+        last = daily[name].labels.index(f"treatment@{max(g.day for g in daily.groups)}")
+        assert np.allclose(daily[name].matrix[last], overall[name].matrix[1], rtol=1e-12)
+    assert "LEAST(" in daily.sql
+    assert "QUANTILE" not in daily.sql.upper()

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 import sqlglot
 
+from shipit.errors import SpecError
 from shipit.metrics.compile import compile_moments
 
 from .conftest import PHASE_START
@@ -22,8 +23,16 @@ def test_all_options_sql(dialect: str, snapshot: Callable[[str, str], None]) -> 
 
 @pytest.mark.parametrize("dialect", ["duckdb", "spark"])
 def test_by_day_sql(dialect: str, snapshot: Callable[[str, str], None]) -> None:
-    q = compile_moments("checkout", 1, VARIANTS, METRICS[-3:], by="day", dialect=dialect)
+    caps = {("revenue_w", "y"): 41.5, ("ratio_w_cov", "num"): 12.25, ("ratio_w_cov", "den"): 3.0}
+    q = compile_moments(
+        "checkout", 1, VARIANTS, METRICS[-3:], by="day", dialect=dialect, cap_values=caps
+    )
     snapshot(dialect, q.sql)
+
+
+def test_winsorized_by_day_needs_the_period_caps() -> None:
+    with pytest.raises(SpecError, match=r"winsorized metrics \(revenue_w, ratio_w_cov\) need"):
+        compile_moments("checkout", 1, VARIANTS, METRICS[-3:], by="day")
 
 
 @pytest.mark.parametrize("dialect", ["duckdb", "spark"])

@@ -73,7 +73,16 @@ def analyze(
         for s in _segment_effects(mm, d, primary, control, others, experiment)
     ]
     by_day = (
-        compute_moments(engine, key, phase, variants, metrics, by="day", phase_start=phase_start)
+        compute_moments(
+            engine,
+            key,
+            phase,
+            variants,
+            metrics,
+            by="day",
+            phase_start=phase_start,
+            cap_values=overall.caps,
+        )
         if daily
         else None
     )

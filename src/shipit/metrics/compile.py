@@ -7,7 +7,8 @@ The query, readable top to bottom:
 3. ``exposed``: units with exactly one variant (intent to treat: all of them count);
 4. ``unit_values``: one pass over the events, per unit one column per metric value and
    covariate, each within its window relative to the unit's first exposure (0 if none);
-5. ``caps`` / ``winsorized``: pooled quantile caps (same for all variants);
+5. ``caps`` / ``winsorized``: pooled quantile caps (same for all variants; by day, the
+   whole period's caps, given as values, so that every day is capped alike);
 6. ``moments``: n, Σz and Σzzᵀ per (variant[, segment][, day]) for every metric at once;
 7. a last join adds the exposure sanity counts.
 
@@ -17,7 +18,7 @@ It is written once in DuckDB's dialect and rewritten by sqlglot for the others.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
@@ -61,6 +62,8 @@ class CompiledQuery:
     dialect: str
     columns: tuple[MetricColumns, ...]
     keys: tuple[str, ...]  # group columns of the result: variant[, segment][, day]
+    # (metric, z) -> result column holding its winsorizing cap (not by day).
+    caps: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
 
 def _id(name: str) -> str:
@@ -158,6 +161,7 @@ def compile_moments(
     tables: Mapping[str, str] | None = None,
     day_plan: Literal["auto", "dense"] = "auto",
     unit_slice: tuple[int, int] | None = None,
+    cap_values: Mapping[tuple[str, str], float | None] | None = None,
 ) -> CompiledQuery:
     """The one query computing every metric's moments for an experiment.
 
@@ -166,6 +170,8 @@ def compile_moments(
     By day, ``day_plan="dense"`` forces the units × days plan (for comparison).
     ``unit_slice=(i, k)`` keeps the units whose id hashes to ``i`` modulo ``k`` (DuckDB):
     moments of disjoint slices add up to the moments of all units.
+    By day, winsorized metrics are capped at ``cap_values`` ((metric, z) -> cap, as the
+    query without ``by`` returns them): the whole period's caps, the same on every day.
     """
     if not metrics:
         raise SpecError("no metrics to compute")
@@ -183,15 +189,22 @@ def compile_moments(
         for m in metrics
         for a in ([m.numerator, m.denominator] if m.numerator else [m]) + list(m.covariates)
     ]
+    capped_metrics = [m.name for m in metrics if m.winsorize is not None]
+    if day and capped_metrics and cap_values is None:
+        raise SpecError(
+            f"by day, winsorized metrics ({', '.join(capped_metrics)}) need the whole "
+            "period's caps (cap_values)"
+        )
     sparse = (
         day
         and day_plan == "auto"
-        and all(m.winsorize is None for m in metrics)
         and all(a is not None and a.aggregation != "count_distinct" for a in aggs)
     )
     b = _Builder(day and not sparse, sparse)
     cols: list[MetricColumns] = []
     caps: list[tuple[str, float]] = []
+    fixed: dict[str, float] = {}  # alias -> literal cap (by day)
+    cap_names: dict[tuple[str, str], str] = {}
     for i, m in enumerate(metrics):
         prefix = f"m{i}"
         if m.numerator is not None and m.denominator is not None:
@@ -201,8 +214,14 @@ def compile_moments(
         else:
             zs = ["y"]
             b.aggregate(m, m.window, f"{prefix}_y", cumulative=True)
-        if m.winsorize is not None:
+        if m.winsorize is not None and day:
+            for z in zs:
+                cap = (cap_values or {}).get((m.name, z))
+                if cap is not None:
+                    fixed[f"{prefix}_{z}"] = float(cap)
+        elif m.winsorize is not None:
             caps += [(f"{prefix}_{z}", m.winsorize) for z in zs]
+            cap_names.update({(m.name, z): f"{prefix}_{z}" for z in zs})
         for j, cov in enumerate(m.covariates, start=1):
             alias = f"{prefix}_x{j}"
             if cov.column is not None:
@@ -298,14 +317,15 @@ def compile_moments(
     on += bounds(b.windows, f"ev.{ts}", "u.first_ts")
     if day and not sparse and not b.total_after_exposure:
         on.append(f"ev.{ts} < u.cutoff")
+    result_caps: dict[tuple[str, str], str] = {}
     if sparse:
         terms: list[tuple[str, str]] = []
         for mc in cols:
             for a_i, a in enumerate(mc.names):
-                col_a = b.source[f"{mc.prefix}_{a}"]
+                col_a = _capped(b.source, fixed, f"{mc.prefix}_{a}")
                 terms.append((mc.sum_column(a), col_a))
                 for b_name in mc.names[a_i:]:
-                    col_b = b.source[f"{mc.prefix}_{b_name}"]
+                    col_b = _capped(b.source, fixed, f"{mc.prefix}_{b_name}")
                     terms.append((mc.cross_column(a, b_name), f"{col_a} * {col_b}"))
         ctes += daily_ctes(b.partials, b.unit_aliases, terms, _id(t["events"]), on, ts)
     else:
@@ -318,9 +338,8 @@ def compile_moments(
             )
         )
         source = "unit_values"
-        ref = dict(b.source)
+        ref = {alias: _capped(b.source, fixed, alias) for alias in b.source}
         if caps:
-            per_day = ["day"] if day else []
             capped: dict[tuple[str, float], str] = {}
             for alias, q in caps:
                 key = (b.source[alias], q)
@@ -329,19 +348,15 @@ def compile_moments(
             quantiles = [
                 f"SHIPIT_QUANTILE({c}, {q!r}) AS {name}" for (c, q), name in capped.items()
             ]
-            ctes.append(
-                (
-                    "caps",
-                    f"SELECT {', '.join(per_day + quantiles)} FROM unit_values"
-                    + (" GROUP BY day" if day else ""),
-                )
-            )
+            ctes.append(("caps", f"SELECT {', '.join(quantiles)} FROM unit_values"))
             kept = ["v.*"] + [
                 f"LEAST(v.{c}, c.{name}) AS {name}" for (c, _), name in capped.items()
             ]
-            join = "JOIN caps c ON c.day = v.day" if day else "CROSS JOIN caps c"
-            ctes.append(("winsorized", f"SELECT {', '.join(kept)} FROM unit_values v {join}"))
+            ctes.append(
+                ("winsorized", f"SELECT {', '.join(kept)} FROM unit_values v CROSS JOIN caps c")
+            )
             source = "winsorized"
+            result_caps = {key: f"cap__{ref[alias]}" for key, alias in cap_names.items()}
         sums = ["COUNT(*) AS n"]
         for mc in cols:
             for a_i, a in enumerate(mc.names):
@@ -367,11 +382,23 @@ def compile_moments(
         f"{name} AS {'NOT MATERIALIZED ' if name in inline else ''}({sql})" for name, sql in ctes
     )
     order = ", ".join("m." + k for k in keys)
+    shown = sorted(set(result_caps.values()))
+    cap_columns = "".join(f", k.{c.removeprefix('cap__')} AS {c}" for c in shown)
     text = (
-        f"WITH {body}\nSELECT m.*, s.multi_variant_units, s.pre_phase_exposures "
-        f"FROM sanity s LEFT JOIN moments m ON 1 = 1 ORDER BY {order}"
+        f"WITH {body}\nSELECT m.*, s.multi_variant_units, s.pre_phase_exposures{cap_columns} "
+        f"FROM sanity s LEFT JOIN moments m ON 1 = 1"
+        + (" CROSS JOIN caps k" if shown else "")
+        + f" ORDER BY {order}"
     )
-    return CompiledQuery(_render(text, dialect), dialect, tuple(cols), tuple(keys))
+    return CompiledQuery(
+        _render(text, dialect), dialect, tuple(cols), tuple(keys), dict(result_caps)
+    )
+
+
+def _capped(source: Mapping[str, str], fixed: Mapping[str, float], alias: str) -> str:
+    """The per-unit column of ``alias``, capped when a literal cap is given for it."""
+    column = source[alias]
+    return f"LEAST({column}, {fixed[alias]!r})" if alias in fixed else column
 
 
 def _render(sql: str, dialect: str) -> str:

@@ -7,8 +7,9 @@ previous row. Summing the changes per (variant, day) and then cumulating over da
 Σ over exposed units of each term at the end of every day, exactly: Σy² of cumulative
 values is the cumsum of the per-unit changes of y², not of per-day Σy².
 
-Only decomposable aggregations qualify (sum, count, max, any); count_distinct and
-winsorizing (a cap per day over all units) keep the dense units × days plan.
+Only decomposable aggregations qualify (sum, count, max, any); count_distinct keeps the
+dense units × days plan. Winsorized metrics are capped at the whole period's caps, given
+as values, so a unit's capped value is still a function of its running value alone.
 """
 
 from __future__ import annotations

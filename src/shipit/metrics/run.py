@@ -50,6 +50,8 @@ class MetricMoments:
     multi_variant_units: int
     pre_phase_exposures: int
     sql: str = field(repr=False)
+    # (metric, z) -> the pooled winsorizing cap of a winsorized metric (not by day).
+    caps: Mapping[tuple[str, str], float] = field(default_factory=dict)
 
     def __getitem__(self, metric: str) -> Moments:
         try:
@@ -69,8 +71,13 @@ def plan_moments(
     phase_start: datetime | None = None,
     tables: Mapping[str, str] | None = None,
     unit_slice: tuple[int, int] | None = None,
+    cap_values: Mapping[tuple[str, str], float | None] | None = None,
 ) -> CompiledQuery:
-    """The query ``compute_moments`` would run (for ``--show-sql``)."""
+    """The query ``compute_moments`` would run (for ``--show-sql``).
+
+    By day, winsorized metrics need the whole period's caps: without ``cap_values`` they
+    are computed first (one more round trip, over the winsorized metrics only).
+    """
     t = {"exposures": "exposures", "units": "units", **(tables or {})}
     segment_in: Any = "exposures"
     if by not in (None, "day"):
@@ -81,6 +88,10 @@ def plan_moments(
             segment_in = "units"
         else:
             raise InputError(f"segment {by!r} is neither an exposures attribute nor a units column")
+    if by == "day" and cap_values is None:
+        cap_values = _period_caps(
+            engine, experiment_key, phase, variants, metrics, phase_start, tables
+        )
     return compile_moments(
         experiment_key,
         phase,
@@ -92,6 +103,7 @@ def plan_moments(
         dialect=engine.dialect,
         tables=tables,
         unit_slice=unit_slice,
+        cap_values=cap_values,
     )
 
 
@@ -106,20 +118,27 @@ def compute_moments(
     phase_start: datetime | None = None,
     tables: Mapping[str, str] | None = None,
     slice_units: int = SLICE_UNITS,
+    cap_values: Mapping[tuple[str, str], float | None] | None = None,
 ) -> MetricMoments:
     """Moments of every metric per variant (and segment or day) in one engine round trip.
 
     ``by`` is None, ``"day"`` (cumulative to the end of each UTC day) or a segment attribute
     of the exposures or units table. Units exposed to several variants are excluded and
-    counted; with ``phase_start``, earlier exposures are dropped and counted. By day on
-    DuckDB, more than ``slice_units`` exposures are computed in slices of units whose
-    moments are added (one round trip per slice; not with winsorizing, whose caps are
-    quantiles over all units).
+    counted; with ``phase_start``, earlier exposures are dropped and counted.
+
+    By day, winsorized metrics are capped at the whole period's pooled caps on every day
+    (``cap_values`` as ``MetricMoments.caps`` of the query without ``by`` gives them, else
+    they are computed first), and on DuckDB more than ``slice_units`` exposures are
+    computed in slices of units whose moments are added (one round trip per slice).
     """
     args = (engine, experiment_key, phase, variants, metrics)
     options: dict[str, Any] = {"by": by, "phase_start": phase_start, "tables": tables}
     k = 1
-    if by == "day" and engine.dialect == "duckdb" and all(m.winsorize is None for m in metrics):
+    if by == "day":
+        if cap_values is None:
+            cap_values = _period_caps(*args, phase_start, tables)
+        options["cap_values"] = cap_values
+    if by == "day" and engine.dialect == "duckdb":
         k = -(-_exposures(engine, experiment_key, phase, tables) // max(1, slice_units))
     if k <= 1:
         plan = plan_moments(*args, **options)
@@ -130,6 +149,24 @@ def compute_moments(
         parts.append(engine.query(plan.sql).to_pydict())
     whole = _read(plan, _add_days(parts), list(variants))
     return replace(whole, sql=f"-- {k} slices of units, their sums added; the last:\n{plan.sql}")
+
+
+def _period_caps(
+    engine: Engine,
+    experiment_key: str,
+    phase: int | None,
+    variants: Sequence[str],
+    metrics: Sequence[MetricDef],
+    phase_start: datetime | None,
+    tables: Mapping[str, str] | None,
+) -> Mapping[tuple[str, str], float]:
+    """The whole period's caps of the winsorized metrics (none: no round trip)."""
+    capped = [m for m in metrics if m.winsorize is not None]
+    if not capped:
+        return {}
+    return compute_moments(
+        engine, experiment_key, phase, variants, capped, phase_start=phase_start, tables=tables
+    ).caps
 
 
 def _exposures(
@@ -238,7 +275,12 @@ def _read(plan: CompiledQuery, result: dict[str, list[Any]], variants: list[str]
             for b_i, b in enumerate(mc.names):
                 cross[where, a_i, b_i] = _column(result, mc.cross_column(a, b), present)
         out[mc.metric] = Moments.from_sums(labels, mc.names, n, sums, cross)
-    return MetricMoments(out, groups, multi, pre, plan.sql)
+    caps = {
+        key: float(result[column][0])
+        for key, column in plan.caps.items()
+        if rows and result[column][0] is not None
+    }
+    return MetricMoments(out, groups, multi, pre, plan.sql, caps)
 
 
 def _column(result: dict[str, list[Any]], name: str, rows: list[int]) -> np.ndarray:

@@ -194,9 +194,13 @@ WITH phase_exposures AS (
 SELECT
   m.*,
   s.multi_variant_units,
-  s.pre_phase_exposures
+  s.pre_phase_exposures,
+  k.m0_y_w0 AS cap__m0_y_w0,
+  k.m9_den_w2 AS cap__m9_den_w2,
+  k.m9_num_w1 AS cap__m9_num_w1
 FROM sanity AS s
 LEFT JOIN moments AS m
   ON 1 = 1
+CROSS JOIN caps AS k
 ORDER BY
   m.variant NULLS LAST

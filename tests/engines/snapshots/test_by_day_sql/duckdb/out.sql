@@ -40,36 +40,19 @@ WITH phase_exposures AS NOT MATERIALIZED (
         MIN(first_ts)
       FROM exposed
     )
-), exposed_days AS (
-  SELECT
-    e.*,
-    d.day,
-    CAST(d.day AS TIMESTAMP) + INTERVAL '1' DAY AS cutoff
-  FROM exposed AS e
-  JOIN days AS d
-    ON d.day >= CAST(e.first_ts AS DATE)
-), unit_values AS (
+), unit_days AS (
   SELECT
     u.unit_id,
-    u.day,
-    u.variant,
-    CAST(COALESCE(
-      SUM(
-        CASE
-          WHEN ev."event" = 'purchase'
-          AND ev."timestamp" >= u.first_ts
-          AND ev."timestamp" < u.cutoff
-          THEN ev."value"
-        END
-      ),
-      0
-    ) AS DOUBLE) AS m0_y,
-    CAST(COUNT(
+    GREATEST(CAST(ev."timestamp" AS DATE), CAST(u.first_ts AS DATE)) AS day,
+    MAX(u.variant) AS variant,
+    MAX(u.m1_x2) AS m1_x2,
+    CAST(SUM(
       CASE
-        WHEN ev."event" = 'view' AND ev."timestamp" >= u.first_ts AND ev."timestamp" < u.cutoff
-        THEN 1
+        WHEN ev."event" = 'purchase' AND ev."timestamp" >= u.first_ts
+        THEN ev."value"
       END
-    ) AS DOUBLE) AS m1_y,
+    ) AS DOUBLE) AS m0_y,
+    CAST(COUNT(CASE WHEN ev."event" = 'view' AND ev."timestamp" >= u.first_ts THEN 1 END) AS DOUBLE) AS m1_y,
     CAST(COUNT(
       CASE
         WHEN ev."event" = 'view'
@@ -78,96 +61,329 @@ WITH phase_exposures AS NOT MATERIALIZED (
         THEN 1
       END
     ) AS DOUBLE) AS m1_x1,
-    CAST(COALESCE(MAX(u.m1_x2), 0) AS DOUBLE) AS m1_x2,
-    CAST(COALESCE(
-      SUM(
-        CASE
-          WHEN ev."event" = 'purchase'
-          AND ev."timestamp" >= u.first_ts
-          AND ev."timestamp" < u.first_ts + INTERVAL '172800' SECOND
-          AND ev."timestamp" < u.cutoff
-          THEN ev."value"
-        END
-      ),
-      0
+    CAST(SUM(
+      CASE
+        WHEN ev."event" = 'purchase'
+        AND ev."timestamp" >= u.first_ts
+        AND ev."timestamp" < u.first_ts + INTERVAL '172800' SECOND
+        THEN ev."value"
+      END
     ) AS DOUBLE) AS m2_num,
     CAST(COUNT(
       CASE
         WHEN ev."event" = 'view'
         AND ev."timestamp" >= u.first_ts
         AND ev."timestamp" < u.first_ts + INTERVAL '172800' SECOND
-        AND ev."timestamp" < u.cutoff
         THEN 1
       END
     ) AS DOUBLE) AS m2_den,
-    CAST(COALESCE(
-      SUM(
-        CASE
-          WHEN ev."event" = 'purchase'
-          AND ev."timestamp" >= u.first_ts - INTERVAL '172800' SECOND
-          AND ev."timestamp" < u.first_ts
-          THEN ev."value"
-        END
-      ),
-      0
+    CAST(SUM(
+      CASE
+        WHEN ev."event" = 'purchase'
+        AND ev."timestamp" >= u.first_ts - INTERVAL '172800' SECOND
+        AND ev."timestamp" < u.first_ts
+        THEN ev."value"
+      END
     ) AS DOUBLE) AS m2_x1
-  FROM exposed_days AS u
-  LEFT JOIN "events" AS ev
+  FROM exposed AS u
+  JOIN "events" AS ev
     ON ev."unit_id" = u.unit_id
     AND ev."event" IN ('purchase', 'view')
     AND ev."timestamp" >= u.first_ts - INTERVAL '1209600' SECOND
-    AND ev."timestamp" < u.cutoff
   GROUP BY
     1,
-    2,
-    3
-), caps AS (
+    2
+  UNION ALL
   SELECT
+    unit_id,
+    CAST(first_ts AS DATE) AS day,
+    variant,
+    m1_x2,
+    CAST(NULL AS DOUBLE) AS m0_y,
+    CAST(NULL AS DOUBLE) AS m1_y,
+    CAST(NULL AS DOUBLE) AS m1_x1,
+    CAST(NULL AS DOUBLE) AS m2_num,
+    CAST(NULL AS DOUBLE) AS m2_den,
+    CAST(NULL AS DOUBLE) AS m2_x1
+  FROM exposed
+), unit_steps AS (
+  SELECT
+    unit_id,
     day,
-    QUANTILE_CONT(m0_y, 0.9) AS m0_y_w0,
-    QUANTILE_CONT(m2_num, 0.95) AS m2_num_w1,
-    QUANTILE_CONT(m2_den, 0.95) AS m2_den_w2
-  FROM unit_values
+    MAX(variant) AS variant,
+    MAX(m1_x2) AS m1_x2,
+    SUM(m0_y) AS m0_y,
+    SUM(m1_y) AS m1_y,
+    SUM(m1_x1) AS m1_x1,
+    SUM(m2_num) AS m2_num,
+    SUM(m2_den) AS m2_den,
+    SUM(m2_x1) AS m2_x1
+  FROM unit_days
   GROUP BY
+    unit_id,
     day
-), winsorized AS (
+), unit_values AS (
   SELECT
-    v.*,
-    LEAST(v.m0_y, c.m0_y_w0) AS m0_y_w0,
-    LEAST(v.m2_num, c.m2_num_w1) AS m2_num_w1,
-    LEAST(v.m2_den, c.m2_den_w2) AS m2_den_w2
-  FROM unit_values AS v
-  JOIN caps AS c
-    ON c.day = v.day
+    unit_id,
+    day,
+    variant,
+    COALESCE(
+      SUM(m0_y) OVER (PARTITION BY unit_id ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW),
+      0
+    ) AS m0_y,
+    COALESCE(
+      SUM(m1_y) OVER (PARTITION BY unit_id ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW),
+      0
+    ) AS m1_y,
+    COALESCE(SUM(m1_x1) OVER (PARTITION BY unit_id), 0) AS m1_x1,
+    COALESCE(
+      SUM(m2_num) OVER (PARTITION BY unit_id ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW),
+      0
+    ) AS m2_num,
+    COALESCE(
+      SUM(m2_den) OVER (PARTITION BY unit_id ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW),
+      0
+    ) AS m2_den,
+    COALESCE(SUM(m2_x1) OVER (PARTITION BY unit_id), 0) AS m2_x1,
+    CAST(COALESCE(m1_x2, 0) AS DOUBLE) AS m1_x2
+  FROM unit_steps
+), unit_changes AS (
+  SELECT
+    variant,
+    day,
+    (
+      1
+    ) - COALESCE(LAG(1) OVER (PARTITION BY unit_id ORDER BY day), 0) AS n,
+    (
+      LEAST(m0_y, 41.5)
+    ) - COALESCE(LAG(LEAST(m0_y, 41.5)) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m0__y,
+    (
+      LEAST(m0_y, 41.5) * LEAST(m0_y, 41.5)
+    ) - COALESCE(
+      LAG(LEAST(m0_y, 41.5) * LEAST(m0_y, 41.5)) OVER (PARTITION BY unit_id ORDER BY day),
+      0
+    ) AS m0__y__y,
+    (
+      m1_y
+    ) - COALESCE(LAG(m1_y) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m1__y,
+    (
+      m1_y * m1_y
+    ) - COALESCE(LAG(m1_y * m1_y) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m1__y__y,
+    (
+      m1_y * m1_x1
+    ) - COALESCE(LAG(m1_y * m1_x1) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m1__y__x1,
+    (
+      m1_y * m1_x2
+    ) - COALESCE(LAG(m1_y * m1_x2) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m1__y__x2,
+    (
+      m1_x1
+    ) - COALESCE(LAG(m1_x1) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m1__x1,
+    (
+      m1_x1 * m1_x1
+    ) - COALESCE(LAG(m1_x1 * m1_x1) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m1__x1__x1,
+    (
+      m1_x1 * m1_x2
+    ) - COALESCE(LAG(m1_x1 * m1_x2) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m1__x1__x2,
+    (
+      m1_x2
+    ) - COALESCE(LAG(m1_x2) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m1__x2,
+    (
+      m1_x2 * m1_x2
+    ) - COALESCE(LAG(m1_x2 * m1_x2) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m1__x2__x2,
+    (
+      LEAST(m2_num, 12.25)
+    ) - COALESCE(LAG(LEAST(m2_num, 12.25)) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m2__num,
+    (
+      LEAST(m2_num, 12.25) * LEAST(m2_num, 12.25)
+    ) - COALESCE(
+      LAG(LEAST(m2_num, 12.25) * LEAST(m2_num, 12.25)) OVER (PARTITION BY unit_id ORDER BY day),
+      0
+    ) AS m2__num__num,
+    (
+      LEAST(m2_num, 12.25) * LEAST(m2_den, 3.0)
+    ) - COALESCE(
+      LAG(LEAST(m2_num, 12.25) * LEAST(m2_den, 3.0)) OVER (PARTITION BY unit_id ORDER BY day),
+      0
+    ) AS m2__num__den,
+    (
+      LEAST(m2_num, 12.25) * m2_x1
+    ) - COALESCE(LAG(LEAST(m2_num, 12.25) * m2_x1) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m2__num__x1,
+    (
+      LEAST(m2_den, 3.0)
+    ) - COALESCE(LAG(LEAST(m2_den, 3.0)) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m2__den,
+    (
+      LEAST(m2_den, 3.0) * LEAST(m2_den, 3.0)
+    ) - COALESCE(
+      LAG(LEAST(m2_den, 3.0) * LEAST(m2_den, 3.0)) OVER (PARTITION BY unit_id ORDER BY day),
+      0
+    ) AS m2__den__den,
+    (
+      LEAST(m2_den, 3.0) * m2_x1
+    ) - COALESCE(LAG(LEAST(m2_den, 3.0) * m2_x1) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m2__den__x1,
+    (
+      m2_x1
+    ) - COALESCE(LAG(m2_x1) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m2__x1,
+    (
+      m2_x1 * m2_x1
+    ) - COALESCE(LAG(m2_x1 * m2_x1) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m2__x1__x1
+  FROM unit_values
+), day_changes AS (
+  SELECT
+    variant,
+    day,
+    SUM(n) AS n,
+    SUM(m0__y) AS m0__y,
+    SUM(m0__y__y) AS m0__y__y,
+    SUM(m1__y) AS m1__y,
+    SUM(m1__y__y) AS m1__y__y,
+    SUM(m1__y__x1) AS m1__y__x1,
+    SUM(m1__y__x2) AS m1__y__x2,
+    SUM(m1__x1) AS m1__x1,
+    SUM(m1__x1__x1) AS m1__x1__x1,
+    SUM(m1__x1__x2) AS m1__x1__x2,
+    SUM(m1__x2) AS m1__x2,
+    SUM(m1__x2__x2) AS m1__x2__x2,
+    SUM(m2__num) AS m2__num,
+    SUM(m2__num__num) AS m2__num__num,
+    SUM(m2__num__den) AS m2__num__den,
+    SUM(m2__num__x1) AS m2__num__x1,
+    SUM(m2__den) AS m2__den,
+    SUM(m2__den__den) AS m2__den__den,
+    SUM(m2__den__x1) AS m2__den__x1,
+    SUM(m2__x1) AS m2__x1,
+    SUM(m2__x1__x1) AS m2__x1__x1
+  FROM unit_changes
+  GROUP BY
+    variant,
+    day
+), day_sums AS (
+  SELECT
+    g.variant,
+    g.day,
+    SUM(COALESCE(c.n, 0)) OVER (
+      PARTITION BY g.variant
+      ORDER BY g.day
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS n,
+    SUM(COALESCE(c.m0__y, 0)) OVER (
+      PARTITION BY g.variant
+      ORDER BY g.day
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS m0__y,
+    SUM(COALESCE(c.m0__y__y, 0)) OVER (
+      PARTITION BY g.variant
+      ORDER BY g.day
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS m0__y__y,
+    SUM(COALESCE(c.m1__y, 0)) OVER (
+      PARTITION BY g.variant
+      ORDER BY g.day
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS m1__y,
+    SUM(COALESCE(c.m1__y__y, 0)) OVER (
+      PARTITION BY g.variant
+      ORDER BY g.day
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS m1__y__y,
+    SUM(COALESCE(c.m1__y__x1, 0)) OVER (
+      PARTITION BY g.variant
+      ORDER BY g.day
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS m1__y__x1,
+    SUM(COALESCE(c.m1__y__x2, 0)) OVER (
+      PARTITION BY g.variant
+      ORDER BY g.day
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS m1__y__x2,
+    SUM(COALESCE(c.m1__x1, 0)) OVER (
+      PARTITION BY g.variant
+      ORDER BY g.day
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS m1__x1,
+    SUM(COALESCE(c.m1__x1__x1, 0)) OVER (
+      PARTITION BY g.variant
+      ORDER BY g.day
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS m1__x1__x1,
+    SUM(COALESCE(c.m1__x1__x2, 0)) OVER (
+      PARTITION BY g.variant
+      ORDER BY g.day
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS m1__x1__x2,
+    SUM(COALESCE(c.m1__x2, 0)) OVER (
+      PARTITION BY g.variant
+      ORDER BY g.day
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS m1__x2,
+    SUM(COALESCE(c.m1__x2__x2, 0)) OVER (
+      PARTITION BY g.variant
+      ORDER BY g.day
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS m1__x2__x2,
+    SUM(COALESCE(c.m2__num, 0)) OVER (
+      PARTITION BY g.variant
+      ORDER BY g.day
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS m2__num,
+    SUM(COALESCE(c.m2__num__num, 0)) OVER (
+      PARTITION BY g.variant
+      ORDER BY g.day
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS m2__num__num,
+    SUM(COALESCE(c.m2__num__den, 0)) OVER (
+      PARTITION BY g.variant
+      ORDER BY g.day
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS m2__num__den,
+    SUM(COALESCE(c.m2__num__x1, 0)) OVER (
+      PARTITION BY g.variant
+      ORDER BY g.day
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS m2__num__x1,
+    SUM(COALESCE(c.m2__den, 0)) OVER (
+      PARTITION BY g.variant
+      ORDER BY g.day
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS m2__den,
+    SUM(COALESCE(c.m2__den__den, 0)) OVER (
+      PARTITION BY g.variant
+      ORDER BY g.day
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS m2__den__den,
+    SUM(COALESCE(c.m2__den__x1, 0)) OVER (
+      PARTITION BY g.variant
+      ORDER BY g.day
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS m2__den__x1,
+    SUM(COALESCE(c.m2__x1, 0)) OVER (
+      PARTITION BY g.variant
+      ORDER BY g.day
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS m2__x1,
+    SUM(COALESCE(c.m2__x1__x1, 0)) OVER (
+      PARTITION BY g.variant
+      ORDER BY g.day
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+    ) AS m2__x1__x1
+  FROM (
+    SELECT
+      v.variant,
+      d.day
+    FROM (
+      SELECT DISTINCT
+        variant
+      FROM day_changes
+    ) AS v
+    CROSS JOIN days AS d
+  ) AS g
+  LEFT JOIN day_changes AS c
+    ON c.variant = g.variant AND c.day = g.day
 ), moments AS (
   SELECT
-    variant,
-    day,
-    COUNT(*) AS n,
-    SUM(m0_y_w0) AS m0__y,
-    SUM(m0_y_w0 * m0_y_w0) AS m0__y__y,
-    SUM(m1_y) AS m1__y,
-    SUM(m1_y * m1_y) AS m1__y__y,
-    SUM(m1_y * m1_x1) AS m1__y__x1,
-    SUM(m1_y * m1_x2) AS m1__y__x2,
-    SUM(m1_x1) AS m1__x1,
-    SUM(m1_x1 * m1_x1) AS m1__x1__x1,
-    SUM(m1_x1 * m1_x2) AS m1__x1__x2,
-    SUM(m1_x2) AS m1__x2,
-    SUM(m1_x2 * m1_x2) AS m1__x2__x2,
-    SUM(m2_num_w1) AS m2__num,
-    SUM(m2_num_w1 * m2_num_w1) AS m2__num__num,
-    SUM(m2_num_w1 * m2_den_w2) AS m2__num__den,
-    SUM(m2_num_w1 * m2_x1) AS m2__num__x1,
-    SUM(m2_den_w2) AS m2__den,
-    SUM(m2_den_w2 * m2_den_w2) AS m2__den__den,
-    SUM(m2_den_w2 * m2_x1) AS m2__den__x1,
-    SUM(m2_x1) AS m2__x1,
-    SUM(m2_x1 * m2_x1) AS m2__x1__x1
-  FROM winsorized
-  GROUP BY
-    variant,
-    day
+    *
+  FROM day_sums
+  WHERE
+    n > 0
 ), sanity AS (
   SELECT
     (
