@@ -7,7 +7,7 @@ corrections, guardrail lights and the verdict.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 import numpy as np
@@ -37,12 +37,15 @@ def analyze(
     segments: Sequence[str] | None = None,
     daily: bool = True,
     planned_units: int | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Analysis:
     """The whole analysis of ``experiment`` from the exposures and events in ``engine``.
 
     ``segments`` overrides the plan's segment attributes; ``planned_units`` (per variant)
-    is the sample the plan aimed for, used by the power check.
+    is the sample the plan aimed for, used by the power check; ``progress`` is told each
+    step as it starts (the engine queries take minutes at 10M units).
     """
+    say = progress or (lambda _step: None)
     plan = experiment.analysis
     defs = experiment.metric_defs()
     names = metric_order(experiment)
@@ -51,6 +54,7 @@ def analyze(
     control = experiment.control_variant
     others = [v for v in variants if v != control]
     key = experiment.key
+    say("moments overall")
     overall = compute_moments(engine, key, phase, variants, metrics, phase_start=phase_start)
     counts = {v: int(n) for v, n in zip(variants, _n(overall, variants), strict=True)}
     if sum(counts.values()) == 0:
@@ -62,16 +66,20 @@ def analyze(
     for metric in metrics:
         effects += _effects(overall, metric, control, others, experiment)
     dims = tuple(plan.segments if segments is None else segments)
-    by_segment = {
-        d: compute_moments(engine, key, phase, variants, metrics, by=d, phase_start=phase_start)
-        for d in dims
-    }
+    by_segment = {}
+    for d in dims:
+        say(f"moments by {d}")
+        by_segment[d] = compute_moments(
+            engine, key, phase, variants, metrics, by=d, phase_start=phase_start
+        )
     primary = defs[experiment.primary_metric or names[0]]
     seg_effects = [
         s
         for d, mm in by_segment.items()
         for s in _segment_effects(mm, d, primary, control, others, experiment)
     ]
+    if daily:
+        say("moments by day")
     by_day = (
         compute_moments(
             engine,
@@ -86,6 +94,7 @@ def analyze(
         if daily
         else None
     )
+    say("statistics, checks and verdict")
     days, novelty = daily_effects(by_day, primary, control, others, experiment)
     trust = trust_checks(
         experiment,

@@ -56,8 +56,10 @@ def run_demo(
     movielens: Path | None = None,
     chunk_size: int = 500_000,
     progress: Callable[[int, int], None] | None = None,
+    stage: Callable[[str], None] | None = None,
 ) -> DemoResult:
-    """Register, start, store and analyse one scenario under ``out`` (replacing a former run)."""
+    """Register, start, store and analyse one scenario under ``out`` (replacing a former run);
+    ``progress`` counts the users stored, ``stage`` is told each analysis step."""
     if n_users < 100:
         raise InputError(f"--users must be at least 100, got {n_users}")
     info = scenario(name, movielens=movielens).info()
@@ -92,7 +94,13 @@ def run_demo(
         # A fresh connection for the analysis: the load's buffers are let go.
         engine.close()
         engine = _open(store_path)
-        analysis = analyze_registered(experiment.key, engine, reg, true_effects=info.true_effects)
+        analysis = analyze_registered(
+            experiment.key,
+            engine,
+            reg,
+            true_effects=info.true_effects,
+            progress=None if stage is None else (lambda step: stage(f"analysing: {step}")),
+        )
     finally:
         engine.close()
         reg.close()

@@ -104,3 +104,15 @@ def test_an_experiment_without_exposures_is_a_data_error(store: Path) -> None:
     spec = _spec(AnalysisPlan()).model_copy(update={"key": "never-ran"})
     with pytest.raises(DataError, match="never-ran"):
         analyze(spec, DuckDBEngine(store))
+
+
+def test_progress_is_told_each_step_in_order(store: Path) -> None:
+    steps: list[str] = []
+    spec = _spec(AnalysisPlan(mde=0.02, segments=("platform",)))
+    analyze(spec, DuckDBEngine(store), progress=steps.append)
+    assert steps == [
+        "moments overall",
+        "moments by platform",
+        "moments by day",
+        "statistics, checks and verdict",
+    ]

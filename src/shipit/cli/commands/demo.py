@@ -61,8 +61,8 @@ def register(app: typer.Typer) -> None:
                 seed=seed,
                 movielens=movielens,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
+                stage=lambda step: bar.update(task, description=step),
             )
-            bar.update(task, description="analysing")
         render_terminal(result.analysis)
         html = write_html(result.analysis, out / "report.html")
         json_file = out / "analysis.json"
