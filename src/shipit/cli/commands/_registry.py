@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import getpass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from shipit.registry import SqlAlchemyRepository, open_registry
+if TYPE_CHECKING:
+    from shipit.registry import SqlAlchemyRepository
 
 DatabaseUrl = Annotated[
     str | None,
@@ -23,7 +24,9 @@ Actor = Annotated[
 
 
 def registry(url: str | None) -> SqlAlchemyRepository:
-    """Open the registry the options point at."""
+    """Open the registry the options point at (SQLAlchemy is imported only now)."""
+    from shipit.registry import open_registry
+
     return open_registry(url)
 
 

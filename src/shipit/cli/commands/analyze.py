@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from shipit.analysis import analyze, analyze_registered
 from shipit.cli.commands._registry import DatabaseUrl, registry
-from shipit.decide.model import Analysis
 from shipit.errors import NotFoundError
-from shipit.report import render_html, render_markdown, render_terminal, to_json, to_text
-from shipit.spec.io import load_experiment
-from shipit.store.engine import DEFAULT_STORE, Engine, connect
+
+if TYPE_CHECKING:
+    from shipit.decide.model import Analysis
+    from shipit.store.engine import Engine
 
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -31,6 +30,8 @@ class Format(StrEnum):
 
 def open_store(store: str | None) -> Engine:
     """The store the option names; a local DuckDB file must already exist."""
+    from shipit.store.engine import DEFAULT_STORE, connect
+
     target = str(store) if store is not None else str(DEFAULT_STORE)
     local = "://" not in target or target.startswith("duckdb://")
     path = target.removeprefix("duckdb://")
@@ -43,6 +44,9 @@ def open_store(store: str | None) -> Engine:
 
 def run_analysis(experiment: str, store: str | None, database_url: str | None) -> Analysis:
     """Analyse a spec file, or else a registered experiment over its current phase."""
+    from shipit.analysis import analyze, analyze_registered
+    from shipit.spec.io import load_experiment
+
     is_file = Path(experiment).suffix.lower() in SPEC_SUFFIXES or Path(experiment).is_file()
     if is_file and not Path(experiment).is_file():
         raise NotFoundError(f"no experiment spec file {experiment}")
@@ -61,6 +65,8 @@ def run_analysis(experiment: str, store: str | None, database_url: str | None) -
 
 def rendered(analysis: Analysis, fmt: Format) -> str:
     """The analysis as text in one of the formats."""
+    from shipit.report import render_html, render_markdown, to_json, to_text
+
     if fmt is Format.json:
         return to_json(analysis)
     if fmt is Format.html:
@@ -89,6 +95,8 @@ def register(app: typer.Typer) -> None:
         database_url: DatabaseUrl = None,
     ) -> None:
         """Analyse an experiment: trust checks, effects, guardrails and the verdict."""
+        from shipit.report import render_terminal
+
         analysis = run_analysis(experiment, store, database_url)
         if out is not None:
             out.write_text(rendered(analysis, fmt), encoding="utf-8")

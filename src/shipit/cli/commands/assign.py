@@ -7,14 +7,15 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from shipit.assign import Assigner, Reason
 from shipit.cli.commands._registry import DatabaseUrl, registry
 from shipit.errors import InputError
-from shipit.spec import Experiment, load_experiment
+
+if TYPE_CHECKING:
+    from shipit.spec import Experiment
 
 
 class Format(StrEnum):
@@ -25,6 +26,8 @@ class Format(StrEnum):
 
 
 def _experiment(ref: str, database_url: str | None) -> Experiment:
+    from shipit.spec import load_experiment
+
     path = Path(ref)
     if path.suffix in {".yaml", ".yml"} or path.is_file():
         return load_experiment(path)
@@ -90,6 +93,8 @@ def register(app: typer.Typer) -> None:
         database_url: DatabaseUrl = None,
     ) -> None:
         """Print unit,variant,reason for each unit (variant empty when not enrolled)."""
+        from shipit.assign import Assigner, Reason
+
         exp = _experiment(experiment, database_url)
         ids = _read_units(units, exp.unit)
         columns: dict[str, list[Any]] | None = None

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from scipy import stats as sps
 
 from shipit.cli.commands.stats import OutputFormat, fail
 from shipit.errors import InputError, ShipitError
-from shipit.stats.gst import Boundaries, classical_bounds, inflation, spending_bounds
-from shipit.stats.results import to_python
+
+if TYPE_CHECKING:
+    from shipit.stats.gst import Boundaries
 
 
 def parse_fractions(text: str | None, looks: int) -> list[float]:
@@ -32,6 +32,11 @@ def boundaries_to_dict(
     b: Boundaries, *, spending: str, rho: float | None, beta: float
 ) -> dict[str, Any]:
     """The JSON of ``shipit boundaries``: settings, one entry per look, the inflation factor."""
+    from scipy import stats as sps
+
+    from shipit.stats.gst import inflation
+    from shipit.stats.results import to_python
+
     nominal = sps.norm.sf(b.efficacy) * b.sides
     looks = [
         {
@@ -80,6 +85,8 @@ def register(app: typer.Typer) -> None:
         ] = OutputFormat.table,
     ) -> None:
         """Lan-DeMets (or classical) boundaries and the alpha spent by each look."""
+        from shipit.stats.gst import classical_bounds, spending_bounds
+
         try:
             t = parse_fractions(fractions, looks)
             if classical:

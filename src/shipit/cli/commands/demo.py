@@ -10,9 +10,6 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-from shipit.cli.demo_run import run_demo
-from shipit.report import render_terminal, to_json, write_html
-
 
 class ScenarioName(StrEnum):
     """The built-in scenarios."""
@@ -43,6 +40,9 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Simulate an experiment with a known truth, analyse it and write its report."""
+        from shipit.cli.demo_run import run_demo
+        from shipit.report import render_terminal, to_json, write_html
+
         err = Console(stderr=True)
         with Progress(
             "[progress.description]{task.description}",

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from shipit.cli.commands._registry import Actor, DatabaseUrl, actor_name, registry
-from shipit.registry import Decision, ExperimentRecord, Status
-from shipit.spec import dump_experiment, load_experiments
+from shipit.registry.lifecycle import Decision, Status
+
+if TYPE_CHECKING:
+    from shipit.registry import ExperimentRecord
 
 Key = Annotated[str, typer.Argument(help="Experiment key.")]
 
@@ -34,6 +36,8 @@ def register(app: typer.Typer) -> None:
         actor: Actor = None,
     ) -> None:
         """Register the experiments of a spec file as drafts (all of them, or none)."""
+        from shipit.spec import load_experiments
+
         experiments = load_experiments(spec)
         for record in registry(database_url).create_many(experiments, actor_name(actor)):
             typer.echo(f"created {_line(record)}")
@@ -62,6 +66,8 @@ def register(app: typer.Typer) -> None:
     @group.command("show")
     def show(key: Key, database_url: DatabaseUrl = None) -> None:
         """Show an experiment: state, phases and its spec as YAML."""
+        from shipit.spec import dump_experiment
+
         repo = registry(database_url)
         record = repo.get(key)
         typer.echo(f"# {_line(record)}")

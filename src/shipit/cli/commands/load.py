@@ -10,9 +10,6 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
-from shipit.store.engine import connect
-from shipit.store.loaders import load
-
 LARGE_FILE = 16 << 20  # bytes; smaller files load too fast to need a bar
 
 
@@ -37,6 +34,9 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Append a file to the store: all rows or none, and never the same event twice."""
+        from shipit.store.engine import connect
+        from shipit.store.loaders import load
+
         engine = connect(store)
         err = Console(stderr=True)
         size = file.stat().st_size if file.is_file() else 0

@@ -6,16 +6,16 @@ import json
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from shipit.errors import InputError
-from shipit.metrics.io import latest_phase, list_variants, read_metric_defs
-from shipit.metrics.run import MetricMoments, compute_moments, plan_moments
-from shipit.store.engine import connect
+
+if TYPE_CHECKING:
+    from shipit.metrics.run import MetricMoments
 
 
 class Format(StrEnum):
@@ -85,6 +85,10 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Print n, mean and moment sums per metric and variant (one engine query)."""
+        from shipit.metrics.io import latest_phase, list_variants, read_metric_defs
+        from shipit.metrics.run import compute_moments, plan_moments
+        from shipit.store.engine import connect
+
         defs = read_metric_defs(metrics_file)
         engine = connect(store)
         try:

@@ -16,9 +16,6 @@ from rich.console import Console
 
 from shipit.cli.commands.stats import OutputFormat, fail
 from shipit.errors import InputError, ShipitError
-from shipit.report.terminal import render_power_at_n, render_power_plan
-from shipit.stats.power import comparison_alpha, plan_sample_size
-from shipit.stats.power_at_n import achieved_power, detectable_effect
 
 
 def at_n(
@@ -36,6 +33,9 @@ def at_n(
     variance_reduction: float,
 ) -> dict[str, Any]:
     """MDE at n units per variant, or the power against ``mde`` when it is given."""
+    from shipit.stats.power import comparison_alpha
+    from shipit.stats.power_at_n import achieved_power, detectable_effect
+
     settings: dict[str, Any] = {
         "baseline": baseline,
         "sd": sd,
@@ -114,6 +114,9 @@ def register(app: typer.Typer) -> None:
         With --n: the minimum detectable effect at n units per variant, or with --n and
         --mde the power achieved.
         """
+        from shipit.report.terminal import render_power_at_n, render_power_plan
+        from shipit.stats.power import plan_sample_size
+
         if n is not None:
             try:
                 result = at_n(

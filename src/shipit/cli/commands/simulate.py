@@ -12,7 +12,6 @@ from rich.table import Table
 
 from shipit.cli.commands.stats import OutputFormat, fail
 from shipit.errors import ShipitError
-from shipit.sim.peeking import simulate_peeking
 
 simulate_app = typer.Typer(
     name="simulate", help="Simulation studies of the methods.", no_args_is_help=True
@@ -32,6 +31,8 @@ def peeking(
     ] = OutputFormat.table,
 ) -> None:
     """False positive rate of naive peeking vs always-valid vs group-sequential tests."""
+    from shipit.sim.peeking import simulate_peeking
+
     try:
         result = simulate_peeking(
             experiments=experiments, looks=looks, batch=batch, rate=rate, alpha=alpha, seed=seed

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from shipit.errors import InputError
-from shipit.sim.bandit import BanditSimulation, simulate_bandit
-from shipit.sim.interleaving import simulate_interleaving, textbook_pair
+
+if TYPE_CHECKING:
+    from shipit.sim.bandit import BanditSimulation
 
 
 class PolicyName(StrEnum):
@@ -47,6 +47,8 @@ def _parse_arms(text: str) -> list[float]:
 
 
 def _curve(sim: BanditSimulation, points: int = 10) -> list[dict[str, float]]:
+    import numpy as np
+
     idx = np.unique(np.linspace(0, sim.units.size - 1, points).round().astype(int))
     return [{"units": float(sim.units[i]), "regret": float(sim.regret[i])} for i in idx]
 
@@ -73,6 +75,10 @@ def register(simulate_app: typer.Typer) -> None:
         ),
     ) -> None:
         """Cumulative regret and allocation of a bandit policy beside a fixed equal split."""
+        import numpy as np
+
+        from shipit.sim.bandit import simulate_bandit
+
         rates = _parse_arms(arms)
         names = [policy.value] if policy is PolicyName.fixed else [policy.value, "fixed"]
         sims = [
@@ -134,6 +140,8 @@ def register(simulate_app: typer.Typer) -> None:
         ),
     ) -> None:
         """Power of team-draft interleaving against an A/B test of the same rankers."""
+        from shipit.sim.interleaving import simulate_interleaving, textbook_pair
+
         result = simulate_interleaving(
             textbook_pair(ctr_a, ctr_b, length),
             sessions=sessions,

@@ -11,8 +11,6 @@ import typer
 from rich.console import Console
 
 from shipit.errors import InputError, NotFoundError, ShipitError
-from shipit.report.terminal import render_stats
-from shipit.stats.summary import run_stats
 
 
 class OutputFormat(StrEnum):
@@ -53,6 +51,9 @@ def register(app: typer.Typer) -> None:
         ] = OutputFormat.json,
     ) -> None:
         """Compare every variant with the control for every metric of INPUT.json."""
+        from shipit.report.terminal import render_stats
+        from shipit.stats.summary import run_stats
+
         try:
             summary = run_stats(read_json(input_file))
         except ShipitError as exc:
