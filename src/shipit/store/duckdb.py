@@ -126,10 +126,8 @@ class DuckDBEngine:
                 raise EngineError(f"loading {bulk.current} failed: {exc}") from exc
             raise
 
-    def _is_empty(self, table: str) -> bool:
-        if self.columns(table) is None:
-            return True
-        return self.con.execute(f"SELECT 1 FROM {_q(table)} LIMIT 1").fetchone() is None
+    def _has_rows(self, table: str) -> bool:
+        return self.con.execute(f"SELECT 1 FROM {_q(table)} LIMIT 1").fetchone() is not None
 
     def _dedupe(self, schema: TableSchema) -> int:
         """Keep one row per key in a freshly filled table (the last given when replacing)."""
@@ -207,7 +205,7 @@ class BulkWrite:
         if name not in self._schemas:
             self._schemas[name] = schema
             self._before[name] = eng.columns(name)
-            if eng._is_empty(name):
+            if self._before[name] is None or not eng._has_rows(name):
                 self._direct.add(name)
         stage = f"__shipit_stage_{name}"
         for batch in batches:
