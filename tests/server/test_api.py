@@ -104,6 +104,36 @@ def test_assign_one_and_batch_match_the_library(live: Live) -> None:
         assert {a["reason"] for a in got["assignments"]} == {"assigned"}
 
 
+def test_assign_can_log_the_exposures_of_enrolled_units(live: Live) -> None:
+    from shipit.assign import Assigner
+    from shipit.spec import loads_experiments
+
+    assigner = Assigner(loads_experiments(SPEC_YAML)[0])
+    with live.client(live.admin) as c:
+        _create(c)
+        c.post("/v1/experiments/checkout/start")
+    units = [{"unit_id": f"x{i}", "attributes": {"country": "fr"}} for i in range(40)]
+    with live.client(live.sdk) as c:
+        plain = c.post("/v1/assign", json={"experiment": "checkout", "units": units[:5]}).json()
+        assert "exposures_stored" not in plain
+        body = {"experiment": "checkout", "units": units, "log_exposures": True}
+        got = c.post("/v1/assign", json=body).json()
+        one = {"experiment": "checkout", "unit_id": "solo", "log_exposures": True}
+        single = c.post("/v1/assign", json=one).json()
+    enrolled = [a for a in got["assignments"] if a["variant"] is not None]
+    assert got["exposures_stored"] == len(enrolled) > 0
+    assert single["exposures_stored"] == (assigner.assign("solo").variant is not None)
+    live.app.state.services.engine.close()
+    con = duckdb.connect(live.store, read_only=True)
+    stored = con.execute(
+        "SELECT unit_id, variant, phase, country FROM exposures WHERE unit_id LIKE 'x%' "
+        "ORDER BY unit_id"
+    ).fetchall()
+    con.close()
+    want = sorted((a["unit_id"], a["variant"], got["phase"], "fr") for a in enrolled)
+    assert stored == want
+
+
 def test_events_are_idempotent_and_acknowledged_once_stored(live: Live) -> None:
     rows = [
         {

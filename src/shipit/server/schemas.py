@@ -113,6 +113,11 @@ class AssignRequest(_Body):
     unit_id: str | None = Field(default=None, min_length=1, max_length=256)
     attributes: dict[str, PropertyValue] = {}
     units: list[UnitIn] | None = None
+    log_exposures: bool = Field(
+        default=False,
+        description="Also store an exposure (now, current phase, the unit's attributes) for "
+        "every enrolled unit, for servers that assign at the moment of exposure.",
+    )
 
     @model_validator(mode="after")
     def _one(self) -> AssignRequest:
@@ -135,6 +140,7 @@ class AssignResponse(BaseModel):
     experiment: str
     phase: int
     assignments: list[AssignmentPublic]
+    exposures_stored: int | None = None
 
 
 class EventIn(_Body):

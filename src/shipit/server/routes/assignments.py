@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,7 @@ from fastapi import APIRouter, Response
 
 from shipit.errors import InputError
 from shipit.server.deps import SdkKey, ServicesDep
+from shipit.server.routes.ingest import store_rows, to_table
 from shipit.server.schemas import ERRORS, AssignRequest, AssignResponse
 
 __all__ = ["router"]
@@ -44,5 +46,38 @@ def assign(body: AssignRequest, services: ServicesDep, key: SdkKey) -> Any:
         {"unit_id": u, "variant": v, "reason": r}
         for u, v, r in zip(ids, variants, reasons, strict=True)
     ]
-    payload = {"experiment": body.experiment, "phase": phase, "assignments": rows}
+    payload: dict[str, Any] = {"experiment": body.experiment, "phase": phase, "assignments": rows}
+    if body.log_exposures:
+        attributes = [body.attributes] if body.units is None else [u.attributes for u in body.units]
+        payload["exposures_stored"] = _log_exposures(
+            services, body.experiment, phase, rows, attributes
+        )
     return Response(json.dumps(payload), media_type="application/json")
+
+
+def _log_exposures(
+    services: Any,
+    experiment: str,
+    phase: int,
+    rows: list[dict[str, Any]],
+    attributes: list[dict[str, Any]],
+) -> int:
+    """Store an exposure now for every enrolled unit; the number stored."""
+    now = datetime.now(UTC).isoformat()
+    exposures = [
+        {
+            "experiment": experiment,
+            "phase": phase,
+            "unit_id": row["unit_id"],
+            "variant": row["variant"],
+            "timestamp": now,
+            **attrs,
+        }
+        for row, attrs in zip(rows, attributes, strict=True)
+        if row["variant"] is not None
+    ]
+    if not exposures:
+        return 0
+    fixed = ["experiment", "phase", "unit_id", "variant", "timestamp"]
+    table = to_table(exposures, fixed, "exposures")
+    return store_rows(services, services.engine, "exposures", table)

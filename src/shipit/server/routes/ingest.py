@@ -22,7 +22,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/v1", tags=["ingestion"], responses=ERRORS)
 
 
-def _table(rows: list[dict[str, Any]], fixed: list[str], what: str) -> pa.Table:
+def to_table(rows: list[dict[str, Any]], fixed: list[str], what: str) -> pa.Table:
     """Rows to an Arrow table; extra fields become columns (absent → null)."""
     extra = sorted({k for r in rows for k in r} - set(fixed))
     columns = {c: [r.get(c) for r in rows] for c in (*fixed, *extra)}
@@ -32,7 +32,8 @@ def _table(rows: list[dict[str, Any]], fixed: list[str], what: str) -> pa.Table:
         raise InputError(f"{what}: a property mixes numbers and text across rows: {exc}") from exc
 
 
-def _store(services: Any, engine: Any, table: str, data: pa.Table) -> int:
+def store_rows(services: Any, engine: Any, table: str, data: pa.Table) -> int:
+    """Validate and append ``data`` to a store table (one writer at a time); rows stored."""
     with services.store_lock:
         stored = load(engine, table, data)
     services.telemetry.ingested.labels(table).inc(data.num_rows)
@@ -66,8 +67,8 @@ def ingest_events(
         }
         for e in body.events
     ]
-    data = _table(rows, ["event_id", "unit_id", "event", "timestamp", "value"], "events")
-    stored = _store(services, engine, "events", data)
+    data = to_table(rows, ["event_id", "unit_id", "event", "timestamp", "value"], "events")
+    stored = store_rows(services, engine, "events", data)
     n = len(rows)
     return IngestResult(received=n, stored=stored, duplicates=n - stored)
 
@@ -94,7 +95,7 @@ def ingest_exposures(
         for x in body.exposures
     ]
     fixed = ["experiment", "phase", "unit_id", "variant", "timestamp"]
-    data = _table(rows, fixed, "exposures")
-    stored = _store(services, engine, "exposures", data)
+    data = to_table(rows, fixed, "exposures")
+    stored = store_rows(services, engine, "exposures", data)
     n = len(rows)
     return IngestResult(received=n, stored=stored, duplicates=n - stored)
