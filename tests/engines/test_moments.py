@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from shipit.metrics.run import compute_moments
@@ -174,3 +175,54 @@ def test_winsorized_daily_moments_use_the_period_caps_on_every_day(
         assert np.allclose(daily[name].matrix[last], overall[name].matrix[1], rtol=1e-12)
     assert "LEAST(" in daily.sql
     assert "QUANTILE" not in daily.sql.upper()
+
+
+def _tiny(exposures: dict[str, list[Any]], events: dict[str, list[Any]]) -> DuckDBEngine:
+    e = DuckDBEngine(":memory:")
+    load(e, "exposures", pd.DataFrame({"experiment": "x", "phase": 1, **exposures}))
+    load(e, "events", pd.DataFrame({"event": "buy", **events}))
+    return e
+
+
+def test_slices_with_different_days_carry_their_sums_forward() -> None:
+    # ua (control) and ue (treatment) fall in different slices; day 3 exists only in ue's
+    # slice (its exposure), and ua's sums must still count on it.
+    e = _tiny(
+        {
+            "unit_id": ["ua", "ue"],
+            "variant": ["control", "treatment"],
+            "timestamp": ["2024-01-01 10:00", "2024-01-03 10:00"],
+        },
+        {
+            "event_id": ["e1", "e2"],
+            "unit_id": ["ua", "ua"],
+            "timestamp": ["2024-01-01 11:00", "2024-01-02 11:00"],
+            "value": [5.0, 7.0],
+        },
+    )
+    k = e.query("SELECT hash('ua') % 2 <> hash('ue') % 2 AS apart").to_pydict()["apart"][0]
+    assert k, "the two units must hash to different slices of 2"
+    metric = [MetricDef(name="rev", event="buy")]
+    whole = compute_moments(e, "x", 1, VARIANTS, metric, by="day")
+    sliced = compute_moments(e, "x", 1, VARIANTS, metric, by="day", slice_units=1)
+    assert sliced.sql.startswith("-- 2 slices")
+    assert sliced["rev"].labels == whole["rev"].labels
+    assert sliced["rev"].allclose(whole["rev"], rtol=1e-12, atol=0)
+    day3 = sliced["rev"].labels.index("control@2024-01-03")
+    assert sliced["rev"].matrix[day3, 0, :2].tolist() == [1.0, 12.0]
+
+
+def test_slices_keep_the_sanity_counts_when_no_unit_is_left() -> None:
+    e = _tiny(
+        {
+            "unit_id": ["ua", "ua", "ue", "ue"],
+            "variant": ["control", "treatment"] * 2,
+            "timestamp": ["2024-01-01 10:00", "2024-01-01 11:00"] * 2,
+        },
+        {"event_id": ["e1"], "unit_id": ["ua"], "timestamp": ["2024-01-01 12:00"], "value": [5.0]},
+    )
+    metric = [MetricDef(name="rev", event="buy")]
+    for slice_units in (10, 1):
+        got = compute_moments(e, "x", 1, VARIANTS, metric, by="day", slice_units=slice_units)
+        assert got.multi_variant_units == 2
+        assert got["rev"].n.sum() == 0

@@ -120,7 +120,8 @@ def compute_moments(
     slice_units: int = SLICE_UNITS,
     cap_values: Mapping[tuple[str, str], float | None] | None = None,
 ) -> MetricMoments:
-    """Moments of every metric per variant (and segment or day) in one engine round trip.
+    """Moments of every metric per variant (and segment or day), in one engine round trip
+    except by day (see below).
 
     ``by`` is None, ``"day"`` (cumulative to the end of each UTC day) or a segment attribute
     of the exposures or units table. Units exposed to several variants are excluded and
@@ -185,34 +186,38 @@ def _exposures(
 def _add_days(parts: list[dict[str, list[Any]]]) -> dict[str, list[Any]]:
     """Cumulative daily sums of disjoint slices of units, added per (variant, day).
 
-    A slice without a row on some day holds its last earlier sums (0 before its first).
+    Every variant gets every day any slice has (slices see different days); a slice without
+    a row on some day holds its last earlier sums (0 before its first). Like the query, the
+    result has a row only where n > 0, and the sanity counts even when it has none.
     """
     names = [c for c in parts[0] if c not in ("variant", "day", *_SANITY)]
-    keys = sorted(
+    rows = [
         {
-            (v, d)
-            for p in parts
-            for v, d in zip(p["variant"], p["day"], strict=True)
-            if v is not None
-        }
-    )
-    total = {key: np.zeros(len(names)) for key in keys}
-    for part in parts:
-        rows = {
             (v, d): np.array([part[c][i] or 0.0 for c in names], dtype=np.float64)
             for i, (v, d) in enumerate(zip(part["variant"], part["day"], strict=True))
             if v is not None
         }
-        last: dict[Any, np.ndarray] = {}
-        for v, d in keys:
-            last[v] = rows.get((v, d), last.get(v, np.zeros(len(names))))
-            total[(v, d)] += last[v]
+        for part in parts
+    ]
+    variants = sorted({v for r in rows for v, _ in r})
+    days = sorted({d for r in rows for _, d in r})
+    total = {(v, d): np.zeros(len(names)) for v in variants for d in days}
+    for part_rows in rows:
+        for v in variants:
+            last = np.zeros(len(names))
+            for d in days:
+                last = part_rows.get((v, d), last)
+                total[(v, d)] += last
+    n = names.index("n")
+    keys = [key for key, sums in total.items() if sums[n] > 0]
+    sanity = {c: sum(int(p[c][0] or 0) for p in parts if p[c]) for c in _SANITY}
+    if not keys:
+        empty: dict[str, list[Any]] = {c: [None] for c in ("variant", "day", *names)}
+        return empty | {c: [k] for c, k in sanity.items()}
     out: dict[str, list[Any]] = {"variant": [k[0] for k in keys], "day": [k[1] for k in keys]}
     for j, c in enumerate(names):
         out[c] = [float(total[key][j]) for key in keys]
-    for c in _SANITY:
-        out[c] = [sum(int(p[c][0] or 0) for p in parts if p[c])] * len(keys)
-    return out
+    return out | {c: [k] * len(keys) for c, k in sanity.items()}
 
 
 _SANITY = ("multi_variant_units", "pre_phase_exposures")
