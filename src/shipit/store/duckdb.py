@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import duckdb
@@ -99,12 +99,12 @@ class DuckDBEngine:
     def bulk(self, *, commit_rows: int = COMMIT_ROWS) -> Iterator[BulkWrite]:
         """Appends to several tables, all stored or none, committed on exit.
 
-        A table empty when first touched gets its batches inserted directly and its keys made
-        unique in place at the end (checked on a hash of the key first), which is much faster
-        than merging against stored rows; other tables are staged and merged as in ``append``.
-        DuckDB holds a transaction's appends in memory, so every ``commit_rows`` rows the work
-        so far is committed; should the load then fail, what it wrote is taken out again (rows
-        of tables that were empty, staged rows, tables and columns it created).
+        A table empty when first touched is filled as a new table, its keys made unique there
+        at the end (checked on a hash of the key first) and then put in the empty one's place,
+        which is much faster than merging against stored rows; other tables are staged and
+        merged as in ``append``. DuckDB holds a transaction's appends in memory, so every
+        ``commit_rows`` rows the new tables are committed; the stored tables change only in the
+        last transaction, so a failed load, even a killed process, leaves them as they were.
         """
         con = self.con
         con.execute("BEGIN TRANSACTION")
@@ -114,34 +114,36 @@ class DuckDBEngine:
             bulk.finish()
             con.execute("COMMIT")
         except BaseException as exc:
-            con.execute("ROLLBACK")
+            with suppress(duckdb.Error):
+                con.execute("ROLLBACK")  # none is active when a COMMIT itself failed
             try:
                 bulk.undo()
             except duckdb.Error as undo_error:
                 raise EngineError(
-                    f"loading {bulk.current} failed ({exc}), and taking out its committed "
-                    f"part failed too: {undo_error}"
+                    f"loading {bulk.current} failed ({exc}), and dropping its work tables "
+                    f"failed too: {undo_error}"
                 ) from exc
             if isinstance(exc, duckdb.Error):
                 raise EngineError(f"loading {bulk.current} failed: {exc}") from exc
             raise
 
     def _has_rows(self, table: str) -> bool:
-        return self.con.execute(f"SELECT 1 FROM {_q(table)} LIMIT 1").fetchone() is not None
+        # fetchall: DuckDB 2 refuses the next statement while a result is unread.
+        return bool(self.con.execute(f"SELECT 1 FROM {_q(table)} LIMIT 1").fetchall())
 
-    def _dedupe(self, schema: TableSchema) -> int:
+    def _dedupe(self, schema: TableSchema, name: str) -> int:
         """Keep one row per key in a freshly filled table (the last given when replacing)."""
-        table = _q(schema.name)
+        table = _q(name)
         assert schema.key is not None
         keys = ", ".join(_q(k) for k in schema.key)
         not_null = " AND ".join(f"{_q(k)} IS NOT NULL" for k in schema.key)
         # Distinct hashes mean distinct keys: the common case costs one grouping of integers
         # (a GROUP BY, which spills to disk, unlike a count of distinct values).
-        row = self.con.execute(
+        rows = self.con.execute(
             f"SELECT 1 FROM {table} WHERE {not_null} GROUP BY hash({keys}) "
             "HAVING count(*) > 1 LIMIT 1"
-        ).fetchone()
-        if row is None:
+        ).fetchall()
+        if not rows:
             return 0
         keep = "max" if schema.replace else "min"
         return self._count(
@@ -174,8 +176,8 @@ class DuckDBEngine:
         )
 
     def _count(self, sql: str) -> int:
-        row = self.con.execute(sql).fetchone()
-        return int(row[0]) if row else 0
+        rows = self.con.execute(sql).fetchall()
+        return int(rows[0][0]) if rows else 0
 
     def close(self) -> None:
         """Close the connection."""
@@ -190,72 +192,83 @@ class BulkWrite:
         self.current = ""
         self.stored: dict[str, int] = {}
         self.commit_rows = commit_rows
+        self.commits = 0  # step commits so far
         self._schemas: dict[str, TableSchema] = {}
         self._direct: set[str] = set()
         self._staged: set[str] = set()
-        # Columns of each touched table before the load (None: the load created it).
-        self._before: dict[str, dict[str, str] | None] = {}
         self._pending = 0
-        self._committed = False
+
+    @staticmethod
+    def _work(name: str) -> str:
+        """The new table an empty table's rows go to (persistent: committed in steps)."""
+        return f"__shipit_bulk_{name}"
+
+    @staticmethod
+    def _stage(name: str) -> str:
+        return f"__shipit_stage_{name}"
 
     def add(self, schema: TableSchema, batches: Iterable[pa.RecordBatch]) -> None:
-        """Write batches to ``schema``'s table: directly when it was empty, else to its stage."""
+        """Write batches for ``schema``'s table: to a new table when it was empty, else to its
+        stage; the table itself changes in ``finish``."""
         eng, con, name = self.engine, self.engine.con, schema.name
         self.current = name
         if name not in self._schemas:
             self._schemas[name] = schema
-            self._before[name] = eng.columns(name)
-            if self._before[name] is None or not eng._has_rows(name):
+            before = eng.columns(name)
+            if before is None or not eng._has_rows(name):
                 self._direct.add(name)
-        stage = f"__shipit_stage_{name}"
+                work = _q(self._work(name))
+                con.execute(f"DROP TABLE IF EXISTS {work}")  # left by a killed load
+                if before is not None:
+                    con.execute(f"CREATE TABLE {work} AS FROM {_q(name)} LIMIT 0")
+        target = self._work(name) if name in self._direct else self._stage(name)
         for batch in batches:
-            eng._ensure(schema, name, batch.schema)
             con.register("__shipit_batch", batch)
             try:
                 if name in self._direct:
-                    n = eng._count(f"INSERT INTO {_q(name)} BY NAME FROM __shipit_batch")
+                    eng._ensure(schema, target, batch.schema)
+                    n = eng._count(f"INSERT INTO {_q(target)} BY NAME FROM __shipit_batch")
                     self.stored[name] = self.stored.get(name, 0) + n
                 elif name not in self._staged:
-                    con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS FROM __shipit_batch")
+                    con.execute(f"CREATE OR REPLACE TEMP TABLE {target} AS FROM __shipit_batch")
                     self._staged.add(name)
                 else:
-                    eng._ensure(schema, stage, batch.schema)
-                    con.execute(f"INSERT INTO {stage} BY NAME FROM __shipit_batch")
+                    eng._ensure(schema, target, batch.schema)
+                    con.execute(f"INSERT INTO {target} BY NAME FROM __shipit_batch")
             finally:
                 con.unregister("__shipit_batch")
             self._pending += batch.num_rows
             if self._pending >= self.commit_rows:
                 con.execute("COMMIT")
                 con.execute("BEGIN TRANSACTION")
-                self._pending, self._committed = 0, True
+                self._pending, self.commits = 0, self.commits + 1
 
     def finish(self) -> None:
-        """Make keys unique in directly filled tables and merge the staged ones."""
-        eng = self.engine
+        """Make keys unique in the new tables and put them in place; merge the staged ones."""
+        eng, con = self.engine, self.engine.con
         for name in sorted(self._direct):
             self.current = name
-            schema = self._schemas[name]
+            schema, work = self._schemas[name], self._work(name)
+            if eng.columns(work) is None:
+                continue  # no batch came
             if schema.key is not None and name in self.stored:
-                self.stored[name] -= eng._dedupe(schema)
+                self.stored[name] -= eng._dedupe(schema, work)
+            con.execute(f"DROP TABLE IF EXISTS {_q(name)}")
+            con.execute(f"ALTER TABLE {_q(work)} RENAME TO {_q(name)}")
         for name in sorted(self._staged):
             self.current = name
-            stage = f"__shipit_stage_{name}"
-            self.stored[name] = eng._merge(self._schemas[name], stage)
-            eng.con.execute(f"DROP TABLE {stage}")
+            schema, stage = self._schemas[name], self._stage(name)
+            have = eng.columns(name) or {}
+            for column, sql_type in (eng.columns(stage) or {}).items():
+                if column not in have:
+                    con.execute(f"ALTER TABLE {_q(name)} ADD COLUMN {_q(column)} {sql_type}")
+            self.stored[name] = eng._merge(schema, stage)
+            con.execute(f"DROP TABLE {stage}")
 
     def undo(self) -> None:
-        """After a rollback, take out what earlier commits of this load wrote."""
+        """After a failure: drop the new tables and stages (the stored tables are as before)."""
         con = self.engine.con
+        for name in self._direct:
+            con.execute(f"DROP TABLE IF EXISTS {_q(self._work(name))}")
         for name in self._staged:
-            con.execute(f"DROP TABLE IF EXISTS __shipit_stage_{name}")
-        if not self._committed:
-            return
-        for name, before in self._before.items():
-            if before is None:
-                con.execute(f"DROP TABLE IF EXISTS {_q(name)}")
-                continue
-            if name in self._direct:
-                con.execute(f"DELETE FROM {_q(name)}")
-            for column in self.engine.columns(name) or {}:
-                if column not in before:
-                    con.execute(f"ALTER TABLE {_q(name)} DROP COLUMN {_q(column)}")
+            con.execute(f"DROP TABLE IF EXISTS {self._stage(name)}")

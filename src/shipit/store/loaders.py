@@ -186,6 +186,11 @@ class BulkLoad:
         """Rows stored per table (known once the bulk load has ended)."""
         return dict(self._write.stored)
 
+    @property
+    def commits(self) -> int:
+        """Step commits so far (engines that commit in steps count them)."""
+        return int(getattr(self._write, "commits", 0))
+
 
 @contextmanager
 def bulk_load(engine: Engine, *, commit_rows: int | None = None) -> Iterator[BulkLoad]:

@@ -3,7 +3,10 @@ unique as with ``load``, all or nothing, idempotent when repeated."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -134,8 +137,29 @@ def test_a_load_committed_in_steps_stores_the_same_as_one_transaction() -> None:
         for part in parts:
             bulk.add("events", part)
             steps.add("events", part)
+    assert steps.commits == len(parts)  # each 7-row batch passes commit_rows=3
+    assert bulk.commits == 0
     assert rows(stepped, "events") == rows(whole, "events")
     assert steps.stored == bulk.stored == {"events": 32}
+
+
+def test_readers_see_the_tables_unchanged_until_the_load_ends() -> None:
+    engine = DuckDBEngine()
+    load(engine, "units", pd.DataFrame({"unit_id": ["kept"]}))
+    reader = engine.con.cursor()
+
+    def seen() -> tuple[object, ...]:
+        tables = {r[0] for r in reader.execute("SHOW TABLES").fetchall()}
+        units = reader.execute("SELECT count(*) FROM units").fetchall()[0][0]
+        return "events" in tables, units
+
+    with bulk_load(engine, commit_rows=2) as bulk:
+        for i in range(5):
+            bulk.add("events", events([2 * i, 2 * i + 1]))
+            bulk.add("units", pd.DataFrame({"unit_id": [f"n{i}"]}))
+        assert bulk.commits >= 5
+        assert seen() == (False, 1)
+    assert seen() == (True, 6)
 
 
 def test_a_failure_after_step_commits_leaves_every_table_as_it_was() -> None:
@@ -181,3 +205,82 @@ def test_a_bad_batch_after_step_commits_is_reported_and_taken_out() -> None:
     with pytest.raises(DataError, match="row 1: value lots is not a valid DOUBLE"):
         write()
     assert engine.columns("events") is None
+
+
+LOAD_AND_DIE = """
+import os, sys
+import pandas as pd
+from shipit.store.duckdb import DuckDBEngine
+from shipit.store.loaders import bulk_load
+
+def part(ids):
+    return pd.DataFrame({"event_id": [f"e{i}" for i in ids], "unit_id": "u", "event": "buy",
+                         "timestamp": "2024-01-01", "value": 1.0})
+
+engine = DuckDBEngine(sys.argv[1])
+with bulk_load(engine, commit_rows=4) as bulk:
+    bulk.add("events", part([1, 2, 3, 4]))
+    bulk.add("events", part([3, 4, 5, 6]))
+    bulk.add("units", pd.DataFrame({"unit_id": ["new"], "score": [1.0]}))
+    print(bulk.commits, flush=True)
+    os._exit(137)  # killed, as by the OOM killer, after step commits
+"""
+
+
+def test_a_killed_load_leaves_the_store_as_it_was(tmp_path: Path) -> None:
+    store = tmp_path / "store.duckdb"
+    engine = DuckDBEngine(store)
+    load(engine, "units", pd.DataFrame({"unit_id": ["kept"]}))
+    engine.close()
+    run = subprocess.run(
+        [sys.executable, "-c", LOAD_AND_DIE, str(store)], capture_output=True, text=True
+    )
+    assert run.returncode == 137, run.stderr
+    assert int(run.stdout) >= 2
+    engine = DuckDBEngine(store)
+    assert engine.columns("events") is None
+    assert rows(engine, "units") == [{"unit_id": "kept"}]
+    with bulk_load(engine) as bulk:  # the load, run again, stores each row once
+        bulk.add("events", events(list(range(1, 7))))
+    assert [r["event_id"] for r in rows(engine, "events")] == [f"e{i}" for i in range(1, 7)]
+    assert set(engine.query("SHOW TABLES").to_pydict()["name"]) == {"events", "units"}
+
+
+COMMIT_FAILS = """
+import resource, signal, sys
+import pandas as pd
+from shipit.errors import EngineError
+from shipit.store.duckdb import DuckDBEngine
+from shipit.store.loaders import bulk_load
+
+engine = DuckDBEngine(sys.argv[1])
+engine.execute("CHECKPOINT")
+# Writes past the limit fail (EFBIG), as on a full disk.
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+limit = int(sys.argv[2])
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+try:
+    with bulk_load(engine, commit_rows=1000) as bulk:
+        for i in range(40):
+            bulk.add("events", pd.DataFrame({"event_id": [f"e{i}_{k}" for k in range(1000)],
+                "unit_id": "u", "event": "buy", "timestamp": "2024-01-01", "value": 1.0}))
+except EngineError as exc:
+    print("EngineError", exc)
+"""
+
+
+def test_a_failing_commit_is_reported_and_stores_nothing(tmp_path: Path) -> None:
+    store = tmp_path / "store.duckdb"
+    engine = DuckDBEngine(store)
+    load(engine, "units", pd.DataFrame({"unit_id": ["kept"]}))
+    engine.close()
+    size = store.stat().st_size
+    run = subprocess.run(
+        [sys.executable, "-c", COMMIT_FAILS, str(store), str(size + 600_000)],
+        capture_output=True,
+        text=True,
+    )
+    assert run.stdout.startswith("EngineError loading events failed"), run.stdout + run.stderr
+    engine = DuckDBEngine(store)
+    assert engine.columns("events") is None
+    assert rows(engine, "units") == [{"unit_id": "kept"}]
