@@ -30,7 +30,7 @@ from shipit.metrics.daily import Partial, daily_ctes
 from shipit.metrics.windows import bounds, condition
 from shipit.spec.metric import Aggregate, Covariate, MetricDef, Window
 
-__all__ = ["CompiledQuery", "MetricColumns", "compile_moments"]
+__all__ = ["CompiledQuery", "MetricColumns", "compile_exposure_count", "compile_moments"]
 
 By = Literal["segment", "day"] | None
 
@@ -233,9 +233,7 @@ def compile_moments(
 
     keys = ["variant"] + (["segment"] if segment else []) + (["day"] if day else [])
     ts = _id("timestamp")
-    where = [f"{_id('experiment')} = {_lit(experiment)}"]
-    if phase is not None:
-        where.append(f"{_id('phase')} = {int(phase)}")
+    where = _phase_filter(experiment, phase)
     if unit_slice is not None:
         i, k = unit_slice
         if dialect != "duckdb" or not 0 <= i < k:
@@ -317,7 +315,7 @@ def compile_moments(
     on += bounds(b.windows, f"ev.{ts}", "u.first_ts")
     if day and not sparse and not b.total_after_exposure:
         on.append(f"ev.{ts} < u.cutoff")
-    result_caps: dict[tuple[str, str], str] = {}
+    capped_as: dict[tuple[str, str], str] = {}  # (metric, z) -> its capped column in caps
     if sparse:
         terms: list[tuple[str, str]] = []
         for mc in cols:
@@ -356,7 +354,7 @@ def compile_moments(
                 ("winsorized", f"SELECT {', '.join(kept)} FROM unit_values v CROSS JOIN caps c")
             )
             source = "winsorized"
-            result_caps = {key: f"cap__{ref[alias]}" for key, alias in cap_names.items()}
+            capped_as = {key: ref[alias] for key, alias in cap_names.items()}
         sums = ["COUNT(*) AS n"]
         for mc in cols:
             for a_i, a in enumerate(mc.names):
@@ -382,8 +380,8 @@ def compile_moments(
         f"{name} AS {'NOT MATERIALIZED ' if name in inline else ''}({sql})" for name, sql in ctes
     )
     order = ", ".join("m." + k for k in keys)
-    shown = sorted(set(result_caps.values()))
-    cap_columns = "".join(f", k.{c.removeprefix('cap__')} AS {c}" for c in shown)
+    shown = sorted(set(capped_as.values()))
+    cap_columns = "".join(f", k.{c} AS cap__{c}" for c in shown)
     text = (
         f"WITH {body}\nSELECT m.*, s.multi_variant_units, s.pre_phase_exposures{cap_columns} "
         f"FROM sanity s LEFT JOIN moments m ON 1 = 1"
@@ -391,8 +389,33 @@ def compile_moments(
         + f" ORDER BY {order}"
     )
     return CompiledQuery(
-        _render(text, dialect), dialect, tuple(cols), tuple(keys), dict(result_caps)
+        _render(text, dialect),
+        dialect,
+        tuple(cols),
+        tuple(keys),
+        {key: f"cap__{c}" for key, c in capped_as.items()},
     )
+
+
+def compile_exposure_count(
+    experiment: str,
+    phase: int | None,
+    *,
+    dialect: str = "duckdb",
+    tables: Mapping[str, str] | None = None,
+) -> str:
+    """The query counting the experiment's exposure rows (``n``): a bound on its units."""
+    table = (tables or {}).get("exposures", "exposures")
+    where = " AND ".join(_phase_filter(experiment, phase))
+    return _render(f"SELECT COUNT(*) AS n FROM {_id(table)} WHERE {where}", dialect)
+
+
+def _phase_filter(experiment: str, phase: int | None) -> list[str]:
+    """Conditions on the exposures table: the experiment and, when given, its phase."""
+    where = [f"{_id('experiment')} = {_lit(experiment)}"]
+    if phase is not None:
+        where.append(f"{_id('phase')} = {int(phase)}")
+    return where
 
 
 def _capped(source: Mapping[str, str], fixed: Mapping[str, float], alias: str) -> str:

@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 
 from shipit.errors import InputError
-from shipit.metrics.compile import CompiledQuery, compile_moments
+from shipit.metrics.compile import CompiledQuery, compile_exposure_count, compile_moments
 from shipit.spec.metric import MetricDef
 from shipit.stats.moments import Moments
-from shipit.store.engine import Engine, quote
+from shipit.store.engine import Engine
 
 __all__ = ["SLICE_UNITS", "GroupKey", "MetricMoments", "compute_moments", "plan_moments"]
 
@@ -174,13 +174,8 @@ def _exposures(
     engine: Engine, experiment_key: str, phase: int | None, tables: Mapping[str, str] | None
 ) -> int:
     """Exposure rows of the experiment (phase): an upper bound on its units."""
-    table = quote((tables or {}).get("exposures", "exposures"), engine.dialect)
-    key = experiment_key.replace("'", "''")
-    where = f"{quote('experiment', engine.dialect)} = '{key}'"
-    if phase is not None:
-        where += f" AND {quote('phase', engine.dialect)} = {int(phase)}"
-    result = engine.query(f"SELECT COUNT(*) AS n FROM {table} WHERE {where}").to_pydict()
-    return int(result["n"][0] or 0)
+    sql = compile_exposure_count(experiment_key, phase, dialect=engine.dialect, tables=tables)
+    return int(engine.query(sql).to_pydict()["n"][0] or 0)
 
 
 def _add_days(parts: list[dict[str, list[Any]]]) -> dict[str, list[Any]]:

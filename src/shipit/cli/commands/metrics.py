@@ -86,7 +86,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Print n, mean and moment sums per metric and variant (one engine query)."""
         from shipit.metrics.io import latest_phase, list_variants, read_metric_defs
-        from shipit.metrics.run import compute_moments, plan_moments
+        from shipit.metrics.run import compute_moments
         from shipit.store.engine import connect
 
         defs = read_metric_defs(metrics_file)
@@ -102,9 +102,9 @@ def register(app: typer.Typer) -> None:
             if not keys:
                 raise InputError(f"no variants for experiment {experiment!r} phase {phase}")
             args = (engine, experiment, phase, keys, defs)
-            if show_sql and output is Format.table:
-                typer.echo(plan_moments(*args, by=by, phase_start=phase_start).sql)
             result = compute_moments(*args, by=by, phase_start=phase_start)
+            if show_sql and output is Format.table:
+                typer.echo(result.sql)  # what ran (sliced by day at scale), not a re-plan
         finally:
             engine.close()
         if output is Format.json:
