@@ -138,7 +138,7 @@ class ProcessServer:
 
 def sample_analysis() -> Any:
     """A saved analysis of the ``checkout`` experiment with every panel filled."""
-    from shipit.decide import model
+    from shipit.result import model
 
     def est(rel: float, se: float, p: float) -> Any:
         return model.Estimate(

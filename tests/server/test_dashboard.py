@@ -10,7 +10,7 @@ import pytest
 
 from chromium import ARGS, BROWSER_MARKS, CHROMIUM
 from server.live import SPEC_YAML, Live, sample_analysis
-from shipit.report.json import to_json
+from shipit.result.schema import to_json
 
 pytestmark = BROWSER_MARKS
 

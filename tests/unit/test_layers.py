@@ -9,17 +9,18 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "shipit"
 
-# package -> shipit packages it may import (besides the leaves errors and _types).
+# package -> shipit packages it may import (besides the leaves errors and _types): DESIGN.md.
 ALLOWED: dict[str, set[str]] = {
     "spec": set(),
     "stats": set(),
     "assign": {"spec"},
     "registry": {"spec"},
     "store": {"spec"},
-    "metrics": {"spec", "store", "stats.moments"},
+    "metrics": {"spec", "store", "stats"},
     "bandits": {"spec", "stats"},
-    "decide": {"spec", "stats"},
-    "report": {"spec", "stats", "decide"},
+    "result": {"spec"},
+    "decide": {"spec", "stats", "result"},
+    "report": {"spec", "result"},
     "sim": {"spec", "assign", "store", "stats", "bandits"},
     "analysis": {
         "spec",
@@ -29,6 +30,7 @@ ALLOWED: dict[str, set[str]] = {
         "store",
         "metrics",
         "bandits",
+        "result",
         "decide",
         "report",
     },
@@ -40,6 +42,8 @@ LEAVES = {"errors", "_types"}
 
 # Third-party packages confined to the shipit packages named.
 CONFINED: dict[str, set[str]] = {
+    "scipy": {"stats"},
+    "statsmodels": {"stats"},
     "duckdb": {"store", "metrics", "sim", "analysis", "server", "cli"},
     "ibis": {"store", "metrics"},
     "sqlalchemy": {"registry"},
@@ -49,6 +53,23 @@ CONFINED: dict[str, set[str]] = {
     "typer": {"cli"},
     "httpx": {"sdk"},
     "pandas": {"store", "metrics", "report", "sim", "analysis"},
+}
+
+# Modules that still call scipy outside stats, each removed as its numerics move into stats.
+# The xfail is strict: a module that has been fixed must leave this set.
+KNOWN_UNCONFINED: set[str] = {
+    "bandits/inference.py",
+    "bandits/interleaving.py",
+    "bandits/ope.py",
+    "bandits/policies.py",
+    "cli/commands/boundaries.py",
+    "decide/extension.py",
+    "decide/guardrails.py",
+    "decide/power.py",
+    "decide/segments.py",
+    "decide/trust.py",
+    "sim/peeking.py",
+    "sim/recommender.py",
 }
 
 
@@ -72,7 +93,16 @@ def _modules() -> list[Path]:
     return sorted(p for p in SRC.rglob("*.py"))
 
 
-@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(SRC)))
+def _params(known: frozenset[str] | set[str] = frozenset()) -> list[object]:
+    out: list[object] = []
+    for p in _modules():
+        rel = str(p.relative_to(SRC))
+        marks = [pytest.mark.xfail(strict=True)] if rel in known else []
+        out.append(pytest.param(p, id=rel, marks=marks))
+    return out
+
+
+@pytest.mark.parametrize("path", _params())
 def test_layers_hold(path: Path) -> None:
     package = _package_of(path)
     if package in LEAVES | {"__init__", "__main__"}:
@@ -93,7 +123,7 @@ def test_layers_hold(path: Path) -> None:
         )
 
 
-@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(SRC)))
+@pytest.mark.parametrize("path", _params(KNOWN_UNCONFINED))
 def test_third_party_confinement(path: Path) -> None:
     package = _package_of(path)
     for name in _imports(path):

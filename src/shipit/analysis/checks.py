@@ -14,7 +14,6 @@ import numpy as np
 from shipit.analysis.effects import pair_rows, row_stats, sequential_bounds
 from shipit.analysis.policy import direction
 from shipit.decide.build import estimate_from
-from shipit.decide.model import DailyEffect, Effect, PowerInfo, SegmentEffect, TrustCheck
 from shipit.decide.power import power_check, power_info
 from shipit.decide.trust import (
     balance_check,
@@ -26,6 +25,7 @@ from shipit.decide.trust import (
     srm_locate,
 )
 from shipit.metrics.run import MetricMoments
+from shipit.result.model import DailyEffect, Effect, PowerInfo, SegmentEffect, TrustCheck
 from shipit.spec.experiment import Experiment
 from shipit.spec.metric import MetricDef
 from shipit.stats.estimands import summarize

@@ -17,9 +17,9 @@ from shipit.analysis.effects import RowStats, pair_rows, row_stats, sequential_b
 from shipit.analysis.policy import direction, metric_order, policy_from_spec
 from shipit.decide.assemble import assemble
 from shipit.decide.build import estimate_from
-from shipit.decide.model import Analysis, Effect, SegmentEffect, SequentialBounds
 from shipit.errors import DataError
 from shipit.metrics.run import MetricMoments, compute_moments
+from shipit.result.model import Analysis, Effect, SegmentEffect, SequentialBounds
 from shipit.spec.experiment import Experiment
 from shipit.spec.metric import MetricDef
 from shipit.store.engine import Engine

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shipit.decide.model import DecisionPolicy, GuardrailPolicy
+from shipit.decide.policy import DecisionPolicy, GuardrailPolicy
 from shipit.spec.experiment import Experiment
 from shipit.spec.guardrail import Guardrail
 from shipit.spec.metric import MetricDef

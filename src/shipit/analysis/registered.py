@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from shipit.analysis.pipeline import analyze
-from shipit.decide.model import Analysis
+from shipit.result.model import Analysis
 from shipit.store.engine import Engine
 
 __all__ = ["analyze_registered"]

@@ -21,9 +21,9 @@ import numpy as np
 
 from shipit.analysis import analyze_registered
 from shipit.assign import Assigner
-from shipit.decide.model import Analysis
 from shipit.errors import InputError
 from shipit.registry import open_registry
+from shipit.result.model import Analysis
 from shipit.sim import iter_chunks, scenario
 from shipit.sim.storage import experiment_for, write_chunk
 from shipit.spec.experiment import Experiment

@@ -5,27 +5,12 @@ from __future__ import annotations
 from shipit.decide.assemble import assemble
 from shipit.decide.build import effects_from_comparison, estimate_from
 from shipit.decide.guardrails import check_guardrail
-from shipit.decide.model import (
-    Analysis,
-    DecisionPolicy,
-    Effect,
-    Estimate,
-    GuardrailPolicy,
-    GuardrailResult,
-    TrustCheck,
-    Verdict,
-)
+from shipit.decide.policy import DecisionPolicy, GuardrailPolicy
 from shipit.decide.verdict import decide, rollout_plan
 
 __all__ = [
-    "Analysis",
     "DecisionPolicy",
-    "Effect",
-    "Estimate",
     "GuardrailPolicy",
-    "GuardrailResult",
-    "TrustCheck",
-    "Verdict",
     "assemble",
     "check_guardrail",
     "decide",

@@ -12,18 +12,11 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from shipit.decide.guardrails import check_guardrail
-from shipit.decide.model import (
-    Analysis,
-    DailyEffect,
-    DecisionPolicy,
-    Effect,
-    PowerInfo,
-    SegmentEffect,
-    TrustCheck,
-)
+from shipit.decide.policy import DecisionPolicy
 from shipit.decide.segments import adjust_segments, heterogeneity
 from shipit.decide.verdict import decide
 from shipit.errors import InputError
+from shipit.result.model import Analysis, DailyEffect, Effect, PowerInfo, SegmentEffect, TrustCheck
 from shipit.stats.multiple import adjust_p_values
 
 __all__ = ["adjust_effects", "assemble"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from shipit.decide.model import Effect, Estimate, SegmentEffect
 from shipit.errors import InputError
+from shipit.result.model import Effect, Estimate, SegmentEffect
 from shipit.stats.results import ComparisonResult
 
 __all__ = ["effects_from_comparison", "estimate_from", "segment_effects_from_comparison"]

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 
 from scipy import stats as sps
 
-from shipit.decide.model import DecisionPolicy, GuardrailResult, PowerInfo
+from shipit.decide.policy import DecisionPolicy
+from shipit.result.model import GuardrailResult, PowerInfo
 
 __all__ = ["MAX_EXTENSION", "days_for", "guardrail_extra_units", "times", "unsettleable"]
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 from scipy import stats as sps
 
 from shipit.decide._text import fmt_p
-from shipit.decide.model import Effect, GuardrailPolicy, GuardrailResult
+from shipit.decide.policy import GuardrailPolicy
 from shipit.errors import InputError
+from shipit.result.model import Effect, GuardrailResult
 
 __all__ = ["check_guardrail", "guardrail_light"]
 

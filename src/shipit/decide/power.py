@@ -10,8 +10,8 @@ import math
 
 from scipy import stats as sps
 
-from shipit.decide.model import PowerInfo, TrustCheck
 from shipit.errors import InputError
+from shipit.result.model import PowerInfo, TrustCheck
 from shipit.stats.power import mde_mean, sample_size_mean
 from shipit.stats.power_at_n import achieved_power as exact_power
 

@@ -12,8 +12,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats as sps
 
-from shipit.decide.model import Estimate, Heterogeneity, SegmentEffect
 from shipit.errors import InputError
+from shipit.result.model import Estimate, Heterogeneity, SegmentEffect
 from shipit.stats.multiple import adjust_p_values
 
 __all__ = ["adjust_segments", "cochran_q", "heterogeneity"]

@@ -14,8 +14,8 @@ import numpy.typing as npt
 from scipy import stats as sps
 
 from shipit._types import FloatArray
-from shipit.decide.model import CheckStatus, TrustCheck
 from shipit.errors import InputError
+from shipit.result.model import CheckStatus, TrustCheck
 from shipit.stats.frequentist import compare
 from shipit.stats.moments import Moments
 from shipit.stats.multiple import adjust_p_values

@@ -25,8 +25,9 @@ from shipit.decide.extension import (
     times,
     unsettleable,
 )
-from shipit.decide.model import (
-    DecisionPolicy,
+from shipit.decide.policy import DecisionPolicy
+from shipit.errors import InputError
+from shipit.result.model import (
     Effect,
     GuardrailResult,
     Heterogeneity,
@@ -36,7 +37,6 @@ from shipit.decide.model import (
     TrustCheck,
     Verdict,
 )
-from shipit.errors import InputError
 from shipit.stats.multiple import adjust_p_values
 
 __all__ = ["decide", "pareto_set", "rollout_plan", "utility"]

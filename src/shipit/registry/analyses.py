@@ -1,6 +1,6 @@
 """Saved analyses: the JSON of each analysis run of an experiment, newest last.
 
-The registry stores the text as given (``shipit.report.json`` writes and reads it), so the
+The registry stores the text as given (``shipit.result.schema`` writes and reads it), so the
 registry needs nothing of the analysis model.
 """
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from shipit.report.analysis_terminal import render_terminal, to_text
 from shipit.report.html import render_html, write_html
-from shipit.report.json import from_json, json_schema, to_json
 from shipit.report.markdown import render_markdown
 from shipit.report.summaries import summaries, summary
+from shipit.result.schema import from_json, json_schema, to_json
 
 __all__ = [
     "from_json",

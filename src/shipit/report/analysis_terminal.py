@@ -9,9 +9,9 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from shipit.decide.model import Analysis
 from shipit.report._fmt import interval, p_text, pct
 from shipit.report.summaries import DECISION_WORDS
+from shipit.result.model import Analysis
 
 __all__ = ["render_terminal", "to_text"]
 

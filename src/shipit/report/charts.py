@@ -9,7 +9,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from shipit.decide.model import Analysis, Estimate
+from shipit.result.model import Analysis, Estimate
 
 __all__ = ["CHARTS", "all_charts"]
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import jinja2
 from plotly.offline import get_plotlyjs
 
-from shipit.decide.model import Analysis
 from shipit.report.charts import all_charts
 from shipit.report.summaries import DECISION_WORDS, summaries
+from shipit.result.model import Analysis
 
 __all__ = ["render_html", "write_html"]
 

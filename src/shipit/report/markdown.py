@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from shipit.decide.model import Analysis
 from shipit.report._fmt import interval, p_text, pct
 from shipit.report.summaries import DECISION_WORDS, summaries
+from shipit.result.model import Analysis
 
 __all__ = ["render_markdown"]
 

@@ -7,8 +7,8 @@ corrections, power.
 
 from __future__ import annotations
 
-from shipit.decide.model import Analysis, Effect
 from shipit.errors import InputError
+from shipit.result.model import Analysis, Effect
 
 __all__ = ["AUDIENCES", "summaries", "summary"]
 

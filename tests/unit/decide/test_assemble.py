@@ -9,8 +9,8 @@ from statsmodels.stats.multitest import multipletests
 from shipit.decide import DecisionPolicy, GuardrailPolicy, assemble
 from shipit.decide.assemble import adjust_effects
 from shipit.decide.build import effects_from_comparison, estimate_from
-from shipit.decide.model import Effect, Estimate, SegmentEffect
 from shipit.errors import InputError
+from shipit.result.model import Effect, Estimate, SegmentEffect
 from shipit.stats.frequentist import compare
 from shipit.stats.moments import Moments
 

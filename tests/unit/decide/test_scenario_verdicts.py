@@ -16,10 +16,10 @@ from shipit.decide.build import (
     estimate_from,
     segment_effects_from_comparison,
 )
-from shipit.decide.model import Analysis, DailyEffect, Effect, SegmentEffect, TrustCheck, Verdict
 from shipit.decide.power import power_check, power_info
 from shipit.decide.trust import balance_check, novelty_check, srm_check, srm_locate
 from shipit.report import from_json, render_html, render_markdown, to_json, to_text
+from shipit.result.model import Analysis, DailyEffect, Effect, SegmentEffect, TrustCheck, Verdict
 from shipit.sim import SimData, generate
 from shipit.spec.metric import MetricDef
 from shipit.stats.frequentist import compare

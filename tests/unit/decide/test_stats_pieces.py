@@ -14,7 +14,6 @@ from statsmodels.stats.meta_analysis import combine_effects
 from statsmodels.stats.power import NormalIndPower
 
 from shipit.decide.guardrails import guardrail_light
-from shipit.decide.model import Estimate, SegmentEffect
 from shipit.decide.power import (
     achieved_power,
     power_check,
@@ -33,6 +32,7 @@ from shipit.decide.trust import (
     srm_locate,
 )
 from shipit.errors import InputError
+from shipit.result.model import Estimate, SegmentEffect
 from shipit.stats.moments import Moments
 
 

@@ -7,7 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shipit.decide import DecisionPolicy, GuardrailPolicy, check_guardrail, decide
-from shipit.decide.model import (
+from shipit.decide.verdict import pareto_set, rollout_plan, utility
+from shipit.errors import InputError
+from shipit.result.model import (
     Effect,
     Estimate,
     Heterogeneity,
@@ -16,8 +18,6 @@ from shipit.decide.model import (
     SequentialBounds,
     TrustCheck,
 )
-from shipit.decide.verdict import pareto_set, rollout_plan, utility
-from shipit.errors import InputError
 
 POLICY = DecisionPolicy(
     primary="m", mde=0.02, guardrails=(GuardrailPolicy(metric="g", margin=0.02),)

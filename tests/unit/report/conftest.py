@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shipit.decide import DecisionPolicy, GuardrailPolicy, check_guardrail, decide
-from shipit.decide.model import (
+from shipit.result.model import (
     Analysis,
     DailyEffect,
     Effect,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from chromium import BROWSER_MARKS, open_report
-from shipit.decide.model import Analysis
 from shipit.report import write_html
 from shipit.report.charts import all_charts
+from shipit.result.model import Analysis
 
 pytestmark = BROWSER_MARKS
 

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shipit.decide.model import Analysis, Estimate
 from shipit.errors import DataError
-from shipit.report.json import from_json, json_schema, published_schema, to_json
+from shipit.result.model import Analysis, Estimate
+from shipit.result.schema import from_json, json_schema, published_schema, to_json
 
 
 def test_round_trip(analysis: Analysis) -> None:
@@ -28,7 +28,7 @@ def test_round_trip(analysis: Analysis) -> None:
 def test_committed_schema_matches_the_models() -> None:
     assert published_schema() == json.loads(json.dumps(json_schema(), sort_keys=True)), (
         "the analysis models changed: if intended, call "
-        "`shipit.report.json.write_schema()` and "
+        "`shipit.result.schema.write_schema()` and "
         "bump SCHEMA_VERSION when a field was removed or changed meaning"
     )
 

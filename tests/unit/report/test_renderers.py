@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from shipit.decide.model import Analysis
 from shipit.errors import InputError
 from shipit.report import render_html, render_markdown, summaries, summary, to_text
 from shipit.report.charts import CHARTS, all_charts
+from shipit.result.model import Analysis
 
 
 def test_terminal_shows_verdict_lights_and_both_estimates(analysis: Analysis) -> None:

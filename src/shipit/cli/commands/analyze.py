@@ -13,7 +13,7 @@ from shipit.cli.commands._registry import DatabaseUrl, registry
 from shipit.errors import NotFoundError
 
 if TYPE_CHECKING:
-    from shipit.decide.model import Analysis
+    from shipit.result.model import Analysis
     from shipit.store.engine import Engine
 
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")

@@ -48,7 +48,7 @@ def _analysis(services: Any, key: str) -> Any | None:
         saved = services.analyses.latest(key)
     except NotFoundError:
         return None
-    from shipit.report.json import from_json
+    from shipit.result.schema import from_json
 
     return from_json(saved.body)
 

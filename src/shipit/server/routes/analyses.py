@@ -1,5 +1,5 @@
 """Analyses: run ``shipit.analysis.analyze_registered`` on an experiment (its current phase),
-or fetch the latest run, as the stable JSON of ``shipit.report.json``."""
+or fetch the latest run, as the stable JSON of ``shipit.result.schema``."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def run_analysis(services: Any, key: str, *, actor: str) -> str:
     """Analyse ``key`` now, save the run in the registry and return its JSON."""
     try:
         from shipit.analysis import analyze_registered
-        from shipit.report.json import to_json
+        from shipit.result.schema import to_json
     except ImportError as exc:
         raise UnavailableError("the analysis pipeline is not available in this build") from exc
     services.registry.get(key)  # NotFoundError before any work

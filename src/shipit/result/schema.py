@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from shipit.decide.model import SCHEMA_VERSION, Analysis
 from shipit.errors import DataError
+from shipit.result.model import SCHEMA_VERSION, Analysis
 
 __all__ = ["SCHEMA_FILE", "from_json", "json_schema", "published_schema", "to_json", "write_schema"]
 
@@ -55,7 +55,7 @@ def json_schema() -> dict[str, Any]:
 
 def published_schema() -> dict[str, Any]:
     """The committed schema file shipped with the package."""
-    text = resources.files("shipit.report").joinpath("schema", SCHEMA_FILE).read_text()
+    text = resources.files("shipit.result").joinpath("schema", SCHEMA_FILE).read_text()
     data: dict[str, Any] = json.loads(text)
     return data
 
@@ -63,7 +63,7 @@ def published_schema() -> dict[str, Any]:
 def write_schema() -> str:
     """Regenerate the committed schema file from the models (after an intended change)."""
     text = json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
-    target = resources.files("shipit.report").joinpath("schema", SCHEMA_FILE)
+    target = resources.files("shipit.result").joinpath("schema", SCHEMA_FILE)
     with resources.as_file(target) as path:
         path.write_text(text)
     return str(target)

@@ -1,9 +1,10 @@
 """The analysis value: every number of one experiment's analysis, typed and serializable.
 
 These frozen pydantic models are what ``shipit.analysis`` fills and what every report
-renders. Non-finite floats are stored as ``None`` so that no NaN passes for a number and
-the JSON form (``shipit.report.json``) round-trips exactly. ``SCHEMA_VERSION`` changes
-only when a field is removed or changes meaning; added fields keep it.
+renders; they sit beside ``decide``, so reports need nothing of the rules. Non-finite
+floats are stored as ``None`` so that no NaN passes for a number and the JSON form
+(``shipit.result.schema``) round-trips exactly. ``SCHEMA_VERSION`` changes only when a
+field is removed or changes meaning; added fields keep it.
 """
 
 from __future__ import annotations
@@ -19,10 +20,8 @@ __all__ = [
     "CheckStatus",
     "DailyEffect",
     "Decision",
-    "DecisionPolicy",
     "Effect",
     "Estimate",
-    "GuardrailPolicy",
     "GuardrailResult",
     "Heterogeneity",
     "Light",
@@ -220,30 +219,6 @@ class Verdict(_Frozen):
     holdout_percent: float | None = None
     pareto: tuple[str, ...] = ()
     utility: dict[str, Num] = Field(default_factory=dict)
-
-
-class GuardrailPolicy(_Frozen):
-    """A guardrail: the metric, the worst acceptable change and whether it is relative."""
-
-    metric: str
-    margin: float = Field(ge=0)
-    relative: bool = True
-
-
-class DecisionPolicy(_Frozen):
-    """The decision rules' settings, taken from the experiment's analysis plan."""
-
-    method: Method = "frequentist"
-    primary: str
-    alpha: float = Field(default=0.05, gt=0, lt=1)
-    power: float = Field(default=0.8, gt=0, lt=1)
-    mde: float = Field(default=0.0, ge=0)
-    mde_relative: bool = True
-    guardrails: tuple[GuardrailPolicy, ...] = ()
-    prob_threshold: float = Field(default=0.95, gt=0.5, lt=1)
-    loss_threshold: float = Field(default=0.001, ge=0)
-    weights: dict[str, float] = Field(default_factory=dict)
-    holdout_percent: float = Field(default=5.0, ge=0, lt=50)
 
 
 class Analysis(_Frozen):
