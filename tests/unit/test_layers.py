@@ -58,18 +58,11 @@ CONFINED: dict[str, set[str]] = {
 # Modules that still call scipy outside stats, each removed as its numerics move into stats.
 # The xfail is strict: a module that has been fixed must leave this set.
 KNOWN_UNCONFINED: set[str] = {
-    "bandits/inference.py",
-    "bandits/interleaving.py",
-    "bandits/ope.py",
-    "bandits/policies.py",
-    "cli/commands/boundaries.py",
     "decide/extension.py",
     "decide/guardrails.py",
     "decide/power.py",
     "decide/segments.py",
     "decide/trust.py",
-    "sim/peeking.py",
-    "sim/recommender.py",
 }
 
 

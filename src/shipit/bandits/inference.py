@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from shipit._types import FloatArray
 from shipit.bandits.state import AllocationPeriod
 from shipit.errors import InputError
+from shipit.stats.elementary import z_critical
 from shipit.stats.moments import Moments
 
 __all__ = ["AdaptiveEstimate", "ipw_from_periods", "ipw_means"]
@@ -90,7 +90,7 @@ def ipw_means(
         evar = np.maximum((d2 + c2) / nb - effect**2, 0.0) / nb
         effect = np.where(np.arange(effect.shape[-1]) == 0, 0.0, effect)
         evar = np.where(np.arange(evar.shape[-1]) == 0, 0.0, evar)
-    z = float(stats.norm.ppf(1 - alpha / 2))
+    z = z_critical(alpha)
     se, effect_se = np.sqrt(var), np.sqrt(evar)
     return AdaptiveEstimate(
         mean=mean,

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
-from shipit._types import FloatArray, IntArray
+from shipit._types import IntArray
 from shipit.bandits.policies import Seed, _rng
 from shipit.errors import InputError
+from shipit.stats.elementary import binomial_test, sign_test_p_values
 
 __all__ = [
     "Interleaving",
@@ -138,14 +138,6 @@ def credit(teams: npt.ArrayLike, clicks: npt.ArrayLike) -> tuple[IntArray, IntAr
     )
 
 
-def sign_test_p_values(wins_b: npt.ArrayLike, decisive: npt.ArrayLike) -> FloatArray:
-    """Two-sided exact binomial (sign) test of P(B wins) = ½, vectorized over rows."""
-    k, n = np.asarray(wins_b, dtype=np.float64), np.asarray(decisive, dtype=np.float64)
-    low = np.minimum(k, n - k)
-    p = np.minimum(1.0, 2.0 * stats.binom.cdf(low, n, 0.5))
-    return np.asarray(np.where(n > 0, p, 1.0), dtype=np.float64)
-
-
 @dataclass(frozen=True)
 class PreferenceResult:
     """Credit analysis of interleaved sessions.
@@ -179,9 +171,8 @@ def preference_test(
     if decisive == 0:
         share, lo, hi, p = float("nan"), 0.0, 1.0, 1.0
     else:
-        res = stats.binomtest(wins_b, decisive, 0.5)
-        ci = res.proportion_ci(confidence_level=1 - alpha, method="exact")
-        share, lo, hi, p = wins_b / decisive, float(ci.low), float(ci.high), float(res.pvalue)
+        t = binomial_test(wins_b, decisive, level=1 - alpha)
+        share, lo, hi, p = t.share, t.lower, t.upper, t.p_value
     return PreferenceResult(
         sessions=int(ca.size),
         wins_a=wins_a,

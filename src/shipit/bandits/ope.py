@@ -14,10 +14,10 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from shipit._types import FloatArray, IntArray
 from shipit.errors import InputError
+from shipit.stats.elementary import z_critical
 
 __all__ = ["OpeEstimate", "doubly_robust", "fit_reward_model", "ips", "snips"]
 
@@ -83,7 +83,7 @@ def _normal(
 ) -> OpeEstimate:
     if not 0.0 < alpha < 1.0:
         raise InputError(f"alpha must be between 0 and 1, got {alpha}")
-    z = float(stats.norm.ppf(1 - alpha / 2))
+    z = z_critical(alpha)
     return OpeEstimate(method, value, se, value - z * se, value + z * se, n)
 
 

@@ -12,10 +12,11 @@ from typing import Literal, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
-from scipy import special, stats
 
 from shipit._types import FloatArray
 from shipit.errors import InputError
+from shipit.stats.beta_binomial import prob_greater
+from shipit.stats.elementary import normal_cdf
 
 __all__ = [
     "PolicyKind",
@@ -34,9 +35,6 @@ PolicyKind: TypeAlias = Literal[
     "thompson", "gaussian_thompson", "top_two", "ucb", "egreedy", "fixed"
 ]
 Seed: TypeAlias = int | np.random.Generator | None
-
-# Gauss–Legendre nodes for the exact two-variant probability, on [-1, 1].
-_GL_X, _GL_W = np.polynomial.legendre.leggauss(64)
 
 
 def _rng(seed: Seed) -> np.random.Generator:
@@ -83,34 +81,11 @@ def beta_prob_best(
     if a.shape[-1] == 1:
         return np.ones_like(a)
     if a.shape[-1] == 2:
-        return _beta_two(a, b)
+        p1 = prob_greater(a[..., 1], b[..., 1], a[..., 0], b[..., 0])
+        return np.stack([1.0 - p1, p1], axis=-1)
     rng = _rng(seed)
     sample = rng.beta(a, b, size=(draws, *a.shape))
     return _mc_prob_best(sample)
-
-
-def _beta_two(a: FloatArray, b: FloatArray) -> FloatArray:
-    """Exact P(X₁ > X₀) for two Betas by quadrature of ∫ f₁ F₀ over where both vary.
-
-    Outside the overlap of the two ±14 sd ranges F₀ is 0 or 1 to double precision, so the
-    integral is taken over the overlap and the part above it is the survival of X₁.
-    """
-    mean = a / (a + b)
-    sd = np.sqrt(a * b / ((a + b) ** 2 * (a + b + 1)))
-    lo_all = np.clip(mean - 14.0 * sd, 0.0, 1.0)
-    hi_all = np.clip(mean + 14.0 * sd, 0.0, 1.0)
-    lo = np.maximum(lo_all[..., 0], lo_all[..., 1])
-    hi = np.minimum(hi_all[..., 0], hi_all[..., 1])
-    upper = np.minimum(hi_all[..., 1], hi_all[..., 0])
-    half = np.maximum(hi - lo, 0.0) / 2.0
-    x = ((lo + hi) / 2.0)[..., None] + half[..., None] * _GL_X
-    x = np.clip(x, 1e-300, 1.0 - 1e-16)
-    a1, b1 = a[..., 1:2], b[..., 1:2]
-    logpdf = (a1 - 1) * np.log(x) + (b1 - 1) * np.log1p(-x) - special.betaln(a1, b1)
-    inner = np.sum(_GL_W * np.exp(logpdf) * special.betainc(a[..., :1], b[..., :1], x), -1)
-    tail = special.betaincc(a[..., 1], b[..., 1], upper)
-    p1 = np.clip(inner * half + tail, 0.0, 1.0)
-    return np.stack([1.0 - p1, p1], axis=-1)
 
 
 def normal_prob_best(
@@ -129,7 +104,7 @@ def normal_prob_best(
         scale = np.hypot(s[..., 0], s[..., 1])
         diff = m[..., 1] - m[..., 0]
         with np.errstate(divide="ignore", invalid="ignore"):
-            p1 = np.where(scale > 0, stats.norm.cdf(diff / scale), 0.5 + 0.5 * np.sign(diff))
+            p1 = np.where(scale > 0, normal_cdf(diff / scale), 0.5 + 0.5 * np.sign(diff))
         return np.stack([1.0 - p1, p1], axis=-1)
     rng = _rng(seed)
     sample = m + s * rng.standard_normal(size=(draws, *m.shape))

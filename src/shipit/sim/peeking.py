@@ -22,10 +22,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats as sps
 
 from shipit._types import BoolArray
 from shipit.errors import InputError
+from shipit.stats.elementary import z_critical
 from shipit.stats.gst import spending_bounds
 from shipit.stats.sequential import asymptotic_cs, horizon_tau2, msprt
 
@@ -86,7 +86,7 @@ def simulate_peeking(
     with np.errstate(invalid="ignore", divide="ignore"):
         se = np.sqrt((p[0] * (1 - p[0]) + p[1] * (1 - p[1])) / n)
         z = np.where(se > 0, est / se, 0.0)
-    naive_hit = np.abs(z) >= sps.norm.isf(alpha / 2)
+    naive_hit = np.abs(z) >= z_critical(alpha)
     hits: dict[str, BoolArray] = {
         "naive": _any_look(naive_hit),
         "fixed": naive_hit[:, -1],

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 from shipit.errors import InputError
 from shipit.sim._base import (
@@ -36,6 +35,7 @@ from shipit.sim._base import (
     unit_ids,
 )
 from shipit.spec.metric import Covariate, MetricDef, Window
+from shipit.stats.elementary import normal_cdf, normal_ppf
 
 __all__ = ["Recommender"]
 
@@ -74,13 +74,13 @@ class Recommender:
         """Share of expected control watch time from light users (bottom 30% pre-activity)."""
         if self.activity is None:
             s2 = ACTIVITY_SIGMA**2 + PRE_NOISE**2
-            q = math.sqrt(s2) * float(sps.norm.ppf(LIGHT_SHARE))
+            q = math.sqrt(s2) * float(normal_ppf(LIGHT_SHARE))
             # Under the size-biased measure log a ~ N(σ², σ²): P(log a + η < q).
-            return float(sps.norm.cdf((q - ACTIVITY_SIGMA**2) / math.sqrt(s2)))
+            return float(normal_cdf((q - ACTIVITY_SIGMA**2) / math.sqrt(s2)))
         a = np.asarray(self.activity, dtype=np.float64)
         m = np.ones_like(a) if self.minutes_scale is None else np.asarray(self.minutes_scale)
         q = float(np.quantile(np.log(a * m), LIGHT_SHARE))
-        p_light = sps.norm.cdf((q - np.log(a * m)) / PRE_NOISE)
+        p_light = normal_cdf((q - np.log(a * m)) / PRE_NOISE)
         return float(np.sum(a * m * p_light) / np.sum(a * m))
 
     def _tau_heavy(self) -> float:

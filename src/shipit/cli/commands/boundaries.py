@@ -32,12 +32,11 @@ def boundaries_to_dict(
     b: Boundaries, *, spending: str, rho: float | None, beta: float
 ) -> dict[str, Any]:
     """The JSON of ``shipit boundaries``: settings, one entry per look, the inflation factor."""
-    from scipy import stats as sps
-
+    from shipit.stats.elementary import normal_sf
     from shipit.stats.gst import inflation
     from shipit.stats.results import to_python
 
-    nominal = sps.norm.sf(b.efficacy) * b.sides
+    nominal = normal_sf(b.efficacy) * b.sides
     looks = [
         {
             "look": k + 1,
