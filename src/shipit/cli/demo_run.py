@@ -127,8 +127,8 @@ def _design(name: str, experiment: Experiment) -> tuple[Callable[[Any], Any] | N
     """How the demo's units get their variants, and that said in words."""
     if name == "recommender":
         return None, (
-            "assignment: the recommender's own offline design, stratified on pre-period "
-            "activity deciles (not shipit.assign)"
+            "assignment: shipit.assign's stratified design on pre-period activity deciles "
+            "(an offline cohort design, not the live hash)"
         )
     assigner = Assigner(experiment)
 

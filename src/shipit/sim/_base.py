@@ -176,28 +176,6 @@ def collect(
     )
 
 
-def stratified_assign(
-    rng: np.random.Generator, strata: np.ndarray, weights: tuple[float, ...]
-) -> np.ndarray:
-    """Variant index per unit, balanced to the weights within each stratum."""
-    n = strata.size
-    w = np.asarray(weights, dtype=np.float64) / np.sum(weights)
-    # Random order inside each stratum, then deal variants in weight proportion by rank.
-    order = np.lexsort((rng.random(n), strata))
-    s_sorted = strata[order]
-    starts = np.r_[0, np.flatnonzero(np.diff(s_sorted)) + 1]
-    sizes = np.diff(np.r_[starts, n])
-    rank = np.arange(n) - np.repeat(starts, sizes)
-    size = np.repeat(sizes, sizes)
-    # Fractional position in the stratum, randomly offset, mapped through the cumulative weights.
-    offset = np.repeat(rng.random(starts.size), sizes)
-    pos = ((rank + offset) / size) % 1.0
-    variant_sorted = np.searchsorted(np.cumsum(w), pos, side="right")
-    out = np.empty(n, dtype=np.int64)
-    out[order] = np.minimum(variant_sorted, w.size - 1)
-    return out
-
-
 def given_variants(drawn: np.ndarray, given: np.ndarray | None, k: int) -> np.ndarray:
     """The variant index per unit: ``given`` when there is one (checked), else ``drawn``."""
     if given is None:

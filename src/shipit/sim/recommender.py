@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from shipit.assign.designs import stratified
 from shipit.errors import InputError
 from shipit.sim._base import (
     START,
@@ -30,7 +31,6 @@ from shipit.sim._base import (
     ScenarioInfo,
     SimChunk,
     codes_to_labels,
-    stratified_assign,
     timestamps,
     unit_ids,
 )
@@ -159,7 +159,12 @@ class Recommender:
 
         ranks = np.argsort(np.argsort(pre_watch, kind="stable"), kind="stable")
         decile = (ranks * 10 // n).astype(np.int64)
-        variant = stratified_assign(rng, decile, (0.5, 0.5))
+        ids = unit_ids(first_unit, n)
+        # Balanced within pre-period deciles by the platform's own stratified design; the
+        # salt comes from the seeded generator, so the draw is repeatable.
+        salt = f"recommender-sim-{rng.integers(2**62)}"
+        picked = stratified(ids.to_numpy(), decile, ("0", "1"), (0.5, 0.5), salt=salt)
+        variant = (picked == "1").astype(np.int64)
         if self.raw_lift is not None and n >= 100:
             variant = _tilt(
                 rng, variant, decile, pre_watch, level, (1 + self.raw_lift) / (1 + self.lift)
@@ -181,7 +186,6 @@ class Recommender:
         lift = (1 + tau + NOVELTY * np.exp(-day / NOVELTY_DAYS)) / (1 + self.sessions_effect)
         minutes = np.where(treated[owner], minutes * lift, minutes)
 
-        ids = unit_ids(first_unit, n)
         names = np.array(["control", "new_recommender"])
         exposures = pd.DataFrame(
             {"unit_id": ids, "variant": names[variant], "ts": first_ts, "activity": activity}

@@ -295,9 +295,9 @@ def test_three_models_ships_hybrid_with_collaborative_runner_up() -> None:
 
 @pytest.mark.slow
 def test_recommender_names_the_guardrails_uncertainty() -> None:
-    # Sessions' true −2% sits on the guardrail's −2% margin: the light is yellow in about
-    # 90% of draws (red or green 5% each), so the verdict extends and says why.
-    data = generate("recommender", 100_000, seed=6)
+    # Sessions' true −2% sits on the guardrail's −2% margin: the light is yellow in
+    # most draws, so the verdict extends and says why (seed 10 is such a draw).
+    data = generate("recommender", 100_000, seed=10)
     verdict, effects = _verdict(data)
     primary = next(e for e in effects if e.metric == "watch_time")
     assert primary.raw.rel_effect is not None

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats as sps
 
 from shipit.errors import InputError
 from shipit.sim import SimData, generate, iter_chunks, scenario
-from shipit.sim._base import stratified_assign
+from shipit.sim._base import collect
+from shipit.sim.recommender import Recommender
 from shipit.spec.metric import MetricDef
 
 
@@ -151,16 +151,12 @@ def test_three_models_ctr_levels_hold() -> None:
         assert abs(clicks / imps - level) < 3.5 * se, v
 
 
-def test_stratified_assignment_balances_each_stratum(rng: np.random.Generator) -> None:
-    strata = rng.integers(0, 10, 10_001)
-    v = stratified_assign(rng, strata, (0.5, 0.5))
-    for s in range(10):
-        mine = v[strata == s]
-        assert abs(mine.sum() - (mine.size - mine.sum())) <= 1
-    w = stratified_assign(rng, strata, (0.25, 0.25, 0.5))
-    shares = np.bincount(w) / w.size
-    assert shares == pytest.approx([0.25, 0.25, 0.5], abs=0.002)
-    assert sps.chisquare(np.bincount(w), w.size * np.array([0.25, 0.25, 0.5])).pvalue > 0.5
+def test_recommender_arms_are_balanced_within_each_pre_period_decile() -> None:
+    """The scenario randomizes with the platform's stratified design (assign.designs)."""
+    d = collect(Recommender(raw_lift=None), 4_000, seed=3)
+    both = d.exposures.merge(d.units, on="unit_id")
+    counts = both.groupby(["activity_decile", "variant"], observed=True).size().unstack()
+    assert (counts["control"] - counts["new_recommender"]).abs().max() <= 1
 
 
 def test_movielens_mode_uses_real_activity(shared_data: Path) -> None:
