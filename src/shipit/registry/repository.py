@@ -20,6 +20,7 @@ from alembic.config import Config
 from shipit.errors import ConflictError, EngineError, NotFoundError, SpecError, StateError
 from shipit.registry.audit import AuditEntry, diff, record
 from shipit.registry.conflicts import check_conflicts, randomization
+from shipit.registry.engine import create_registry_engine, reading
 from shipit.registry.lifecycle import Decision, Status, check_transition
 from shipit.registry.tables import audit_log, experiments, phases
 from shipit.spec.experiment import Experiment
@@ -85,18 +86,9 @@ def default_url(project_dir: Path | None = None) -> str:
     return f"sqlite:///{path}"
 
 
-def _engine(url: str) -> sa.Engine:
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    try:
-        return sa.create_engine(url)
-    except (sa.exc.ArgumentError, ImportError) as exc:
-        raise EngineError(f"registry database URL {url!r} is not usable: {exc}") from exc
-
-
 def open_registry(url: str | None = None, project_dir: Path | None = None) -> SqlAlchemyRepository:
     """Connect to the registry (default: the project's SQLite file) and run migrations."""
-    repo = SqlAlchemyRepository(_engine(url or default_url(project_dir)))
+    repo = SqlAlchemyRepository(create_registry_engine(url or default_url(project_dir)))
     repo.migrate()
     return repo
 
@@ -126,7 +118,7 @@ class SqlAlchemyRepository:
 
     def get(self, key: str) -> ExperimentRecord:
         """One experiment; NotFoundError names the key."""
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return self._get(conn, key)
 
     def list_experiments(self, status: Status | None = None) -> list[ExperimentRecord]:
@@ -134,12 +126,12 @@ class SqlAlchemyRepository:
         query = sa.select(experiments.c.key).order_by(experiments.c.key)
         if status is not None:
             query = query.where(experiments.c.status == status.value)
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return [self._get(conn, k) for k in conn.scalars(query).all()]
 
     def phases(self, key: str) -> list[Phase]:
         """Every phase of an experiment, oldest first."""
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             self._row(conn, key)
             return self._phases(conn, key)
 
@@ -148,7 +140,7 @@ class SqlAlchemyRepository:
         query = sa.select(audit_log).order_by(audit_log.c.id)
         if key is not None:
             query = query.where(audit_log.c.experiment_key == key)
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return [
                 AuditEntry(
                     r.id, r.experiment_key, _aware(r.at) or r.at, r.actor, r.action, r.details
