@@ -144,7 +144,8 @@ def test_the_analysis_plan_is_frozen_once_started(
     registry: SqlAlchemyRepository, edit: dict[str, Any], field: str
 ) -> None:
     before = _running(registry)
-    with pytest.raises(StateError, match=rf"cannot change (.*, )?{field}(, .*)? of running .* new phase"):
+    refused = rf"cannot change (.*, )?{field}(, .*)? of running .* new phase"
+    with pytest.raises(StateError, match=refused):
         registry.update(_exp(**edit))
     assert _snapshot(registry) == before
     record = registry.update(_exp(**edit), actor="ana", new_phase=True, reason="pre-registered v2")
