@@ -8,7 +8,6 @@ from alembic import command
 from alembic.config import Config
 
 from shipit.registry import SqlAlchemyRepository
-from shipit.registry.engine import create_registry_engine
 from shipit.registry.repository import MIGRATIONS
 from shipit.spec import Experiment
 
@@ -34,7 +33,7 @@ def test_truncate_of_the_audit_log_is_refused(registry: SqlAlchemyRepository) ->
 @pytest.mark.postgres
 def test_upgrading_an_existing_registry_blocks_truncate(pg_url: str) -> None:
     """A registry made before the trigger existed gets it from the migration, entries intact."""
-    engine = create_registry_engine(pg_url)
+    engine = sa.create_engine(pg_url)
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
 
