@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from shipit.errors import NotFoundError
+from shipit.registry.engine import reading
 from shipit.registry.keys import metadata
 
 __all__ = ["AnalysisRepository", "SavedAnalysis", "analyses"]
@@ -64,7 +65,7 @@ class AnalysisRepository:
             .order_by(analyses.c.id.desc())
             .limit(1)
         )
-        with self.engine.connect() as con:
+        with reading(self.engine) as con:
             row = con.execute(query).first()
         if row is None:
             raise NotFoundError(

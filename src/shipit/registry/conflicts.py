@@ -1,9 +1,8 @@
-"""What a running experiment may not change silently, and who it may not overlap."""
+"""Who a running experiment may not overlap: namespace ranges with overlapping targeting."""
 
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
 import sqlalchemy as sa
 
@@ -13,19 +12,7 @@ from shipit.registry.tables import experiments
 from shipit.spec.experiment import Experiment
 from shipit.spec.targeting import may_overlap
 
-__all__ = ["check_conflicts", "namespace_lock_key", "randomization"]
-
-
-def randomization(exp: Experiment) -> dict[str, Any]:
-    """The fields that decide who gets which variant (beyond traffic)."""
-    return {
-        "unit": exp.unit,
-        "salt": exp.hash_salt,
-        "hash_version": exp.hash_version,
-        "weights": dict(zip(exp.variant_keys, exp.weights, strict=True)),
-        "namespace": None if exp.namespace is None else exp.namespace.model_dump(),
-        "holdout": None if exp.holdout is None else exp.holdout.model_dump(),
-    }
+__all__ = ["check_conflicts", "namespace_lock_key"]
 
 
 def namespace_lock_key(name: str) -> int:

@@ -18,6 +18,7 @@ from typing import Literal, get_args
 import sqlalchemy as sa
 
 from shipit.errors import AuthError, InputError, NotFoundError
+from shipit.registry.engine import reading
 
 __all__ = ["SCOPES", "ApiKey", "KeyRepository", "NewKey", "Scope", "api_keys"]
 
@@ -115,7 +116,7 @@ class KeyRepository:
 
     def list(self) -> list[ApiKey]:
         """Every key, newest first, revoked ones included."""
-        with self.engine.connect() as con:
+        with reading(self.engine) as con:
             rows = con.execute(api_keys.select().order_by(api_keys.c.created_at.desc())).all()
         return [_row(r) for r in rows]
 
@@ -140,7 +141,7 @@ class KeyRepository:
         if len(parts) != 3 or parts[0] != "shipit" or not parts[1] or not parts[2]:
             raise AuthError("malformed API key: expected shipit_<prefix>_<secret>")
         prefix, secret = parts[1], parts[2]
-        with self.engine.connect() as con:
+        with reading(self.engine) as con:
             row = con.execute(api_keys.select().where(api_keys.c.prefix == prefix)).first()
         if row is None:
             raise AuthError("unknown API key")

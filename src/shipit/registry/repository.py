@@ -19,7 +19,9 @@ from alembic.config import Config
 
 from shipit.errors import ConflictError, EngineError, NotFoundError, SpecError, StateError
 from shipit.registry.audit import AuditEntry, diff, record
-from shipit.registry.conflicts import check_conflicts, randomization
+from shipit.registry.changes import Review, review_running_update
+from shipit.registry.conflicts import check_conflicts
+from shipit.registry.engine import create_registry_engine, reading
 from shipit.registry.lifecycle import Decision, Status, check_transition
 from shipit.registry.tables import audit_log, experiments, phases
 from shipit.spec.experiment import Experiment
@@ -85,18 +87,9 @@ def default_url(project_dir: Path | None = None) -> str:
     return f"sqlite:///{path}"
 
 
-def _engine(url: str) -> sa.Engine:
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    try:
-        return sa.create_engine(url)
-    except (sa.exc.ArgumentError, ImportError) as exc:
-        raise EngineError(f"registry database URL {url!r} is not usable: {exc}") from exc
-
-
 def open_registry(url: str | None = None, project_dir: Path | None = None) -> SqlAlchemyRepository:
     """Connect to the registry (default: the project's SQLite file) and run migrations."""
-    repo = SqlAlchemyRepository(_engine(url or default_url(project_dir)))
+    repo = SqlAlchemyRepository(create_registry_engine(url or default_url(project_dir)))
     repo.migrate()
     return repo
 
@@ -126,7 +119,7 @@ class SqlAlchemyRepository:
 
     def get(self, key: str) -> ExperimentRecord:
         """One experiment; NotFoundError names the key."""
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return self._get(conn, key)
 
     def list_experiments(self, status: Status | None = None) -> list[ExperimentRecord]:
@@ -134,12 +127,12 @@ class SqlAlchemyRepository:
         query = sa.select(experiments.c.key).order_by(experiments.c.key)
         if status is not None:
             query = query.where(experiments.c.status == status.value)
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return [self._get(conn, k) for k in conn.scalars(query).all()]
 
     def phases(self, key: str) -> list[Phase]:
         """Every phase of an experiment, oldest first."""
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             self._row(conn, key)
             return self._phases(conn, key)
 
@@ -148,7 +141,7 @@ class SqlAlchemyRepository:
         query = sa.select(audit_log).order_by(audit_log.c.id)
         if key is not None:
             query = query.where(audit_log.c.experiment_key == key)
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return [
                 AuditEntry(
                     r.id, r.experiment_key, _aware(r.at) or r.at, r.actor, r.action, r.details
@@ -200,9 +193,11 @@ class SqlAlchemyRepository:
     ) -> ExperimentRecord:
         """Replace a draft's or running experiment's spec.
 
-        A running experiment's randomization (unit, salt, hash version, variant weights,
-        namespace, holdout) changes only with ``new_phase=True`` and a ``reason``; a traffic
-        or targeting change starts a new phase by itself.
+        A running experiment's randomization (unit, salt, hash version, the ordered variant
+        weights, namespace, holdout) and analysis plan (control, metrics, guardrails,
+        ``analysis``, forced and excluded units) change only with ``new_phase=True`` and a
+        ``reason`` (see ``shipit.registry.changes``); a traffic or targeting change starts a
+        new phase by itself. Override edits are audited with the units they move.
         """
         now = _now()
         key = experiment.key
@@ -212,24 +207,9 @@ class SqlAlchemyRepository:
             old = Experiment.model_validate(row.spec)
             if status not in (Status.DRAFT, Status.RUNNING):
                 raise StateError(f"cannot change experiment {key!r}: it is {status}")
-            phase_reason = ""
+            review = Review()
             if status is Status.RUNNING:
-                before, after = randomization(old), randomization(experiment)
-                changed = sorted(k for k in before if before[k] != after[k])
-                if changed and not new_phase:
-                    raise StateError(
-                        f"cannot change {', '.join(changed)} of running experiment {key!r} "
-                        "without a new phase (pass new_phase with a reason)"
-                    )
-                if new_phase and not reason.strip():
-                    raise SpecError(f"a new phase of {key!r} needs a reason")
-                automatic = []
-                if old.traffic != experiment.traffic:
-                    automatic.append(f"traffic {old.traffic:g} -> {experiment.traffic:g}")
-                if old.targeting != experiment.targeting:
-                    automatic.append("targeting changed")
-                if changed or new_phase or automatic:
-                    phase_reason = reason.strip() or "; ".join(automatic)
+                review = review_running_update(old, experiment, new_phase=new_phase, reason=reason)
                 if experiment.namespace != old.namespace or experiment.targeting != old.targeting:
                     check_conflicts(conn, experiment)
             spec = experiment.to_dict(with_shared=True)
@@ -240,9 +220,11 @@ class SqlAlchemyRepository:
                 .values(spec=spec, updated_at=now)
             )
             details: dict[str, Any] = {"changes": changes}
-            if phase_reason:
-                number = self._new_phase(conn, experiment, now, phase_reason)
-                details["phase"] = {"number": number, "reason": phase_reason}
+            if review.moved:
+                details["units_moved"] = review.moved
+            if review.phase_reason:
+                number = self._new_phase(conn, experiment, now, review.phase_reason)
+                details["phase"] = {"number": number, "reason": review.phase_reason}
             record(conn, key, now, actor, "update", details)
             return self._get(conn, key)
 

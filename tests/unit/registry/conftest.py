@@ -48,3 +48,9 @@ def registry(request: pytest.FixtureRequest) -> Iterator[SqlAlchemyRepository]:
         repo.close()
         for _ in schemas:
             pass
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """The URL of a fresh, empty PostgreSQL schema (skips where PostgreSQL does not run)."""
+    yield from _pg_schema()
