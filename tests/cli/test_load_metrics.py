@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from shipit.cli.main import app
+from shipit.errors import SpecError
 
 runner = CliRunner()
 
@@ -121,3 +122,20 @@ def test_unknown_experiment_is_not_found(files: dict[str, Path]) -> None:
     r = runner.invoke(app, ["metrics", "nope", "--metrics", str(files["metrics"])])
     assert r.exit_code != 0
     assert "no exposures for experiment 'nope'" in str(r.exception)
+
+
+def test_a_bad_metrics_file_names_its_line_as_specs_do(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    """`shipit metrics` reads metrics files with the spec loader: errors carry line numbers."""
+    runner.invoke(app, ["load", "exposures", str(files["exposures"])])
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("metrics:\n  - name: ok\n    event: buy\n  - name: broken\n    windw: 3\n")
+    r = runner.invoke(app, ["metrics", "exp", "--metrics", str(bad)])
+    assert isinstance(r.exception, SpecError)
+    assert "bad.yaml:5: metrics[1].windw: unknown field" in str(r.exception)
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("metrics: []\n")
+    r = runner.invoke(app, ["metrics", "exp", "--metrics", str(empty)])
+    assert isinstance(r.exception, SpecError)
+    assert "defines no metrics" in str(r.exception)

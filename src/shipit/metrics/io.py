@@ -1,41 +1,15 @@
-"""Reading metric definitions from a YAML file and listing what the store holds."""
+"""What the store holds for an experiment: its latest phase and the variants it saw.
+
+Metric definitions are read by ``shipit.spec.load_metrics``, the one YAML loader of specs
+and metrics files (with line numbers in its errors).
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import yaml
-from pydantic import ValidationError
-
-from shipit.errors import NotFoundError, SpecError
-from shipit.spec.metric import MetricDef
+from shipit.errors import NotFoundError
 from shipit.store.engine import Engine, quote
 
-__all__ = ["latest_phase", "list_variants", "read_metric_defs"]
-
-
-def read_metric_defs(path: str | Path) -> list[MetricDef]:
-    """Metric definitions from YAML: a list, or a mapping with a ``metrics`` list."""
-    p = Path(path)
-    if not p.is_file():
-        raise NotFoundError(f"no such metrics file: {p}")
-    try:
-        data = yaml.safe_load(p.read_text())
-    except yaml.YAMLError as exc:
-        raise SpecError(f"{p}: not valid YAML: {exc}") from exc
-    if isinstance(data, dict):
-        data = data.get("metrics")
-    if not isinstance(data, list) or not data:
-        raise SpecError(f"{p}: expected a list of metrics (or a 'metrics:' list)")
-    out: list[MetricDef] = []
-    for i, item in enumerate(data):
-        try:
-            out.append(MetricDef.model_validate(item))
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(x) for x in first["loc"]) or "metric"
-            raise SpecError(f"{p}: metrics[{i}].{where}: {first['msg']}") from exc
-    return out
+__all__ = ["latest_phase", "list_variants"]
 
 
 def _lit(value: str) -> str:

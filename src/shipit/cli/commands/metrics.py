@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from shipit.errors import InputError
+from shipit.errors import InputError, SpecError
 
 if TYPE_CHECKING:
     from shipit.metrics.run import MetricMoments
@@ -85,11 +85,14 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Print n, mean and moment sums per metric and variant (one engine query)."""
-        from shipit.metrics.io import latest_phase, list_variants, read_metric_defs
+        from shipit.metrics.io import latest_phase, list_variants
         from shipit.metrics.run import compute_moments
+        from shipit.spec.io import load_metrics
         from shipit.store.engine import connect
 
-        defs = read_metric_defs(metrics_file)
+        defs = list(load_metrics(metrics_file))
+        if not defs:
+            raise SpecError(f"{metrics_file}: defines no metrics")
         engine = connect(store)
         try:
             if phase is None:
