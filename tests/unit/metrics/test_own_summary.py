@@ -144,3 +144,20 @@ def test_a_kind_with_its_own_query_sits_beside_the_moment_kinds(
     plan = compile_moments(MomentsRequest("toy", 1, VARIANTS, [CONVERTED, REVENUE]))
     assert [c.metric for c in plan.columns] == ["revenue"]
     assert "m0_y" not in plan.sql
+
+
+@pytest.mark.parametrize("by", [None, "day"])
+def test_only_kinds_with_their_own_query_still_give_the_groups(
+    engine: DuckDBEngine, monkeypatch: pytest.MonkeyPatch, by: str | None
+) -> None:
+    monkeypatch.setitem(kinds_base._KINDS, "proportion", EventCountKind())
+    got = compute_moments(engine, "toy", 1, VARIANTS, [CONVERTED], by=by)
+    counts = got["converted"]
+    assert isinstance(counts, EventCounts)
+    exposed = engine.query(
+        "SELECT variant, COUNT(*) AS n FROM exposures GROUP BY 1 ORDER BY 1"
+    ).to_pydict()
+    if by is None:
+        assert counts.n.tolist() == [float(n) for n in exposed["n"]]
+    else:
+        assert {g.day for g in got.groups} == {"2024-06-01"}
