@@ -7,13 +7,10 @@ and metrics files (with line numbers in its errors).
 from __future__ import annotations
 
 from shipit.errors import NotFoundError
-from shipit.store.engine import Engine, quote
+from shipit.store.engine import Engine
+from shipit.store.sql import identifier, literal
 
 __all__ = ["latest_phase", "list_variants"]
-
-
-def _lit(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def latest_phase(engine: Engine, experiment: str) -> int | None:
@@ -21,9 +18,10 @@ def latest_phase(engine: Engine, experiment: str) -> int | None:
     cols = engine.columns("exposures")
     if cols is None:
         raise NotFoundError("the store has no exposures: load some with `shipit load exposures`")
+    d = engine.dialect
     table = engine.query(
-        f"SELECT COUNT(*) AS n, MAX({quote('phase', engine.dialect)}) AS phase FROM exposures "
-        f"WHERE {quote('experiment', engine.dialect)} = {_lit(experiment)}"
+        f"SELECT COUNT(*) AS n, MAX({identifier('phase', d)}) AS phase FROM exposures "
+        f"WHERE {identifier('experiment', d)} = {literal(experiment, d)}"
     ).to_pylist()[0]
     if not table["n"]:
         raise NotFoundError(f"no exposures for experiment {experiment!r} in the store")
@@ -32,10 +30,11 @@ def latest_phase(engine: Engine, experiment: str) -> int | None:
 
 def list_variants(engine: Engine, experiment: str, phase: int | None) -> list[str]:
     """Variants seen in an experiment's exposures, by name."""
-    where = f"{quote('experiment', engine.dialect)} = {_lit(experiment)}"
+    d = engine.dialect
+    where = f"{identifier('experiment', d)} = {literal(experiment, d)}"
     if phase is not None:
-        where += f" AND {quote('phase', engine.dialect)} = {int(phase)}"
+        where += f" AND {identifier('phase', d)} = {int(phase)}"
     rows = engine.query(
-        f"SELECT DISTINCT {quote('variant', engine.dialect)} AS v FROM exposures WHERE {where}"
+        f"SELECT DISTINCT {identifier('variant', d)} AS v FROM exposures WHERE {where}"
     ).to_pylist()
     return sorted(str(r["v"]) for r in rows)
