@@ -1,28 +1,24 @@
-"""Rich terminal rendering of an Analysis: verdict panel, traffic-light summary, effects table."""
+"""Rich terminal rendering of an Analysis: the report's sections as panels and tables.
+
+The content comes from ``shipit.report.sections``; this module only lays it out (charts
+are left to the HTML report and the dashboard).
+"""
 
 from __future__ import annotations
 
 import io
 
-from rich.console import Console, Group
+from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from shipit.report._fmt import interval, p_text, pct
-from shipit.report.summaries import DECISION_WORDS
+from shipit.report import sections as model
 from shipit.result.model import Analysis
 
 __all__ = ["render_terminal", "to_text"]
 
-STYLE = {
-    "green": "green",
-    "yellow": "yellow",
-    "red": "red",
-    "pass": "green",
-    "warn": "yellow",
-    "fail": "red",
-}
+LIGHT_STYLE = {"green": "green", "yellow": "yellow", "red": "red"}
 DECISION_STYLE = {
     "ship": "bold green",
     "ship_to_segment": "bold green",
@@ -33,59 +29,65 @@ DECISION_STYLE = {
 }
 
 
+def _headline(h: model.Headline) -> Text:
+    title = Text(h.words, style=DECISION_STYLE[h.decision])
+    if h.variant:
+        title.append(f"  {h.variant}", style="bold")
+    if h.runner_up:
+        title.append(f"   (runner-up {h.runner_up})")
+    if h.segments:
+        title.append(f"   segments: {', '.join(h.segments)}")
+    return title
+
+
+def _items_table(s: model.Section, columns: tuple[str, str]) -> Table:
+    table = Table(title=s.title, expand=True)
+    table.add_column("", width=3)
+    table.add_column(columns[0])
+    table.add_column(columns[1], overflow="fold")
+    for i in s.items:
+        light = Text("●", style=LIGHT_STYLE[i.light]) if i.light else Text("")
+        table.add_row(light, i.label or "", i.text)
+    return table
+
+
+def _table(t: model.Table, title: str) -> Table:
+    out = Table(title=title, expand=True)
+    last = len(t.columns) - 1
+    for n, c in enumerate(t.columns):
+        if c.numeric:
+            out.add_column(c.name, justify="right", overflow="fold")
+        else:  # names stay whole; only a trailing text column (free prose) wraps
+            out.add_column(c.name, no_wrap=n != last, overflow="fold")
+    for row in t.rows:
+        out.add_row(*row)
+    return out
+
+
+def _section(report: model.Report, s: model.Section) -> list[RenderableType]:
+    parts: list[RenderableType] = []
+    if s.headline is not None or (s.items and s.item_columns is None):
+        lines: list[RenderableType] = [] if s.headline is None else [_headline(s.headline)]
+        lines.append(Text("\n".join(f"• {i.text}" for i in s.items)))
+        title = f"{report.title} · {s.title.lower()}" if s.headline is not None else s.title
+        parts.append(Panel(Group(*lines), title=title, expand=True))
+    elif s.items and s.item_columns is not None:
+        parts.append(_items_table(s, s.item_columns))
+    titled = bool(parts)  # the section's title is already shown above the tables
+    for t in s.tables:
+        if titled:
+            title = t.caption or ""
+        else:
+            title = f"{s.title}: {t.caption}" if t.caption else s.title
+            titled = True
+        parts.append(_table(t, title))
+    parts += [Text(note) for note in s.notes]
+    return parts
+
+
 def _renderable(a: Analysis) -> Group:
-    v = a.verdict
-    title = Text(DECISION_WORDS[v.decision], style=DECISION_STYLE[v.decision])
-    if v.variant:
-        title.append(f"  {v.variant}", style="bold")
-    if v.runner_up:
-        title.append(f"   (runner-up {v.runner_up})")
-    body = Text("\n".join(f"• {r}" for r in v.reasons))
-    verdict = Panel(Group(title, body), title=f"{a.experiment} · verdict", expand=True)
-
-    lights = Table(title="Traffic lights", expand=True, show_lines=False)
-    lights.add_column("", width=3)
-    lights.add_column("check")
-    lights.add_column("detail", overflow="fold")
-    for t in a.trust:
-        lights.add_row(Text("●", style=STYLE[t.status]), t.name, t.message)
-    for g in a.guardrails:
-        lights.add_row(Text("●", style=STYLE[g.light]), f"guardrail {g.metric}", g.message)
-
-    effects = Table(title="Effects (relative)", expand=True)
-    for col in (
-        "metric",
-        "variant",
-        "raw lift",
-        "raw interval",
-        "p",
-        "CUPED lift",
-        "CUPED interval",
-        "p (CUPED)",
-    ):
-        effects.add_column(col, justify="left" if col in {"metric", "variant"} else "right")
-    for e in a.effects:
-        r, ad = e.raw, e.adjusted
-        effects.add_row(
-            e.metric,
-            e.variant,
-            pct(r.rel_effect),
-            interval(r.rel_ci_low, r.rel_ci_high),
-            p_text(r.p_value),
-            pct(ad.rel_effect) if ad else "–",
-            interval(ad.rel_ci_low, ad.rel_ci_high) if ad else "–",
-            p_text(ad.p_value) if ad else "–",
-        )
-    parts: list[Panel | Table] = [verdict, lights, effects]
-    if v.rollout:
-        plan = Table(title="Rollout plan", expand=True)
-        plan.add_column("traffic", justify="right")
-        plan.add_column("at least", justify="right")
-        plan.add_column("roll back if", overflow="fold")
-        for s in v.rollout:
-            plan.add_row(f"{s.percent:g}%", f"{s.min_days} d", "; ".join(s.rollback_if))
-        parts.append(plan)
-    return Group(*parts)
+    report = model.build_report(a)
+    return Group(*(part for s in report.sections for part in _section(report, s)))
 
 
 def render_terminal(analysis: Analysis, console: Console | None = None) -> None:

@@ -22,6 +22,7 @@ __all__ = [
     "estimate",
     "fixed",
     "interval",
+    "magnitude",
     "num",
     "p_equals",
     "p_value",
@@ -149,6 +150,16 @@ def effect(x: float | None, *, relative: bool = True) -> str:
     ('+2.00%', '+0.5')
     """
     return pct(x) if relative else signed(x)
+
+
+def magnitude(x: float | None, *, relative: bool = True, digits: int = 2) -> str:
+    """An effect's size without a sign (a minimum detectable effect, a margin): a
+    percentage with ``digits`` decimals when relative, a number otherwise.
+
+    >>> magnitude(0.02), magnitude(0.02, digits=1), magnitude(1.5, relative=False)
+    ('2.00%', '2.0%', '1.5')
+    """
+    return share(x, digits) if relative else num(x)
 
 
 def interval(low: float | None, high: float | None, fmt: Fmt = pct) -> str:
