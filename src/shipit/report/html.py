@@ -17,17 +17,12 @@ from shipit.report.charts import all_charts
 from shipit.report.sections import build_report
 from shipit.result.model import Analysis
 
-__all__ = ["render_html", "template_loader", "write_html"]
-
-
-def template_loader() -> jinja2.BaseLoader:
-    """The loader of the report's templates, for other Jinja environments (the dashboard)."""
-    return jinja2.PackageLoader("shipit.report", "templates")
+__all__ = ["render_html", "write_html"]
 
 
 def _env() -> jinja2.Environment:
     return jinja2.Environment(
-        loader=template_loader(),
+        loader=jinja2.PackageLoader("shipit.report", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
         undefined=jinja2.StrictUndefined,
     )
