@@ -38,7 +38,9 @@ def _chart(name: str, div: str) -> Markup:
 def render_html(analysis: Analysis) -> str:
     """The report as one HTML document with every chart the analysis has data for."""
     charts = {
-        name: _chart(name, fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"plot-{name}"))
+        name: _chart(
+            name, fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"plot-{name}")
+        )
         for name, fig in all_charts(analysis).items()
     }
     return (

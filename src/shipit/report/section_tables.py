@@ -50,7 +50,9 @@ class Table:
     caption: str | None = None
 
 
-def _table(columns: Sequence[tuple[str, bool]], rows: Sequence[Sequence[str]], caption: str | None = None) -> Table:
+def _table(
+    columns: Sequence[tuple[str, bool]], rows: Sequence[Sequence[str]], caption: str | None = None
+) -> Table:
     return Table(
         tuple(Column(name, numeric) for name, numeric in columns),
         tuple(tuple(r) for r in rows),
@@ -62,7 +64,11 @@ def _lift(e: Estimate | None) -> list[str]:
     """Relative effect, its interval and p-value (dashes when there is no estimate)."""
     if e is None:
         return [fmt.MISSING] * 3
-    return [fmt.pct(e.rel_effect), fmt.interval(e.rel_ci_low, e.rel_ci_high), fmt.p_value(e.p_value)]
+    return [
+        fmt.pct(e.rel_effect),
+        fmt.interval(e.rel_ci_low, e.rel_ci_high),
+        fmt.p_value(e.p_value),
+    ]
 
 
 def effects(rows: Sequence[Effect]) -> Table:
@@ -176,7 +182,12 @@ def rollout(steps: Sequence[RolloutStep]) -> Table:
     """The staged rollout: traffic, minimum days and what rolls each step back."""
     cols = [("step", True), ("traffic", True), ("at least", True), ("roll back if", False)]
     out = [
-        [fmt.count(i), fmt.points(s.percent), f"{fmt.count(s.min_days)} days", "; ".join(s.rollback_if)]
+        [
+            fmt.count(i),
+            fmt.points(s.percent),
+            f"{fmt.count(s.min_days)} days",
+            "; ".join(s.rollback_if),
+        ]
         for i, s in enumerate(steps, 1)
     ]
     return _table(cols, out)

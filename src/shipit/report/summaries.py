@@ -71,7 +71,9 @@ def product(a: Analysis) -> list[str]:
     if v.decision == "iterate" and stuck is not None:
         lines.append(f"Next: decide on the current evidence; {stuck}")
     elif v.decision == "iterate":
-        more = f"{fmt.count(v.extra_units)} more units per variant" if v.extra_units else "more data"
+        more = (
+            f"{fmt.count(v.extra_units)} more units per variant" if v.extra_units else "more data"
+        )
         days = f" (~{fmt.count(v.extra_days)} days)" if v.extra_days else ""
         lines.append(f"Next: collect {more}{days}")
     elif v.runner_up:
@@ -89,7 +91,9 @@ def engineering(a: Analysis) -> list[str]:
     ]
     if a.verdict.rollout:
         steps = " → ".join(fmt.points(s.percent) for s in a.verdict.rollout)
-        lines.append(f"Rollout: {steps}; hold out {fmt.points(a.verdict.holdout_percent)} long-term")
+        lines.append(
+            f"Rollout: {steps}; hold out {fmt.points(a.verdict.holdout_percent)} long-term"
+        )
     return lines or ["No guardrails or exposure checks in this run."]
 
 

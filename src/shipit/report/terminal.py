@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from shipit.report.stats_extras import bayesian_tables, cuped_table, sequential_table
-from shipit.result.format import interval, num, pct
+from shipit.result.format import interval, num, pct, points
 
 __all__ = ["render_power_at_n", "render_power_plan", "render_stats"]
 
@@ -30,7 +30,7 @@ def render_stats(summary: Mapping[str, Any]) -> RenderableType:
         )
     conf = 100 * (1 - summary.get("alpha", 0.05))
     table = Table(
-        title=f"{conf:g}% intervals · correction: {summary.get('correction', 'none')}",
+        title=f"{points(conf)} intervals · correction: {summary.get('correction', 'none')}",
         title_justify="left",
     )
     table.add_column("metric", no_wrap=True)
