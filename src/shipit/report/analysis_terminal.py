@@ -7,8 +7,10 @@ are left to the HTML report and the dashboard).
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 
-from rich.console import Console, Group, RenderableType
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -51,17 +53,67 @@ def _items_table(s: model.Section, columns: tuple[str, str]) -> Table:
     return table
 
 
-def _table(t: model.Table, title: str) -> Table:
+def _wide(t: model.Table, title: str) -> Table:
+    """The table as it reads: one row per record; numbers and names are never broken."""
     out = Table(title=title, expand=True)
     last = len(t.columns) - 1
     for n, c in enumerate(t.columns):
-        if c.numeric:
+        if c.numeric:  # an interval may wrap at its space
             out.add_column(c.name, justify="right", overflow="fold")
-        else:  # names stay whole; only a trailing text column (free prose) wraps
+        else:  # only a trailing text column (free prose) wraps
             out.add_column(c.name, no_wrap=n != last, overflow="fold")
     for row in t.rows:
         out.add_row(*row)
     return out
+
+
+def _stacked(t: model.Table, title: str) -> Table:
+    """The table for a narrow terminal: each record's text cells as a heading, then one
+    line per number."""
+    out = Table(title=title, expand=True, show_header=False)
+    out.add_column("", style="bold", no_wrap=True)
+    out.add_column("", justify="right", overflow="fold")
+    for n, row in enumerate(t.rows):
+        if n:
+            out.add_section()
+        head = " · ".join(x for c, x in zip(t.columns, row, strict=True) if not c.numeric)
+        out.add_row(Text(head, style="bold"), "")
+        for c, x in zip(t.columns, row, strict=True):
+            if c.numeric:
+                out.add_row(f"  {c.name}", x)
+    return out
+
+
+class _Fitted:
+    """A section table that lays itself out wide when it fits the console, stacked if not."""
+
+    def __init__(self, table: model.Table, title: str) -> None:
+        self.table, self.title = table, title
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Table]:
+        fits = _min_width(self.table) <= options.max_width
+        yield _wide(self.table, self.title) if fits else _stacked(self.table, self.title)
+
+
+def _min_width(t: model.Table) -> int:
+    """The width the wide layout needs without breaking a word: whole names, the longest
+    word of numeric cells and headers, a trailing text column at least 12 wide, and the
+    borders and padding (3 per column, 1 more)."""
+
+    def word(text: str) -> int:
+        return max((cell_len(w) for w in text.split()), default=0)
+
+    widths = []
+    last = len(t.columns) - 1
+    for n, c in enumerate(t.columns):
+        cells = [row[n] for row in t.rows]
+        if c.numeric:
+            widths.append(max([word(c.name), *map(word, cells)]))
+        elif n == last:
+            widths.append(max(word(c.name), 12))
+        else:
+            widths.append(max([word(c.name), *map(cell_len, cells)]))
+    return sum(widths) + 3 * len(widths) + 1
 
 
 def _section(report: model.Report, s: model.Section) -> list[RenderableType]:
@@ -80,7 +132,7 @@ def _section(report: model.Report, s: model.Section) -> list[RenderableType]:
         else:
             title = f"{s.title}: {t.caption}" if t.caption else s.title
             titled = True
-        parts.append(_table(t, title))
+        parts.append(_Fitted(t, title))
     parts += [Text(note) for note in s.notes]
     return parts
 

@@ -131,3 +131,27 @@ def test_no_renderer_writes_a_number_itself() -> None:
     for path in renderers:
         found = FORMAT_SPEC.findall(path.read_text(encoding="utf-8"))
         assert not found, f"{path.name} formats numbers itself: {found}"
+
+
+def test_a_narrow_terminal_stacks_wide_tables_and_breaks_no_number(analysis: Analysis) -> None:
+    cells = {
+        cell
+        for s in build_report(analysis).sections
+        for t in s.tables
+        for row, spec in ((r, t.columns) for r in t.rows)
+        for cell, col in zip(row, spec, strict=True)
+        if col.numeric
+    }
+    for width in (80, 120):
+        lines = to_text(analysis, width=width).splitlines()
+        assert max(len(line) for line in lines) <= width
+        joined = "\n".join(lines)
+        for cell in cells:  # each number whole on one line (an interval may wrap at its space)
+            for word in cell.split():
+                assert re.search(rf"(^|[\s│]){re.escape(word)}($|[\s│])", joined, re.M), (
+                    width,
+                    word,
+                )
+    narrow = to_text(analysis, width=80)
+    assert "watch_time · new_recommender" in narrow  # a stacked record's heading
+    assert "[+11.05%, +15.75%]" in narrow
