@@ -58,8 +58,14 @@ def test_dashboard_pages_in_chromium(live: Live, tmp_path: Path) -> None:
             verdict = page.inner_text("#verdict")
             assert "start" in page.inner_text("#history")
             page.screenshot(path=str(shots / "experiment.png"), full_page=True)
-            assert "ship" in verdict
-            assert {"plot-effects", "plot-cumulative"} <= {i for i, n in drawn if n > 0}
+            assert "Ship · green" in verdict  # the decision in words, as every report writes it
+            effects = page.inner_text("#effects")
+            assert "+5.00%" in effects
+            assert "[+2.65%, +7.35%]" in effects  # the same cells as the HTML report's
+            assert "guardrail revenue" in page.inner_text("#lights")
+            assert {"plot-effects", "plot-cumulative", "plot-segments"} <= {
+                i for i, n in drawn if n > 0
+            }
             assert all(n > 0 for _, n in drawn), drawn
 
             page.click("#nav-planner")

@@ -1,28 +1,26 @@
-"""Rich terminal rendering of an Analysis: verdict panel, traffic-light summary, effects table."""
+"""Rich terminal rendering of an Analysis: the report's sections as panels and tables.
+
+The content comes from ``shipit.report.sections``; this module only lays it out (charts
+are left to the HTML report and the dashboard).
+"""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 
-from rich.console import Console, Group
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from shipit.report._fmt import interval, p_text, pct
-from shipit.report.summaries import DECISION_WORDS
+from shipit.report import sections as model
 from shipit.result.model import Analysis
 
 __all__ = ["render_terminal", "to_text"]
 
-STYLE = {
-    "green": "green",
-    "yellow": "yellow",
-    "red": "red",
-    "pass": "green",
-    "warn": "yellow",
-    "fail": "red",
-}
+LIGHT_STYLE = {"green": "green", "yellow": "yellow", "red": "red"}
 DECISION_STYLE = {
     "ship": "bold green",
     "ship_to_segment": "bold green",
@@ -33,59 +31,115 @@ DECISION_STYLE = {
 }
 
 
+def _headline(h: model.Headline) -> Text:
+    title = Text(h.words, style=DECISION_STYLE[h.decision])
+    if h.variant:
+        title.append(f"  {h.variant}", style="bold")
+    if h.runner_up:
+        title.append(f"   (runner-up {h.runner_up})")
+    if h.segments:
+        title.append(f"   segments: {', '.join(h.segments)}")
+    return title
+
+
+def _items_table(s: model.Section, columns: tuple[str, str]) -> Table:
+    table = Table(title=s.title, expand=True)
+    table.add_column("", width=3)
+    table.add_column(columns[0])
+    table.add_column(columns[1], overflow="fold")
+    for i in s.items:
+        light = Text("●", style=LIGHT_STYLE[i.light]) if i.light else Text("")
+        table.add_row(light, i.label or "", i.text)
+    return table
+
+
+def _wide(t: model.Table, title: str) -> Table:
+    """The table as it reads: one row per record; numbers and names are never broken."""
+    out = Table(title=title, expand=True)
+    last = len(t.columns) - 1
+    for n, c in enumerate(t.columns):
+        if c.numeric:  # an interval may wrap at its space
+            out.add_column(c.name, justify="right", overflow="fold")
+        else:  # only a trailing text column (free prose) wraps
+            out.add_column(c.name, no_wrap=n != last, overflow="fold")
+    for row in t.rows:
+        out.add_row(*row)
+    return out
+
+
+def _stacked(t: model.Table, title: str) -> Table:
+    """The table for a narrow terminal: each record's text cells as a heading, then one
+    line per number."""
+    out = Table(title=title, expand=True, show_header=False)
+    out.add_column("", style="bold", no_wrap=True)
+    out.add_column("", justify="right", overflow="fold")
+    for n, row in enumerate(t.rows):
+        if n:
+            out.add_section()
+        head = " · ".join(x for c, x in zip(t.columns, row, strict=True) if not c.numeric)
+        out.add_row(Text(head, style="bold"), "")
+        for c, x in zip(t.columns, row, strict=True):
+            if c.numeric:
+                out.add_row(f"  {c.name}", x)
+    return out
+
+
+class _Fitted:
+    """A section table that lays itself out wide when it fits the console, stacked if not."""
+
+    def __init__(self, table: model.Table, title: str) -> None:
+        self.table, self.title = table, title
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Table]:
+        fits = _min_width(self.table) <= options.max_width
+        yield _wide(self.table, self.title) if fits else _stacked(self.table, self.title)
+
+
+def _min_width(t: model.Table) -> int:
+    """The width the wide layout needs without breaking a word: whole names, the longest
+    word of numeric cells and headers, a trailing text column at least 12 wide, and the
+    borders and padding (3 per column, 1 more)."""
+
+    def word(text: str) -> int:
+        return max((cell_len(w) for w in text.split()), default=0)
+
+    widths = []
+    last = len(t.columns) - 1
+    for n, c in enumerate(t.columns):
+        cells = [row[n] for row in t.rows]
+        if c.numeric:
+            widths.append(max([word(c.name), *map(word, cells)]))
+        elif n == last:
+            widths.append(max(word(c.name), 12))
+        else:
+            widths.append(max([word(c.name), *map(cell_len, cells)]))
+    return sum(widths) + 3 * len(widths) + 1
+
+
+def _section(report: model.Report, s: model.Section) -> list[RenderableType]:
+    parts: list[RenderableType] = []
+    if s.headline is not None or (s.items and s.item_columns is None):
+        lines: list[RenderableType] = [] if s.headline is None else [_headline(s.headline)]
+        lines.append(Text("\n".join(f"• {i.text}" for i in s.items)))
+        title = f"{report.title} · {s.title.lower()}" if s.headline is not None else s.title
+        parts.append(Panel(Group(*lines), title=title, expand=True))
+    elif s.items and s.item_columns is not None:
+        parts.append(_items_table(s, s.item_columns))
+    titled = bool(parts)  # the section's title is already shown above the tables
+    for t in s.tables:
+        if titled:
+            title = t.caption or ""
+        else:
+            title = f"{s.title}: {t.caption}" if t.caption else s.title
+            titled = True
+        parts.append(_Fitted(t, title))
+    parts += [Text(note) for note in s.notes]
+    return parts
+
+
 def _renderable(a: Analysis) -> Group:
-    v = a.verdict
-    title = Text(DECISION_WORDS[v.decision], style=DECISION_STYLE[v.decision])
-    if v.variant:
-        title.append(f"  {v.variant}", style="bold")
-    if v.runner_up:
-        title.append(f"   (runner-up {v.runner_up})")
-    body = Text("\n".join(f"• {r}" for r in v.reasons))
-    verdict = Panel(Group(title, body), title=f"{a.experiment} · verdict", expand=True)
-
-    lights = Table(title="Traffic lights", expand=True, show_lines=False)
-    lights.add_column("", width=3)
-    lights.add_column("check")
-    lights.add_column("detail", overflow="fold")
-    for t in a.trust:
-        lights.add_row(Text("●", style=STYLE[t.status]), t.name, t.message)
-    for g in a.guardrails:
-        lights.add_row(Text("●", style=STYLE[g.light]), f"guardrail {g.metric}", g.message)
-
-    effects = Table(title="Effects (relative)", expand=True)
-    for col in (
-        "metric",
-        "variant",
-        "raw lift",
-        "raw interval",
-        "p",
-        "CUPED lift",
-        "CUPED interval",
-        "p (CUPED)",
-    ):
-        effects.add_column(col, justify="left" if col in {"metric", "variant"} else "right")
-    for e in a.effects:
-        r, ad = e.raw, e.adjusted
-        effects.add_row(
-            e.metric,
-            e.variant,
-            pct(r.rel_effect),
-            interval(r.rel_ci_low, r.rel_ci_high),
-            p_text(r.p_value),
-            pct(ad.rel_effect) if ad else "–",
-            interval(ad.rel_ci_low, ad.rel_ci_high) if ad else "–",
-            p_text(ad.p_value) if ad else "–",
-        )
-    parts: list[Panel | Table] = [verdict, lights, effects]
-    if v.rollout:
-        plan = Table(title="Rollout plan", expand=True)
-        plan.add_column("traffic", justify="right")
-        plan.add_column("at least", justify="right")
-        plan.add_column("roll back if", overflow="fold")
-        for s in v.rollout:
-            plan.add_row(f"{s.percent:g}%", f"{s.min_days} d", "; ".join(s.rollback_if))
-        parts.append(plan)
-    return Group(*parts)
+    report = model.build_report(a)
+    return Group(*(part for s in report.sections for part in _section(report, s)))
 
 
 def render_terminal(analysis: Analysis, console: Console | None = None) -> None:

@@ -1,7 +1,7 @@
 """Plotly figures of an analysis: effects, cumulative effect, segments, guardrails, SRM, balance.
 
-Each returns ``None`` when the analysis has nothing to draw for it, so a report never
-shows an empty chart.
+Each returns ``None`` when the analysis has nothing to draw for it
+(``shipit.report.sections.CHART_NEEDS`` decides), so a report never shows an empty chart.
 """
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from shipit.report.sections import CHART_NEEDS, chart_names
+from shipit.result import format as fmt
 from shipit.result.model import Analysis, Estimate
 
 __all__ = ["CHARTS", "all_charts"]
@@ -25,7 +27,7 @@ def _err(e: Estimate) -> tuple[float | None, float | None]:
 
 def effects_chart(a: Analysis) -> go.Figure | None:
     """Relative effect of every metric and variant with its interval, raw and adjusted."""
-    if not a.effects:
+    if not CHART_NEEDS["effects"](a):
         return None
     fig = go.Figure()
     for label in ("raw", "CUPED-adjusted"):
@@ -58,9 +60,9 @@ def effects_chart(a: Analysis) -> go.Figure | None:
 
 def cumulative_chart(a: Analysis) -> go.Figure | None:
     """The primary metric's cumulative effect over time, with the sequential bounds."""
-    rows = sorted((d for d in a.daily if d.metric == a.primary), key=lambda d: (d.variant, d.day))
-    if not rows:
+    if not CHART_NEEDS["cumulative"](a):
         return None
+    rows = sorted((d for d in a.daily if d.metric == a.primary), key=lambda d: (d.variant, d.day))
     fig = go.Figure()
     for v in dict.fromkeys(d.variant for d in rows):
         mine = [d for d in rows if d.variant == v]
@@ -118,9 +120,9 @@ def cumulative_chart(a: Analysis) -> go.Figure | None:
 
 def segments_chart(a: Analysis) -> go.Figure | None:
     """Effect of the primary metric in each segment, with intervals."""
-    rows = [s for s in a.segments if s.metric == a.primary and s.estimate.rel_effect is not None]
-    if not rows:
+    if not CHART_NEEDS["segments"](a):
         return None
+    rows = [s for s in a.segments if s.metric == a.primary and s.estimate.rel_effect is not None]
     errs = [_err(s.estimate) for s in rows]
     fig = go.Figure(
         go.Scatter(
@@ -144,7 +146,7 @@ def segments_chart(a: Analysis) -> go.Figure | None:
 def guardrails_chart(a: Analysis) -> go.Figure | None:
     """Each guardrail's estimate and interval against its margin, coloured by its light;
     one panel per guardrail metric, since their units differ."""
-    if not a.guardrails:
+    if not CHART_NEEDS["guardrails"](a):
         return None
     metrics = list(dict.fromkeys(g.metric for g in a.guardrails))
     fig = make_subplots(rows=len(metrics), cols=1, subplot_titles=metrics, vertical_spacing=0.18)
@@ -191,7 +193,7 @@ def guardrails_chart(a: Analysis) -> go.Figure | None:
 
 def srm_chart(a: Analysis) -> go.Figure | None:
     """Observed units per variant against the planned split."""
-    if not a.units:
+    if not CHART_NEEDS["srm"](a):
         return None
     total = sum(a.units.values())
     wsum = sum(a.weights.values()) or 1.0
@@ -205,7 +207,9 @@ def srm_chart(a: Analysis) -> go.Figure | None:
         ]
     )
     srm = next((t for t in a.trust if t.name == "srm"), None)
-    sub = f" (χ² p = {srm.p_value:.2g})" if srm is not None and srm.p_value is not None else ""
+    sub = (
+        f" (χ² {fmt.p_equals(srm.p_value)})" if srm is not None and srm.p_value is not None else ""
+    )
     fig.update_layout(title=f"Sample ratio{sub}", barmode="group", **_LAYOUT)
     return fig
 
@@ -213,11 +217,9 @@ def srm_chart(a: Analysis) -> go.Figure | None:
 def balance_chart(a: Analysis) -> go.Figure | None:
     """Relative difference of each pre-period covariate between arms (an A/A view)."""
     check = next((t for t in a.trust if t.name == "balance"), None)
-    if check is None:
+    if check is None or not CHART_NEEDS["balance"](a):
         return None
     names = [k.removesuffix("_rel_diff") for k in check.details if k.endswith("_rel_diff")]
-    if not names:
-        return None
     fig = go.Figure(
         go.Bar(
             x=names, y=[check.details[f"{n}_rel_diff"] for n in names], name="variant vs control"
@@ -240,8 +242,8 @@ CHARTS = {
 def all_charts(a: Analysis) -> dict[str, go.Figure]:
     """Every chart the analysis has data for, by name."""
     out = {}
-    for name, make in CHARTS.items():
-        fig = make(a)
+    for name in chart_names(a):
+        fig = CHARTS[name](a)
         if fig is not None:
             out[name] = fig
     return out

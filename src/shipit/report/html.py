@@ -1,7 +1,8 @@
-"""One self-contained HTML file per analysis: Jinja2 layout, Plotly charts, plotly.js inline.
+"""One self-contained HTML file per analysis: the report's sections, Plotly charts inline.
 
-Nothing is fetched at view time, so the file opens offline and can be attached to a
-decision record.
+The content comes from ``shipit.report.sections`` through the shared ``sections.html.j2``
+partial (the dashboard includes the same one). Nothing is fetched at view time, so the
+file opens offline and can be attached to a decision record.
 """
 
 from __future__ import annotations
@@ -9,10 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import jinja2
+from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
 from shipit.report.charts import all_charts
-from shipit.report.summaries import DECISION_WORDS, summaries
+from shipit.report.sections import build_report
 from shipit.result.model import Analysis
 
 __all__ = ["render_html", "write_html"]
@@ -26,39 +28,25 @@ def _env() -> jinja2.Environment:
     )
 
 
-def _pct(x: float | None, signed: bool = True) -> str:
-    if x is None:
-        return "–"
-    return f"{x:+.2%}" if signed else f"{x:.1%}"
-
-
-def _num(x: float | None) -> str:
-    return "–" if x is None else f"{x:.4g}"
-
-
-def _p(x: float | None) -> str:
-    return "–" if x is None else "<1e-300" if x == 0 else f"{x:.2g}"
+def _chart(name: str, div: str) -> Markup:
+    """A Plotly figure's div (drawn by the inline plotly.js) in its chart box."""
+    return Markup('<div class="chart" id="chart-{0}" data-chart="{0}">{1}</div>').format(
+        name, Markup(div)
+    )
 
 
 def render_html(analysis: Analysis) -> str:
     """The report as one HTML document with every chart the analysis has data for."""
     charts = {
-        name: fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"plot-{name}")
+        name: _chart(
+            name, fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"plot-{name}")
+        )
         for name, fig in all_charts(analysis).items()
     }
     return (
         _env()
         .get_template("report.html.j2")
-        .render(
-            a=analysis,
-            charts=charts,
-            audiences=summaries(analysis),
-            decision_words=DECISION_WORDS,
-            plotly_js=get_plotlyjs(),
-            pct=_pct,
-            num=_num,
-            p=_p,
-        )
+        .render(report=build_report(analysis), charts=charts, plotly_js=get_plotlyjs())
     )
 
 

@@ -6,37 +6,16 @@ renders as before. Cells keep the uncertainty next to every estimate.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rich.table import Table
 from rich.text import Text
 
+from shipit.result import format as fmt
+from shipit.result.format import interval, num, pct
+
 __all__ = ["bayesian_tables", "cuped_table", "sequential_table"]
-
-Fmt = Callable[[Any], str]
-
-
-def _num(x: Any, digits: int = 4) -> str:
-    if x is None:
-        return "—"
-    if isinstance(x, bool):
-        return "yes" if x else "no"
-    if isinstance(x, int):
-        return f"{x:,}"
-    return f"{x:.{digits}g}"
-
-
-def _pct(x: Any) -> str:
-    return "—" if x is None else f"{100 * x:+.2f}%"
-
-
-def _share(x: Any) -> str:
-    return "—" if x is None else f"{100 * x:.1f}%"
-
-
-def _interval(lo: Any, hi: Any, fmt: Fmt = _num) -> str:
-    return "—" if lo is None or hi is None else f"[{fmt(lo)}, {fmt(hi)}]"
 
 
 # text columns read left-aligned; numbers right-aligned; only θ may wrap
@@ -48,10 +27,6 @@ def _table(title: str, columns: Sequence[str]) -> Table:
     for col in columns:
         table.add_column(col, no_wrap=col != "θ", justify="left" if col in _TEXT else "right")
     return table
-
-
-def _units(x: Any) -> str:
-    return "—" if x is None else f"{round(x):,}"
 
 
 def cuped_table(results: Sequence[Mapping[str, Any]]) -> Table | None:
@@ -66,27 +41,27 @@ def cuped_table(results: Sequence[Mapping[str, Any]]) -> Table | None:
     )  # fmt: skip
     for r in rows:
         c = r["cuped"]
-        theta = ", ".join(_num(t, 3) for t in c.get("theta", []))
+        theta = ", ".join(num(t, 3) for t in c.get("theta", []))
         status = str(c.get("adjustment_status", "ok"))
         if c.get("status", "ok") != "ok":
             status = f"{status} / {c['status']}"
         table.add_row(
             r["metric"],
             r["variant"],
-            f"{_num(c['mean_control'])}\n{_num(c['mean_variant'])}",
-            f"{_num(c['abs_effect'])}\n{_interval(c['abs_ci_low'], c['abs_ci_high'])}",
-            f"{_pct(c['rel_effect'])}\n{_interval(c['rel_ci_low'], c['rel_ci_high'], _pct)}",
-            _num(c["p_value"], 3),
-            f"{_share(c['variance_reduction'])}\n(n ≈ {_units(c.get('equivalent_n'))})",
+            f"{num(c['mean_control'])}\n{num(c['mean_variant'])}",
+            f"{num(c['abs_effect'])}\n{interval(c['abs_ci_low'], c['abs_ci_high'], num)}",
+            f"{pct(c['rel_effect'])}\n{interval(c['rel_ci_low'], c['rel_ci_high'])}",
+            num(c["p_value"], 3),
+            f"{fmt.share(c['variance_reduction'])}\n(n ≈ {fmt.count(c.get('equivalent_n'))})",
             theta or "—",
-            _pct(r.get("rel_effect")),
+            pct(r.get("rel_effect")),
             Text(status, style="" if status == "ok" else "yellow"),
         )
     return table
 
 
 def _loss(x: Any, scale: str) -> str:
-    return _num(x, 3) if scale == "absolute" else ("—" if x is None else f"{100 * x:.3g}%")
+    return num(x, 3) if scale == "absolute" else fmt.pct_sig(x, 3)
 
 
 def bayesian_tables(
@@ -110,9 +85,9 @@ def bayesian_tables(
             r["metric"],
             r["variant"],
             str(r.get("bayes_model", "—")),
-            _num(r["prob_better"], 4),
+            num(r["prob_better"], 4),
             losses,
-            _interval(r["cred_low"], r["cred_high"], _pct),
+            interval(r["cred_low"], r["cred_high"]),
             Text("yes", style="bold green") if r.get("ship") else Text("no"),
             str(r.get("ship_reason", "—")),
         )
@@ -125,7 +100,7 @@ def bayesian_tables(
         for m in best:
             losses = m.get("expected_loss_vs_best", {})
             for label, p in m["prob_best"].items():
-                table_b.add_row(m["metric"], label, _num(p, 4), _num(losses.get(label), 3))
+                table_b.add_row(m["metric"], label, num(p, 4), num(losses.get(label), 3))
         out.append(table_b)
     return out
 
@@ -141,16 +116,16 @@ def sequential_table(results: Sequence[Mapping[str, Any]]) -> Table | None:
          "sequential abs interval", "sequential rel interval"],
     )  # fmt: skip
     for r in rows:
-        z = f"{_num(r.get('z'), 4)} / {_num(r.get('boundary_z'), 4)}" if "boundary_z" in r else "—"
+        z = f"{num(r.get('z'), 4)} / {num(r.get('boundary_z'), 4)}" if "boundary_z" in r else "—"
         decision = str(r.get("decision", "—"))
         style = "bold green" if decision == "efficacy" else ""
         table.add_row(
             r["metric"],
             r["variant"],
-            _num(r.get("p_value_always_valid"), 3),
+            num(r.get("p_value_always_valid"), 3),
             z,
             Text(decision, style=style),
-            _interval(r.get("seq_ci_low"), r.get("seq_ci_high")),
-            _interval(r.get("seq_rel_ci_low"), r.get("seq_rel_ci_high"), _pct),
+            interval(r.get("seq_ci_low"), r.get("seq_ci_high"), num),
+            interval(r.get("seq_rel_ci_low"), r.get("seq_rel_ci_high")),
         )
     return table

@@ -8,6 +8,7 @@ corrections, power.
 from __future__ import annotations
 
 from shipit.errors import InputError
+from shipit.result import format as fmt
 from shipit.result.model import Analysis, Effect
 
 __all__ = ["AUDIENCES", "summaries", "summary"]
@@ -24,22 +25,13 @@ DECISION_WORDS = {
 }
 
 
-def _pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:+.2%}"
-
-
-def _p(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:.2g}"
-
-
 def _primary(a: Analysis) -> list[Effect]:
     return [e for e in a.effects if e.metric == a.primary]
 
 
 def _line(e: Effect) -> str:
     b = e.best
-    ci = f"[{_pct(b.rel_ci_low)}, {_pct(b.rel_ci_high)}]"
-    return f"{e.metric} ({e.variant}): {_pct(b.rel_effect)} {ci}"
+    return f"{e.metric} ({e.variant}): {fmt.estimate(b.rel_effect, b.rel_ci_low, b.rel_ci_high)}"
 
 
 def executive(a: Analysis) -> list[str]:
@@ -66,23 +58,24 @@ def product(a: Analysis) -> list[str]:
         differ = h.p_value is not None and h.p_value < a.alpha
         lines.append(
             f"{h.dimension}: effects {'differ' if differ else 'do not differ detectably'} "
-            f"(Cochran's Q p = {'n/a' if h.p_value is None else f'{h.p_value:.2g}'}); "
+            f"(Cochran's Q {fmt.p_equals(h.p_value)}); "
             f"strongest {h.strongest}, weakest {h.weakest}"
         )
     for s in a.segments:
         if s.metric == a.primary:
             e = s.estimate
-            lines.append(
-                f"{s.dimension}={s.segment} ({s.variant}): {_pct(e.rel_effect)} "
-                f"[{_pct(e.rel_ci_low)}, {_pct(e.rel_ci_high)}]"
-            )
+            lift = fmt.estimate(e.rel_effect, e.rel_ci_low, e.rel_ci_high)
+            lines.append(f"{s.dimension}={s.segment} ({s.variant}): {lift}")
     v = a.verdict
     stuck = next((r for r in v.reasons if r.startswith("extending cannot settle")), None)
     if v.decision == "iterate" and stuck is not None:
         lines.append(f"Next: decide on the current evidence; {stuck}")
     elif v.decision == "iterate":
-        more = f"{v.extra_units:,} more units per variant" if v.extra_units else "more data"
-        lines.append(f"Next: collect {more}" + (f" (~{v.extra_days} days)" if v.extra_days else ""))
+        more = (
+            f"{fmt.count(v.extra_units)} more units per variant" if v.extra_units else "more data"
+        )
+        days = f" (~{fmt.count(v.extra_days)} days)" if v.extra_days else ""
+        lines.append(f"Next: collect {more}{days}")
     elif v.runner_up:
         lines.append(f"Next: runner-up {v.runner_up} is the next candidate to iterate on")
     return lines or ["No segment analysis in this run."]
@@ -97,38 +90,41 @@ def engineering(a: Analysis) -> list[str]:
         if t.name.startswith("srm") or t.name in {"multi_variant_units", "out_of_phase_exposures"}
     ]
     if a.verdict.rollout:
-        steps = " → ".join(f"{s.percent:g}%" for s in a.verdict.rollout)
-        lines.append(f"Rollout: {steps}; hold out {a.verdict.holdout_percent:g}% long-term")
+        steps = " → ".join(fmt.points(s.percent) for s in a.verdict.rollout)
+        lines.append(
+            f"Rollout: {steps}; hold out {fmt.points(a.verdict.holdout_percent)} long-term"
+        )
     return lines or ["No guardrails or exposure checks in this run."]
 
 
 def data_science(a: Analysis) -> list[str]:
     """Tests, intervals, corrections and power."""
-    lines = [f"Method: {a.method}, α = {a.alpha}"]
+    lines = [f"Method: {a.method}, α = {fmt.num(a.alpha)}"]
     for e in a.effects:
         r = e.raw
-        line = (
-            f"{e.metric} ({e.variant}): raw {_pct(r.rel_effect)} "
-            f"[{_pct(r.rel_ci_low)}, {_pct(r.rel_ci_high)}], p = {_p(r.p_value)}"
-        )
+        raw = fmt.estimate(r.rel_effect, r.rel_ci_low, r.rel_ci_high)
+        line = f"{e.metric} ({e.variant}): raw {raw}, {fmt.p_equals(r.p_value)}"
         if e.adjusted is not None:
             ad = e.adjusted
-            line += f"; CUPED {_pct(ad.rel_effect)} [{_pct(ad.rel_ci_low)}, {_pct(ad.rel_ci_high)}]"
+            line += f"; CUPED {fmt.estimate(ad.rel_effect, ad.rel_ci_low, ad.rel_ci_high)}"
         if e.prob_better is not None:
-            line += f"; P(better) = {e.prob_better:.1%}"
+            line += f"; P(better) = {fmt.share(e.prob_better)}"
         lines.append(line)
     lines += [f"[{t.status.upper()}] {t.name}: {t.message}" for t in a.trust]
     for p in a.power:
-        achieved = "n/a" if p.achieved_power is None else f"{p.achieved_power:.0%}"
-        reach = "n/a" if p.reachable_mde is None else f"{p.reachable_mde:.3g}"
-        more = f"; {p.extra_units:,} more units per variant needed" if p.extra_units else ""
+        achieved = fmt.share(p.achieved_power, 0)
+        reach = fmt.magnitude(p.reachable_mde, relative=p.relative)
+        more = (
+            f"; {fmt.count(p.extra_units)} more units per variant needed" if p.extra_units else ""
+        )
         lines.append(
-            f"power on {p.metric}: {achieved} at MDE {p.mde:g}; reachable MDE {reach}{more}"
+            f"power on {p.metric}: {achieved} at MDE {fmt.magnitude(p.mde, relative=p.relative)}; "
+            f"reachable MDE {reach}{more}"
         )
     if a.true_effects:
         lines.append(
             "true effects (simulation): "
-            + ", ".join(f"{k} {v:+.4g}" for k, v in sorted(a.true_effects.items()))
+            + ", ".join(f"{k} {fmt.signed(v)}" for k, v in sorted(a.true_effects.items()))
         )
     return lines
 

@@ -9,19 +9,10 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from shipit.report.stats_extras import (
-    _num,
-    _pct,
-    bayesian_tables,
-    cuped_table,
-    sequential_table,
-)
+from shipit.report.stats_extras import bayesian_tables, cuped_table, sequential_table
+from shipit.result.format import interval, num, pct, points
 
 __all__ = ["render_power_at_n", "render_power_plan", "render_stats"]
-
-
-def _interval(lo: Any, hi: Any, fmt: Any = _num) -> str:
-    return "—" if lo is None or hi is None else f"[{fmt(lo)}, {fmt(hi)}]"
 
 
 def render_stats(summary: Mapping[str, Any]) -> RenderableType:
@@ -33,13 +24,13 @@ def render_stats(summary: Mapping[str, Any]) -> RenderableType:
         verdict = "MISMATCH: do not trust the effects" if srm["mismatch"] else "ok"
         parts.append(
             Text(
-                f"SRM: χ² = {_num(srm['chi2'])}, p = {_num(srm['p_value'])} → {verdict}",
+                f"SRM: χ² = {num(srm['chi2'])}, p = {num(srm['p_value'])} → {verdict}",
                 style=style,
             )
         )
     conf = 100 * (1 - summary.get("alpha", 0.05))
     table = Table(
-        title=f"{conf:g}% intervals · correction: {summary.get('correction', 'none')}",
+        title=f"{points(conf)} intervals · correction: {summary.get('correction', 'none')}",
         title_justify="left",
     )
     table.add_column("metric", no_wrap=True)
@@ -52,17 +43,17 @@ def render_stats(summary: Mapping[str, Any]) -> RenderableType:
     table.add_column("sig", justify="center")
     table.add_column("status")
     for r in summary["results"]:
-        abs_ci = _interval(r["abs_ci_low"], r["abs_ci_high"])
-        rel_ci = _interval(r["rel_ci_low"], r["rel_ci_high"], _pct)
+        abs_ci = interval(r["abs_ci_low"], r["abs_ci_high"], num)
+        rel_ci = interval(r["rel_ci_low"], r["rel_ci_high"])
         table.add_row(
             r["metric"],
             r["variant"],
-            f"{_num(r['n_control'])}\n{_num(r['n_variant'])}",
-            _num(r["mean_control"]),
-            _num(r["mean_variant"]),
-            f"{_num(r['abs_effect'])}\n{abs_ci}",
-            f"{_pct(r['rel_effect'])}\n{rel_ci}",
-            f"{_num(r['p_value'], 3)}\n({_num(r['p_value_adjusted'], 3)})",
+            f"{num(r['n_control'])}\n{num(r['n_variant'])}",
+            num(r["mean_control"]),
+            num(r["mean_variant"]),
+            f"{num(r['abs_effect'])}\n{abs_ci}",
+            f"{pct(r['rel_effect'])}\n{rel_ci}",
+            f"{num(r['p_value'], 3)}\n({num(r['p_value_adjusted'], 3)})",
             Text("yes", style="bold green") if r["significant"] else Text("no"),
             Text(r["status"], style="" if r["status"] == "ok" else "yellow"),
         )
@@ -99,7 +90,7 @@ def render_power_plan(plan: Mapping[str, Any]) -> RenderableType:
         if isinstance(value, str):
             text = value
         else:
-            text = _pct(value) if key == "mde_relative" else _num(value, 6)
+            text = pct(value) if key == "mde_relative" else num(value, 6)
         table.add_row(label, text)
     return table
 
@@ -113,14 +104,14 @@ def render_power_at_n(result: Mapping[str, Any]) -> RenderableType:
     table.add_column("", justify="right")
     rows = [
         ("metric kind", str(result["kind"])),
-        ("units per variant", _num(result["per_variant"], 8)),
-        ("units in total", _num(result["total"], 8)),
-        ("variants", _num(result["variants"])),
-        ("alpha per comparison", _num(result["alpha_per_comparison"], 6)),
+        ("units per variant", num(result["per_variant"], 8)),
+        ("units in total", num(result["total"], 8)),
+        ("variants", num(result["variants"])),
+        ("alpha per comparison", num(result["alpha_per_comparison"], 6)),
         ("alternative", str(result["alternative"])),
-        ("mde (absolute)", _num(result["mde_absolute"], 6)),
-        ("mde (relative)", _pct(result["mde_relative"])),
-        ("power", _num(result["power"], 6)),
+        ("mde (absolute)", num(result["mde_absolute"], 6)),
+        ("mde (relative)", pct(result["mde_relative"])),
+        ("power", num(result["power"], 6)),
     ]
     for label, text in rows:
         style = "bold green" if label.startswith(solve) else ""

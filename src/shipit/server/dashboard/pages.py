@@ -1,7 +1,9 @@
 """Dashboard pages: experiments list, experiment detail, power planner.
 
 The pages only read: the registry's records and audit log, the latest saved analysis
-(rendered with ``shipit.report.charts``) and ``shipit.stats.power`` for the planner.
+(its sections from ``shipit.report.sections`` through the report's own sections partial,
+charts from ``shipit.report.charts``) and ``shipit.stats.power`` for the planner. Numbers
+are written by ``shipit.result.format``, registered as template filters.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ import jinja2
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 from shipit.errors import NotFoundError, ShipitError
+from shipit.result import format as fmt
 from shipit.server.dashboard.planner import PlannerForm, plan
 from shipit.server.deps import ServicesDep
 from shipit.server.routes.experiments import to_public
@@ -53,23 +57,44 @@ def _analysis(services: Any, key: str) -> Any | None:
     return from_json(saved.body)
 
 
-def _charts(analysis: Any) -> dict[str, str]:
-    """Plotly figures of the analysis as JSON, by panel name."""
+def _charts(analysis: Any) -> dict[str, Markup]:
+    """Each Plotly figure of the analysis as a chart box and its JSON, drawn by base.html.j2."""
     from shipit.report.charts import all_charts
 
-    return {name: fig.to_json() for name, fig in all_charts(analysis).items()}
+    box = Markup(
+        '<div class="chart" id="plot-{0}"></div>'
+        '<script type="application/json" data-chart="plot-{0}">{1}</script>'
+    )
+    return {
+        name: box.format(name, Markup(fig.to_json().replace("</", "<\\/")))
+        for name, fig in all_charts(analysis).items()
+    }
+
+
+def _report(analysis: Any) -> Any:
+    """The report's sections of the analysis (shared with the HTML report)."""
+    from shipit.report.sections import build_report
+
+    return build_report(analysis)
 
 
 def mount_dashboard(app: FastAPI, settings: ServerSettings) -> None:
     """Add the dashboard pages and plotly.js to ``app`` (outside the OpenAPI document)."""
+    # the dashboard's pages first, then the report's templates (the shared sections partial)
+    loader = jinja2.ChoiceLoader(
+        [
+            jinja2.FileSystemLoader(HERE / "templates"),
+            jinja2.PackageLoader("shipit.report", "templates"),
+        ]
+    )
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        loader=loader,
         autoescape=True,  # templates end in .j2: escape everything, always
         undefined=jinja2.StrictUndefined,
     )
     templates = Jinja2Templates(env=env)
-    templates.env.filters["pct"] = lambda x: "–" if x is None else f"{x:+.2%}"
-    templates.env.filters["num"] = lambda x: "–" if x is None else f"{x:.4g}"
+    for name in ("count", "fixed", "share"):
+        templates.env.filters[name] = getattr(fmt, name)
     router = APIRouter(include_in_schema=False)
 
     @router.get("/static/plotly.min.js")
@@ -113,7 +138,7 @@ def mount_dashboard(app: FastAPI, settings: ServerSettings) -> None:
             "e": exp,
             "spec_json": json.dumps(exp.spec, indent=2, default=str),
             "history": history,
-            "a": analysis,
+            "report": _report(analysis) if analysis is not None else None,
             "charts": charts,
             "light": LIGHTS.get(decision or ""),
             "page": "experiment",

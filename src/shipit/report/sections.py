@@ -1,0 +1,236 @@
+"""One section model of an analysis: what every report shows, in order, already written.
+
+``build_report(analysis)`` turns an ``Analysis`` into a ``Report``: a title, a one-line
+subtitle and an ordered tuple of ``Section`` values (verdict, rollout plan, traffic
+lights, effects, segments and heterogeneity, daily effect, power, true effects, notes,
+then one summary per audience). Every number in a section is already a string, written
+through ``shipit.result.format``; a section names the charts it needs (keys of
+``shipit.report.charts.CHARTS``). The terminal, Markdown, HTML and dashboard renderers
+only lay these sections out, so they show the same content and cannot drift apart.
+Pure Python: building a report imports no plotting or templating library.
+
+>>> report = build_report(analysis)                                      # doctest: +SKIP
+>>> [s.key for s in report.sections][:3]                                 # doctest: +SKIP
+['verdict', 'lights', 'effects']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from shipit.report import section_tables as tables
+from shipit.report.section_tables import Column, Table
+from shipit.report.summaries import AUDIENCES, DECISION_WORDS, summaries
+from shipit.result import format as fmt
+from shipit.result.model import Analysis, CheckStatus, Decision, Light
+
+__all__ = [
+    "CHART_NEEDS",
+    "Column",
+    "Headline",
+    "Item",
+    "Report",
+    "Section",
+    "Table",
+    "build_report",
+    "chart_names",
+]
+
+LIGHT_OF: dict[CheckStatus, Light] = {"pass": "green", "warn": "yellow", "fail": "red"}
+
+
+@dataclass(frozen=True)
+class Item:
+    """One line of a section: its text, with an optional bold label and traffic light."""
+
+    text: str
+    label: str | None = None
+    light: Light | None = None
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The verdict as a headline: the decision in words and the variant it concerns."""
+
+    decision: Decision
+    words: str
+    variant: str | None = None
+    runner_up: str | None = None
+    segments: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Section:
+    """One part of a report, shown in this order: headline, items, tables, notes, charts.
+
+    ``key`` is stable (it becomes the HTML id); ``item_columns`` names the label and text
+    of the items for renderers that lay items out as a table (``None``: a plain list).
+    """
+
+    key: str
+    title: str
+    headline: Headline | None = None
+    items: tuple[Item, ...] = ()
+    item_columns: tuple[str, str] | None = None
+    tables: tuple[Table, ...] = ()
+    notes: tuple[str, ...] = ()
+    charts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Report:
+    """A whole report: title, subtitle and its sections in reading order."""
+
+    title: str
+    subtitle: str
+    sections: tuple[Section, ...]
+
+    def section(self, key: str) -> Section | None:
+        """The section with ``key``, if the analysis has one."""
+        return next((s for s in self.sections if s.key == key), None)
+
+
+def _has_balance(a: Analysis) -> bool:
+    check = next((t for t in a.trust if t.name == "balance"), None)
+    return check is not None and any(k.endswith("_rel_diff") for k in check.details)
+
+
+CHART_NEEDS: dict[str, Callable[[Analysis], bool]] = {
+    "effects": lambda a: bool(a.effects),
+    "cumulative": lambda a: any(d.metric == a.primary for d in a.daily),
+    "segments": lambda a: any(
+        s.metric == a.primary and s.estimate.rel_effect is not None for s in a.segments
+    ),
+    "guardrails": lambda a: bool(a.guardrails),
+    "srm": lambda a: bool(a.units),
+    "balance": _has_balance,
+}
+"""Each chart and whether an analysis has the data to draw it (no empty charts)."""
+
+
+def chart_names(a: Analysis, wanted: tuple[str, ...] = tuple(CHART_NEEDS)) -> tuple[str, ...]:
+    """The charts among ``wanted`` that ``a`` has data for, in ``wanted``'s order."""
+    return tuple(name for name in wanted if CHART_NEEDS[name](a))
+
+
+def _verdict(a: Analysis) -> Section:
+    v = a.verdict
+    head = Headline(
+        decision=v.decision,
+        words=DECISION_WORDS[v.decision],
+        variant=v.variant,
+        runner_up=v.runner_up,
+        segments=v.segments,
+    )
+    return Section("verdict", "Verdict", headline=head, items=tuple(Item(r) for r in v.reasons))
+
+
+def _rollout(a: Analysis) -> Section | None:
+    v = a.verdict
+    if not v.rollout:
+        return None
+    holdout = v.holdout_percent
+    notes = () if holdout is None else (f"Long-term holdout: {fmt.points(holdout)}",)
+    return Section("rollout", "Rollout plan", tables=(tables.rollout(v.rollout),), notes=notes)
+
+
+def _lights(a: Analysis) -> Section:
+    items = [Item(t.message, t.name, LIGHT_OF[t.status]) for t in a.trust]
+    items += [Item(g.message, f"guardrail {g.metric}", g.light) for g in a.guardrails]
+    return Section(
+        "lights",
+        "Traffic lights",
+        items=tuple(items),
+        item_columns=("check", "detail"),
+        charts=chart_names(a, ("guardrails", "srm", "balance")),
+    )
+
+
+def _effects(a: Analysis) -> Section:
+    return Section(
+        "effects",
+        "Effects (relative)",
+        tables=(tables.effects(a.effects),),
+        charts=chart_names(a, ("effects",)),
+    )
+
+
+def _segments(a: Analysis) -> Section | None:
+    if not a.segments and not a.heterogeneity:
+        return None
+    parts = []
+    if a.segments:
+        parts.append(tables.segments(a.segments))
+    if a.heterogeneity:
+        parts.append(tables.heterogeneity(a.heterogeneity))
+    return Section(
+        "segments",
+        "Segments and heterogeneity",
+        tables=tuple(parts),
+        charts=chart_names(a, ("segments",)),
+    )
+
+
+def _daily(a: Analysis) -> Section | None:
+    if not a.daily:
+        return None
+    return Section(
+        "daily",
+        "Effect over time (cumulative)",
+        tables=(tables.daily(a.daily),),
+        charts=chart_names(a, ("cumulative",)),
+    )
+
+
+def _power(a: Analysis) -> Section | None:
+    if not a.power:
+        return None
+    return Section("power", "Power", tables=(tables.power(a.power),))
+
+
+def _truth(a: Analysis) -> Section | None:
+    if not a.true_effects:
+        return None
+    rows = tuple((k, fmt.signed(v)) for k, v in sorted(a.true_effects.items()))
+    table = Table((Column("metric"), Column("true effect", numeric=True)), rows)
+    return Section("truth", "True effects (simulation)", tables=(table,))
+
+
+def _notes(a: Analysis) -> Section | None:
+    if not a.notes:
+        return None
+    return Section("notes", "Notes", items=tuple(Item(n) for n in a.notes))
+
+
+def _audiences(a: Analysis) -> tuple[Section, ...]:
+    lines = summaries(a)
+    return tuple(
+        Section(
+            f"for-{audience.replace('_', '-')}",
+            f"For {audience.replace('_', ' ')}",
+            items=tuple(Item(line) for line in lines[audience]),
+        )
+        for audience in AUDIENCES
+    )
+
+
+def build_report(a: Analysis) -> Report:
+    """The report of ``a``: every section it has content for, in reading order."""
+    parts = [
+        _verdict(a),
+        _rollout(a),
+        _lights(a),
+        _effects(a),
+        _segments(a),
+        _daily(a),
+        _power(a),
+        _truth(a),
+        _notes(a),
+    ]
+    subtitle = (
+        f"method {a.method} · α = {fmt.num(a.alpha)} · primary {a.primary} · control {a.control} · "
+        f"variants {', '.join(a.variants)}"
+    )
+    sections = tuple(s for s in parts if s is not None) + _audiences(a)
+    return Report(title=a.experiment, subtitle=subtitle, sections=sections)
