@@ -63,11 +63,6 @@ KNOWN_UNCONFINED: set[str] = {
     "bandits/ope.py",
     "bandits/policies.py",
     "cli/commands/boundaries.py",
-    "decide/extension.py",
-    "decide/guardrails.py",
-    "decide/power.py",
-    "decide/segments.py",
-    "decide/trust.py",
     "sim/peeking.py",
     "sim/recommender.py",
 }
