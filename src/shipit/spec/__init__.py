@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from shipit.spec._problems import SpecValidationError
+from shipit.spec.decision import Decision
 from shipit.spec.experiment import Experiment, Holdout, Namespace, Variant
 from shipit.spec.guardrail import Guardrail
 from shipit.spec.io import (
@@ -26,6 +27,7 @@ __all__ = [
     "BayesianPlan",
     "Condition",
     "Covariate",
+    "Decision",
     "Experiment",
     "Guardrail",
     "Holdout",
