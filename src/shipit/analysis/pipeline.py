@@ -16,7 +16,7 @@ from shipit.analysis.checks import daily_effects, power_of_primary, trust_checks
 from shipit.analysis.effects import RowStats, pair_rows, row_stats, sequential_bounds
 from shipit.analysis.policy import direction, metric_order, policy_from_spec
 from shipit.decide.assemble import assemble
-from shipit.decide.build import estimate_from
+from shipit.decide.build import effects_from_comparison, segment_effects_from_comparison
 from shipit.errors import DataError
 from shipit.metrics.run import MetricMoments, compute_moments
 from shipit.result.model import Analysis, Effect, SegmentEffect, SequentialBounds
@@ -140,28 +140,20 @@ def _effects(
     hib = direction(exp, metric)
     rs = row_stats(c, v, metric, exp.analysis, higher_is_better=hib)
     seq = _overall_sequential(rs, exp) if exp.analysis.method == "sequential" else None
-    out = []
-    for i, variant in enumerate(others):
-        post = rs.posterior
-        out.append(
-            Effect(
-                metric=metric.name,
-                variant=variant,
-                control=control,
-                kind=metric.kind,
-                higher_is_better=hib,
-                n_control=int(rs.raw.n_control[i]),
-                n_variant=int(rs.raw.n_variant[i]),
-                mean_control=rs.raw.mean_control[i],
-                mean_variant=rs.raw.mean_variant[i],
-                raw=estimate_from(rs.raw, i),
-                adjusted=estimate_from(rs.adjusted, i) if rs.adjusted is not None else None,
-                prob_better=post.prob_better[i] if post is not None else None,
-                expected_loss=post.expected_loss_variant[i] if post is not None else None,
-                sequential=seq[i] if seq is not None else None,
-            )
-        )
-    return out
+    post = rs.posterior
+    k = len(others)
+    return effects_from_comparison(
+        rs.raw,
+        metrics=[metric.name] * k,
+        variants=others,
+        control=control,
+        kinds=[metric.kind] * k,
+        higher_is_better=[hib] * k,
+        adjusted=rs.adjusted,
+        prob_better=list(post.prob_better) if post is not None else None,
+        expected_loss=list(post.expected_loss_variant) if post is not None else None,
+        sequential=seq,
+    )
 
 
 def _overall_sequential(rs: RowStats, exp: Experiment) -> list[SequentialBounds]:
@@ -199,16 +191,11 @@ def _segment_effects(
     m = mm[metric.name]
     c, v = pair_rows(m, [f"{control}/{s}" for s, _ in pairs], [f"{x}/{s}" for s, x in pairs])
     rs = row_stats(c, v, metric, exp.analysis, higher_is_better=direction(exp, metric), bayes=False)
-    return [
-        SegmentEffect(
-            dimension=dimension,
-            segment=s,
-            metric=metric.name,
-            variant=x,
-            n_control=int(rs.raw.n_control[i]),
-            n_variant=int(rs.raw.n_variant[i]),
-            estimate=estimate_from(rs.best, i),
-            raw=estimate_from(rs.raw, i) if rs.adjusted is not None else None,
-        )
-        for i, (s, x) in enumerate(pairs)
-    ]
+    return segment_effects_from_comparison(
+        rs.best,
+        dimension=dimension,
+        segments=[s for s, _ in pairs],
+        metric=metric.name,
+        variant=[x for _, x in pairs],
+        raw=rs.raw if rs.adjusted is not None else None,
+    )

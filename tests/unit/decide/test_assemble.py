@@ -8,9 +8,13 @@ from statsmodels.stats.multitest import multipletests
 
 from shipit.decide import DecisionPolicy, GuardrailPolicy, assemble
 from shipit.decide.assemble import adjust_effects
-from shipit.decide.build import effects_from_comparison, estimate_from
+from shipit.decide.build import (
+    effects_from_comparison,
+    estimate_from,
+    segment_effects_from_comparison,
+)
 from shipit.errors import InputError
-from shipit.result.model import Effect, Estimate, SegmentEffect
+from shipit.result.model import Effect, Estimate, SegmentEffect, SequentialBounds
 from shipit.stats.frequentist import compare
 from shipit.stats.moments import Moments
 
@@ -104,4 +108,46 @@ def test_effects_from_comparison_carry_every_number(rng: np.random.Generator) ->
     with pytest.raises(InputError, match="one metric, variant"):
         effects_from_comparison(
             res, metrics=[], variants=["v"], control="c", kinds=["mean"], higher_is_better=[True]
+        )
+
+
+def test_converters_carry_posterior_sequential_and_segment_rows(rng: np.random.Generator) -> None:
+    """The pipeline's own path: posterior and sequential values per row, segments of variants."""
+    y = np.r_[rng.normal(10, 2, 300), rng.normal(10.5, 2, 300), rng.normal(10, 2, 300)]
+    m = Moments.from_arrays(["c"] * 300 + ["a"] * 300 + ["b"] * 300, {"y": y})
+    c = Moments(("c1", "c2"), m.names, m["c"].matrix.repeat(2, axis=0))
+    res = compare(c, m[["a", "b"]], "mean")
+    seq = [SequentialBounds(crossed="upper"), SequentialBounds(crossed="none")]
+    a, b = effects_from_comparison(
+        res,
+        metrics=["m", "m"],
+        variants=["a", "b"],
+        control="c",
+        kinds=["mean", "mean"],
+        higher_is_better=[True, True],
+        prob_better=[0.99, 0.4],
+        expected_loss=[1e-4, 0.2],
+        sequential=seq,
+    )
+    assert (a.prob_better, b.expected_loss) == (0.99, 0.2)
+    assert a.sequential == seq[0]
+    assert b.sequential == seq[1]
+    with pytest.raises(InputError, match="1 prob_better rows for 2"):
+        effects_from_comparison(
+            res,
+            metrics=["m", "m"],
+            variants=["a", "b"],
+            control="c",
+            kinds=["mean", "mean"],
+            higher_is_better=[True, True],
+            prob_better=[0.5],
+        )
+    segs = segment_effects_from_comparison(
+        res, dimension="d", segments=["x", "y"], metric="m", variant=["a", "b"], raw=res
+    )
+    assert [s.variant for s in segs] == ["a", "b"]
+    assert segs[1].raw == segs[1].estimate == estimate_from(res, 1)
+    with pytest.raises(InputError, match="1 segment and 2 variant names"):
+        segment_effects_from_comparison(
+            res, dimension="d", segments=["x"], metric="m", variant=["a", "b"]
         )
