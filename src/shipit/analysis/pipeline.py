@@ -121,7 +121,6 @@ def analyze(
         units=counts,
         weights=dict(zip(variants, experiment.weights, strict=True)),
         true_effects=true_effects,
-        correction="holm" if plan.correction == "none" else plan.correction,
     )
 
 
@@ -160,8 +159,11 @@ def _overall_sequential(rs: RowStats, exp: Experiment) -> list[SequentialBounds]
     best = rs.best
     n = np.asarray(best.n_control, dtype=np.float64)
     horizon = float(exp.analysis.sequential.horizon or np.max(n))
+    # Each treatment's boundary at the plan's correction across treatments (Bonferroni α/k).
+    alpha = policy_from_spec(exp).comparison_alpha(len(best))
+    plan = exp.analysis.model_copy(update={"alpha": alpha})
     b = sequential_bounds(
-        np.asarray(best.rel_effect), np.asarray(best.rel_se), n, exp.analysis, horizon=horizon
+        np.asarray(best.rel_effect), np.asarray(best.rel_se), n, plan, horizon=horizon
     )
     return [
         SequentialBounds(
