@@ -7,7 +7,8 @@
 4. ``ship_winner``: the best winner ships, all its guardrails green.
 5. ``extend_segment_on_uncertain_guardrail``: a variant wins in segments but a guardrail
    (overall or in the segment) is yellow.
-6. ``ship_to_segment``: a variant wins in segments (see ``decide.segment_rule``).
+6. ``ship_to_segment``: a variant wins in segments (frequentist plans only, with
+   family-wise error control over every segment test: see ``decide.segment_rule``).
 7. ``kill_on_harm``: every variant is significantly worse.
 8. ``kill_on_powered_null``: well powered, and every interval excludes the MDE.
 9. ``iterate``: anything else, with the units and days still needed.
@@ -29,7 +30,7 @@ from shipit.decide.extension import (
 )
 from shipit.decide.reasons import fmt_est, mde_txt, method_note, segment_line
 from shipit.decide.rollout import rollout_plan
-from shipit.decide.segment_rule import pick_segments
+from shipit.decide.segment_rule import exploratory_note, pick_segments
 from shipit.result.model import GuardrailResult, Verdict
 from shipit.spec.decision import Decision
 
@@ -248,6 +249,9 @@ def iterate(ctx: DecisionContext) -> Verdict:
             + (f" (~{days} more days)" if days is not None else "")
             + f" to reach {policy.power:.0%} power at the {mde_txt(policy)} MDE"
         )
+    note = exploratory_note(ctx)
+    if note is not None:
+        reasons.append(note)
     return ctx.verdict(
         Decision.ITERATE,
         variant=ordered[0] if ordered else None,

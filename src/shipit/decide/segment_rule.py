@@ -8,6 +8,11 @@ more, so the total false-ship rate stays ≤ α. Heterogeneity (Cochran's Q) is 
 gate, which only makes the route stricter. Guardrails come first: a variant with a red
 guardrail overall is never shipped to a segment, a segment whose own guardrail estimate is
 red is dropped, and a yellow one (overall or in the segment) extends instead of shipping.
+
+Only frequentist plans ship to segments. A Bayesian rule already spends its whole error
+budget (1 − threshold) on the overall decision, and a sequential plan reads the data at
+every look, where the fixed-horizon segment tests do not hold their level: there the
+segments are exploratory, reported but never shipped.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from shipit.decide.guardrails import guardrail_light
 from shipit.result.model import GuardrailResult, Heterogeneity, SegmentEffect
 from shipit.stats.multiple import adjust_p_values
 
-__all__ = ["SegmentPick", "pick_segments", "segment_family_p"]
+__all__ = ["SegmentPick", "exploratory_note", "pick_segments", "segment_family_p"]
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,8 @@ def _segment_guardrails(ctx: DecisionContext, s: SegmentEffect) -> list[tuple[st
 def pick_segments(ctx: DecisionContext) -> SegmentPick | None:
     """The first heterogeneous dimension whose segments win for a variant without a red light."""
     policy = ctx.policy
+    if policy.method != "frequentist":
+        return None
     family = segment_family_p(ctx)
     for h in ctx.heterogeneity:
         if h.metric != policy.primary or h.p_value is None or h.p_value >= policy.alpha:
@@ -112,3 +119,25 @@ def pick_segments(ctx: DecisionContext) -> SegmentPick | None:
                 uncertain_overall=overall,
             )
     return None
+
+
+def exploratory_note(ctx: DecisionContext) -> str | None:
+    """Under a Bayesian or sequential plan, a heterogeneous dimension is worth a word, no ship."""
+    if ctx.policy.method == "frequentist":
+        return None
+    h = next(
+        (
+            h
+            for h in ctx.heterogeneity
+            if h.metric == ctx.policy.primary
+            and h.p_value is not None
+            and h.p_value < ctx.policy.alpha
+        ),
+        None,
+    )
+    if h is None:
+        return None
+    return (
+        f"effects differ across {h.dimension} (Cochran's Q p = {h.p_value:.2g}); under a "
+        f"{ctx.policy.method} plan segments are exploratory: test the segment in a new experiment"
+    )
