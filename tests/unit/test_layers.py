@@ -55,16 +55,6 @@ CONFINED: dict[str, set[str]] = {
     "pandas": {"store", "metrics", "report", "sim", "analysis"},
 }
 
-# Modules that still call scipy outside stats, each removed as its numerics move into stats.
-# The xfail is strict: a module that has been fixed must leave this set.
-KNOWN_UNCONFINED: set[str] = {
-    "decide/extension.py",
-    "decide/guardrails.py",
-    "decide/power.py",
-    "decide/segments.py",
-    "decide/trust.py",
-}
-
 
 def _package_of(path: Path) -> str:
     rel = path.relative_to(SRC)
@@ -86,16 +76,7 @@ def _modules() -> list[Path]:
     return sorted(p for p in SRC.rglob("*.py"))
 
 
-def _params(known: frozenset[str] | set[str] = frozenset()) -> list[object]:
-    out: list[object] = []
-    for p in _modules():
-        rel = str(p.relative_to(SRC))
-        marks = [pytest.mark.xfail(strict=True)] if rel in known else []
-        out.append(pytest.param(p, id=rel, marks=marks))
-    return out
-
-
-@pytest.mark.parametrize("path", _params())
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(SRC)))
 def test_layers_hold(path: Path) -> None:
     package = _package_of(path)
     if package in LEAVES | {"__init__", "__main__"}:
@@ -116,7 +97,7 @@ def test_layers_hold(path: Path) -> None:
         )
 
 
-@pytest.mark.parametrize("path", _params(KNOWN_UNCONFINED))
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(SRC)))
 def test_third_party_confinement(path: Path) -> None:
     package = _package_of(path)
     for name in _imports(path):

@@ -16,7 +16,7 @@ from shipit.analysis.checks import daily_effects, power_of_primary, trust_checks
 from shipit.analysis.effects import RowStats, pair_rows, row_stats, sequential_bounds
 from shipit.analysis.policy import direction, metric_order, policy_from_spec
 from shipit.decide.assemble import assemble
-from shipit.decide.build import estimate_from
+from shipit.decide.build import effects_from_comparison, segment_effects_from_comparison
 from shipit.errors import DataError
 from shipit.metrics.kinds import kind_of
 from shipit.metrics.run import compute_moments
@@ -123,7 +123,6 @@ def analyze(
         units=counts,
         weights=dict(zip(variants, experiment.weights, strict=True)),
         true_effects=true_effects,
-        correction="holm" if plan.correction == "none" else plan.correction,
     )
 
 
@@ -139,36 +138,31 @@ def _effects(
     hib = direction(exp, metric)
     rs = row_stats(c, v, metric, exp.analysis, higher_is_better=hib)
     seq = _overall_sequential(rs, exp) if exp.analysis.method == "sequential" else None
-    out = []
-    for i, variant in enumerate(others):
-        post = rs.posterior
-        out.append(
-            Effect(
-                metric=metric.name,
-                variant=variant,
-                control=control,
-                kind=kind_of(metric).name,
-                higher_is_better=hib,
-                n_control=int(rs.raw.n_control[i]),
-                n_variant=int(rs.raw.n_variant[i]),
-                mean_control=rs.raw.mean_control[i],
-                mean_variant=rs.raw.mean_variant[i],
-                raw=estimate_from(rs.raw, i),
-                adjusted=estimate_from(rs.adjusted, i) if rs.adjusted is not None else None,
-                prob_better=post.prob_better[i] if post is not None else None,
-                expected_loss=post.expected_loss_variant[i] if post is not None else None,
-                sequential=seq[i] if seq is not None else None,
-            )
-        )
-    return out
+    post = rs.posterior
+    k = len(others)
+    return effects_from_comparison(
+        rs.raw,
+        metrics=[metric.name] * k,
+        variants=others,
+        control=control,
+        kinds=[kind_of(metric).name] * k,
+        higher_is_better=[hib] * k,
+        adjusted=rs.adjusted,
+        prob_better=list(post.prob_better) if post is not None else None,
+        expected_loss=list(post.expected_loss_variant) if post is not None else None,
+        sequential=seq,
+    )
 
 
 def _overall_sequential(rs: RowStats, exp: Experiment) -> list[SequentialBounds]:
     best = rs.best
     n = np.asarray(best.n_control, dtype=np.float64)
     horizon = float(exp.analysis.sequential.horizon or np.max(n))
+    # Each treatment's boundary at the plan's correction across treatments (Bonferroni α/k).
+    alpha = policy_from_spec(exp).comparison_alpha(len(best))
+    plan = exp.analysis.model_copy(update={"alpha": alpha})
     b = sequential_bounds(
-        np.asarray(best.rel_effect), np.asarray(best.rel_se), n, exp.analysis, horizon=horizon
+        np.asarray(best.rel_effect), np.asarray(best.rel_se), n, plan, horizon=horizon
     )
     return [
         SequentialBounds(
@@ -201,16 +195,11 @@ def _segment_effects(
         [GroupKey(x, segment=s) for s, x in pairs],
     )
     rs = row_stats(c, v, metric, exp.analysis, higher_is_better=direction(exp, metric), bayes=False)
-    return [
-        SegmentEffect(
-            dimension=dimension,
-            segment=s,
-            metric=metric.name,
-            variant=x,
-            n_control=int(rs.raw.n_control[i]),
-            n_variant=int(rs.raw.n_variant[i]),
-            estimate=estimate_from(rs.best, i),
-            raw=estimate_from(rs.raw, i) if rs.adjusted is not None else None,
-        )
-        for i, (s, x) in enumerate(pairs)
-    ]
+    return segment_effects_from_comparison(
+        rs.best,
+        dimension=dimension,
+        segments=[s for s, _ in pairs],
+        metric=metric.name,
+        variant=[x for _, x in pairs],
+        raw=rs.raw if rs.adjusted is not None else None,
+    )

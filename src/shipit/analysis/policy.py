@@ -53,4 +53,6 @@ def policy_from_spec(exp: Experiment) -> DecisionPolicy:
         guardrails=tuple(guardrail_policy(g) for g in exp.guardrails),
         prob_threshold=plan.bayesian.prob_threshold,
         loss_threshold=plan.bayesian.loss_tolerance,
+        correction=plan.correction,
+        secondary=tuple(m for m in exp.secondary_metrics if m != primary),
     )

@@ -1,8 +1,10 @@
 """Put one analysis together from its parts: the seam the analysis pipeline fills.
 
 The pipeline computes effects (raw, CUPED, Bayesian, sequential), segment and daily
-effects and the trust checks; ``assemble`` adds what follows from them by rule: multiple-
-testing corrections, heterogeneity, guardrail lights and the verdict.
+effects and the trust checks; ``assemble`` adds what follows from them by rule: the plan's
+multiple-testing correction (once, here: over the primary and secondary metrics × variants,
+and over the segments within each dimension), heterogeneity, guardrail lights and the
+verdict, which reads the adjusted p-values.
 """
 
 from __future__ import annotations
@@ -11,31 +13,73 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from shipit._types import FloatArray
 from shipit.decide.guardrails import check_guardrail
 from shipit.decide.policy import DecisionPolicy
 from shipit.decide.segments import adjust_segments, heterogeneity
 from shipit.decide.verdict import decide
 from shipit.errors import InputError
-from shipit.result.model import Analysis, DailyEffect, Effect, PowerInfo, SegmentEffect, TrustCheck
+from shipit.result.model import (
+    Analysis,
+    DailyEffect,
+    Effect,
+    Estimate,
+    PowerInfo,
+    SegmentEffect,
+    TrustCheck,
+)
 from shipit.stats.multiple import adjust_p_values
 
-__all__ = ["adjust_effects", "assemble"]
+__all__ = ["adjust_effects", "adjust_segment_families", "assemble"]
 
 
-def adjust_effects(effects: Sequence[Effect]) -> list[Effect]:
-    """Holm-adjust each metric's p-values across its variants (raw and adjusted estimates)."""
+def adjust_effects(
+    effects: Sequence[Effect], *, family: Sequence[str] | None = None, correction: str = "holm"
+) -> list[Effect]:
+    """Correct every metric × variant comparison of the ``family`` metrics together.
+
+    The family is the primary and secondary metrics (all metrics when ``family`` is None);
+    guardrails and other metrics are their own tests and keep ``p_value_adjusted`` empty.
+    The estimates acted on (CUPED-adjusted when present) are one family; the raw estimates
+    shown beside CUPED ones are corrected over the raw p-values of the same comparisons.
+    """
     out = list(effects)
-    for metric in dict.fromkeys(e.metric for e in effects):
-        idx = [i for i, e in enumerate(out) if e.metric == metric]
-        for field in ("raw", "adjusted"):
-            ests = [getattr(out[i], field) for i in idx]
-            if any(e is None for e in ests):
-                continue
-            p = np.array([np.nan if e.p_value is None else e.p_value for e in ests])
-            adj = adjust_p_values(p, "holm")
-            for i, e, a in zip(idx, ests, adj, strict=True):
-                new = e.model_copy(update={"p_value_adjusted": float(a)})
-                out[i] = out[i].model_copy(update={field: new})
+    names = set(family) if family is not None else {e.metric for e in effects}
+    idx = [i for i, e in enumerate(out) if e.metric in names]
+    if not idx:
+        return out
+    best = adjust_p_values(_p([out[i].best for i in idx]), correction)
+    raw = adjust_p_values(_p([out[i].raw for i in idx]), correction)
+    for i, b, r in zip(idx, best, raw, strict=True):
+        e = out[i]
+        if e.adjusted is None:
+            out[i] = e.model_copy(update={"raw": _with_adjusted(e.raw, b)})
+        else:
+            update = {"raw": _with_adjusted(e.raw, r), "adjusted": _with_adjusted(e.adjusted, b)}
+            out[i] = e.model_copy(update=update)
+    return out
+
+
+def _p(estimates: Sequence[Estimate]) -> FloatArray:
+    return np.array([np.nan if e.p_value is None else e.p_value for e in estimates])
+
+
+def _with_adjusted(e: Estimate, p: float) -> Estimate:
+    return e.model_copy(update={"p_value_adjusted": float(p)})
+
+
+def adjust_segment_families(
+    segments: Sequence[SegmentEffect], correction: str
+) -> list[SegmentEffect]:
+    """Correct the segment effects within each dimension (and metric), over all variants."""
+    families: dict[tuple[str, str], list[int]] = {}
+    for i, s in enumerate(segments):
+        families.setdefault((s.dimension, s.metric), []).append(i)
+    out = list(segments)
+    for idx in families.values():
+        fixed = adjust_segments([out[i] for i in idx], correction=correction)
+        for i, s in zip(idx, fixed, strict=True):
+            out[i] = s
     return out
 
 
@@ -53,19 +97,19 @@ def assemble(
     units: Mapping[str, int] | None = None,
     weights: Mapping[str, float] | None = None,
     true_effects: Mapping[str, float] | None = None,
-    correction: str = "holm",
+    correction: str | None = None,
     notes: Sequence[str] = (),
 ) -> Analysis:
-    """The whole ``Analysis``: corrections, heterogeneity, guardrails and the verdict added."""
+    """The whole ``Analysis``: corrections, heterogeneity, guardrails and the verdict added.
+
+    ``correction`` (the policy's when None) is applied over the primary and secondary
+    metrics × variants, and over the segments within each dimension.
+    """
     if control not in variants:
         raise InputError(f"control {control!r} is not among the variants {list(variants)}")
-    effects = adjust_effects(effects)
-    families: dict[tuple[str, str, str], list[SegmentEffect]] = {}
-    for s in segments:
-        families.setdefault((s.dimension, s.metric, s.variant), []).append(s)
-    adjusted_segments = [
-        s for fam in families.values() for s in adjust_segments(fam, correction=correction)
-    ]
+    how = correction if correction is not None else policy.correction
+    effects = adjust_effects(effects, family=policy.family, correction=how)
+    adjusted_segments = adjust_segment_families(segments, how)
     het = heterogeneity(adjusted_segments)
     guardrails = []
     for g in policy.guardrails:

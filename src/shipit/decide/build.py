@@ -1,11 +1,15 @@
-"""Bridges from stats results to the analysis value: one row of a comparison → ``Estimate``."""
+"""Bridges from stats results to the analysis value: rows of a comparison → ``Effect`` rows.
+
+The analysis pipeline and the tests build effects and segment effects through these same
+converters, so the verdict tests exercise the path production takes.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from shipit.errors import InputError
-from shipit.result.model import Effect, Estimate, SegmentEffect
+from shipit.result.model import Effect, Estimate, SegmentEffect, SequentialBounds
 from shipit.stats.results import ComparisonResult
 
 __all__ = ["effects_from_comparison", "estimate_from", "segment_effects_from_comparison"]
@@ -38,13 +42,27 @@ def effects_from_comparison(
     kinds: Sequence[str],
     higher_is_better: Sequence[bool],
     adjusted: ComparisonResult | None = None,
+    prob_better: Sequence[float] | None = None,
+    expected_loss: Sequence[float] | None = None,
+    sequential: Sequence[SequentialBounds] | None = None,
 ) -> list[Effect]:
-    """One ``Effect`` per row of a comparison whose rows are (metric, variant) pairs."""
+    """One ``Effect`` per row of a comparison whose rows are (metric, variant) pairs.
+
+    ``adjusted`` is the CUPED comparison of the same rows; ``prob_better``,
+    ``expected_loss`` (Bayesian plans) and ``sequential`` (sequential plans) give one value
+    per row.
+    """
     rows = len(raw)
     if not (len(metrics) == len(variants) == len(kinds) == len(higher_is_better) == rows):
         raise InputError(f"{rows} comparison rows need one metric, variant, kind, direction each")
-    if adjusted is not None and len(adjusted) != rows:
-        raise InputError(f"{len(adjusted)} adjusted rows for {rows} raw rows")
+    for name, extra in (
+        ("adjusted", adjusted),
+        ("prob_better", prob_better),
+        ("expected_loss", expected_loss),
+        ("sequential", sequential),
+    ):
+        if extra is not None and len(extra) != rows:
+            raise InputError(f"{len(extra)} {name} rows for {rows} raw rows")
     return [
         Effect(
             metric=metrics[i],
@@ -58,6 +76,9 @@ def effects_from_comparison(
             mean_variant=raw.mean_variant[i],
             raw=estimate_from(raw, i),
             adjusted=estimate_from(adjusted, i) if adjusted is not None else None,
+            prob_better=prob_better[i] if prob_better is not None else None,
+            expected_loss=expected_loss[i] if expected_loss is not None else None,
+            sequential=sequential[i] if sequential is not None else None,
         )
         for i in range(rows)
     ]
@@ -69,20 +90,31 @@ def segment_effects_from_comparison(
     dimension: str,
     segments: Sequence[str],
     metric: str,
-    variant: str,
+    variant: str | Sequence[str],
+    raw: ComparisonResult | None = None,
 ) -> list[SegmentEffect]:
-    """One ``SegmentEffect`` per row of a comparison whose rows are segments."""
-    if len(segments) != len(result):
-        raise InputError(f"{len(segments)} segment names for {len(result)} rows")
+    """One ``SegmentEffect`` per row of a comparison whose rows are segments (of variants).
+
+    ``result`` is the comparison to act on (CUPED-adjusted when the analysis has it);
+    ``raw`` the unadjusted comparison of the same rows, kept beside it. ``variant`` is one
+    name for every row or one per row.
+    """
+    rows = len(result)
+    names = [variant] * rows if isinstance(variant, str) else list(variant)
+    if len(segments) != rows or len(names) != rows:
+        raise InputError(f"{len(segments)} segment and {len(names)} variant names for {rows} rows")
+    if raw is not None and len(raw) != rows:
+        raise InputError(f"{len(raw)} raw rows for {rows} segment rows")
     return [
         SegmentEffect(
             dimension=dimension,
             segment=s,
             metric=metric,
-            variant=variant,
-            n_control=int(result.n_control[i]),
-            n_variant=int(result.n_variant[i]),
+            variant=names[i],
+            n_control=int((raw or result).n_control[i]),
+            n_variant=int((raw or result).n_variant[i]),
             estimate=estimate_from(result, i),
+            raw=estimate_from(raw, i) if raw is not None else None,
         )
         for i, s in enumerate(segments)
     ]

@@ -10,10 +10,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from scipy import stats as sps
-
 from shipit.decide.policy import DecisionPolicy
 from shipit.result.model import GuardrailResult, PowerInfo
+from shipit.stats.normal import normal_quantile
 
 __all__ = ["MAX_EXTENSION", "days_for", "guardrail_extra_units", "times", "unsettleable"]
 
@@ -34,11 +33,11 @@ def guardrail_extra_units(
     if n_now <= 0:
         return None, None, n_now
     factor = 0.0
-    q = float(sps.norm.ppf(1 - policy.alpha) + sps.norm.ppf(policy.power))
+    q = normal_quantile(1 - policy.alpha) + normal_quantile(policy.power)
     for g in yellow:
         if g.estimate is None or g.ci_low is None or g.ci_high is None:
             continue
-        se = (g.ci_high - g.ci_low) / (2 * float(sps.norm.ppf(1 - policy.alpha)))
+        se = (g.ci_high - g.ci_low) / (2 * normal_quantile(1 - policy.alpha))
         if se <= 0:
             continue
         limit = -g.margin if g.higher_is_better else g.margin

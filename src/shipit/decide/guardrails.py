@@ -9,12 +9,11 @@ one-sided at ``alpha`` and read off the 1 − 2α interval.
 
 from __future__ import annotations
 
-from scipy import stats as sps
-
 from shipit.decide._text import fmt_p
 from shipit.decide.policy import GuardrailPolicy
 from shipit.errors import InputError
 from shipit.result.model import Effect, GuardrailResult
+from shipit.stats.normal import normal_cdf, normal_quantile, normal_sf
 
 __all__ = ["check_guardrail", "guardrail_light"]
 
@@ -30,9 +29,9 @@ def guardrail_light(
     bound = -margin if higher_is_better else margin
     z = (estimate - bound) / se
     # "Good side" of the margin is above it when higher is better, below it otherwise.
-    p_ni = float(sps.norm.sf(z) if higher_is_better else sps.norm.cdf(z))
-    p_worse = float(sps.norm.cdf(z) if higher_is_better else sps.norm.sf(z))
-    q = float(sps.norm.ppf(1 - alpha))
+    p_ni = normal_sf(z) if higher_is_better else normal_cdf(z)
+    p_worse = normal_cdf(z) if higher_is_better else normal_sf(z)
+    q = normal_quantile(1 - alpha)
     lo, hi = estimate - q * se, estimate + q * se
     light = "green" if p_ni < alpha else "red" if p_worse < alpha else "yellow"
     return light, p_ni, p_worse, lo, hi

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import math
 
-from scipy import stats as sps
-
 from shipit.errors import InputError
 from shipit.result.model import PowerInfo, TrustCheck
+from shipit.stats.normal import normal_quantile
 from shipit.stats.power import mde_mean, sample_size_mean
 from shipit.stats.power_at_n import achieved_power as exact_power
 
@@ -21,7 +20,7 @@ __all__ = ["achieved_power", "power_check", "power_info", "reachable_mde", "samp
 def _z(alpha: float, power: float) -> float:
     if not (0 < alpha < 1 and 0 < power < 1):
         raise InputError(f"alpha and power must be in (0, 1), got {alpha}, {power}")
-    return float(sps.norm.ppf(1 - alpha / 2) + sps.norm.ppf(power))
+    return normal_quantile(1 - alpha / 2) + normal_quantile(power)
 
 
 def sample_size(sd: float, mde: float, *, alpha: float = 0.05, power: float = 0.8) -> float:

@@ -9,35 +9,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import numpy.typing as npt
-from scipy import stats as sps
 
 from shipit.errors import InputError
 from shipit.result.model import Estimate, Heterogeneity, SegmentEffect
+from shipit.stats.heterogeneity import cochran_q
 from shipit.stats.multiple import adjust_p_values
 
 __all__ = ["adjust_segments", "cochran_q", "heterogeneity"]
 
 _METHODS = {"holm": "holm", "bonferroni": "bonferroni", "bh": "fdr_bh", "none": None}
-
-
-def cochran_q(estimates: npt.ArrayLike, ses: npt.ArrayLike) -> tuple[float, int, float, float]:
-    """Cochran's Q, its degrees of freedom, p-value and I² for independent estimates."""
-    y = np.asarray(estimates, dtype=np.float64)
-    s = np.asarray(ses, dtype=np.float64)
-    if y.shape != s.shape:
-        raise InputError(f"{y.size} estimates for {s.size} standard errors")
-    ok = np.isfinite(y) & np.isfinite(s) & (s > 0)
-    y, s = y[ok], s[ok]
-    k = y.size
-    if k < 2:
-        return float("nan"), 0, float("nan"), float("nan")
-    w = 1.0 / s**2
-    pooled = np.sum(w * y) / w.sum()
-    q = float(np.sum(w * (y - pooled) ** 2))
-    df = k - 1
-    i2 = max(0.0, (q - df) / q) if q > 0 else 0.0
-    return q, df, float(sps.chi2.sf(q, df)), i2
 
 
 def adjust_segments(

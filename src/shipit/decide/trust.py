@@ -11,7 +11,6 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats as sps
 
 from shipit._types import FloatArray
 from shipit.errors import InputError
@@ -19,6 +18,7 @@ from shipit.result.model import CheckStatus, TrustCheck
 from shipit.stats.frequentist import compare
 from shipit.stats.moments import Moments
 from shipit.stats.multiple import adjust_p_values
+from shipit.stats.normal import contingency_p_value, normal_quantile, two_sided_p
 from shipit.stats.srm import srm_test
 
 __all__ = [
@@ -238,10 +238,10 @@ def novelty_check(
     m1, v1 = np.sum(w[early] * y[early]) / w[early].sum(), 1.0 / w[early].sum()
     m2, v2 = np.sum(w[late] * y[late]) / w[late].sum(), 1.0 / w[late].sum()
     z = (m1 - m2) / np.sqrt(v1 + v2)
-    p = float(2.0 * sps.norm.sf(abs(z)))
+    p = two_sided_p(float(z))
     decays = p < alpha and m1 > m2 and abs(m1) > abs(m2)
     grows = p < alpha and abs(m2) > abs(m1)
-    q = float(sps.norm.ppf(1 - alpha / 2))
+    q = normal_quantile(1 - alpha / 2)
 
     def ci(m: float, v: float) -> str:
         return f"{m:.4g} [{m - q * np.sqrt(v):.4g}, {m + q * np.sqrt(v):.4g}]"
@@ -312,15 +312,14 @@ def simpson_check(
     pooled = np.sum(nv * mv) / nv.sum() - np.sum(nc * mc) / nc.sum()
     seg = mv - mc
     # Is the segment mix the same in both arms? (χ² test of the 2 × segments table)
-    chi = sps.chi2_contingency(np.vstack([nc, nv])) if nc.size > 1 else None
-    mix_p_val = float(chi.pvalue) if chi is not None else 1.0
+    mix_p_val = contingency_p_value(np.vstack([nc, nv])) if nc.size > 1 else 1.0
     reversed_ = bool(nc.size > 1 and pooled != 0 and np.all(np.sign(seg) == -np.sign(pooled)))
     details: dict[str, float | str | None] = {"pooled_effect": float(pooled)}
     pooled_txt = f"{pooled:+.4g}"
     if var_control is not None and var_variant is not None:
         vc, vv = np.asarray(var_control, float), np.asarray(var_variant, float)
         se = float(np.sqrt(np.sum((nv / nv.sum()) ** 2 * vv) + np.sum((nc / nc.sum()) ** 2 * vc)))
-        half = float(sps.norm.ppf(0.975)) * se
+        half = normal_quantile(0.975) * se
         details["pooled_se"] = se
         pooled_txt += f" [{pooled - half:+.4g}, {pooled + half:+.4g}]"
     details.update({f"{s}_effect": float(e) for s, e in zip(segments, seg, strict=True)})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from shipit.errors import StateError
+from shipit.spec.decision import Decision  # what was decided: the verdict's vocabulary
 
 __all__ = ["TRANSITIONS", "Decision", "Status", "check_transition"]
 
@@ -17,14 +18,6 @@ class Status(StrEnum):
     STOPPED = "stopped"
     DECIDED = "decided"
     ARCHIVED = "archived"
-
-
-class Decision(StrEnum):
-    """What was decided once the experiment stopped."""
-
-    SHIP = "ship"
-    KILL = "kill"
-    ITERATE = "iterate"
 
 
 TRANSITIONS: dict[Status, frozenset[Status]] = {

@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from shipit.spec.decision import Decision
+
 __all__ = [
     "SCHEMA_VERSION",
     "Analysis",
@@ -37,7 +39,6 @@ SCHEMA_VERSION = "1"
 
 Light = Literal["green", "yellow", "red"]
 CheckStatus = Literal["pass", "warn", "fail"]
-Decision = Literal["halt", "roll_back", "ship", "ship_to_segment", "iterate", "kill"]
 Method = Literal["frequentist", "bayesian", "sequential"]
 
 

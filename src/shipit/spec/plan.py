@@ -63,7 +63,7 @@ class AnalysisPlan(_Frozen):
     mde: float | None = Field(default=None, gt=0)
     mde_relative: bool = True
     alternative: Alternative = "two-sided"
-    correction: Correction = "none"
+    correction: Correction = "holm"
     sequential: SequentialPlan = SequentialPlan()
     bayesian: BayesianPlan = BayesianPlan()
     cuped: bool = True

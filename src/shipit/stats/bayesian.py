@@ -24,7 +24,7 @@ from shipit.errors import InputError
 from shipit.stats.estimands import GroupStats, absolute_effect, relative_effect
 
 __all__ = [
-    "Decision",
+    "BayesRule",
     "DecisionReason",
     "NormalComparison",
     "NormalPrior",
@@ -273,8 +273,8 @@ class DecisionReason(StrEnum):
 
 
 @dataclass(frozen=True)
-class Decision:
-    """Per row: ship or not, and which condition failed."""
+class BayesRule:
+    """The Bayesian ship rule applied per row: ship or not, and which condition failed."""
 
     ship: BoolArray
     reason: npt.NDArray[np.str_]
@@ -288,7 +288,7 @@ def decide(
     *,
     threshold: float = 0.95,
     tolerance: float = 0.001,
-) -> Decision:
+) -> BayesRule:
     """Ship when P(better) ≥ threshold and the expected loss of shipping ≤ tolerance."""
     if not 0.0 < threshold < 1.0:
         raise InputError(f"threshold must be between 0 and 1, got {threshold}")
@@ -309,4 +309,4 @@ def decide(
         DecisionReason.LOSS_TOO_HIGH.value,
     )
     ship = reason == DecisionReason.SHIP.value
-    return Decision(ship, reason.astype(str), threshold, tolerance)
+    return BayesRule(ship, reason.astype(str), threshold, tolerance)

@@ -27,7 +27,7 @@ from shipit.stats.gst import Boundaries, GstDesign
 from shipit.stats.moments import Moments
 
 __all__ = [
-    "Decision",
+    "LookOutcome",
     "Monitoring",
     "decide_looks",
     "looks_from_days",
@@ -35,7 +35,8 @@ __all__ = [
     "monitor_moments",
 ]
 
-Decision: TypeAlias = Literal["continue", "efficacy", "futility"]
+# What one look of a group-sequential test says: go on, or stop and why.
+LookOutcome: TypeAlias = Literal["continue", "efficacy", "futility"]
 
 
 @dataclass(frozen=True)

@@ -130,7 +130,7 @@ PLAN_EDITS: list[tuple[dict[str, Any], str]] = [
     ({"metrics": [{**METRICS[0], "window": {"end_hours": 24}}, *METRICS[1:]]}, "metrics.converted"),
     ({"metrics": [*METRICS, {"name": "clicks", "event": "click"}]}, "metrics.clicks"),
     ({"analysis": {"alpha": 0.1}}, "analysis.alpha"),
-    ({"analysis": {"correction": "holm"}}, "analysis.correction"),
+    ({"analysis": {"correction": "bh"}}, "analysis.correction"),
     ({"control": "b"}, "control"),
     ({"secondary_metrics": []}, "secondary_metrics"),
     ({"guardrails": []}, "guardrails"),
