@@ -78,6 +78,9 @@ class MetricDef(_Frozen):
     winsorize: float | None = Field(default=None, gt=0.5, lt=1.0)
     covariates: tuple[Covariate, ...] = ()
     higher_is_better: bool = True
+    # A quantile metric (0 < q < 1) of every event's value, or of the per-unit values.
+    quantile: float | None = Field(default=None, gt=0.0, lt=1.0)
+    quantile_of: Literal["events", "units"] = "events"
 
     @model_validator(mode="after")
     def _shape(self) -> MetricDef:
@@ -88,6 +91,12 @@ class MetricDef(_Frozen):
             raise ValueError("a ratio metric takes numerator/denominator, not event")
         if not ratio and self.event is None:
             raise ValueError("a metric needs an event (or a numerator and denominator)")
+        if self.quantile is not None and ratio:
+            raise ValueError("a quantile metric takes an event, not numerator/denominator")
+        if self.quantile is not None and self.winsorize is not None:
+            raise ValueError("a quantile metric cannot be winsorized (quantiles resist outliers)")
+        if self.quantile is None and self.quantile_of != "events":
+            raise ValueError("quantile_of needs quantile (e.g. quantile: 0.95)")
         return self
 
     @property
