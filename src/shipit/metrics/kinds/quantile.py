@@ -188,8 +188,9 @@ def compare_quantiles(
     return replace(out, status=status.astype(str), **blank)
 
 
-_BLANKED = ("abs_se", "abs_ci_low", "abs_ci_high", "rel_se", "rel_ci_low", "rel_ci_high")
-_BLANKED += ("statistic", "p_value")
+# The numbers a comparison cannot give without two observations in each group.
+_BLANKED: tuple[str, ...] = ("abs_se", "abs_ci_low", "abs_ci_high", "rel_se", "rel_ci_low")
+_BLANKED += ("rel_ci_high", "statistic", "p_value")
 
 
 def _group_stats(s: QuantileSummary) -> GroupStats:
