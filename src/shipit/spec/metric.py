@@ -2,7 +2,8 @@
 
 A team defines "revenue" once; experiments reference it by name. The metric's kind follows
 from its aggregation: ``any`` gives a proportion, a ``ratio`` divides two per-unit
-aggregations, everything else is a mean of per-unit values.
+aggregations, ``quantile`` asks for a quantile of the values, everything else is a mean of
+per-unit values.
 """
 
 from __future__ import annotations
@@ -95,13 +96,17 @@ class MetricDef(_Frozen):
             raise ValueError("a quantile metric takes an event, not numerator/denominator")
         if self.quantile is not None and self.winsorize is not None:
             raise ValueError("a quantile metric cannot be winsorized (quantiles resist outliers)")
+        if self.quantile is not None and self.covariates:
+            raise ValueError(
+                "a quantile metric takes no covariates: CUPED does not apply to quantiles"
+            )
         if self.quantile is None and self.quantile_of != "events":
             raise ValueError("quantile_of needs quantile (e.g. quantile: 0.95)")
         return self
 
     @property
     def kind(self) -> Literal["proportion", "mean", "ratio"]:
-        """The statistical kind the aggregation implies."""
+        """The statistical kind the definition implies."""
         if self.numerator is not None:
             return "ratio"
         return "proportion" if self.aggregation == "any" else "mean"
