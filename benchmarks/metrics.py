@@ -117,7 +117,7 @@ def run_shipit(path: Path) -> dict[str, Any]:
 
     engine = DuckDBEngine(path / "store.duckdb")
     result = compute_moments(engine, "bench", 1, VARIANTS, METRICS)
-    return {m: result[m].matrix for m in result.metrics}
+    return {m: result.moments(m).matrix for m in result.metrics}
 
 
 def run_shipit_daily(path: Path) -> dict[str, Any]:
@@ -127,19 +127,22 @@ def run_shipit_daily(path: Path) -> dict[str, Any]:
 
     engine = DuckDBEngine(path / "store.duckdb")
     result = compute_moments(engine, "bench", 1, VARIANTS, METRICS, by="day")
-    return {m: result[m].matrix for m in result.metrics}
+    return {m: result.moments(m).matrix for m in result.metrics}
 
 
 def run_shipit_daily_dense(path: Path) -> dict[str, Any]:
     """``--by day`` with the units × days plan, for comparison."""
     from shipit.metrics.compile import compile_moments
+    from shipit.metrics.request import MomentsRequest
     from shipit.metrics.run import _read
     from shipit.store.duckdb import DuckDBEngine
 
     engine = DuckDBEngine(path / "store.duckdb")
-    plan = compile_moments("bench", 1, VARIANTS, METRICS, by="day", day_plan="dense")
+    plan = compile_moments(
+        MomentsRequest("bench", 1, VARIANTS, METRICS, by="day", day_plan="dense")
+    )
     result = _read(plan, engine.query(plan.sql).to_pydict(), VARIANTS)
-    return {m: result[m].matrix for m in result.metrics}
+    return {m: result.moments(m).matrix for m in result.metrics}
 
 
 HAND_WRITTEN = """

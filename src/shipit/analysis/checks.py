@@ -24,36 +24,19 @@ from shipit.decide.trust import (
     srm_check,
     srm_locate,
 )
-from shipit.metrics.run import MetricMoments
+from shipit.metrics.kinds import kind_of
+from shipit.metrics.summary import GroupKey, MetricMoments
 from shipit.result.model import DailyEffect, Effect, PowerInfo, SegmentEffect, TrustCheck
 from shipit.spec.experiment import Experiment
 from shipit.spec.metric import MetricDef
-from shipit.stats.estimands import summarize
 from shipit.stats.moments import Moments
 
 __all__ = ["daily_effects", "power_of_primary", "trust_checks"]
 
 
-def _days(mm: MetricMoments) -> list[str]:
-    return list(dict.fromkeys(g.day for g in mm.groups if g.day is not None))
-
-
-def _segments(mm: MetricMoments) -> list[str]:
-    return list(dict.fromkeys(g.segment for g in mm.groups if g.segment is not None))
-
-
-def _counts(
-    mm: MetricMoments, cells: Sequence[str], variants: Sequence[str], sep: str
-) -> np.ndarray:
-    """Units per (cell, variant): rows are cells, columns variants."""
-    m = next(iter(mm.metrics.values()))
-    index = {label: i for i, label in enumerate(m.labels)}
-    out = np.zeros((len(cells), len(variants)))
-    for r, cell in enumerate(cells):
-        for k, v in enumerate(variants):
-            i = index.get(f"{v}{sep}{cell}")
-            out[r, k] = m.n[i] if i is not None else 0.0
-    return out
+def _counts(mm: MetricMoments, keys: Sequence[Sequence[GroupKey]]) -> np.ndarray:
+    """Units per group: rows are cells, columns variants (0 where a group is absent)."""
+    return np.array([mm.units(row) for row in keys]).reshape(len(keys), -1)
 
 
 def daily_effects(
@@ -70,12 +53,15 @@ def daily_effects(
     """
     if by_day is None:
         return [], None
-    days = _days(by_day)
+    days = by_day.days
     if not days:
         return [], None
     pairs = [(d, v) for v in others for d in days]
     c, v = pair_rows(
-        by_day[metric.name], [f"{control}@{d}" for d, _ in pairs], [f"{x}@{d}" for d, x in pairs]
+        by_day,
+        metric,
+        [GroupKey(control, day=d) for d, _ in pairs],
+        [GroupKey(x, day=d) for d, x in pairs],
     )
     rs = row_stats(c, v, metric, exp.analysis, higher_is_better=direction(exp, metric), bayes=False)
     best = rs.best
@@ -112,8 +98,11 @@ def daily_effects(
 
 def _balance(exp: Experiment, overall: MetricMoments, metric: MetricDef) -> list[TrustCheck]:
     """Pre-period covariates of the primary compared across arms (A/A tests)."""
+    kind = kind_of(metric)
     m = overall[metric.name]
-    base = 2 if metric.kind == "ratio" else 1
+    if not kind.supports_cuped or not isinstance(m, Moments):
+        return []
+    base = len(kind.value_columns(metric))
     names = [c.column or c.name for c in metric.covariates]
     if len(m.names) <= base or len(names) != len(m.names) - base:
         return []
@@ -121,8 +110,12 @@ def _balance(exp: Experiment, overall: MetricMoments, metric: MetricDef) -> list
     control = exp.control_variant
     out = []
     others = [v for v in exp.variant_keys if v != control]
+
+    def group(variant: str) -> Moments:
+        return renamed.take(overall.rows([GroupKey(variant)]))
+
     for k, v in enumerate(others):
-        check = balance_check(renamed[control], renamed[v], names, adjusted=exp.analysis.cuped)
+        check = balance_check(group(control), group(v), names, adjusted=exp.analysis.cuped)
         if k:
             check = check.model_copy(update={"name": f"balance_{v}"})
         out.append(check)
@@ -131,15 +124,19 @@ def _balance(exp: Experiment, overall: MetricMoments, metric: MetricDef) -> list
 
 def _simpson(exp: Experiment, mm: MetricMoments, metric: MetricDef) -> TrustCheck | None:
     """Simpson's paradox for the first variant across one dimension's segments."""
-    cells = _segments(mm)
+    cells = mm.segments
     control = exp.control_variant
     variant = next(v for v in exp.variant_keys if v != control)
     if len(cells) < 2:
         return None
     c, v = pair_rows(
-        mm[metric.name], [f"{control}/{s}" for s in cells], [f"{variant}/{s}" for s in cells]
+        mm,
+        metric,
+        [GroupKey(control, segment=s) for s in cells],
+        [GroupKey(variant, segment=s) for s in cells],
     )
-    gc, gv = summarize(c, metric.kind), summarize(v, metric.kind)
+    kind = kind_of(metric)
+    gc, gv = kind.group_stats(c), kind.group_stats(v)
     if not (np.all(gc.n > 0) and np.all(gv.n > 0)):
         return None
     return simpson_check(
@@ -163,13 +160,14 @@ def trust_checks(
     w = [weights[v] for v in variants]
     out = [srm_check(counts, weights)]
     for dim, mm in by_segment.items():
-        cells = _segments(mm)
+        cells = mm.segments
         if cells:
-            out.append(srm_locate(f"srm_by_{dim}", cells, _counts(mm, cells, variants, "/"), w))
+            keys = [[GroupKey(v, segment=s) for v in variants] for s in cells]
+            out.append(srm_locate(f"srm_by_{dim}", cells, _counts(mm, keys), w))
     if by_day is not None:
-        days = _days(by_day)
+        days = by_day.days
         if days:
-            cumulative = _counts(by_day, days, variants, "@")
+            cumulative = _counts(by_day, [[GroupKey(v, day=d) for v in variants] for d in days])
             new = np.diff(np.vstack([np.zeros(len(variants)), cumulative]), axis=0)
             out.append(srm_locate("srm_by_day", days, np.maximum(new, 0.0), w))
     total = sum(counts.values())
@@ -204,7 +202,7 @@ def power_of_primary(
         return [], []
     sd = best.abs_se / float(np.sqrt(1.0 / e.n_control + 1.0 / e.n_variant))
     n = min(e.n_control, e.n_variant)
-    ndays = len(_days(by_day)) if by_day is not None else 0
+    ndays = len(by_day.days) if by_day is not None else 0
     baseline = e.mean_control
     if plan.mde_relative and (baseline is None or baseline == 0):
         return [], []

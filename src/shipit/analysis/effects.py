@@ -1,8 +1,9 @@
-"""The stats a plan asks for, vectorized over (variant, cell) rows of one metric's Moments.
+"""The stats a plan asks for, vectorized over (variant, cell) rows of one metric's summary.
 
 Rows pair the control's group with each variant's group in the same cell (overall, a
-segment or a day): raw comparisons, CUPED beside them when the metric has covariates,
-the Normal posterior for Bayesian plans, and always-valid or group-sequential bounds.
+segment or a day), looked up by ``GroupKey``; the metric's kind compares them (raw, CUPED
+beside it when the metric has covariates); the Normal posterior for Bayesian plans, and
+always-valid or group-sequential bounds.
 """
 
 from __future__ import annotations
@@ -13,46 +14,30 @@ from dataclasses import dataclass
 import numpy as np
 
 from shipit._types import FloatArray
+from shipit.metrics.kinds import kind_of
+from shipit.metrics.summary import GroupKey, MetricMoments, Summary
 from shipit.spec.metric import MetricDef
 from shipit.spec.plan import AnalysisPlan
 from shipit.stats.bayesian import NormalComparison, NormalPrior, compare_normal
-from shipit.stats.cuped import compare_cuped
-from shipit.stats.estimands import summarize
-from shipit.stats.frequentist import compare
 from shipit.stats.gst import GstDesign
-from shipit.stats.moments import Moments
 from shipit.stats.results import ComparisonResult
 from shipit.stats.sequential import msprt
 
-__all__ = ["SPENDING", "RowStats", "pair_rows", "row_stats", "sequential_bounds", "stats_kind"]
+__all__ = ["SPENDING", "RowStats", "pair_rows", "row_stats", "sequential_bounds"]
 
 # The spec's spending names as the stats package spells them.
 SPENDING = {"obrien_fleming": "obf", "pocock": "pocock"}
 
 
-def stats_kind(metric: MetricDef) -> str:
-    """The estimand kind for stats: the spec's proportion/mean/ratio."""
-    return metric.kind
-
-
-def has_covariates(m: Moments, metric: MetricDef) -> bool:
-    """Whether the computed moments carry covariate columns beyond y or num/den."""
-    base = 2 if metric.kind == "ratio" else 1
-    return len(m.names) > base
-
-
 def pair_rows(
-    m: Moments, control: Sequence[str], variant: Sequence[str]
-) -> tuple[Moments, Moments]:
-    """Control and variant Moments whose row i compares ``control[i]`` with ``variant[i]``."""
-    index = {label: i for i, label in enumerate(m.labels)}
-    tags = [f"{a}|{b}" for a, b in zip(control, variant, strict=True)]
-    rows_c = [index[label] for label in control]
-    rows_v = [index[label] for label in variant]
-    return (
-        Moments(tuple(f"c:{t}" for t in tags), m.names, m.matrix[rows_c]),
-        Moments(tuple(f"v:{t}" for t in tags), m.names, m.matrix[rows_v]),
-    )
+    mm: MetricMoments,
+    metric: MetricDef,
+    control: Sequence[GroupKey],
+    variant: Sequence[GroupKey],
+) -> tuple[Summary, Summary]:
+    """The metric's control and variant summaries whose row i compares group ``control[i]``
+    with group ``variant[i]``."""
+    return kind_of(metric).pair(mm[metric.name], mm.rows(control), mm.rows(variant))
 
 
 @dataclass(frozen=True)
@@ -70,25 +55,21 @@ class RowStats:
 
 
 def row_stats(
-    c: Moments,
-    v: Moments,
+    c: Summary,
+    v: Summary,
     metric: MetricDef,
     plan: AnalysisPlan,
     *,
     higher_is_better: bool,
     bayes: bool | None = None,
 ) -> RowStats:
-    """Raw comparison of every row; CUPED when the plan and the moments allow; posterior."""
-    kind = stats_kind(metric)
-    raw = compare(c, v, kind, alpha=plan.alpha, alternative=plan.alternative)
-    adjusted = None
-    stats_c, stats_v = summarize(c, kind), summarize(v, kind)
-    if plan.cuped and has_covariates(c, metric):
-        cc = compare_cuped(c, v, kind, alpha=plan.alpha, alternative=plan.alternative)
-        adjusted = cc.adjusted
-        stats_c, stats_v = cc.adjustment.control, cc.adjustment.variant
+    """Raw comparison of every row; CUPED when the plan and the summary allow; posterior
+    when the plan is Bayesian (or ``bayes``) and the metric's kind has one."""
+    kind = kind_of(metric)
+    cmp = kind.compare(c, v, alpha=plan.alpha, alternative=plan.alternative, cuped=plan.cuped)
     posterior = None
-    if bayes if bayes is not None else plan.method == "bayesian":
+    wanted = bayes if bayes is not None else plan.method == "bayesian"
+    if wanted and kind.supports_posterior:
         prior = plan.bayesian.prior
         normal = (
             NormalPrior(mean=prior.mean, sd=prior.sd)
@@ -96,14 +77,14 @@ def row_stats(
             else NormalPrior()
         )
         posterior = compare_normal(
-            stats_c,
-            stats_v,
+            cmp.control,
+            cmp.variant,
             prior=normal,
             scale="relative",
             level=1.0 - plan.alpha,
             higher_is_better=higher_is_better,
         )
-    return RowStats(raw, adjusted, posterior)
+    return RowStats(cmp.raw, cmp.adjusted, posterior)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,9 @@ from shipit.analysis.policy import direction, metric_order, policy_from_spec
 from shipit.decide.assemble import assemble
 from shipit.decide.build import estimate_from
 from shipit.errors import DataError
-from shipit.metrics.run import MetricMoments, compute_moments
+from shipit.metrics.kinds import kind_of
+from shipit.metrics.run import compute_moments
+from shipit.metrics.summary import GroupKey, MetricMoments
 from shipit.result.model import Analysis, Effect, SegmentEffect, SequentialBounds
 from shipit.spec.experiment import Experiment
 from shipit.spec.metric import MetricDef
@@ -126,17 +128,14 @@ def analyze(
 
 
 def _n(mm: MetricMoments, variants: Sequence[str]) -> np.ndarray:
-    first = next(iter(mm.metrics.values()))
-    index = {g: i for i, g in enumerate(first.labels)}
-    return np.array([first.n[index[v]] if v in index else 0.0 for v in variants])
+    return mm.units([GroupKey(v) for v in variants])
 
 
 def _effects(
     mm: MetricMoments, metric: MetricDef, control: str, others: list[str], exp: Experiment
 ) -> list[Effect]:
     """One effect per variant of one metric: raw, CUPED, posterior, sequential."""
-    m = mm[metric.name]
-    c, v = pair_rows(m, [control] * len(others), others)
+    c, v = pair_rows(mm, metric, [GroupKey(control)] * len(others), [GroupKey(x) for x in others])
     hib = direction(exp, metric)
     rs = row_stats(c, v, metric, exp.analysis, higher_is_better=hib)
     seq = _overall_sequential(rs, exp) if exp.analysis.method == "sequential" else None
@@ -148,7 +147,7 @@ def _effects(
                 metric=metric.name,
                 variant=variant,
                 control=control,
-                kind=metric.kind,
+                kind=kind_of(metric).name,
                 higher_is_better=hib,
                 n_control=int(rs.raw.n_control[i]),
                 n_variant=int(rs.raw.n_variant[i]),
@@ -192,12 +191,15 @@ def _segment_effects(
     exp: Experiment,
 ) -> list[SegmentEffect]:
     """Per-segment effects of the primary, CUPED within each segment when it applies."""
-    cells = list(dict.fromkeys(g.segment for g in mm.groups if g.segment is not None))
-    pairs = [(s, v) for v in others for s in cells]
+    pairs = [(s, v) for v in others for s in mm.segments]
     if not pairs:
         return []
-    m = mm[metric.name]
-    c, v = pair_rows(m, [f"{control}/{s}" for s, _ in pairs], [f"{x}/{s}" for s, x in pairs])
+    c, v = pair_rows(
+        mm,
+        metric,
+        [GroupKey(control, segment=s) for s, _ in pairs],
+        [GroupKey(x, segment=s) for s, x in pairs],
+    )
     rs = row_stats(c, v, metric, exp.analysis, higher_is_better=direction(exp, metric), bayes=False)
     return [
         SegmentEffect(

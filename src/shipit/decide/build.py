@@ -50,7 +50,7 @@ def effects_from_comparison(
             metric=metrics[i],
             variant=variants[i],
             control=control,
-            kind=kinds[i],  # type: ignore[arg-type]
+            kind=kinds[i],
             higher_is_better=higher_is_better[i],
             n_control=int(raw.n_control[i]),
             n_variant=int(raw.n_variant[i]),

@@ -9,7 +9,8 @@ from pydantic import ValidationError
 
 from shipit.errors import NotFoundError, SpecError
 from shipit.spec.metric import MetricDef
-from shipit.store.engine import Engine, quote
+from shipit.store.engine import Engine
+from shipit.store.sql import identifier, literal
 
 __all__ = ["latest_phase", "list_variants", "read_metric_defs"]
 
@@ -38,18 +39,15 @@ def read_metric_defs(path: str | Path) -> list[MetricDef]:
     return out
 
 
-def _lit(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def latest_phase(engine: Engine, experiment: str) -> int | None:
     """The highest phase stored for an experiment (NotFoundError when it has no exposures)."""
     cols = engine.columns("exposures")
     if cols is None:
         raise NotFoundError("the store has no exposures: load some with `shipit load exposures`")
+    d = engine.dialect
     table = engine.query(
-        f"SELECT COUNT(*) AS n, MAX({quote('phase', engine.dialect)}) AS phase FROM exposures "
-        f"WHERE {quote('experiment', engine.dialect)} = {_lit(experiment)}"
+        f"SELECT COUNT(*) AS n, MAX({identifier('phase', d)}) AS phase FROM exposures "
+        f"WHERE {identifier('experiment', d)} = {literal(experiment, d)}"
     ).to_pylist()[0]
     if not table["n"]:
         raise NotFoundError(f"no exposures for experiment {experiment!r} in the store")
@@ -58,10 +56,11 @@ def latest_phase(engine: Engine, experiment: str) -> int | None:
 
 def list_variants(engine: Engine, experiment: str, phase: int | None) -> list[str]:
     """Variants seen in an experiment's exposures, by name."""
-    where = f"{quote('experiment', engine.dialect)} = {_lit(experiment)}"
+    d = engine.dialect
+    where = f"{identifier('experiment', d)} = {literal(experiment, d)}"
     if phase is not None:
-        where += f" AND {quote('phase', engine.dialect)} = {int(phase)}"
+        where += f" AND {identifier('phase', d)} = {int(phase)}"
     rows = engine.query(
-        f"SELECT DISTINCT {quote('variant', engine.dialect)} AS v FROM exposures WHERE {where}"
+        f"SELECT DISTINCT {identifier('variant', d)} AS v FROM exposures WHERE {where}"
     ).to_pylist()
     return sorted(str(r["v"]) for r in rows)

@@ -1,9 +1,10 @@
-"""Run the compiled query on an Engine and hand back ``Moments``: the bridge into stats."""
+"""Run the compiled query on an Engine and hand back a summary per metric (``Moments`` for
+the moment kinds, the kind's own summary otherwise): the bridge into stats."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
@@ -11,53 +12,26 @@ import numpy as np
 
 from shipit.errors import InputError
 from shipit.metrics.compile import CompiledQuery, compile_exposure_count, compile_moments
+from shipit.metrics.kinds import MetricKind, SummarySource, kind_of
+from shipit.metrics.request import MomentsRequest
+from shipit.metrics.summary import GroupKey, MetricMoments, Summary
 from shipit.spec.metric import MetricDef
 from shipit.stats.moments import Moments
 from shipit.store.engine import Engine
 
-__all__ = ["SLICE_UNITS", "GroupKey", "MetricMoments", "compute_moments", "plan_moments"]
+__all__ = [
+    "SLICE_UNITS",
+    "GroupKey",
+    "MetricMoments",
+    "compute_moments",
+    "plan_moments",
+    "request_for",
+]
 
 # Exposures above which DuckDB computes daily moments slice by slice of units: the per-unit
 # running values of the daily plan need memory in proportion to the units (about 7 GB for
 # 2M units of the 10M-user demo), while slices only cost one more scan of the events each.
 SLICE_UNITS = 2_000_000
-
-
-@dataclass(frozen=True)
-class GroupKey:
-    """What a group of units is: its variant, and segment or day when asked for."""
-
-    variant: str
-    segment: str | None = None
-    day: str | None = None
-
-    @property
-    def label(self) -> str:
-        """The Moments label: ``variant``, ``variant/segment`` or ``variant@day``."""
-        if self.segment is not None:
-            return f"{self.variant}/{self.segment}"
-        if self.day is not None:
-            return f"{self.variant}@{self.day}"
-        return self.variant
-
-
-@dataclass(frozen=True)
-class MetricMoments:
-    """Moments per metric (same groups for all), plus the exposure sanity counts."""
-
-    metrics: Mapping[str, Moments]
-    groups: tuple[GroupKey, ...]
-    multi_variant_units: int
-    pre_phase_exposures: int
-    sql: str = field(repr=False)
-    # (metric, z) -> the pooled winsorizing cap of a winsorized metric (not by day).
-    caps: Mapping[tuple[str, str], float] = field(default_factory=dict)
-
-    def __getitem__(self, metric: str) -> Moments:
-        try:
-            return self.metrics[metric]
-        except KeyError:
-            raise InputError(f"no metric {metric!r} among {list(self.metrics)}") from None
 
 
 def plan_moments(
@@ -73,11 +47,39 @@ def plan_moments(
     unit_slice: tuple[int, int] | None = None,
     cap_values: Mapping[tuple[str, str], float | None] | None = None,
 ) -> CompiledQuery:
-    """The query ``compute_moments`` would run (for ``--show-sql``).
+    """The moments query ``compute_moments`` would run (for ``--show-sql``).
 
     By day, winsorized metrics need the whole period's caps: without ``cap_values`` they
     are computed first (one more round trip, over the winsorized metrics only).
     """
+    request = request_for(
+        engine,
+        experiment_key,
+        phase,
+        variants,
+        metrics,
+        by=by,
+        phase_start=phase_start,
+        tables=tables,
+        cap_values=cap_values,
+    )
+    return compile_moments(replace(request, unit_slice=unit_slice), engine.capabilities)
+
+
+def request_for(
+    engine: Engine,
+    experiment_key: str,
+    phase: int | None,
+    variants: Sequence[str],
+    metrics: Sequence[MetricDef],
+    *,
+    by: str | None = None,
+    phase_start: datetime | None = None,
+    tables: Mapping[str, str] | None = None,
+    cap_values: Mapping[tuple[str, str], float | None] | None = None,
+) -> MomentsRequest:
+    """The request for these metrics on ``engine``: where the segment attribute lives,
+    and by day the whole period's caps (computed first when not given)."""
     t = {"exposures": "exposures", "units": "units", **(tables or {})}
     segment_in: Any = "exposures"
     if by not in (None, "day"):
@@ -92,17 +94,15 @@ def plan_moments(
         cap_values = _period_caps(
             engine, experiment_key, phase, variants, metrics, phase_start, tables
         )
-    return compile_moments(
+    return MomentsRequest(
         experiment_key,
         phase,
-        variants,
-        metrics,
+        tuple(variants),
+        tuple(metrics),
         by=by,
         segment_in=segment_in,
         phase_start=phase_start,
-        dialect=engine.dialect,
         tables=tables,
-        unit_slice=unit_slice,
         cap_values=cap_values,
     )
 
@@ -120,8 +120,8 @@ def compute_moments(
     slice_units: int = SLICE_UNITS,
     cap_values: Mapping[tuple[str, str], float | None] | None = None,
 ) -> MetricMoments:
-    """Moments of every metric per variant (and segment or day), in one engine round trip
-    except by day (see below).
+    """A summary of every metric per variant (and segment or day): one engine round trip
+    for all moment metrics except by day (see below), and any query a kind of its own needs.
 
     ``by`` is None, ``"day"`` (cumulative to the end of each UTC day) or a segment attribute
     of the exposures or units table. Units exposed to several variants are excluded and
@@ -129,27 +129,52 @@ def compute_moments(
 
     By day, winsorized metrics are capped at the whole period's pooled caps on every day
     (``cap_values`` as ``MetricMoments.caps`` of the query without ``by`` gives them, else
-    they are computed first), and on DuckDB more than ``slice_units`` exposures are
-    computed in slices of units whose moments are added (one round trip per slice).
+    they are computed first), and on engines with unit slices more than ``slice_units``
+    exposures are computed in slices of units whose moments are added (one round trip per
+    slice).
     """
-    args = (engine, experiment_key, phase, variants, metrics)
-    options: dict[str, Any] = {"by": by, "phase_start": phase_start, "tables": tables}
+    request = request_for(
+        engine,
+        experiment_key,
+        phase,
+        variants,
+        metrics,
+        by=by,
+        phase_start=phase_start,
+        tables=tables,
+        cap_values=cap_values,
+    )
+    caps = engine.capabilities
     k = 1
-    if by == "day":
-        if cap_values is None:
-            cap_values = _period_caps(*args, phase_start, tables)
-        options["cap_values"] = cap_values
-    if by == "day" and engine.dialect == "duckdb":
+    if request.day and caps.supports_unit_slices:
         k = -(-_exposures(engine, experiment_key, phase, tables) // max(1, slice_units))
     if k <= 1:
-        plan = plan_moments(*args, **options)
-        return _read(plan, engine.query(plan.sql).to_pydict(), list(variants))
-    parts = []
-    for i in range(k):
-        plan = plan_moments(*args, **options, unit_slice=(i, k))
-        parts.append(engine.query(plan.sql).to_pydict())
-    whole = _read(plan, _add_days(parts), list(variants))
-    return replace(whole, sql=f"-- {k} slices of units, their sums added; the last:\n{plan.sql}")
+        plan = compile_moments(request, caps)
+        whole = _read(plan, engine.query(plan.sql).to_pydict(), list(variants))
+    else:
+        parts = []
+        for i in range(k):
+            plan = compile_moments(replace(request, unit_slice=(i, k)), caps)
+            parts.append(engine.query(plan.sql).to_pydict())
+        whole = _read(plan, _add_days(parts), list(variants))
+        whole = replace(
+            whole, sql=f"-- {k} slices of units, their sums added; the last:\n{plan.sql}"
+        )
+    return _summaries(engine, request, whole)
+
+
+def _summaries(engine: Engine, request: MomentsRequest, whole: MetricMoments) -> MetricMoments:
+    """Every metric's summary from its kind, in the order of the request's metrics."""
+    moments = {name: m for name, m in whole.metrics.items() if isinstance(m, Moments)}
+    source = SummarySource(engine, request, whole.groups, moments)
+    by_kind: dict[str, tuple[MetricKind, list[MetricDef]]] = {}
+    for m in request.metrics:
+        kind = kind_of(m)
+        by_kind.setdefault(kind.name, (kind, []))[1].append(m)
+    found: dict[str, Summary] = {}
+    for kind, defs in by_kind.values():
+        found.update(kind.summarize(source, defs))
+    return replace(whole, metrics={m.name: found[m.name] for m in request.metrics})
 
 
 def _period_caps(
@@ -174,7 +199,9 @@ def _exposures(
     engine: Engine, experiment_key: str, phase: int | None, tables: Mapping[str, str] | None
 ) -> int:
     """Exposure rows of the experiment (phase): an upper bound on its units."""
-    sql = compile_exposure_count(experiment_key, phase, dialect=engine.dialect, tables=tables)
+    sql = compile_exposure_count(
+        experiment_key, phase, capabilities=engine.capabilities, tables=tables
+    )
     return int(engine.query(sql).to_pydict()["n"][0] or 0)
 
 
@@ -265,7 +292,7 @@ def _read(plan: CompiledQuery, result: dict[str, list[Any]], variants: list[str]
     labels = [g.label for g in groups]
     n = np.zeros(len(groups))
     n[where] = np.asarray([result["n"][i] for i in present], dtype=np.float64)
-    out: dict[str, Moments] = {}
+    out: dict[str, Summary] = {}
     for mc in plan.columns:
         k = len(mc.names)
         sums = np.zeros((len(groups), k))

@@ -89,7 +89,7 @@ class Effect(_Frozen):
     metric: str
     variant: str
     control: str
-    kind: Literal["proportion", "mean", "ratio"] = "mean"
+    kind: str = "mean"  # the metric's kind (metrics.kinds): proportion, mean, ratio, ...
     higher_is_better: bool = True
     n_control: int = 0
     n_variant: int = 0

@@ -10,7 +10,7 @@ import duckdb
 import pyarrow as pa
 
 from shipit.errors import EngineError
-from shipit.store.engine import quote
+from shipit.store.sql import capabilities_for, identifier
 from shipit.store.tables import TableSchema
 
 __all__ = ["COMMIT_ROWS", "BulkWrite", "DuckDBEngine"]
@@ -29,14 +29,11 @@ _ARROW_SQL = {
 }
 
 
-def _q(name: str) -> str:
-    return quote(name, "duckdb")
-
-
 class DuckDBEngine:
     """SQL on an embedded DuckDB database: a file (created with its folder) or ``:memory:``."""
 
     dialect = "duckdb"
+    capabilities = capabilities_for("duckdb")
 
     def __init__(self, path: str | Path = ":memory:", *, threads: int | None = None) -> None:
         self.path = str(path)
@@ -80,13 +77,14 @@ class DuckDBEngine:
         """Create the table if needed and add any new attribute columns of the batch."""
         have = self.columns(table)
         if have is None:
-            cols = ", ".join(f"{_q(c.name)} {c.type}" for c in schema.columns)
-            self.con.execute(f"CREATE TABLE {_q(table)} ({cols})")
+            cols = ", ".join(f"{identifier(c.name)} {c.type}" for c in schema.columns)
+            self.con.execute(f"CREATE TABLE {identifier(table)} ({cols})")
             have = {c.name: c.type for c in schema.columns}
         for field in arrow:
             if field.name not in have:
                 sql_type = _ARROW_SQL.get(field.type, "VARCHAR")
-                self.con.execute(f"ALTER TABLE {_q(table)} ADD COLUMN {_q(field.name)} {sql_type}")
+                column = identifier(field.name)
+                self.con.execute(f"ALTER TABLE {identifier(table)} ADD COLUMN {column} {sql_type}")
 
     def append(self, schema: TableSchema, batches: Iterable[pa.RecordBatch]) -> int:
         """Append batches, all or none: staged and merged, or straight into an empty table
@@ -129,14 +127,14 @@ class DuckDBEngine:
 
     def _has_rows(self, table: str) -> bool:
         # fetchall: DuckDB 2 refuses the next statement while a result is unread.
-        return bool(self.con.execute(f"SELECT 1 FROM {_q(table)} LIMIT 1").fetchall())
+        return bool(self.con.execute(f"SELECT 1 FROM {identifier(table)} LIMIT 1").fetchall())
 
     def _dedupe(self, schema: TableSchema, name: str) -> int:
         """Keep one row per key in a freshly filled table (the last given when replacing)."""
-        table = _q(name)
+        table = identifier(name)
         assert schema.key is not None
-        keys = ", ".join(_q(k) for k in schema.key)
-        not_null = " AND ".join(f"{_q(k)} IS NOT NULL" for k in schema.key)
+        keys = ", ".join(identifier(k) for k in schema.key)
+        not_null = " AND ".join(f"{identifier(k)} IS NOT NULL" for k in schema.key)
         # Distinct hashes mean distinct keys: the common case costs one grouping of integers
         # (a GROUP BY, which spills to disk, unlike a count of distinct values).
         rows = self.con.execute(
@@ -152,11 +150,11 @@ class DuckDBEngine:
         )
 
     def _merge(self, schema: TableSchema, stage: str) -> int:
-        table = _q(schema.name)
+        table = identifier(schema.name)
         if schema.key is None:
             return self._count(f"INSERT INTO {table} BY NAME FROM {stage}")
-        keys = ", ".join(_q(k) for k in schema.key)
-        on = " AND ".join(f"t.{_q(k)} = s.{_q(k)}" for k in schema.key)
+        keys = ", ".join(identifier(k) for k in schema.key)
+        on = " AND ".join(f"t.{identifier(k)} = s.{identifier(k)}" for k in schema.key)
         if schema.replace:
             # The last row given for a key wins over the stored one.
             self.con.execute(
@@ -165,7 +163,7 @@ class DuckDBEngine:
             return self._count(
                 f"INSERT INTO {table} BY NAME SELECT DISTINCT ON ({keys}) * FROM {stage}"
             )
-        not_null = " AND ".join(f"{_q(k)} IS NOT NULL" for k in schema.key)
+        not_null = " AND ".join(f"{identifier(k)} IS NOT NULL" for k in schema.key)
         # Rows without a key (events without an id) are appended as they come.
         return self._count(
             f"INSERT INTO {table} BY NAME "
@@ -217,17 +215,17 @@ class BulkWrite:
             before = eng.columns(name)
             if before is None or not eng._has_rows(name):
                 self._direct.add(name)
-                work = _q(self._work(name))
+                work = identifier(self._work(name))
                 con.execute(f"DROP TABLE IF EXISTS {work}")  # left by a killed load
                 if before is not None:
-                    con.execute(f"CREATE TABLE {work} AS FROM {_q(name)} LIMIT 0")
+                    con.execute(f"CREATE TABLE {work} AS FROM {identifier(name)} LIMIT 0")
         target = self._work(name) if name in self._direct else self._stage(name)
         for batch in batches:
             con.register("__shipit_batch", batch)
             try:
                 if name in self._direct:
                     eng._ensure(schema, target, batch.schema)
-                    n = eng._count(f"INSERT INTO {_q(target)} BY NAME FROM __shipit_batch")
+                    n = eng._count(f"INSERT INTO {identifier(target)} BY NAME FROM __shipit_batch")
                     self.stored[name] = self.stored.get(name, 0) + n
                 elif name not in self._staged:
                     con.execute(f"CREATE OR REPLACE TEMP TABLE {target} AS FROM __shipit_batch")
@@ -253,15 +251,17 @@ class BulkWrite:
                 continue  # no batch came
             if schema.key is not None and name in self.stored:
                 self.stored[name] -= eng._dedupe(schema, work)
-            con.execute(f"DROP TABLE IF EXISTS {_q(name)}")
-            con.execute(f"ALTER TABLE {_q(work)} RENAME TO {_q(name)}")
+            con.execute(f"DROP TABLE IF EXISTS {identifier(name)}")
+            con.execute(f"ALTER TABLE {identifier(work)} RENAME TO {identifier(name)}")
         for name in sorted(self._staged):
             self.current = name
             schema, stage = self._schemas[name], self._stage(name)
             have = eng.columns(name) or {}
             for column, sql_type in (eng.columns(stage) or {}).items():
                 if column not in have:
-                    con.execute(f"ALTER TABLE {_q(name)} ADD COLUMN {_q(column)} {sql_type}")
+                    con.execute(
+                        f"ALTER TABLE {identifier(name)} ADD COLUMN {identifier(column)} {sql_type}"
+                    )
             self.stored[name] = eng._merge(schema, stage)
             con.execute(f"DROP TABLE {stage}")
 
@@ -269,6 +269,6 @@ class BulkWrite:
         """After a failure: drop the new tables and stages (the stored tables are as before)."""
         con = self.engine.con
         for name in self._direct:
-            con.execute(f"DROP TABLE IF EXISTS {_q(self._work(name))}")
+            con.execute(f"DROP TABLE IF EXISTS {identifier(self._work(name))}")
         for name in self._staged:
             con.execute(f"DROP TABLE IF EXISTS {self._stage(name)}")

@@ -2,6 +2,7 @@
 
 Everything above the store speaks SQL text in the engine's sqlglot ``dialect`` and gets
 Arrow tables back; appends go through ``append`` so that they are atomic and idempotent.
+Names and values in that SQL are quoted by ``shipit.store.sql``.
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-import sqlglot
 from sqlglot import exp
 
 from shipit.errors import InputError, NotFoundError
+from shipit.store.sql import Capabilities
 from shipit.store.tables import TABLES, TableName, TableSchema
 
 if TYPE_CHECKING:
@@ -31,6 +32,12 @@ class Engine(Protocol):
     @property
     def dialect(self) -> str:
         """The sqlglot dialect of the SQL this engine runs ("duckdb", "spark", ...)."""
+        ...
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What the dialect supports (``store.sql.capabilities_for(dialect)``): compilers
+        ask this rather than compare dialect names."""
         ...
 
     def query(self, sql: str) -> pa.Table:
@@ -115,15 +122,3 @@ def map_table(
     query = exp.select(*select).from_(exp.to_table(source))
     view = exp.Create(this=exp.to_table(name), kind="VIEW", expression=query, replace=True)
     engine.execute(view.sql(dialect=engine.dialect))
-
-
-def quote(name: str, dialect: str) -> str:
-    """An identifier quoted for the dialect."""
-    return exp.to_identifier(name, quoted=True).sql(dialect=dialect)
-
-
-def transpile(sql: str, dialect: str) -> str:
-    """DuckDB-flavoured SQL rewritten for another dialect."""
-    if dialect == "duckdb":
-        return sql
-    return ";\n".join(sqlglot.transpile(sql, read="duckdb", write=dialect))

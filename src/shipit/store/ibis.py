@@ -9,7 +9,7 @@ from typing import Any
 import pyarrow as pa
 
 from shipit.errors import EngineError
-from shipit.store.engine import quote
+from shipit.store.sql import Capabilities, capabilities_for, identifier
 from shipit.store.tables import TableSchema
 
 __all__ = ["IbisEngine"]
@@ -26,6 +26,7 @@ class IbisEngine:
         self.backend = backend
         name = str(getattr(backend, "name", "duckdb"))
         self.dialect = _DIALECTS.get(name, name)
+        self.capabilities: Capabilities = capabilities_for(self.dialect)
 
     @classmethod
     def from_url(cls, url: str) -> IbisEngine:
@@ -117,12 +118,12 @@ class IbisEngine:
 
     def _count(self, table: str) -> int:
         return int(
-            self.query(f"SELECT COUNT(*) AS n FROM {quote(table, self.dialect)}")[0][0].as_py()
+            self.query(f"SELECT COUNT(*) AS n FROM {identifier(table, self.dialect)}")[0][0].as_py()
         )
 
     def _merge_sql(self, schema: TableSchema, stage: str, cols: list[str]) -> str:
         def q(c: str) -> str:
-            return quote(c, self.dialect)
+            return identifier(c, self.dialect)
 
         listed = ", ".join(q(c) for c in cols)
         target = q(schema.name)

@@ -22,7 +22,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from shipit.errors import DataError, InputError, NotFoundError
-from shipit.store.engine import Engine, quote
+from shipit.store.engine import Engine
+from shipit.store.sql import identifier
 from shipit.store.tables import TABLES, TableSchema
 
 __all__ = ["BulkLoad", "Progress", "bulk_load", "load", "read_batches"]
@@ -32,10 +33,6 @@ Progress = Callable[[int, int], None]
 BATCH_ROWS = 1_000_000
 MAX_REASONS = 10
 _ROW = "__shipit_row"
-
-
-def _q(name: str) -> str:
-    return quote(name, "duckdb")
 
 
 class _CountingFile(io.RawIOBase):
@@ -297,14 +294,15 @@ class _Checker:
         ):
             return "DOUBLE"
         if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+            col = identifier(name)
             row = self.con.execute(
-                f"SELECT count({_q(name)}), count(TRY_CAST({_q(name)} AS DOUBLE)) FROM b"
+                f"SELECT count({col}), count(TRY_CAST({col} AS DOUBLE)) FROM b"
             ).fetchone()
             return "DOUBLE" if row and row[0] > 0 and row[0] == row[1] else "VARCHAR"
         return "VARCHAR"
 
     def _typed(self, name: str, sql_type: str) -> str:
-        col = _q(name)
+        col = identifier(name)
         if sql_type == "TIMESTAMP":
             # Offsets ("...Z", "+02:00") are honoured and the result is UTC.
             return f"CAST(TRY_CAST({col} AS TIMESTAMPTZ) AS TIMESTAMP)"
@@ -313,14 +311,14 @@ class _Checker:
     def _cast(self, name: str, sql_type: str, present: list[str]) -> str:
         if name not in present:
             default = "0" if name == "phase" else "NULL"
-            return f"CAST({default} AS {sql_type}) AS {_q(name)}"
-        return f"{self._typed(name, sql_type)} AS {_q(name)}"
+            return f"CAST({default} AS {sql_type}) AS {identifier(name)}"
+        return f"{self._typed(name, sql_type)} AS {identifier(name)}"
 
     def _reject_bad_rows(self, names: list[str], source: str) -> None:
         cases: list[str] = []
         for name in names:
             sql_type = self.types[name]
-            col = _q(name)
+            col = identifier(name)
             fixed = self.schema.column(name)
             if fixed is not None and fixed.required:
                 blank = f" OR trim(CAST({col} AS VARCHAR)) = ''" if sql_type == "VARCHAR" else ""

@@ -9,6 +9,7 @@ import pytest
 from shipit.analysis.effects import pair_rows, row_stats
 from shipit.cli.demo_run import DemoResult
 from shipit.metrics.run import compute_moments
+from shipit.metrics.summary import GroupKey
 from shipit.sim import generate, scenario
 from shipit.sim.storage import experiment_for
 from shipit.store.duckdb import DuckDBEngine
@@ -64,7 +65,10 @@ def test_cuped_interval_covers_the_truth_while_the_raw_lift_is_biased() -> None:
     mm = compute_moments(engine, exp.key, None, list(exp.variant_keys), [primary], by="rep")
     reps = [f"{r:03d}" for r in range(REPS)]
     c, v = pair_rows(
-        mm[primary.name], [f"control/{s}" for s in reps], [f"new_recommender/{s}" for s in reps]
+        mm,
+        primary,
+        [GroupKey("control", segment=s) for s in reps],
+        [GroupKey("new_recommender", segment=s) for s in reps],
     )
     rs = row_stats(c, v, primary, exp.analysis, higher_is_better=True)
     assert rs.adjusted is not None

@@ -27,8 +27,12 @@ class Format(StrEnum):
 
 def rows(result: MetricMoments) -> list[dict[str, Any]]:
     """One JSON-ready row per (metric, group): n, mean and the moment sums."""
+    from shipit.stats.moments import Moments
+
     out: list[dict[str, Any]] = []
     for metric, m in result.metrics.items():
+        if not isinstance(m, Moments):
+            continue  # a kind's own summary: not moments
         first = m.names[0]
         for i, g in enumerate(result.groups):
             row: dict[str, Any] = {"metric": metric, "variant": g.variant}
