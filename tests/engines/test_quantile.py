@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shipit.metrics.kinds.quantile import compute_quantiles
+from shipit.metrics.run import compute_moments
+from shipit.metrics.summary import GroupKey
 from shipit.spec.metric import MetricDef
 from shipit.store.duckdb import DuckDBEngine
 from shipit.store.loaders import load
@@ -134,10 +135,11 @@ def check_against_numpy(
 ) -> None:
     got = compute(metric, by, start)
     want = observations(data, metric, by, start)
-    assert set(got.cells) == set(want), metric.name
+    present = {(g.variant, g.segment, g.day) for g, n in zip(got.groups, got.n, strict=True) if n}
+    assert present == set(want), metric.name
     q = float(metric.quantile or 0)
     for cell, (x, unit, n_units) in want.items():
-        i = got.index(cell)
+        i = got.groups.index(GroupKey(*cell))
         ref = numpy_quantile(q, x, unit, n_units)
         assert got.n[i] == n_units, cell
         assert got.n_obs[i] == len(x), cell
@@ -163,7 +165,7 @@ def test_quantiles_match_numpy(
     phase_start: datetime | None,
 ) -> None:
     def compute(m: MetricDef, b: str | None, s: datetime | None) -> Any:
-        return compute_quantiles(engine, "checkout", 1, VARIANTS, m, by=b, phase_start=s)
+        return compute_moments(engine, "checkout", 1, VARIANTS, [m], by=b, phase_start=s)[m.name]
 
     check_against_numpy(compute, dataset, metric, by, phase_start)
 
@@ -177,7 +179,7 @@ def test_spark_quantiles_match_numpy(
     spark = request.getfixturevalue("spark_engine")
 
     def compute(m: MetricDef, b: str | None, s: datetime | None) -> Any:
-        return compute_quantiles(spark, "checkout", 1, VARIANTS, m, by=b, phase_start=s)
+        return compute_moments(spark, "checkout", 1, VARIANTS, [m], by=b, phase_start=s)[m.name]
 
     for metric in (QUANTILES[0], QUANTILES[2]):
         check_against_numpy(compute, dataset, metric, by, PHASE_START)

@@ -13,7 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shipit.metrics.kinds.quantile import compare_quantiles, compute_quantiles
+from shipit.metrics.kinds import kind_of
+from shipit.metrics.run import compute_moments
+from shipit.metrics.summary import GroupKey
 from shipit.spec.metric import MetricDef
 from shipit.store.duckdb import DuckDBEngine
 from shipit.store.loaders import load
@@ -65,11 +67,15 @@ def _store(seed: int, *, events_per_unit: int, p_active: float) -> tuple[DuckDBE
 
 def _intervals(engine: DuckDBEngine, metric: MetricDef) -> tuple[np.ndarray, np.ndarray]:
     """Per experiment the 95% interval of the absolute and of the relative difference."""
-    s = compute_quantiles(engine, "sim", 1, ["control", "treatment"], metric, by="rep")
-    reps = sorted({seg for _, seg, _ in s.cells if seg is not None})
-    c = s.take([s.index(("control", r, None)) for r in reps])
-    v = s.take([s.index(("treatment", r, None)) for r in reps])
-    r = compare_quantiles(c, v)
+    mm = compute_moments(engine, "sim", 1, ["control", "treatment"], [metric], by="rep")
+    kind = kind_of(metric)
+    c, v = kind.pair(
+        mm[metric.name],
+        mm.rows([GroupKey("control", segment=r) for r in mm.segments]),
+        mm.rows([GroupKey("treatment", segment=r) for r in mm.segments]),
+    )
+    r = kind.compare(c, v, alpha=0.05, alternative="two-sided", cuped=True).raw
+    assert len(r) == REPS
     assert (r.status == "ok").all()
     return np.column_stack([r.abs_ci_low, r.abs_ci_high]), np.column_stack(
         [r.rel_ci_low, r.rel_ci_high]

@@ -105,8 +105,10 @@ class MetricDef(_Frozen):
         return self
 
     @property
-    def kind(self) -> Literal["proportion", "mean", "ratio"]:
+    def kind(self) -> Literal["proportion", "mean", "ratio", "quantile"]:
         """The statistical kind the definition implies."""
+        if self.quantile is not None:
+            return "quantile"
         if self.numerator is not None:
             return "ratio"
         return "proportion" if self.aggregation == "any" else "mean"

@@ -22,12 +22,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from statistics import NormalDist
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from shipit._types import FloatArray
+from shipit.errors import InputError
+from shipit.metrics.kinds.base import Comparison, SummarySource, UnitValue
 from shipit.metrics.kinds.quantile_sql import SUMMARY_COLUMNS, QuantileQuery
+from shipit.metrics.request import MomentsRequest
+from shipit.metrics.summary import GroupKey, Summary
 from shipit.spec.metric import MetricDef
 from shipit.stats.estimands import GroupStats, summarize
 from shipit.stats.frequentist import compare_stats
@@ -35,24 +39,29 @@ from shipit.stats.moments import Moments
 from shipit.stats.results import ComparisonResult, Status
 from shipit.store.engine import Engine
 
-__all__ = ["BOUND_LEVEL", "QuantileSummary", "compare_quantiles", "compute_quantiles"]
+__all__ = [
+    "BOUND_LEVEL",
+    "QUANTILE",
+    "QuantileKind",
+    "QuantileSummary",
+    "compare_quantiles",
+    "compute_quantiles",
+]
 
 # The level of the order-statistic bounds whose width gives the standard error of q̂.
 BOUND_LEVEL = 0.95
 
-Cell = tuple[str, str | None, str | None]  # (variant, segment, day)
-
 
 @dataclass(frozen=True)
 class QuantileSummary:
-    """Per group: units, observations, q̂, σ of F̂(q̂) and the bounds at p ∓ z·σ.
+    """Per group: units ``n``, observations, q̂, σ of F̂(q̂) and the bounds at p ∓ z·σ.
 
-    ``cells`` are (variant, segment, day); every array has one entry per cell. A group
-    without observations has NaN estimate and bounds.
+    Every array has one entry per group of ``groups``; a group without observations has
+    NaN estimate and bounds.
     """
 
     q: float
-    cells: tuple[Cell, ...]
+    groups: tuple[GroupKey, ...]
     n: FloatArray
     n_obs: FloatArray
     estimate: FloatArray
@@ -60,6 +69,9 @@ class QuantileSummary:
     ci_low: FloatArray
     ci_high: FloatArray
     sql: str = ""
+
+    def __len__(self) -> int:
+        return len(self.groups)
 
     @property
     def z(self) -> float:
@@ -73,73 +85,122 @@ class QuantileSummary:
         return out
 
     def take(self, rows: Sequence[int]) -> QuantileSummary:
-        """The summary of the given rows, in that order."""
+        """The summary of the given rows, in that order (a row may repeat)."""
         idx = np.asarray(rows, dtype=np.int64)
         return replace(
             self,
-            cells=tuple(self.cells[i] for i in idx),
+            groups=tuple(self.groups[i] for i in idx),
             **{k: getattr(self, k)[idx] for k in _ARRAYS},
         )
 
-    def index(self, cell: Cell) -> int:
-        """The row of a cell."""
-        return self.cells.index(cell)
+    def aligned(self, groups: Sequence[GroupKey]) -> QuantileSummary:
+        """The rows of ``groups``, in that order; a group not computed has no units."""
+        where = {g: i for i, g in enumerate(self.groups)}
+        k = len(groups)
+        arrays: dict[str, Any] = {name: np.full(k, np.nan) for name in _ARRAYS}
+        arrays["n"] = np.zeros(k)
+        arrays["n_obs"] = np.zeros(k)
+        for j, g in enumerate(groups):
+            if g in where:
+                for name in _ARRAYS:
+                    arrays[name][j] = getattr(self, name)[where[g]]
+        return replace(self, groups=tuple(groups), **arrays)
 
 
 _ARRAYS = ("n", "n_obs", "estimate", "sigma", "ci_low", "ci_high")
 
 
+class QuantileKind:
+    """``quantile: q`` metrics: the engine's quantile summary, compared by the difference
+    of two independent quantile estimates. No CUPED (the spec refuses covariates)."""
+
+    name = "quantile"
+    supports_cuped = False
+    supports_posterior = True  # a Normal posterior on the estimates and their variances
+
+    def __repr__(self) -> str:
+        return "QuantileKind()"
+
+    def unit_values(self, metric: MetricDef) -> tuple[tuple[str, UnitValue], ...]:
+        """None in the shared moments query: the kind runs queries of its own."""
+        return ()
+
+    def value_columns(self, metric: MetricDef) -> tuple[str, ...]:
+        """No moment columns."""
+        return ()
+
+    def summarize(self, source: SummarySource, metrics: Sequence[MetricDef]) -> dict[str, Summary]:
+        """Each metric's quantile summary on the request's groups (two round trips each)."""
+        return {
+            m.name: compute_quantiles(source.engine, source.request, m).aligned(source.groups)
+            for m in metrics
+        }
+
+    def pair(
+        self, summary: Summary, control: Sequence[int], variant: Sequence[int]
+    ) -> tuple[Summary, Summary]:
+        """Rows picked by position."""
+        s = _quantiles(summary)
+        return s.take(control), s.take(variant)
+
+    def group_stats(self, summary: Summary) -> GroupStats:
+        """q̂ and its variance ((U − L)/2z)² per row."""
+        return _group_stats(_quantiles(summary))
+
+    def compare(
+        self,
+        control: Summary,
+        variant: Summary,
+        *,
+        alpha: float,
+        alternative: str,
+        cuped: bool,
+    ) -> Comparison:
+        """The difference of the quantiles, absolute and relative; never CUPED-adjusted."""
+        c, v = _quantiles(control), _quantiles(variant)
+        raw = compare_quantiles(c, v, alpha=alpha, alternative=alternative)
+        return Comparison(raw, None, _group_stats(c), _group_stats(v))
+
+
+QUANTILE = QuantileKind()
+
+
+def _quantiles(summary: Summary) -> QuantileSummary:
+    if not isinstance(summary, QuantileSummary):
+        raise InputError(f"expected a quantile summary, got a {type(summary).__name__}")
+    return summary
+
+
 def compute_quantiles(
-    engine: Engine,
-    experiment_key: str,
-    phase: int | None,
-    variants: Sequence[str],
-    metric: MetricDef,
-    *,
-    by: str | None = None,
-    segment_in: Literal["exposures", "units"] = "exposures",
-    phase_start: datetime | None = None,
-    tables: Mapping[str, str] | None = None,
+    engine: Engine, request: MomentsRequest, metric: MetricDef
 ) -> QuantileSummary:
-    """The quantile summary of one metric per variant (and segment or day): two round trips,
-    q̂ with the unit moments of S and N, then the bounds."""
-    query = QuantileQuery(
-        experiment_key,
-        phase,
-        tuple(variants),
-        metric,
-        by=by,
-        segment_in=segment_in,
-        phase_start=phase_start,
-        dialect=engine.dialect,
-        tables=tables,
-    )
+    """The quantile summary of one metric for the request's groups, in two round trips:
+    q̂ with the unit moments of S and N, then the bounds at p ∓ z·σ."""
+    query = QuantileQuery(request, metric, engine.capabilities)
     sql = query.summary_sql()
     raw = engine.query(sql).to_pydict()
-    cells = _cells(raw, query.keys)
+    groups = _groups(raw, query.keys)
     num = {c: _floats(raw[c]) for c in SUMMARY_COLUMNS}
     num["n_obs"] = np.nan_to_num(num["n_obs"])
     q = float(metric.quantile or 0.5)
     sigma = ratio_sigma(num["n"], num["s"], num["c"], num["s_s"], num["s_c"], num["c_c"])
     lo_p, hi_p = bound_probabilities(q, sigma)
     has = np.isfinite(num["qhat"]) & np.isfinite(lo_p) & np.isfinite(hi_p)
-    lo = np.full(len(cells), np.nan)
-    hi = np.full(len(cells), np.nan)
+    lo = np.full(len(groups), np.nan)
+    hi = np.full(len(groups), np.nan)
     if has.any():
         probs = sorted({float(p) for p in np.concatenate([lo_p[has], hi_p[has]])})
         bounds_sql = query.bounds_sql(probs)
         got = engine.query(bounds_sql).to_pydict()
-        where = {cell: i for i, cell in enumerate(cells)}
+        where = {g: i for i, g in enumerate(groups)}
         pos = {p: j for j, p in enumerate(probs)}
-        for cell, values in zip(_cells(got, query.keys), got["bounds"], strict=True):
-            i = where[cell]
+        for g, values in zip(_groups(got, query.keys), got["bounds"], strict=True):
+            i = where[g]
             if has[i]:
                 lo[i] = float(values[pos[float(lo_p[i])]])
                 hi[i] = float(values[pos[float(hi_p[i])]])
         sql = f"{sql};\n-- then the bounds:\n{bounds_sql}"
-    return QuantileSummary(
-        q, tuple(cells), num["n"], num["n_obs"], num["qhat"], sigma, lo, hi, sql=sql
-    )
+    return QuantileSummary(q, groups, num["n"], num["n_obs"], num["qhat"], sigma, lo, hi, sql)
 
 
 def ratio_sigma(
@@ -210,15 +271,14 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _cells(raw: Mapping[str, list[Any]], keys: Sequence[str]) -> list[Cell]:
-    rows = len(raw["variant"])
+def _groups(raw: Mapping[str, list[Any]], keys: Sequence[str]) -> tuple[GroupKey, ...]:
     seg = raw.get("segment") if "segment" in keys else None
     day = raw.get("day") if "day" in keys else None
-    return [
-        (
-            str(raw["variant"][i]),
+    return tuple(
+        GroupKey(
+            str(v),
             _text(seg[i]) if seg is not None else None,
             _text(day[i]) if day is not None else None,
         )
-        for i in range(rows)
-    ]
+        for i, v in enumerate(raw["variant"])
+    )

@@ -17,53 +17,36 @@ of each UTC day (the units × days plan).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Literal
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import sqlglot
 from sqlglot import exp
 
-from shipit.metrics.compile import _render, compile_moments
+from shipit.metrics.request import MomentsRequest
 from shipit.metrics.windows import condition
 from shipit.spec.metric import MetricDef
+from shipit.store.sql import Capabilities, capabilities_for, identifier, literal
 
 __all__ = ["SUMMARY_COLUMNS", "QuantileQuery"]
 
 # The summary query's value columns: units, observations, q̂, then Σs, Σn, Σs², Σsn, Σn².
 SUMMARY_COLUMNS = ("n", "n_obs", "qhat", "s", "c", "s_s", "s_c", "c_c")
-
-
-def _id(name: str) -> str:
-    return exp.to_identifier(name, quoted=True).sql("duckdb")
-
-
-def _lit(value: str) -> str:
-    return exp.Literal.string(value).sql("duckdb")
+_DUCKDB = capabilities_for("duckdb")
 
 
 @dataclass(frozen=True)
 class QuantileQuery:
-    """The SQL of one quantile metric for one breakdown (``by``: None, ``"day"`` or a segment
-    attribute read from ``segment_in``)."""
+    """The SQL of one quantile metric for a request's experiment and breakdown."""
 
-    experiment: str
-    phase: int | None
-    variants: tuple[str, ...]
+    request: MomentsRequest
     metric: MetricDef
-    by: str | None = None
-    segment_in: Literal["exposures", "units"] = "exposures"
-    phase_start: datetime | None = None
-    dialect: str = "duckdb"
-    tables: Mapping[str, str] | None = None
+    capabilities: Capabilities = _DUCKDB
 
     @property
     def keys(self) -> tuple[str, ...]:
-        """The group columns of both results."""
-        if self.by is None:
-            return ("variant",)
-        return ("variant", "day") if self.by == "day" else ("variant", "segment")
+        """The group columns of both results: variant[, segment][, day]."""
+        return self.request.keys
 
     def summary_sql(self) -> str:
         """Per group: n, n_obs, q̂ and the unit moments of S (≤ q̂) and N (observations)."""
@@ -118,22 +101,17 @@ class QuantileQuery:
     def _shadow(self) -> list[tuple[str, str]]:
         """The moments query's CTEs of the same metric read as a mean (units × days by day):
         its exposure CTEs, and ``unit_values`` with every unit's aggregated value ``m0_y``."""
+        # Imported on use: metrics.compile imports the kinds, this module among them.
+        from shipit.metrics.compile import compile_moments
+
         m = self.metric
         shadow = MetricDef(
             name=m.name, event=m.event, aggregation=m.aggregation, value=m.value, window=m.window
         )
-        sql = compile_moments(
-            self.experiment,
-            self.phase,
-            self.variants,
-            [shadow],
-            by=self.by,
-            segment_in=self.segment_in,
-            phase_start=self.phase_start,
-            dialect="duckdb",
-            tables=self.tables,
-            day_plan="dense",
-        ).sql
+        request = replace(
+            self.request.with_metrics([shadow]), day_plan="dense", unit_slice=None, cap_values=None
+        )
+        sql = compile_moments(request, _DUCKDB).sql
         tree = sqlglot.parse_one(sql, read="duckdb")
         out = []
         for cte in tree.find_all(exp.CTE):
@@ -163,34 +141,34 @@ class QuantileQuery:
         ctes = [c for c in ctes if c[0] != "unit_values"]
         event = self.metric.event
         assert event is not None
-        ts = f"ev.{_id('timestamp')}"
+        ts = f"ev.{identifier('timestamp')}"
         conds = [
-            f"ev.{_id('unit_id')} = u.unit_id",
-            f"ev.{_id('event')} = {_lit(event)}",
+            f"ev.{identifier('unit_id')} = u.unit_id",
+            f"ev.{identifier('event')} = {literal(event)}",
             *condition(self.metric.window, ts, "u.first_ts"),
         ]
         if day:
             conds.append(f"{ts} < u.cutoff")
-        value = f"ev.{_id(self.metric.value)}"
+        value = f"ev.{identifier(self.metric.value)}"
+        events = identifier(self.request.table("events"))
         ctes.append(
             (
                 "q_obs",
                 f"(SELECT u.unit_id, u.variant{seg}{day}, CAST({value} AS DOUBLE) AS x "
-                f"FROM {base} u JOIN {_id(self._table('events'))} ev ON {' AND '.join(conds)} "
+                f"FROM {base} u JOIN {events} ev ON {' AND '.join(conds)} "
                 f"WHERE {value} IS NOT NULL)",
             )
         )
         return ctes
 
-    def _table(self, name: str) -> str:
-        return (self.tables or {}).get(name, name)
-
     def _render(self, ctes: list[tuple[str, str]], select: str) -> str:
+        from shipit.metrics.compile import render
+
         body = ",\n".join(
             f"{name} AS {sql if sql.startswith(('(', 'NOT')) else '(' + sql + ')'}"
             for name, sql in ctes
         )
-        return _render(f"WITH {body}\n{select}", self.dialect)
+        return render(f"WITH {body}\n{select}", self.capabilities)
 
 
 def _on(a: str, b: str, keys: Sequence[str]) -> str:
