@@ -92,16 +92,9 @@ class MetricDef(_Frozen):
             raise ValueError("a ratio metric takes numerator/denominator, not event")
         if not ratio and self.event is None:
             raise ValueError("a metric needs an event (or a numerator and denominator)")
-        if self.quantile is not None and ratio:
-            raise ValueError("a quantile metric takes an event, not numerator/denominator")
-        if self.quantile is not None and self.winsorize is not None:
-            raise ValueError("a quantile metric cannot be winsorized (quantiles resist outliers)")
-        if self.quantile is not None and self.covariates:
-            raise ValueError(
-                "a quantile metric takes no covariates: CUPED does not apply to quantiles"
-            )
-        if self.quantile is None and self.quantile_of != "events":
-            raise ValueError("quantile_of needs quantile (e.g. quantile: 0.95)")
+        problem = _quantile_problem(self, ratio)
+        if problem:
+            raise ValueError(problem)
         return self
 
     @property
@@ -112,3 +105,25 @@ class MetricDef(_Frozen):
         if self.numerator is not None:
             return "ratio"
         return "proportion" if self.aggregation == "any" else "mean"
+
+
+def _quantile_problem(m: MetricDef, ratio: bool) -> str | None:
+    """What is wrong with a definition's quantile fields, if anything."""
+    if m.quantile is None:
+        return (
+            "quantile_of needs quantile (e.g. quantile: 0.95)"
+            if m.quantile_of != "events"
+            else None
+        )
+    if ratio:
+        return "a quantile metric takes an event, not numerator/denominator"
+    if m.winsorize is not None:
+        return "a quantile metric cannot be winsorized (quantiles resist outliers)"
+    if m.covariates:
+        return "a quantile metric takes no covariates: CUPED does not apply to quantiles"
+    if m.quantile_of == "events" and m.aggregation != "sum":
+        return (
+            "quantile_of: events takes every event's value; an aggregation applies to "
+            "quantile_of: units (the quantile of per-unit values)"
+        )
+    return None

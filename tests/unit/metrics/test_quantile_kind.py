@@ -134,6 +134,7 @@ def test_quantile_fields_make_a_quantile_metric() -> None:
         ({"quantile_of": "units"}, "quantile_of needs quantile"),
         ({"quantile": 0.9, "quantile_of": "sessions"}, "'events' or 'units'"),
         ({"quantile": 0.9, "winsorize": 0.99}, "cannot be winsorized"),
+        ({"quantile": 0.9, "aggregation": "max"}, "aggregation applies to quantile_of: units"),
         ({"quantile": 0.9, "covariates": [{"name": "pre", "event": "e"}]}, "CUPED does not"),
     ],
 )
