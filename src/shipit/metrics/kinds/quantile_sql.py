@@ -113,13 +113,11 @@ class QuantileQuery:
         )
         sql = compile_moments(request, _DUCKDB).sql
         tree = sqlglot.parse_one(sql, read="duckdb")
-        out = []
-        for cte in tree.find_all(exp.CTE):
-            if cte.alias in ("moments", "sanity"):
-                continue
-            hint = "NOT MATERIALIZED " if cte.args.get("materialized") is False else ""
-            out.append((cte.alias, hint + f"({cte.this.sql('duckdb')})"))
-        return out
+        return [
+            (cte.alias, cte.this.sql("duckdb"))
+            for cte in tree.find_all(exp.CTE)
+            if cte.alias not in ("moments", "sanity")
+        ]
 
     def _observations(self) -> list[tuple[str, str]]:
         """CTEs ending in ``q_base`` (exposed units per group) and ``q_obs`` (unit_id, group
@@ -133,10 +131,10 @@ class QuantileQuery:
             else ""
         )
         day = ", u.day" if "day" in self.keys else ""
-        ctes.append(("q_base", f"(SELECT u.unit_id, u.variant{seg}{day} FROM {base} u)"))
+        ctes.append(("q_base", f"SELECT u.unit_id, u.variant{seg}{day} FROM {base} u"))
         if self.metric.quantile_of == "units":
             keys = ", ".join(self.keys)
-            ctes.append(("q_obs", f"(SELECT unit_id, {keys}, m0_y AS x FROM unit_values)"))
+            ctes.append(("q_obs", f"SELECT unit_id, {keys}, m0_y AS x FROM unit_values"))
             return ctes
         ctes = [c for c in ctes if c[0] != "unit_values"]
         event = self.metric.event
@@ -154,9 +152,9 @@ class QuantileQuery:
         ctes.append(
             (
                 "q_obs",
-                f"(SELECT u.unit_id, u.variant{seg}{day}, CAST({value} AS DOUBLE) AS x "
+                f"SELECT u.unit_id, u.variant{seg}{day}, CAST({value} AS DOUBLE) AS x "
                 f"FROM {base} u JOIN {events} ev ON {' AND '.join(conds)} "
-                f"WHERE {value} IS NOT NULL)",
+                f"WHERE {value} IS NOT NULL",
             )
         )
         return ctes
@@ -164,8 +162,10 @@ class QuantileQuery:
     def _render(self, ctes: list[tuple[str, str]], select: str) -> str:
         from shipit.metrics.compile import render
 
+        # As in the moments query: the CTEs read again by others are recomputed, not held.
+        inline = {"phase_exposures", "first_exposures"}
         body = ",\n".join(
-            f"{name} AS {sql if sql.startswith(('(', 'NOT')) else '(' + sql + ')'}"
+            f"{name} AS {'NOT MATERIALIZED ' if name in inline else ''}({sql})"
             for name, sql in ctes
         )
         return render(f"WITH {body}\n{select}", self.capabilities)
