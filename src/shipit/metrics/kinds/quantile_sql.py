@@ -162,12 +162,7 @@ class QuantileQuery:
     def _render(self, ctes: list[tuple[str, str]], select: str) -> str:
         from shipit.metrics.compile import render
 
-        # As in the moments query: the CTEs read again by others are recomputed, not held.
-        inline = {"phase_exposures", "first_exposures"}
-        body = ",\n".join(
-            f"{name} AS {'NOT MATERIALIZED ' if name in inline else ''}({sql})"
-            for name, sql in ctes
-        )
+        body = ",\n".join(f"{name} AS ({sql})" for name, sql in ctes)
         return render(f"WITH {body}\n{select}", self.capabilities)
 
 
