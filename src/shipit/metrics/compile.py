@@ -92,8 +92,7 @@ class _Values:
 def compile_moments(request: MomentsRequest, capabilities: Capabilities = _DUCKDB) -> CompiledQuery:
     """The one query computing every moment metric's moments for the request."""
     values = _plan_values(request)
-    caps = capabilities
-    ctes = exposure_ctes(request, caps, values.units.unit_columns)
+    ctes = exposure_ctes(request, capabilities, values.units.unit_columns)
     base = "exposed"
     if request.day:
         ctes.append(_days(request))
@@ -116,8 +115,8 @@ def compile_moments(request: MomentsRequest, capabilities: Capabilities = _DUCKD
     ctes.append(_sanity(request))
     shown = sorted(set(capped_as.values()))
     return CompiledQuery(
-        render(_query(ctes, request.keys, shown, caps), caps),
-        caps.dialect,
+        render(_query(ctes, request.keys, shown), capabilities),
+        capabilities.dialect,
         tuple(values.columns),
         request.keys,
         {key: f"cap__{c}" for key, c in capped_as.items()},
@@ -142,6 +141,7 @@ def _plan_values(request: MomentsRequest) -> _Values:
     aggs += [c for _, m, _ in metrics for c in m.covariates]
     sparse = (
         day
+        and bool(aggs)
         and request.day_plan == "auto"
         and all(a is not None and a.aggregation != "count_distinct" for a in aggs)
     )
@@ -227,11 +227,15 @@ def _unit_values(request: MomentsRequest, values: _Values, base: str, on: list[s
     if request.segment:
         carried.append("COALESCE(CAST(u.segment AS VARCHAR), '(none)') AS segment")
     group_by = ", ".join(str(i + 1) for i in range(len(group) + len(carried)))
+    join = (  # no events to join when every metric has a summary of its own
+        f"LEFT JOIN {identifier(request.table('events'))} ev ON {' AND '.join(on)} "
+        if values.units.events
+        else ""
+    )
     return (
         "unit_values",
         f"SELECT {', '.join(group + carried + values.units.values)} FROM {base} u "
-        f"LEFT JOIN {identifier(request.table('events'))} ev ON {' AND '.join(on)} "
-        f"GROUP BY {group_by}",
+        f"{join}GROUP BY {group_by}",
     )
 
 
@@ -281,7 +285,7 @@ def _sanity(request: MomentsRequest) -> Cte:
     )
 
 
-def _query(ctes: list[Cte], keys: tuple[str, ...], shown: list[str], caps: Capabilities) -> str:
+def _query(ctes: list[Cte], keys: tuple[str, ...], shown: list[str]) -> str:
     """The CTEs and the final select: moments with the sanity counts and the caps."""
     # Read again only by the sanity counts: recomputed there rather than held in memory.
     inline = {"phase_exposures", "first_exposures"}
