@@ -195,9 +195,7 @@ def _event_join(request: MomentsRequest, values: _Values) -> list[str]:
     ts = identifier("timestamp")
     b = values.units
     on = [f"ev.{identifier('unit_id')} = u.unit_id"]
-    events = ", ".join(literal(e) for e in sorted(b.events))
-    # No event to read (only kinds with queries of their own): a join that matches nothing.
-    on.append(f"ev.{identifier('event')} IN ({events})" if events else "1 = 0")
+    on.append(f"ev.{identifier('event')} IN ({', '.join(literal(e) for e in sorted(b.events))})")
     on += bounds(b.windows, f"ev.{ts}", "u.first_ts")
     if request.day and not values.sparse and not b.total_after_exposure:
         on.append(f"ev.{ts} < u.cutoff")
