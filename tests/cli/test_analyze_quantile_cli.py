@@ -145,3 +145,16 @@ def test_analyze_quantile_spec_as_report(
     assert "latency_p95" in text
     assert "spend_median" in text
     assert "Traceback" not in text
+
+
+def test_slower_pages_turn_the_latency_guardrail_red(store: tuple[Path, Path]) -> None:
+    """With the fast variant as the control, the other one loads 25% slower: red, not shipped."""
+    path, _ = store
+    spec = path.parent / "slow.yaml"
+    spec.write_text(yaml.safe_dump({**SPEC, "control": "faster"}))
+    result = _run("analyze", str(spec), "--store", str(path), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    (guard,) = data["guardrails"]
+    assert guard["light"] == "red", guard
+    assert data["verdict"]["decision"] not in {"ship", "ship_to_segment"}
