@@ -2,7 +2,8 @@
 
 A team defines "revenue" once; experiments reference it by name. The metric's kind follows
 from its aggregation: ``any`` gives a proportion, a ``ratio`` divides two per-unit
-aggregations, everything else is a mean of per-unit values.
+aggregations, ``quantile`` asks for a quantile of the values, everything else is a mean of
+per-unit values.
 """
 
 from __future__ import annotations
@@ -78,6 +79,9 @@ class MetricDef(_Frozen):
     winsorize: float | None = Field(default=None, gt=0.5, lt=1.0)
     covariates: tuple[Covariate, ...] = ()
     higher_is_better: bool = True
+    # A quantile metric (0 < q < 1) of every event's value, or of the per-unit values.
+    quantile: float | None = Field(default=None, gt=0.0, lt=1.0)
+    quantile_of: Literal["events", "units"] = "events"
 
     @model_validator(mode="after")
     def _shape(self) -> MetricDef:
@@ -88,11 +92,38 @@ class MetricDef(_Frozen):
             raise ValueError("a ratio metric takes numerator/denominator, not event")
         if not ratio and self.event is None:
             raise ValueError("a metric needs an event (or a numerator and denominator)")
+        problem = _quantile_problem(self, ratio)
+        if problem:
+            raise ValueError(problem)
         return self
 
     @property
-    def kind(self) -> Literal["proportion", "mean", "ratio"]:
-        """The statistical kind the aggregation implies."""
+    def kind(self) -> Literal["proportion", "mean", "ratio", "quantile"]:
+        """The statistical kind the definition implies."""
+        if self.quantile is not None:
+            return "quantile"
         if self.numerator is not None:
             return "ratio"
         return "proportion" if self.aggregation == "any" else "mean"
+
+
+def _quantile_problem(m: MetricDef, ratio: bool) -> str | None:
+    """What is wrong with a definition's quantile fields, if anything."""
+    if m.quantile is None:
+        return (
+            "quantile_of needs quantile (e.g. quantile: 0.95)"
+            if m.quantile_of != "events"
+            else None
+        )
+    if ratio:
+        return "a quantile metric takes an event, not numerator/denominator"
+    if m.winsorize is not None:
+        return "a quantile metric cannot be winsorized (quantiles resist outliers)"
+    if m.covariates:
+        return "a quantile metric takes no covariates: CUPED does not apply to quantiles"
+    if m.quantile_of == "events" and m.aggregation != "sum":
+        return (
+            "quantile_of: events takes every event's value; an aggregation applies to "
+            "quantile_of: units (the quantile of per-unit values)"
+        )
+    return None

@@ -15,6 +15,7 @@ from shipit.metrics.kinds.base import (
 from shipit.metrics.kinds.mean import MEAN
 from shipit.metrics.kinds.moment import MomentKind
 from shipit.metrics.kinds.proportion import PROPORTION
+from shipit.metrics.kinds.quantile import QUANTILE
 from shipit.metrics.kinds.ratio import RATIO
 
 __all__ = [
@@ -32,3 +33,4 @@ __all__ = [
 register(PROPORTION)
 register(MEAN)
 register(RATIO)
+register(QUANTILE)
