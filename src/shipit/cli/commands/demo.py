@@ -27,7 +27,9 @@ def register(app: typer.Typer) -> None:
         scenario: Annotated[
             ScenarioName, typer.Option("--scenario", help="Which built-in scenario to run.")
         ] = ScenarioName.recommender,
-        users: Annotated[int, typer.Option("--users", help="Units to simulate.")] = 100_000,
+        users: Annotated[
+            int, typer.Option("--users", envvar="SHIPIT_DEMO_USERS", help="Units to simulate.")
+        ] = 100_000,
         out: Annotated[
             Path, typer.Option("--out", help="Folder for the registry, store and reports.")
         ] = Path("shipit-demo"),
