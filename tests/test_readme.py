@@ -130,6 +130,18 @@ def test_the_readme_blocks_parse_as_expected() -> None:
     assert "ShipitClient" in blocks("python")[0]
 
 
+def test_shipped_example_data_is_what_its_generator_writes(tmp_path: Path) -> None:
+    folder = ROOT / "examples" / "checkout"
+    subprocess.run(
+        [sys.executable, str(folder / "generate.py"), str(tmp_path)],
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        check=True,
+        capture_output=True,
+    )
+    for name in ("exposures.csv", "events.csv", "units.txt"):
+        assert (tmp_path / name).read_bytes() == (folder / name).read_bytes(), name
+
+
 @pytest.mark.slow
 def test_every_readme_command_runs_in_a_fresh_folder(
     clone: tuple[Path, dict[str, str]],

@@ -1,10 +1,11 @@
 """Write the small checkout-button-color data set beside this file (seeded, reproducible).
 
-Run: ``python examples/checkout/generate.py``. The README's ``shipit load`` and ``shipit
-metrics`` examples read what it writes: ``exposures.csv`` (each enrolled unit's first
-exposure, with country and platform), ``events.csv`` (purchases with their amount in
-``value``, page loads with their milliseconds, refunds; some before the exposure, for
-CUPED) and ``units.txt`` (unit ids for ``shipit assign``). Green converts a little more.
+Run: ``python examples/checkout/generate.py [FOLDER]`` (default: this folder). The
+README's ``shipit load`` and ``shipit metrics`` examples read what it writes:
+``exposures.csv`` (each enrolled unit's first exposure, with country and platform),
+``events.csv`` (purchases with their amount in ``value``, page loads with their
+milliseconds, refunds; some purchases before the exposure, for CUPED) and ``units.txt``
+(unit ids for ``shipit assign``). Green converts a little more.
 """
 
 from __future__ import annotations
@@ -16,18 +17,19 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 
 from shipit.assign import Assigner
 from shipit.spec import load_experiment
+
+HERE = Path(__file__).resolve().parent
 
 ELIGIBLE = 1500  # users who reach checkout; the spec enrols 20% of them
 START = datetime(2026, 12, 1)
 COUNTRIES, PLATFORMS = ("fr", "de", "us"), ("web", "ios", "android")
 
 
-def main() -> None:
+def main(out: Path = HERE) -> None:
     """Assign the eligible users with the example spec, simulate their events, write files."""
     rng = np.random.default_rng(20261201)
     spec = load_experiment(HERE.parent / "checkout_button.yaml")
@@ -58,19 +60,19 @@ def main() -> None:
             at = seen + timedelta(minutes=float(rng.uniform(0, 20_000)))
             events.append([unit, "page_load", at, round(rng.lognormal(6.0, 0.3), 1)])
     events.sort(key=lambda e: (e[2], e[0]))
-    with (HERE / "exposures.csv").open("w", newline="", encoding="utf-8") as f:
+    with (out / "exposures.csv").open("w", newline="", encoding="utf-8") as f:
         out = csv.writer(f, lineterminator="\n")
         out.writerow(["experiment", "unit_id", "variant", "timestamp", "country", "platform"])
         out.writerows(exposures)
-    with (HERE / "events.csv").open("w", newline="", encoding="utf-8") as f:
+    with (out / "events.csv").open("w", newline="", encoding="utf-8") as f:
         out = csv.writer(f, lineterminator="\n")
         out.writerow(["event_id", "unit_id", "event", "timestamp", "value"])
         for i, (unit, event, at, value) in enumerate(events, 1):
             out.writerow([f"e{i:05d}", unit, event, f"{at:%Y-%m-%d %H:%M:%S}", value])
     sample = [*units[:18], "qa-bot-1", "designer-7"]
-    (HERE / "units.txt").write_text("\n".join(sample) + "\n", encoding="utf-8")
+    (out / "units.txt").write_text("\n".join(sample) + "\n", encoding="utf-8")
     print(f"{len(exposures)} exposures, {len(events)} events, {len(sample)} units to assign")
 
 
 if __name__ == "__main__":
-    main()
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE)
