@@ -29,7 +29,7 @@ START = datetime(2026, 12, 1)
 COUNTRIES, PLATFORMS = ("fr", "de", "us"), ("web", "ios", "android")
 
 
-def main(out: Path = HERE) -> None:
+def main(folder: Path = HERE) -> None:
     """Assign the eligible users with the example spec, simulate their events, write files."""
     rng = np.random.default_rng(20261201)
     spec = load_experiment(HERE.parent / "checkout_button.yaml")
@@ -60,17 +60,17 @@ def main(out: Path = HERE) -> None:
             at = seen + timedelta(minutes=float(rng.uniform(0, 20_000)))
             events.append([unit, "page_load", at, round(rng.lognormal(6.0, 0.3), 1)])
     events.sort(key=lambda e: (e[2], e[0]))
-    with (out / "exposures.csv").open("w", newline="", encoding="utf-8") as f:
+    with (folder / "exposures.csv").open("w", newline="", encoding="utf-8") as f:
         out = csv.writer(f, lineterminator="\n")
         out.writerow(["experiment", "unit_id", "variant", "timestamp", "country", "platform"])
         out.writerows(exposures)
-    with (out / "events.csv").open("w", newline="", encoding="utf-8") as f:
+    with (folder / "events.csv").open("w", newline="", encoding="utf-8") as f:
         out = csv.writer(f, lineterminator="\n")
         out.writerow(["event_id", "unit_id", "event", "timestamp", "value"])
         for i, (unit, event, at, value) in enumerate(events, 1):
             out.writerow([f"e{i:05d}", unit, event, f"{at:%Y-%m-%d %H:%M:%S}", value])
     sample = [*units[:18], "qa-bot-1", "designer-7"]
-    (out / "units.txt").write_text("\n".join(sample) + "\n", encoding="utf-8")
+    (folder / "units.txt").write_text("\n".join(sample) + "\n", encoding="utf-8")
     print(f"{len(exposures)} exposures, {len(events)} events, {len(sample)} units to assign")
 
 
