@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 
 class ScenarioName(StrEnum):
@@ -42,6 +41,8 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Simulate an experiment with a known truth, analyse it and write its report."""
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
         from shipit.cli.demo_run import run_demo
         from shipit.report import render_terminal, to_json, write_html
 
