@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from shipit.errors import ShipitError
@@ -101,7 +102,8 @@ def main() -> None:
     try:
         code = app(standalone_mode=False)
     except ShipitError as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        message = f"[bold red]error:[/] {escape(str(exc))}"  # the message is text, not markup
+        Console(stderr=True).print(message, highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):
         sys.exit(130)
