@@ -148,3 +148,17 @@ def test_flags_still_take_no_value() -> None:
     result = CliRunner().invoke(app, [*args, "--relative", "--format", "json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["mde_absolute"] == pytest.approx(0.8)
+
+
+def test_lazy_report_names_survive_submodule_imports() -> None:
+    # Rendering imports shipit.report.summaries (a module named like a public function).
+    code = (
+        "import shipit.report.markdown\n"
+        "from shipit.report import summaries, summary, render_html\n"
+        "from shipit.report.summaries import summaries as direct\n"
+        "assert callable(summaries) and summaries is direct, summaries\n"
+        "import shipit.report as r\n"
+        "assert sorted(r.__all__) == r.__all__\n"
+        "assert all(callable(getattr(r, n)) for n in r.__all__)\n"
+    )
+    _loaded(code, set())

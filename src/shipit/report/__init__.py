@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import sys
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -53,3 +55,17 @@ def __getattr__(name: str) -> Any:
 def __dir__() -> list[str]:
     """The public names, as if they were imported eagerly."""
     return sorted({*globals(), *__all__})
+
+
+class _Package(ModuleType):
+    """This package, where a public function keeps its name when the submodule of the same
+    name is imported (``summaries``): importing a submodule sets it as an attribute of its
+    package, which would hide the function that ``__getattr__`` serves."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _WHERE and isinstance(value, ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
