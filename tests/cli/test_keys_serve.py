@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -60,3 +63,25 @@ def test_serve_passes_options_to_uvicorn(tmp_path: Path, monkeypatch: pytest.Mon
     assert seen["port"] == 9123
     assert seen["host"] == "127.0.0.1"
     assert seen["app"].title == "shipit"
+
+
+@pytest.mark.parametrize("missing", ["uvicorn", "fastapi"])
+def test_serve_without_server_packages_says_what_to_install(tmp_path: Path, missing: str) -> None:
+    # A module set to None in sys.modules fails to import, as if it were not installed.
+    code = (
+        f"import sys; sys.modules[{missing!r}] = None; sys.argv = ['shipit', 'serve']\n"
+        "from shipit.cli.main import main\nmain()"
+    )
+    src = Path(__file__).resolve().parents[2] / "src"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(src)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "shipit serve needs the server packages" in done.stderr
+    assert "pip install 'shipit[server]'" in done.stderr

@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
-from shipit.stats.estimands import GroupStats, summarize
-from shipit.stats.frequentist import compare, compare_stats
-from shipit.stats.gst import Boundaries, GstDesign, classical_bounds, spending_bounds
-from shipit.stats.moments import Moments
-from shipit.stats.monitoring import Monitoring, looks_from_days, monitor, monitor_moments
-from shipit.stats.multiple import adjust_p_values
-from shipit.stats.power import (
-    PowerPlan,
-    days_needed,
-    mde_mean,
-    mde_proportion,
-    plan_sample_size,
-    power_mean,
-    power_proportion,
-    sample_size_mean,
-    sample_size_proportion,
-)
-from shipit.stats.results import ComparisonResult, Status
-from shipit.stats.sequential import AlwaysValid, asymptotic_cs, horizon_tau2, msprt, running
-from shipit.stats.srm import SrmResult, srm_test
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from shipit.stats.estimands import GroupStats, summarize
+    from shipit.stats.frequentist import compare, compare_stats
+    from shipit.stats.gst import Boundaries, GstDesign, classical_bounds, spending_bounds
+    from shipit.stats.moments import Moments
+    from shipit.stats.monitoring import Monitoring, looks_from_days, monitor, monitor_moments
+    from shipit.stats.multiple import adjust_p_values
+    from shipit.stats.power import (
+        PowerPlan,
+        days_needed,
+        mde_mean,
+        mde_proportion,
+        plan_sample_size,
+        power_mean,
+        power_proportion,
+        sample_size_mean,
+        sample_size_proportion,
+    )
+    from shipit.stats.results import ComparisonResult, Status
+    from shipit.stats.sequential import AlwaysValid, asymptotic_cs, horizon_tau2, msprt, running
+    from shipit.stats.srm import SrmResult, srm_test
 
 __all__ = [
     "AlwaysValid",
@@ -57,3 +61,54 @@ __all__ = [
     "srm_test",
     "summarize",
 ]
+
+# Each public name and the module that defines it; loaded on first use.
+_WHERE: dict[str, str] = {
+    "AlwaysValid": "shipit.stats.sequential",
+    "Boundaries": "shipit.stats.gst",
+    "ComparisonResult": "shipit.stats.results",
+    "GroupStats": "shipit.stats.estimands",
+    "GstDesign": "shipit.stats.gst",
+    "Moments": "shipit.stats.moments",
+    "Monitoring": "shipit.stats.monitoring",
+    "PowerPlan": "shipit.stats.power",
+    "SrmResult": "shipit.stats.srm",
+    "Status": "shipit.stats.results",
+    "adjust_p_values": "shipit.stats.multiple",
+    "asymptotic_cs": "shipit.stats.sequential",
+    "classical_bounds": "shipit.stats.gst",
+    "compare": "shipit.stats.frequentist",
+    "compare_stats": "shipit.stats.frequentist",
+    "days_needed": "shipit.stats.power",
+    "horizon_tau2": "shipit.stats.sequential",
+    "looks_from_days": "shipit.stats.monitoring",
+    "mde_mean": "shipit.stats.power",
+    "mde_proportion": "shipit.stats.power",
+    "monitor": "shipit.stats.monitoring",
+    "monitor_moments": "shipit.stats.monitoring",
+    "msprt": "shipit.stats.sequential",
+    "plan_sample_size": "shipit.stats.power",
+    "power_mean": "shipit.stats.power",
+    "power_proportion": "shipit.stats.power",
+    "running": "shipit.stats.sequential",
+    "sample_size_mean": "shipit.stats.power",
+    "sample_size_proportion": "shipit.stats.power",
+    "spending_bounds": "shipit.stats.gst",
+    "srm_test": "shipit.stats.srm",
+    "summarize": "shipit.stats.estimands",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's module on first use (a fast start for the CLI)."""
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """The public names, as if they were imported eagerly."""
+    return sorted({*globals(), *__all__})

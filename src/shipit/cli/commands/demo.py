@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 
 class ScenarioName(StrEnum):
@@ -27,7 +26,9 @@ def register(app: typer.Typer) -> None:
         scenario: Annotated[
             ScenarioName, typer.Option("--scenario", help="Which built-in scenario to run.")
         ] = ScenarioName.recommender,
-        users: Annotated[int, typer.Option("--users", help="Units to simulate.")] = 100_000,
+        users: Annotated[
+            int, typer.Option("--users", envvar="SHIPIT_DEMO_USERS", help="Units to simulate.")
+        ] = 100_000,
         out: Annotated[
             Path, typer.Option("--out", help="Folder for the registry, store and reports.")
         ] = Path("shipit-demo"),
@@ -40,6 +41,8 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Simulate an experiment with a known truth, analyse it and write its report."""
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
         from shipit.cli.demo_run import run_demo
         from shipit.report import render_terminal, to_json, write_html
 

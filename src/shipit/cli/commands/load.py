@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
 LARGE_FILE = 16 << 20  # bytes; smaller files load too fast to need a bar
 
@@ -42,6 +41,8 @@ def register(app: typer.Typer) -> None:
         size = file.stat().st_size if file.is_file() else 0
         try:
             if size >= LARGE_FILE and err.is_terminal:
+                from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
                 with Progress(
                     "[progress.description]{task.description}",
                     BarColumn(),

@@ -6,6 +6,8 @@ from typing import Any
 
 import typer
 
+from shipit.errors import ShipitError
+
 
 def register(app: typer.Typer) -> None:
     """Add the command to the app."""
@@ -23,9 +25,15 @@ def register(app: typer.Typer) -> None:
         log_level: str = typer.Option("info", help="uvicorn log level."),
     ) -> None:
         """Serve the API and the dashboard (settings from SHIPIT_* variables and options)."""
-        import uvicorn
+        try:
+            import uvicorn
 
-        from shipit.server import ServerSettings, create_app
+            from shipit.server import ServerSettings, create_app
+        except ImportError as exc:
+            raise ShipitError(
+                f"shipit serve needs the server packages ({exc.name or exc} is missing): "
+                "pip install 'shipit[server]' (or reinstall shipit)"
+            ) from exc
 
         given: dict[str, Any] = {
             "host": host,

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from shipit.errors import InputError, NotFoundError, ShipitError
 
@@ -36,7 +37,8 @@ def read_json(path: Path) -> Any:
 
 def fail(exc: ShipitError) -> typer.Exit:
     """Print a ShipitError as one line on stderr; the exit to raise with its code."""
-    Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    message = f"[bold red]error:[/] {escape(str(exc))}"  # the message is text, not markup
+    Console(stderr=True).print(message, highlight=False, soft_wrap=True)
     return typer.Exit(exc.exit_code)
 
 
