@@ -1,23 +1,31 @@
-"""Experiment specs: pydantic models, YAML load/dump, validation with clear messages."""
+"""Experiment specs: pydantic models, YAML load/dump, validation with clear messages.
+
+Public names load on first use, so importing one small module of ``spec`` (the decision
+vocabulary, say) does not load every model.
+"""
 
 from __future__ import annotations
 
-from shipit.spec._problems import SpecValidationError
-from shipit.spec.decision import Decision
-from shipit.spec.experiment import Experiment, Holdout, Namespace, Variant
-from shipit.spec.guardrail import Guardrail
-from shipit.spec.io import (
-    check_file_conflicts,
-    dump_experiment,
-    dump_experiments,
-    load_experiment,
-    load_experiments,
-    load_metrics,
-    loads_experiments,
-)
-from shipit.spec.metric import Aggregate, Covariate, MetricDef, Window
-from shipit.spec.plan import AnalysisPlan, BayesianPlan, Prior, SequentialPlan
-from shipit.spec.targeting import AllOf, AnyOf, Condition, Not, Rule, may_overlap
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from shipit.spec._problems import SpecValidationError
+    from shipit.spec.decision import Decision
+    from shipit.spec.experiment import Experiment, Holdout, Namespace, Variant
+    from shipit.spec.guardrail import Guardrail
+    from shipit.spec.io import (
+        check_file_conflicts,
+        dump_experiment,
+        dump_experiments,
+        load_experiment,
+        load_experiments,
+        load_metrics,
+        loads_experiments,
+    )
+    from shipit.spec.metric import Aggregate, Covariate, MetricDef, Window
+    from shipit.spec.plan import AnalysisPlan, BayesianPlan, Prior, SequentialPlan
+    from shipit.spec.targeting import AllOf, AnyOf, Condition, Not, Rule, may_overlap
 
 __all__ = [
     "Aggregate",
@@ -49,3 +57,47 @@ __all__ = [
     "loads_experiments",
     "may_overlap",
 ]
+
+# Each public name and the module that defines it; loaded on first use.
+_WHERE: dict[str, str] = {
+    "Aggregate": "shipit.spec.metric",
+    "AllOf": "shipit.spec.targeting",
+    "AnalysisPlan": "shipit.spec.plan",
+    "AnyOf": "shipit.spec.targeting",
+    "BayesianPlan": "shipit.spec.plan",
+    "Condition": "shipit.spec.targeting",
+    "Covariate": "shipit.spec.metric",
+    "Decision": "shipit.spec.decision",
+    "Experiment": "shipit.spec.experiment",
+    "Guardrail": "shipit.spec.guardrail",
+    "Holdout": "shipit.spec.experiment",
+    "MetricDef": "shipit.spec.metric",
+    "Namespace": "shipit.spec.experiment",
+    "Not": "shipit.spec.targeting",
+    "Prior": "shipit.spec.plan",
+    "Rule": "shipit.spec.targeting",
+    "SequentialPlan": "shipit.spec.plan",
+    "SpecValidationError": "shipit.spec._problems",
+    "Variant": "shipit.spec.experiment",
+    "Window": "shipit.spec.metric",
+    "check_file_conflicts": "shipit.spec.io",
+    "dump_experiment": "shipit.spec.io",
+    "dump_experiments": "shipit.spec.io",
+    "load_experiment": "shipit.spec.io",
+    "load_experiments": "shipit.spec.io",
+    "load_metrics": "shipit.spec.io",
+    "loads_experiments": "shipit.spec.io",
+    "may_overlap": "shipit.spec.targeting",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'shipit.spec' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
