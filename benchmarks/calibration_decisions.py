@@ -34,7 +34,16 @@ from shipit.spec.metric import MetricDef
 from shipit.spec.plan import AnalysisPlan
 from shipit.stats.moments import Moments
 
-__all__ = ["CHECKS", "NullDesign", "false_ship_rates", "null_analyses"]
+__all__ = [
+    "CHECKS",
+    "DIMENSIONS",
+    "METRIC",
+    "NullDesign",
+    "analyses_from_counts",
+    "draw_counts",
+    "false_ship_rates",
+    "null_analyses",
+]
 
 METRIC = MetricDef(name="conv", event="purchase", aggregation="any")
 DIMENSIONS: dict[str, tuple[float, ...]] = {
@@ -72,18 +81,31 @@ def _pairs(n: np.ndarray, conv: np.ndarray, tag: str) -> tuple[Moments, Moments]
     return _moments(labels, nc, cc), _moments(labels, nv, cv)
 
 
+def draw_counts(design: NullDesign) -> tuple[np.ndarray, np.ndarray]:
+    """Units and conversions per (replication, variant, cell of both dimensions)."""
+    rng = np.random.default_rng(design.seed)
+    probs = np.outer(*DIMENSIONS.values()).reshape(-1)
+    shape = (design.reps, design.treatments + 1)
+    n_cells = rng.multinomial(design.units_per_variant, probs, size=shape)
+    return n_cells, rng.binomial(n_cells, design.rate)
+
+
 def null_analyses(design: NullDesign) -> Iterator[Analysis]:
     """One ``Analysis`` per null replication, through the analysis' own effect code."""
-    rng = np.random.default_rng(design.seed)
-    reps, k = design.reps, design.treatments
+    return analyses_from_counts(*draw_counts(design), design)
+
+
+def analyses_from_counts(
+    n_cells: np.ndarray, conv: np.ndarray, design: NullDesign
+) -> Iterator[Analysis]:
+    """The analyses of replications given their (reps, variants, cells) units and conversions.
+
+    Variants are ``control``, ``t1``, …; segments are ``platform0``…, ``country0``…
+    """
+    reps, k = n_cells.shape[0], n_cells.shape[1] - 1
     variants = ["control", *(f"t{j}" for j in range(1, k + 1))]
-    probs = np.outer(*DIMENSIONS.values()).reshape(-1)  # the cells of both dimensions
-    shape = (reps, k + 1)
-    n_cells = rng.multinomial(design.units_per_variant, probs, size=shape)
-    conv = rng.binomial(n_cells, design.rate)
     plan = AnalysisPlan(method=design.method, alpha=design.alpha)  # type: ignore[arg-type]
     policy = DecisionPolicy(method=design.method, primary="conv", alpha=design.alpha)  # type: ignore[arg-type]
-
     c, v = _pairs(n_cells.sum(-1), conv.sum(-1), "all")
     rs = row_stats(c, v, METRIC, plan, higher_is_better=True)
     post = rs.posterior
@@ -98,7 +120,7 @@ def null_analyses(design: NullDesign) -> Iterator[Analysis]:
         expected_loss=list(post.expected_loss_variant) if post is not None else None,
     )
     per_rep_segments: list[list[SegmentEffect]] = [[] for _ in range(reps)]
-    grid = n_cells.reshape(*shape, *(len(p) for p in DIMENSIONS.values()))
+    grid = n_cells.reshape(reps, k + 1, *(len(p) for p in DIMENSIONS.values()))
     grid_conv = conv.reshape(grid.shape)
     for axis, (dim, values) in enumerate(DIMENSIONS.items()):
         other = 3 if axis == 0 else 2  # sum over the other dimension's axis

@@ -75,10 +75,13 @@ def analyze(
             engine, key, phase, variants, metrics, by=d, phase_start=phase_start
         )
     primary = defs[experiment.primary_metric or names[0]]
+    # The primary per segment, and the guardrails beside it: a segment ship checks its own.
+    by_segment_metrics = [primary, *(defs[g.metric] for g in experiment.guardrails)]
     seg_effects = [
         s
         for d, mm in by_segment.items()
-        for s in _segment_effects(mm, d, primary, control, others, experiment)
+        for m in dict.fromkeys(by_segment_metrics)
+        for s in _segment_effects(mm, d, m, control, others, experiment)
     ]
     if daily:
         say("moments by day")

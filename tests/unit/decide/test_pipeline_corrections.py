@@ -44,8 +44,10 @@ def test_analyze_corrects_primary_and_secondary_over_variants(store: Path, corre
     assert got == pytest.approx(_reference(p, correction), rel=1e-12)  # type: ignore[arg-type]
     # Guardrails are their own non-inferiority tests: not in the family.
     assert all(e.best.p_value_adjusted is None for e in a.effects if e.metric == "latency_ms")
-    # Segments: every segment × variant of a dimension is one family.
-    segs = [s for s in a.segments if s.dimension == "platform"]
+    # Segments: every segment × variant of a dimension is one family (per metric: the
+    # guardrails' segment rows, there for the segment-ship rule, are a family of their own).
+    assert {s.metric for s in a.segments} == {"ctr", "revenue", "latency_ms"}
+    segs = [s for s in a.segments if s.dimension == "platform" and s.metric == "ctr"]
     assert len({s.variant for s in segs}) == 3
     p = [s.estimate.p_value for s in segs]
     got = [s.estimate.p_value_adjusted for s in segs]
