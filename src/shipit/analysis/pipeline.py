@@ -13,8 +13,9 @@ from datetime import datetime
 import numpy as np
 
 from shipit.analysis.checks import daily_effects, power_of_primary, trust_checks
-from shipit.analysis.effects import RowStats, pair_rows, row_stats, sequential_bounds
+from shipit.analysis.effects import RowStats, pair_rows, row_stats
 from shipit.analysis.policy import direction, metric_order, policy_from_spec
+from shipit.analysis.sequential import current_bounds
 from shipit.decide.assemble import assemble
 from shipit.decide.build import estimate_from
 from shipit.errors import DataError
@@ -38,12 +39,16 @@ def analyze(
     daily: bool = True,
     planned_units: int | None = None,
     progress: Callable[[str], None] | None = None,
+    recorded_looks: Mapping[str, Sequence[float]] | None = None,
 ) -> Analysis:
     """The whole analysis of ``experiment`` from the exposures and events in ``engine``.
 
     ``segments`` overrides the plan's segment attributes; ``planned_units`` (per variant)
     is the sample the plan aimed for, used by the power check; ``progress`` is told each
-    step as it starts (the engine queries take minutes at 10M units).
+    step as it starts (the engine queries take minutes at 10M units). ``recorded_looks``
+    (per variant) are the information fractions of earlier analyses of this phase, which a
+    group-sequential plan counts as looks taken (else the plan's schedule: see
+    ``analysis.sequential.looks_taken``).
     """
     say = progress or (lambda _step: None)
     plan = experiment.analysis
@@ -64,7 +69,7 @@ def analyze(
         )
     effects: list[Effect] = []
     for metric in metrics:
-        effects += _effects(overall, metric, control, others, experiment)
+        effects += _effects(overall, metric, control, others, experiment, recorded_looks)
     dims = tuple(plan.segments if segments is None else segments)
     by_segment = {}
     for d in dims:
@@ -132,14 +137,20 @@ def _n(mm: MetricMoments, variants: Sequence[str]) -> np.ndarray:
 
 
 def _effects(
-    mm: MetricMoments, metric: MetricDef, control: str, others: list[str], exp: Experiment
+    mm: MetricMoments,
+    metric: MetricDef,
+    control: str,
+    others: list[str],
+    exp: Experiment,
+    recorded: Mapping[str, Sequence[float]] | None = None,
 ) -> list[Effect]:
     """One effect per variant of one metric: raw, CUPED, posterior, sequential."""
     m = mm[metric.name]
     c, v = pair_rows(m, [control] * len(others), others)
     hib = direction(exp, metric)
     rs = row_stats(c, v, metric, exp.analysis, higher_is_better=hib)
-    seq = _overall_sequential(rs, exp) if exp.analysis.method == "sequential" else None
+    looks = [recorded.get(x, ()) for x in others] if recorded is not None else None
+    seq = _overall_sequential(rs, exp, looks) if exp.analysis.method == "sequential" else None
     out = []
     for i, variant in enumerate(others):
         post = rs.posterior
@@ -164,12 +175,18 @@ def _effects(
     return out
 
 
-def _overall_sequential(rs: RowStats, exp: Experiment) -> list[SequentialBounds]:
+def _overall_sequential(
+    rs: RowStats, exp: Experiment, recorded: Sequence[Sequence[float]] | None = None
+) -> list[SequentialBounds]:
+    """Each variant's bounds at its current look (``recorded[i]``: row i's earlier looks)."""
     best = rs.best
-    n = np.asarray(best.n_control, dtype=np.float64)
-    horizon = float(exp.analysis.sequential.horizon or np.max(n))
-    b = sequential_bounds(
-        np.asarray(best.rel_effect), np.asarray(best.rel_se), n, exp.analysis, horizon=horizon
+    b = current_bounds(
+        best.rel_effect,
+        best.rel_se,
+        best.n_control,
+        best.n_variant,
+        exp.analysis,
+        recorded=recorded,
     )
     return [
         SequentialBounds(
