@@ -11,8 +11,9 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from shipit.analysis.effects import pair_rows, row_stats, sequential_bounds
+from shipit.analysis.effects import pair_rows, row_stats
 from shipit.analysis.policy import direction
+from shipit.analysis.sequential import cumulative_bounds
 from shipit.decide.build import estimate_from
 from shipit.decide.power import power_check, power_info
 from shipit.decide.trust import (
@@ -71,11 +72,10 @@ def daily_effects(
     if exp.analysis.method == "sequential":
         low, high = np.full(rel.shape, np.nan), np.full(rel.shape, np.nan)
         nd = len(days)
-        for k in range(len(others)):
+        for k in range(len(others)):  # each variant's days are the looks of its comparison
             sl = slice(k * nd, (k + 1) * nd)
-            n = np.asarray(best.n_control[sl], dtype=np.float64)
-            horizon = float(exp.analysis.sequential.horizon or n.max())
-            b = sequential_bounds(rel[sl], se[sl], n, exp.analysis, horizon=horizon)
+            nc, nv = best.n_control[sl], best.n_variant[sl]
+            b = cumulative_bounds(rel[sl], se[sl], nc, nv, exp.analysis)
             low[sl], high[sl] = b.low, b.high
     out = [
         DailyEffect(

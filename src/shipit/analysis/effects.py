@@ -3,7 +3,7 @@
 Rows pair the control's group with each variant's group in the same cell (overall, a
 segment or a day), looked up by ``GroupKey``; the metric's kind compares them (raw, CUPED
 beside it when the metric has covariates); the Normal posterior for Bayesian plans, and
-always-valid or group-sequential bounds.
+the sequential bounds live in ``analysis.sequential``.
 """
 
 from __future__ import annotations
@@ -11,19 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
-from shipit._types import FloatArray
 from shipit.metrics.kinds import kind_of
 from shipit.metrics.summary import GroupKey, MetricMoments, Summary
 from shipit.spec.metric import MetricDef
 from shipit.spec.plan import AnalysisPlan
 from shipit.stats.bayesian import NormalComparison, NormalPrior, compare_normal
-from shipit.stats.gst import GstDesign
 from shipit.stats.results import ComparisonResult
-from shipit.stats.sequential import msprt
 
-__all__ = ["SPENDING", "RowStats", "pair_rows", "row_stats", "sequential_bounds"]
+__all__ = ["SPENDING", "RowStats", "pair_rows", "row_stats"]
 
 # The spec's spending names as the stats package spells them.
 SPENDING = {"obrien_fleming": "obf", "pocock": "pocock"}
@@ -85,56 +80,3 @@ def row_stats(
             higher_is_better=higher_is_better,
         )
     return RowStats(cmp.raw, cmp.adjusted, posterior)
-
-
-@dataclass(frozen=True)
-class Bounds:
-    """Sequential bounds on the relative effect per row, the statistic and the crossing."""
-
-    low: FloatArray
-    high: FloatArray
-    statistic: FloatArray
-    fraction: FloatArray
-    crossed: list[str]
-
-
-def sequential_bounds(
-    rel: FloatArray, rel_se: FloatArray, n: FloatArray, plan: AnalysisPlan, *, horizon: float
-) -> Bounds:
-    """Always-valid (mSPRT) confidence sequence or GST boundaries, on the relative effect.
-
-    Rows are successive looks of one comparison (cumulative days) or single looks. The
-    mSPRT mixing variance is the plan's ``tau`` or else the squared MDE (0.05 if none).
-    """
-    seq = plan.sequential
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = rel / rel_se
-    frac = np.clip(n / max(horizon, 1.0), 0.0, 1.0)
-    if seq.kind == "msprt":
-        tau2 = seq.tau if seq.tau is not None else (plan.mde or 0.05) ** 2
-        av = msprt(rel, rel_se, tau2=tau2, alpha=plan.alpha)
-        low, high = av.ci_low, av.ci_high
-    else:
-        ok = np.isfinite(frac) & (frac > 0)
-        bound = np.full(rel.shape, np.nan)
-        if ok.any():
-            design = GstDesign(spending=SPENDING[seq.spending], alpha=plan.alpha)
-            fr = np.maximum.accumulate(frac[ok])
-            fr = np.maximum(fr, np.arange(1, fr.size + 1) * 1e-9)
-            fr = np.where(np.diff(np.r_[0.0, fr]) > 0, fr, np.nan)
-            good = np.isfinite(fr)
-            vals = np.full(fr.shape, np.nan)
-            if good.any():
-                vals[good] = design.bounds(fr[good], final=False).efficacy
-            bound[ok] = vals
-        with np.errstate(invalid="ignore"):
-            low, high = -bound * rel_se, bound * rel_se
-    crossed = [
-        "upper" if (lo > 0) else "lower" if (hi < 0) else "none"
-        for lo, hi in zip(
-            np.nan_to_num(low if seq.kind == "msprt" else rel - high, nan=-np.inf),
-            np.nan_to_num(high if seq.kind == "msprt" else rel - low, nan=np.inf),
-            strict=True,
-        )
-    ]
-    return Bounds(np.asarray(low), np.asarray(high), np.asarray(z), frac, crossed)

@@ -13,8 +13,9 @@ from datetime import datetime
 import numpy as np
 
 from shipit.analysis.checks import daily_effects, power_of_primary, trust_checks
-from shipit.analysis.effects import RowStats, pair_rows, row_stats, sequential_bounds
+from shipit.analysis.effects import RowStats, pair_rows, row_stats
 from shipit.analysis.policy import direction, metric_order, policy_from_spec
+from shipit.analysis.sequential import current_bounds
 from shipit.decide.assemble import assemble
 from shipit.decide.build import effects_from_comparison, segment_effects_from_comparison
 from shipit.errors import DataError
@@ -40,12 +41,16 @@ def analyze(
     daily: bool = True,
     planned_units: int | None = None,
     progress: Callable[[str], None] | None = None,
+    recorded_looks: Mapping[str, Sequence[float]] | None = None,
 ) -> Analysis:
     """The whole analysis of ``experiment`` from the exposures and events in ``engine``.
 
     ``segments`` overrides the plan's segment attributes; ``planned_units`` (per variant)
     is the sample the plan aimed for, used by the power check; ``progress`` is told each
-    step as it starts (the engine queries take minutes at 10M units).
+    step as it starts (the engine queries take minutes at 10M units). ``recorded_looks``
+    (per variant) are the information fractions of earlier analyses of this phase, which a
+    group-sequential plan counts as looks taken (else the plan's schedule: see
+    ``analysis.sequential.looks_taken``).
     """
     say = progress or (lambda _step: None)
     plan = experiment.analysis
@@ -66,7 +71,7 @@ def analyze(
         )
     effects: list[Effect] = []
     for metric in metrics:
-        effects += _effects(overall, metric, control, others, experiment)
+        effects += _effects(overall, metric, control, others, experiment, recorded_looks)
     dims = tuple(plan.segments if segments is None else segments)
     by_segment = {}
     for d in dims:
@@ -134,13 +139,19 @@ def _n(mm: MetricMoments, variants: Sequence[str]) -> np.ndarray:
 
 
 def _effects(
-    mm: MetricMoments, metric: MetricDef, control: str, others: list[str], exp: Experiment
+    mm: MetricMoments,
+    metric: MetricDef,
+    control: str,
+    others: list[str],
+    exp: Experiment,
+    recorded: Mapping[str, Sequence[float]] | None = None,
 ) -> list[Effect]:
     """One effect per variant of one metric: raw, CUPED, posterior, sequential."""
     c, v = pair_rows(mm, metric, [GroupKey(control)] * len(others), [GroupKey(x) for x in others])
     hib = direction(exp, metric)
     rs = row_stats(c, v, metric, exp.analysis, higher_is_better=hib)
-    seq = _overall_sequential(rs, exp) if exp.analysis.method == "sequential" else None
+    looks = [recorded.get(x, ()) for x in others] if recorded is not None else None
+    seq = _overall_sequential(rs, exp, looks) if exp.analysis.method == "sequential" else None
     post = rs.posterior
     k = len(others)
     return effects_from_comparison(
@@ -157,15 +168,21 @@ def _effects(
     )
 
 
-def _overall_sequential(rs: RowStats, exp: Experiment) -> list[SequentialBounds]:
+def _overall_sequential(
+    rs: RowStats, exp: Experiment, recorded: Sequence[Sequence[float]] | None = None
+) -> list[SequentialBounds]:
+    """Each variant's bounds at its current look (``recorded[i]``: row i's earlier looks)."""
     best = rs.best
-    n = np.asarray(best.n_control, dtype=np.float64)
-    horizon = float(exp.analysis.sequential.horizon or np.max(n))
     # Each treatment's boundary at the plan's correction across treatments (Bonferroni α/k).
     alpha = policy_from_spec(exp).comparison_alpha(len(best))
     plan = exp.analysis.model_copy(update={"alpha": alpha})
-    b = sequential_bounds(
-        np.asarray(best.rel_effect), np.asarray(best.rel_se), n, plan, horizon=horizon
+    b = current_bounds(
+        best.rel_effect,
+        best.rel_se,
+        best.n_control,
+        best.n_variant,
+        plan,
+        recorded=recorded,
     )
     return [
         SequentialBounds(

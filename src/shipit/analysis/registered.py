@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from shipit.analysis.pipeline import analyze
+from shipit.analysis.sequential import recorded_looks
+from shipit.registry.analyses import AnalysisRepository
 from shipit.result.model import Analysis
+from shipit.spec.experiment import Experiment
 from shipit.store.engine import Engine
 
 __all__ = ["analyze_registered"]
@@ -21,9 +25,15 @@ def analyze_registered(
     **options: Any,
 ) -> Analysis:
     """Analyse registered experiment ``key`` over its current phase (exposures before the
-    phase's start are dropped and counted). ``registry`` is an open registry repository."""
+    phase's start are dropped and counted). ``registry`` is an open registry repository.
+
+    A group-sequential plan counts the analyses saved in the registry during the phase as
+    the looks already taken."""
     record = registry.get(key)
     phase = record.phase
+    if "recorded_looks" not in options:
+        since = phase.started_at if phase is not None else None
+        options["recorded_looks"] = _saved_looks(record.experiment, registry, since)
     return analyze(
         record.experiment,
         engine,
@@ -32,3 +42,15 @@ def analyze_registered(
         true_effects=true_effects,
         **options,
     )
+
+
+def _saved_looks(
+    exp: Experiment, registry: Any, since: datetime | None
+) -> dict[str, list[float]] | None:
+    """Per variant, the information fractions of the runs saved since the phase started."""
+    plan = exp.analysis
+    db = getattr(registry, "engine", None)
+    if plan.method != "sequential" or plan.sequential.kind != "gst" or db is None:
+        return None
+    saved = AnalysisRepository(db).history(exp.key, since=since)
+    return recorded_looks((s.body for s in saved), exp.primary_metric)

@@ -74,3 +74,22 @@ class AnalysisRepository:
             )
         m = row._mapping
         return SavedAnalysis(m["id"], m["experiment"], m["created_at"], m["actor"], m["body"])
+
+    def history(self, experiment: str, *, since: datetime | None = None) -> list[SavedAnalysis]:
+        """Every run of ``experiment`` (saved at or after ``since``, if given), oldest first."""
+        query = analyses.select().where(analyses.c.experiment == experiment).order_by(analyses.c.id)
+        with reading(self.engine) as con:
+            rows = con.execute(query).all()
+        out = []
+        for row in rows:
+            m = row._mapping
+            created = m["created_at"]
+            if created.tzinfo is None:  # SQLite returns naive datetimes, written in UTC
+                created = created.replace(tzinfo=UTC)
+            if since is None or created >= _utc(since):
+                out.append(SavedAnalysis(m["id"], m["experiment"], created, m["actor"], m["body"]))
+        return out
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

@@ -206,4 +206,13 @@ def _problems(exp: Experiment) -> list[tuple[Loc, str]]:
     for i, unit in enumerate(exp.exclude):
         if unit in exp.forced:
             out.append((("exclude", i), f"unit {unit!r} is both excluded and forced"))
+    seq = exp.analysis.sequential
+    if seq.kind == "gst" and seq.horizon is None:
+        out.append(
+            (
+                ("analysis", "sequential", "horizon"),
+                "required when sequential.kind is 'gst': the planned units per variant "
+                "at the last look, from which each look's information fraction is read",
+            )
+        )
     return out

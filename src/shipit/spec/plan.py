@@ -18,9 +18,13 @@ class _Frozen(BaseModel):
 class SequentialPlan(_Frozen):
     """Settings for looking at the data while it accrues.
 
-    ``msprt``: always-valid mixture SPRT with mixing variance ``tau`` (squared effect scale).
-    ``gst``: group-sequential test with ``looks`` planned analyses up to ``horizon`` units
-    per variant, spending alpha with ``spending``.
+    ``msprt``: always-valid mixture SPRT with mixing variance ``tau`` (squared effect scale);
+    valid at any number of looks.
+    ``gst``: group-sequential test with ``looks`` planned analyses at equal information up
+    to ``horizon`` units per variant (required), spending alpha with ``spending``. An
+    analysis at information fraction t counts as looks taken the earlier analyses recorded
+    in the registry, or else the planned looks k/looks below t, plus itself (see
+    docs/sequential.md).
     """
 
     kind: Literal["msprt", "gst"] = "msprt"

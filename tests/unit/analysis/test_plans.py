@@ -56,7 +56,10 @@ def test_gst_plan_bounds_are_the_design_boundaries(store: Path) -> None:
     a = analyze(_spec(plan), DuckDBEngine(store))
     days = [d for d in a.daily if d.variant == a.daily[0].variant]
     assert len(days) > 3
-    fractions = np.array([min(d.n_control / 10_000, 1.0) for d in days])
+    # Each day is a look at its information: the harmonic mean of the arms over the horizon.
+    fractions = np.array(
+        [2 * d.n_control * d.n_variant / (d.n_control + d.n_variant) / 10_000 for d in days]
+    )
     keep = np.r_[True, np.diff(fractions) > 0] & (fractions > 0)
     bounds = GstDesign(spending="obf", alpha=0.05).bounds(fractions[keep], final=False)
     looks = [d for d, k in zip(days, keep, strict=True) if k]
