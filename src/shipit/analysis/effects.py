@@ -83,10 +83,12 @@ def row_stats(
     raw = compare(c, v, kind, alpha=plan.alpha, alternative=plan.alternative)
     adjusted = None
     stats_c, stats_v = summarize(c, kind), summarize(v, kind)
+    relative = None
     if plan.cuped and has_covariates(c, metric):
         cc = compare_cuped(c, v, kind, alpha=plan.alpha, alternative=plan.alternative)
         adjusted = cc.adjusted
         stats_c, stats_v = cc.adjustment.control, cc.adjustment.variant
+        relative = cc.adjustment.relative  # the adjusted means are correlated
     posterior = None
     if bayes if bayes is not None else plan.method == "bayesian":
         prior = plan.bayesian.prior
@@ -102,6 +104,7 @@ def row_stats(
             scale="relative",
             level=1.0 - plan.alpha,
             higher_is_better=higher_is_better,
+            effect=relative,
         )
     return RowStats(raw, adjusted, posterior)
 
