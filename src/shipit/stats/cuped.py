@@ -8,7 +8,9 @@ metric's linearization on the covariates' ones over the two groups compared:
 - ``theta_from="min_variance"`` (default): each group's cross products weighted by
   1/(n_g(n_g − 1)), the θ that minimises the estimated variance of the effect. With equal
   group sizes it is the OLS θ; with unequal sizes and slopes it leans on the smaller group,
-  as the interacted regression of Lin (2013) does, and never does worse than no adjustment;
+  as the interacted regression of Lin (2013) does, and is not worse than no adjustment.
+  Rows where it would leave a group fewer than ``MIN_GROUP_DOF`` residual degrees of
+  freedom use the OLS θ instead;
 - ``theta_from="within"``: group-centred sums, exactly the OLS of y on
   [1, treatment, x − x̄] for means;
 - ``theta_from="total"``: the pooled pair as one sample (GrowthBook's convention).
@@ -33,8 +35,8 @@ import numpy.typing as npt
 
 from shipit._types import BoolArray, FloatArray
 from shipit.errors import InputError
-from shipit.stats._cuped_solve import inverse_masked, select
-from shipit.stats._cuped_variance import cuped_variance
+from shipit.stats._cuped_solve import Covariate, Linear, inverse_masked, linearize, quad, select
+from shipit.stats._cuped_variance import CupedVariance, cuped_variance
 from shipit.stats.estimands import KINDS, Effect, GroupStats, relative_effect, summarize
 from shipit.stats.frequentist import compare, compare_stats, welch_df
 from shipit.stats.moments import Moments
@@ -48,13 +50,13 @@ __all__ = [
     "compare_cuped",
 ]
 
-#: A covariate: a column name, or a (numerator, denominator) pair forming a ratio covariate.
-Covariate = str | tuple[str, str]
 
 #: Relative residual variance below which a covariate counts as collinear with earlier ones.
 COLLINEAR_TOL = 1e-9
 #: Where θ is fitted from (see the module docstring).
 THETA_FROM = ("min_variance", "within", "total")
+#: Residual degrees of freedom each group keeps under the variance-minimising θ, else OLS's.
+MIN_GROUP_DOF = 10.0
 
 
 class CupedStatus(StrEnum):
@@ -105,60 +107,6 @@ class CupedComparison:
     raw: ComparisonResult
 
 
-@dataclass(frozen=True)
-class _Linear:
-    """Per-group estimate, its linearization a, covariate estimates h and linearizations B."""
-
-    est: FloatArray  # (G,)
-    a: FloatArray  # (G, p)
-    h: FloatArray  # (G, m)
-    b: FloatArray  # (G, p, m)
-    centred: FloatArray  # (G, p, p): Σ(z − z̄)(z − z̄)ᵀ
-    raw: FloatArray  # (G, p, p): Σzzᵀ
-
-
-def _linearize(
-    m: Moments, kind: str, covariates: Sequence[Covariate], y: str, num: str, den: str
-) -> _Linear:
-    g, p = len(m), len(m.names)
-    n = m.n
-    sums = m.sums
-    with np.errstate(invalid="ignore", divide="ignore"):
-        means = sums / n[:, None]
-        centred = m.cross - sums[:, :, None] * sums[:, None, :] / n[:, None, None]
-        a = np.zeros((g, p))
-        if kind == "ratio":
-            i, j = m.col(num) - 1, m.col(den) - 1
-            ratio = means[:, i] / means[:, j]
-            a[:, i] = 1.0 / means[:, j]
-            a[:, j] = -ratio / means[:, j]
-            est = ratio
-        else:
-            i = m.col(y) - 1
-            a[:, i] = 1.0
-            est = means[:, i]
-        h = np.zeros((g, len(covariates)))
-        b = np.zeros((g, p, len(covariates)))
-        for c, cov in enumerate(covariates):
-            if isinstance(cov, str):
-                i = m.col(cov) - 1
-                b[:, i, c] = 1.0
-                h[:, c] = means[:, i]
-            else:
-                i, j = m.col(cov[0]) - 1, m.col(cov[1]) - 1
-                r = means[:, i] / means[:, j]
-                b[:, i, c] = 1.0 / means[:, j]
-                b[:, j, c] = -r / means[:, j]
-                h[:, c] = r
-    return _Linear(est, a, h, b, centred, np.asarray(m.cross))
-
-
-def _quad(left: FloatArray, mat: FloatArray, right: FloatArray) -> FloatArray:
-    """Batched leftᵀ·mat·right for (G, p, i), (G, p, p), (G, p, j) → (G, i, j)."""
-    out: FloatArray = np.einsum("gpi,gpq,gqj->gij", left, mat, right)
-    return out
-
-
 def _default_covariates(m: Moments, kind: str, y: str, num: str, den: str) -> list[Covariate]:
     taken = {num, den} if kind == "ratio" else {y}
     return [name for name in m.names if name not in taken]
@@ -198,54 +146,26 @@ def adjust(
         for name in (cov,) if isinstance(cov, str) else cov:
             control.col(name)
     k = len(covs)
-    lc = _linearize(control, kind, covs, y, num, den)
-    lv = _linearize(variant, kind, covs, y, num, den)
+    lc = linearize(control, kind, covs, y, num, den)
+    lv = linearize(variant, kind, covs, y, num, den)
     pooled = Moments(control.labels, control.names, control.matrix + variant.matrix)
-    lp = _linearize(pooled, kind, covs, y, num, den)
+    lp = linearize(pooled, kind, covs, y, num, den)
     ddof = 0.0 if kind == "proportion" else 1.0
     lam = _weights(control.n, variant.n, ddof, theta_from)
 
-    if theta_from == "total":
-        sbb = _quad(lp.b, lp.centred, lp.b)
-        sba = _quad(lp.b, lp.centred, lp.a[:, :, None])[:, :, 0]
-        raw_diag = np.diagonal(_quad(lp.b, lp.raw, lp.b), 0, 1, 2)
-    else:
-        wc, wv = lam[0][:, None, None], lam[1][:, None, None]
-        sbb = wc * _quad(lc.b, lc.centred, lc.b) + wv * _quad(lv.b, lv.centred, lv.b)
-        sba = (
-            wc * _quad(lc.b, lc.centred, lc.a[:, :, None])
-            + wv * _quad(lv.b, lv.centred, lv.a[:, :, None])
-        )[:, :, 0]
-        raw_diag = np.diagonal(
-            wc * _quad(lc.b, lc.raw, lc.b) + wv * _quad(lv.b, lv.raw, lv.b), 0, 1, 2
-        )
-    sbb = np.nan_to_num(sbb, nan=0.0, posinf=0.0, neginf=0.0)
-    sba = np.nan_to_num(sba, nan=0.0, posinf=0.0, neginf=0.0)
-    # OLS on both groups spends two degrees of freedom on the means
-    room = control.n + variant.n - 3.0
     rows = len(control)
-    used = select(sbb, np.nan_to_num(raw_diag), room, tol) if k else np.zeros((rows, 0), bool)
-    pinv = inverse_masked(sbb, used) if k else np.zeros((rows, 0, 0))
-    theta = np.einsum("gij,gj->gi", pinv, sba) if k else np.zeros((rows, 0))
-
+    n = (control.n, variant.n)
+    fit = _fit(lc, lv, lp, lam, n, ddof, total=theta_from == "total", tol=tol)
+    if theta_from == "min_variance" and k:
+        # a group with few units for its covariates would have its residuals fitted away
+        # (and their variance with them): there, OLS's θ spreads the slopes over both groups
+        keep = np.minimum(fit.var.nu[0], fit.var.nu[1]) >= MIN_GROUP_DOF
+        if not np.all(keep):
+            ones = _weights(n[0], n[1], ddof, "within")
+            fit = _choose(keep, fit, _fit(lc, lv, lp, ones, n, ddof, total=False, tol=tol))
+    theta, used, var, mean_c, mean_v = fit.theta, fit.used, fit.var, fit.mean_c, fit.mean_v
     raw_c = summarize(control, kind, y=y, num=num, den=den)
     raw_v = summarize(variant, kind, y=y, num=num, den=den)
-    mean_c = _shifted(lc, lp, theta)
-    mean_v = _shifted(lv, lp, theta)
-    var = cuped_variance(
-        n=(control.n, variant.n),
-        centred=(lc.centred, lv.centred),
-        a=(lc.a, lv.a),
-        b=(lc.b, lv.b),
-        h=(lc.h, lv.h),
-        means=(mean_c, mean_v),
-        lam=lam,
-        pooled_b=lp.b,
-        pooled_h=lp.h,
-        pinv=pinv,
-        theta=theta,
-        ddof=ddof,
-    )
     # no covariate used: keep the unadjusted numbers bit for bit
     none = ~np.any(theta != 0, axis=1)
     adj_c = _stats(none, raw_c, mean_c, var.sigma2[0], var.abs_var[0])
@@ -287,6 +207,98 @@ def adjust(
     )
 
 
+@dataclass(frozen=True)
+class _Fit:
+    """θ on the covariates used, the adjusted means and their variances."""
+
+    theta: FloatArray
+    used: BoolArray
+    mean_c: FloatArray
+    mean_v: FloatArray
+    var: CupedVariance
+
+
+def _fit(
+    lc: Linear,
+    lv: Linear,
+    lp: Linear,
+    lam: tuple[FloatArray, FloatArray],
+    n: tuple[FloatArray, FloatArray],
+    ddof: float,
+    *,
+    total: bool,
+    tol: float,
+) -> _Fit:
+    """Solve the (λ-weighted) normal equations of θ row by row and derive the variances."""
+    rows, k = lc.h.shape
+    if total:
+        sbb = quad(lp.b, lp.centred, lp.b)
+        sba = quad(lp.b, lp.centred, lp.a[:, :, None])[:, :, 0]
+        raw_diag = np.diagonal(quad(lp.b, lp.raw, lp.b), 0, 1, 2)
+    else:
+        wc, wv = lam[0][:, None, None], lam[1][:, None, None]
+        sbb = wc * quad(lc.b, lc.centred, lc.b) + wv * quad(lv.b, lv.centred, lv.b)
+        sba = (
+            wc * quad(lc.b, lc.centred, lc.a[:, :, None])
+            + wv * quad(lv.b, lv.centred, lv.a[:, :, None])
+        )[:, :, 0]
+        raw_diag = np.diagonal(
+            wc * quad(lc.b, lc.raw, lc.b) + wv * quad(lv.b, lv.raw, lv.b), 0, 1, 2
+        )
+    sbb = np.nan_to_num(sbb, nan=0.0, posinf=0.0, neginf=0.0)
+    sba = np.nan_to_num(sba, nan=0.0, posinf=0.0, neginf=0.0)
+    # OLS on both groups spends two degrees of freedom on the means
+    room = n[0] + n[1] - 3.0
+    used = select(sbb, np.nan_to_num(raw_diag), room, tol) if k else np.zeros((rows, 0), bool)
+    pinv = inverse_masked(sbb, used) if k else np.zeros((rows, 0, 0))
+    theta = np.einsum("gij,gj->gi", pinv, sba) if k else np.zeros((rows, 0))
+    mean_c = _shifted(lc, lp, theta)
+    mean_v = _shifted(lv, lp, theta)
+    var = cuped_variance(
+        n=n,
+        centred=(lc.centred, lv.centred),
+        a=(lc.a, lv.a),
+        b=(lc.b, lv.b),
+        h=(lc.h, lv.h),
+        means=(mean_c, mean_v),
+        lam=lam,
+        pooled_b=lp.b,
+        pooled_h=lp.h,
+        pinv=pinv,
+        theta=theta,
+        ddof=ddof,
+    )
+    return _Fit(theta, used, mean_c, mean_v, var)
+
+
+def _choose(mask: BoolArray, a: _Fit, b: _Fit) -> _Fit:
+    """Row by row, ``a`` where ``mask`` holds and ``b`` elsewhere."""
+
+    def pick(x: FloatArray, y: FloatArray) -> FloatArray:
+        m = mask.reshape(-1, *([1] * (x.ndim - 1)))
+        out: FloatArray = np.where(m, x, y)
+        return out
+
+    Pair = tuple[FloatArray, FloatArray]
+
+    def pair(x: Pair, y: Pair) -> Pair:
+        return (pick(x[0], y[0]), pick(x[1], y[1]))
+
+    va, vb = a.var, b.var
+    var = CupedVariance(
+        sigma2=pair(va.sigma2, vb.sigma2),
+        nu=pair(va.nu, vb.nu),
+        abs_var=pair(va.abs_var, vb.abs_var),
+        abs_df=pick(va.abs_df, vb.abs_df),
+        rel_var=pick(va.rel_var, vb.rel_var),
+        rel_df=pick(va.rel_df, vb.rel_df),
+    )
+    used: BoolArray = np.where(mask[:, None], a.used, b.used)
+    return _Fit(
+        pick(a.theta, b.theta), used, pick(a.mean_c, b.mean_c), pick(a.mean_v, b.mean_v), var
+    )
+
+
 def _weights(
     n_c: FloatArray, n_v: FloatArray, ddof: float, theta_from: str
 ) -> tuple[FloatArray, FloatArray]:
@@ -299,7 +311,7 @@ def _weights(
     return lam[0], lam[1]
 
 
-def _shifted(lin: _Linear, pooled: _Linear, theta: FloatArray) -> FloatArray:
+def _shifted(lin: Linear, pooled: Linear, theta: FloatArray) -> FloatArray:
     """est_g − θ·(h_g − h̄): the group's estimate at the pooled covariate value."""
     out: FloatArray = lin.est - np.sum(theta * np.nan_to_num(lin.h - pooled.h), axis=1)
     return out
