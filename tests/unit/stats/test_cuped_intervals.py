@@ -94,6 +94,10 @@ def test_absolute_variance_is_the_group_sandwich_of_the_rows(
     res = compare_cuped(m["a"], m["b"], "mean", theta_from=theta_from).adjusted
     half = np.sqrt(var) * sps.t.ppf(0.975, df)
     np.testing.assert_allclose(res.abs_ci_high[0] - res.abs_effect[0], half, rtol=1e-9)
+    # the relative interval is built on the correlated-means se and its own dof
+    rel_half = adj.relative.se[0] * sps.t.ppf(0.975, adj.relative_df[0])
+    np.testing.assert_allclose(res.rel_ci_high[0] - res.rel_effect[0], rel_half, rtol=1e-9)
+    assert res.rel_effect[0] == pytest.approx(adj.relative.estimate[0], rel=1e-12)
 
 
 def _jackknife_relative(t: np.ndarray, y: np.ndarray, x: np.ndarray) -> float:
