@@ -65,7 +65,7 @@ __all__ = [
 __version__ = "0.1.0"
 
 # public name -> the module that defines it (imported on first use)
-_LAZY: dict[str, str] = {
+_WHERE: dict[str, str] = {
     "Analysis": "shipit.result",
     "Engine": "shipit.store.engine",
     "Experiment": "shipit.spec",
@@ -87,7 +87,7 @@ _LAZY: dict[str, str] = {
 
 def __getattr__(name: str) -> Any:
     """Load a public name on first use, so ``import shipit`` skips scipy, DuckDB and pandas."""
-    module = _LAZY.get(name)
+    module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     value = getattr(import_module(module), name)

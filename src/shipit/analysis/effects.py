@@ -78,5 +78,6 @@ def row_stats(
             scale="relative",
             level=1.0 - plan.alpha,
             higher_is_better=higher_is_better,
+            effect=cmp.relative,
         )
     return RowStats(cmp.raw, cmp.adjusted, posterior)

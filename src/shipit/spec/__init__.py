@@ -58,7 +58,7 @@ __all__ = [
     "may_overlap",
 ]
 
-_LAZY: dict[str, str] = {
+_WHERE: dict[str, str] = {
     "Aggregate": "shipit.spec.metric",
     "AllOf": "shipit.spec.targeting",
     "AnalysisPlan": "shipit.spec.plan",
@@ -92,7 +92,7 @@ _LAZY: dict[str, str] = {
 
 def __getattr__(name: str) -> Any:
     """Load a public name on first use."""
-    module = _LAZY.get(name)
+    module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     value = getattr(import_module(module), name)

@@ -21,7 +21,7 @@ from scipy import special as sp
 
 from shipit._types import BoolArray, FloatArray
 from shipit.errors import InputError
-from shipit.stats.estimands import GroupStats, absolute_effect, relative_effect
+from shipit.stats.estimands import Effect, GroupStats, absolute_effect, relative_effect
 
 __all__ = [
     "BayesRule",
@@ -107,11 +107,12 @@ def _summaries(
         gain = up + mu * sp.ndtr(z)  # E[max(Δ, 0)]
         drop = up - mu * sp.ndtr(-z)  # E[max(−Δ, 0)]
         p_up = sp.ndtr(z)
+        p_down = sp.ndtr(-z)  # not 1 − p_up: a small probability keeps its digits
         q = float(sp.ndtri(0.5 + level / 2.0))
         lo, hi = mu - q * sd, mu + q * sd
     if higher_is_better:
         return p_up, drop, gain, lo, hi
-    return 1.0 - p_up, gain, drop, lo, hi
+    return p_down, gain, drop, lo, hi
 
 
 def compare_normal(
@@ -122,22 +123,26 @@ def compare_normal(
     scale: Scale | None = None,
     level: float = 0.95,
     higher_is_better: bool = True,
+    effect: Effect | None = None,
 ) -> NormalComparison:
     """Posterior of the variant's effect over control for every row (Normal model).
 
     ``scale`` (default: the prior's) is that of the effect reported; a prior on the other
     scale is converted with the control mean (mean·|μc|, sd·|μc| or the inverse).
+    ``effect`` (on that scale) replaces the one derived from independent groups, e.g.
+    CUPED's ``relative``, whose adjusted means are correlated.
     """
     if not 0.0 < level < 1.0:
         raise InputError(f"credible level must be between 0 and 1, got {level}")
     out_scale: Scale = prior.scale if scale is None else scale
     if out_scale not in ("absolute", "relative"):
         raise InputError(f"scale must be 'absolute' or 'relative', got {out_scale!r}")
-    effect = (
-        relative_effect(control, variant)
-        if out_scale == "relative"
-        else absolute_effect(control, variant)
-    )
+    if effect is None:
+        effect = (
+            relative_effect(control, variant)
+            if out_scale == "relative"
+            else absolute_effect(control, variant)
+        )
     m0: FloatArray | float = prior.mean
     s0: FloatArray | float = prior.sd
     if not prior.is_flat and prior.scale != out_scale:

@@ -52,9 +52,12 @@ class BetaPrior:
 class BetaComparison:
     """Posterior comparison of variant against control, row by row.
 
-    ``expected_loss_variant`` is E[max(p_control − p_variant, 0)], what shipping the variant
-    costs if it is worse; ``expected_loss_control`` the converse. Intervals are equal-tailed
-    credible intervals of p_variant − p_control and p_variant / p_control − 1.
+    For a higher-is-better rate ``prob_better`` is P(p_variant > p_control) and
+    ``expected_loss_variant`` E[max(p_control − p_variant, 0)], what shipping the variant
+    costs if it is worse; ``expected_loss_control`` the converse. For a lower-is-better rate
+    (an error rate) both turn round: P(p_variant < p_control) and E[max(p_variant −
+    p_control, 0)]. Intervals are equal-tailed credible intervals of p_variant − p_control
+    and p_variant / p_control − 1 whichever way is better.
     """
 
     alpha_control: FloatArray
@@ -175,6 +178,17 @@ def _prob_and_losses(
     for v in (a1, b1, a2, b2):
         if np.any(~(v > 0)) or np.any(~np.isfinite(v)):
             raise InputError("Beta parameters must be finite and > 0")
+    # E[(X2 − X1)+] = m2·P − m1·P' cancels to the digits lost in m ≈ 1 when rates are near 1
+    # (a 99.99% success rate). Reflected, Y = 1 − X: X1 > X2 ⟺ Y2 > Y1 and (X2 − X1)+ =
+    # (Y1 − Y2)+, so the problem (b2, a2, b1, a1) has the same three answers with means near
+    # 0, where the two terms are small and the difference keeps its relative precision.
+    flip = a1 / (a1 + b1) + a2 / (a2 + b2) > 1.0
+    a1, b1, a2, b2 = (
+        np.where(flip, b2, a1),
+        np.where(flip, a2, b1),
+        np.where(flip, b1, a2),
+        np.where(flip, a1, b2),
+    )
     # the losses shift a1 or a2 by one, so the shifted problems must stay exact too
     below = EXACT_MAX_TERMS - 1
     exact = _is_small_int(b1) | _is_small_int(b2)
@@ -323,14 +337,23 @@ def compare_beta(
     *,
     prior: BetaPrior = BetaPrior(),
     level: float = 0.95,
+    higher_is_better: bool = True,
 ) -> BetaComparison:
-    """Posterior P(variant > control), expected losses and credible intervals per row."""
+    """Posterior P(variant better), expected losses and credible intervals per row.
+
+    ``higher_is_better=False`` (an error rate) asks for P(p_variant < p_control), computed
+    directly rather than as 1 − P(>) so that a probability near 0 keeps its digits.
+    """
     if not 0.0 < level < 1.0:
         raise InputError(f"credible level must be between 0 and 1, got {level}")
     ac, bc = posterior(control_successes, control_n, prior)
     av, bv = posterior(variant_successes, variant_n, prior)
     ac, bc, av, bv = (v.reshape(-1) for v in np.broadcast_arrays(ac, bc, av, bv))
-    p, loss_variant, loss_control, exact = _prob_and_losses(av, bv, ac, bc)
+    if higher_is_better:
+        p, loss_variant, loss_control, exact = _prob_and_losses(av, bv, ac, bc)
+    else:
+        # P(pc > pv), E[(pv − pc)+] (shipping a variant that errs more), E[(pc − pv)+]
+        p, loss_variant, loss_control, exact = _prob_and_losses(ac, bc, av, bv)
     abs_lo, abs_hi, rel_lo, rel_hi = (np.empty(av.shape) for _ in range(4))
     for part in bq.by_rule(np.ones(av.shape, dtype=bool), av, bv, ac, bc):
         args = (av[part], bv[part], ac[part], bc[part], level)

@@ -3,16 +3,25 @@
 Every estimand (a mean, a proportion or a ratio) and every covariate (a column mean, or a
 ratio of two columns) is linearized as a·z per unit, with z the columns of the Moments.
 From the centred cross products of z per group, θ solves the normal equations of the
-metric's linearization on the covariates' ones, pooled over the two groups compared:
+metric's linearization on the covariates' ones over the two groups compared:
 
-- ``theta_from="within"`` (default): group-centred sums, which is exactly the OLS of y on
+- ``theta_from="min_variance"`` (default): each group's cross products weighted by
+  1/(n_g(n_g − 1)), the θ that minimises the estimated variance of the effect. With equal
+  group sizes it is the OLS θ; with unequal sizes and slopes it leans on the smaller group,
+  as the interacted regression of Lin (2013) does, and is not worse than no adjustment.
+  Rows where it would leave a group fewer than ``MIN_GROUP_DOF`` residual degrees of
+  freedom use the OLS θ instead;
+- ``theta_from="within"``: group-centred sums, exactly the OLS of y on
   [1, treatment, x − x̄] for means;
 - ``theta_from="total"``: the pooled pair as one sample (GrowthBook's convention).
 
 Each group's estimate is then shifted by −θ·(h_g − h̄), h the covariate estimates and h̄
-their pooled value, and its unit variance becomes Var(a·z − θ·B·z). Covariates that are
-(nearly) collinear with earlier ones, or constant, are dropped row by row; the row says so
-in ``status`` rather than raising.
+their pooled value. Variances count the fitted slopes (degrees of freedom and Var(θ̂)) and,
+for the relative effect, that both adjusted means move with h̄: see ``_cuped_variance``.
+For means the absolute interval is then OLS's (y ~ treatment + centred covariates) when
+both groups have the same residual variance, and Welch-like (Satterthwaite) otherwise.
+Covariates that are (nearly) collinear with earlier ones, or constant, are dropped row by
+row; the row says so in ``status`` rather than raising.
 """
 
 from __future__ import annotations
@@ -26,7 +35,9 @@ import numpy.typing as npt
 
 from shipit._types import BoolArray, FloatArray
 from shipit.errors import InputError
-from shipit.stats.estimands import KINDS, GroupStats, summarize
+from shipit.stats._cuped_solve import Covariate, Linear, inverse_masked, linearize, quad, select
+from shipit.stats._cuped_variance import CupedVariance, cuped_variance
+from shipit.stats.estimands import KINDS, Effect, GroupStats, relative_effect, summarize
 from shipit.stats.frequentist import compare, compare_stats, welch_df
 from shipit.stats.moments import Moments
 from shipit.stats.results import ComparisonResult
@@ -39,11 +50,13 @@ __all__ = [
     "compare_cuped",
 ]
 
-#: A covariate: a column name, or a (numerator, denominator) pair forming a ratio covariate.
-Covariate = str | tuple[str, str]
 
 #: Relative residual variance below which a covariate counts as collinear with earlier ones.
 COLLINEAR_TOL = 1e-9
+#: Where θ is fitted from (see the module docstring).
+THETA_FROM = ("min_variance", "within", "total")
+#: Residual degrees of freedom each group keeps under the variance-minimising θ, else OLS's.
+MIN_GROUP_DOF = 10.0
 
 
 class CupedStatus(StrEnum):
@@ -59,9 +72,14 @@ class CupedResult:
     """Adjusted and raw estimates per row, with θ and what the adjustment bought.
 
     ``theta`` and ``used`` are (rows, covariates); a dropped covariate has θ = 0.
-    ``variance_reduction`` is 1 − Var(adjusted effect)/Var(raw effect), and
-    ``equivalent_n`` the number of units an unadjusted analysis would need for the same
-    precision (n / (1 − reduction)).
+    In ``control`` and ``variant``, ``unit_var`` is the residual variance σ̂² (on its degrees
+    of freedom) and ``var`` the group's share of Var(absolute effect), σ̂²/n plus its part
+    of the variance of θ̂, so that variances of the two groups add up to the effect's.
+    ``absolute`` and ``relative`` are the adjusted effects with their standard errors
+    (the relative one allows for the correlation of the adjusted means); ``df`` and
+    ``relative_df`` their Satterthwaite degrees of freedom. ``variance_reduction`` is
+    1 − Var(adjusted effect)/Var(raw effect), and ``equivalent_n`` the number of units an
+    unadjusted analysis would need for the same precision (n / (1 − reduction)).
     """
 
     covariates: tuple[Covariate, ...]
@@ -74,6 +92,10 @@ class CupedResult:
     raw_variant: GroupStats
     variance_reduction: FloatArray
     equivalent_n: FloatArray
+    absolute: Effect
+    relative: Effect
+    df: FloatArray
+    relative_df: FloatArray
 
 
 @dataclass(frozen=True)
@@ -83,100 +105,6 @@ class CupedComparison:
     adjustment: CupedResult
     adjusted: ComparisonResult
     raw: ComparisonResult
-
-
-@dataclass(frozen=True)
-class _Linear:
-    """Per-group estimate, its linearization a, covariate estimates h and linearizations B."""
-
-    est: FloatArray  # (G,)
-    a: FloatArray  # (G, p)
-    h: FloatArray  # (G, m)
-    b: FloatArray  # (G, p, m)
-    centred: FloatArray  # (G, p, p): Σ(z − z̄)(z − z̄)ᵀ
-    raw: FloatArray  # (G, p, p): Σzzᵀ
-
-
-def _linearize(
-    m: Moments, kind: str, covariates: Sequence[Covariate], y: str, num: str, den: str
-) -> _Linear:
-    g, p = len(m), len(m.names)
-    n = m.n
-    sums = m.sums
-    with np.errstate(invalid="ignore", divide="ignore"):
-        means = sums / n[:, None]
-        centred = m.cross - sums[:, :, None] * sums[:, None, :] / n[:, None, None]
-        a = np.zeros((g, p))
-        if kind == "ratio":
-            i, j = m.col(num) - 1, m.col(den) - 1
-            ratio = means[:, i] / means[:, j]
-            a[:, i] = 1.0 / means[:, j]
-            a[:, j] = -ratio / means[:, j]
-            est = ratio
-        else:
-            i = m.col(y) - 1
-            a[:, i] = 1.0
-            est = means[:, i]
-        h = np.zeros((g, len(covariates)))
-        b = np.zeros((g, p, len(covariates)))
-        for c, cov in enumerate(covariates):
-            if isinstance(cov, str):
-                i = m.col(cov) - 1
-                b[:, i, c] = 1.0
-                h[:, c] = means[:, i]
-            else:
-                i, j = m.col(cov[0]) - 1, m.col(cov[1]) - 1
-                r = means[:, i] / means[:, j]
-                b[:, i, c] = 1.0 / means[:, j]
-                b[:, j, c] = -r / means[:, j]
-                h[:, c] = r
-    return _Linear(est, a, h, b, centred, np.asarray(m.cross))
-
-
-def _quad(left: FloatArray, mat: FloatArray, right: FloatArray) -> FloatArray:
-    """Batched leftᵀ·mat·right for (G, p, i), (G, p, p), (G, p, j) → (G, i, j)."""
-    out: FloatArray = np.einsum("gpi,gpq,gqj->gij", left, mat, right)
-    return out
-
-
-def _select(cov: FloatArray, raw_diag: FloatArray, room: FloatArray, tol: float) -> BoolArray:
-    """Greedy in column order: keep a covariate unless earlier kept ones explain it.
-
-    At most ``room`` covariates are kept per row, so the residual keeps a degree of freedom.
-    """
-    g, k, _ = cov.shape
-    keep = np.zeros((g, k), dtype=bool)
-    diag = np.diagonal(cov, axis1=1, axis2=2)
-    finite = np.all(np.isfinite(cov.reshape(g, -1)), axis=1)
-    # a centred variance that is rounding noise of the raw second moment is zero
-    alive = finite[:, None] & (diag > 1e-12 * np.abs(raw_diag)) & (diag > 0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        scale = np.where(alive, np.sqrt(np.where(alive, diag, 1.0)), 1.0)
-        corr = cov / (scale[:, :, None] * scale[:, None, :])
-    corr = np.where(finite[:, None, None], corr, 0.0)
-    eye = np.eye(k)
-    for j in range(k):
-        if j == 0:
-            resid = np.ones(g)
-        else:
-            prev = keep[:, :j]
-            both = prev[:, :, None] & prev[:, None, :]
-            sub = np.where(both, corr[:, :j, :j], eye[:j, :j])
-            rhs = np.where(prev, corr[:, :j, j], 0.0)
-            sol = np.linalg.solve(sub, rhs[:, :, None])[:, :, 0]
-            resid = 1.0 - np.sum(rhs * sol, axis=1)
-        keep[:, j] = alive[:, j] & (resid > tol) & (keep[:, :j].sum(axis=1) < room)
-    return keep
-
-
-def _solve_masked(mat: FloatArray, rhs: FloatArray, keep: BoolArray) -> FloatArray:
-    """θ solving mat·θ = rhs on the kept covariates of each row, 0 elsewhere."""
-    k = mat.shape[1]
-    both = keep[:, :, None] & keep[:, None, :]
-    sub = np.where(both, mat, np.eye(k))
-    r = np.where(keep, rhs, 0.0)
-    theta: FloatArray = np.linalg.solve(sub, r[:, :, None])[:, :, 0]
-    return np.where(keep, theta, 0.0)
 
 
 def _default_covariates(m: Moments, kind: str, y: str, num: str, den: str) -> list[Covariate]:
@@ -190,7 +118,7 @@ def adjust(
     kind: str,
     *,
     covariates: Sequence[Covariate] | None = None,
-    theta_from: str = "within",
+    theta_from: str = "min_variance",
     y: str = "y",
     num: str = "num",
     den: str = "den",
@@ -203,8 +131,8 @@ def adjust(
     """
     if kind not in KINDS:
         raise InputError(f"unknown metric kind {kind!r}: expected one of {', '.join(KINDS)}")
-    if theta_from not in ("within", "total"):
-        raise InputError(f"theta_from must be 'within' or 'total', got {theta_from!r}")
+    if theta_from not in THETA_FROM:
+        raise InputError(f"theta_from must be one of {', '.join(THETA_FROM)}, got {theta_from!r}")
     if len(control) != len(variant):
         raise InputError(f"{len(variant)} variant rows for {len(control)} control rows")
     if control.names != variant.names:
@@ -218,39 +146,41 @@ def adjust(
         for name in (cov,) if isinstance(cov, str) else cov:
             control.col(name)
     k = len(covs)
-    lc = _linearize(control, kind, covs, y, num, den)
-    lv = _linearize(variant, kind, covs, y, num, den)
+    lc = linearize(control, kind, covs, y, num, den)
+    lv = linearize(variant, kind, covs, y, num, den)
     pooled = Moments(control.labels, control.names, control.matrix + variant.matrix)
-    lp = _linearize(pooled, kind, covs, y, num, den)
-
-    if theta_from == "within":
-        sbb = _quad(lc.b, lc.centred, lc.b) + _quad(lv.b, lv.centred, lv.b)
-        sba = (
-            _quad(lc.b, lc.centred, lc.a[:, :, None]) + _quad(lv.b, lv.centred, lv.a[:, :, None])
-        )[:, :, 0]
-        raw_diag = np.diagonal(_quad(lc.b, lc.raw, lc.b) + _quad(lv.b, lv.raw, lv.b), 0, 1, 2)
-    else:
-        sbb = _quad(lp.b, lp.centred, lp.b)
-        sba = _quad(lp.b, lp.centred, lp.a[:, :, None])[:, :, 0]
-        raw_diag = np.diagonal(_quad(lp.b, lp.raw, lp.b), 0, 1, 2)
-    sbb = np.nan_to_num(sbb, nan=0.0, posinf=0.0, neginf=0.0)
-    sba = np.nan_to_num(sba, nan=0.0, posinf=0.0, neginf=0.0)
-    # OLS on both groups spends two degrees of freedom on the means
-    room = control.n + variant.n - 3.0
-    used = (
-        _select(sbb, np.nan_to_num(raw_diag), room, tol) if k else np.zeros((len(control), 0), bool)
-    )
-    theta = _solve_masked(sbb, sba, used) if k else np.zeros((len(control), 0))
-
+    lp = linearize(pooled, kind, covs, y, num, den)
     ddof = 0.0 if kind == "proportion" else 1.0
+    lam = _weights(control.n, variant.n, ddof, theta_from)
+
+    rows = len(control)
+    n = (control.n, variant.n)
+    fit = _fit(lc, lv, lp, lam, n, ddof, total=theta_from == "total", tol=tol)
+    if theta_from == "min_variance" and k:
+        # a group with few units for its covariates would have its residuals fitted away
+        # (and their variance with them): there, OLS's θ spreads the slopes over both groups
+        keep = np.minimum(fit.var.nu[0], fit.var.nu[1]) >= MIN_GROUP_DOF
+        if not np.all(keep):
+            ones = _weights(n[0], n[1], ddof, "within")
+            fit = _choose(keep, fit, _fit(lc, lv, lp, ones, n, ddof, total=False, tol=tol))
+    theta, used, var, mean_c, mean_v = fit.theta, fit.used, fit.var, fit.mean_c, fit.mean_v
     raw_c = summarize(control, kind, y=y, num=num, den=den)
     raw_v = summarize(variant, kind, y=y, num=num, den=den)
-    adj_c = _adjusted(lc, lp, theta, control.n, ddof, raw_c)
-    adj_v = _adjusted(lv, lp, theta, variant.n, ddof, raw_v)
-
+    # no covariate used: keep the unadjusted numbers bit for bit
+    none = ~np.any(theta != 0, axis=1)
+    adj_c = _stats(none, raw_c, mean_c, var.sigma2[0], var.abs_var[0])
+    adj_v = _stats(none, raw_v, mean_v, var.sigma2[1], var.abs_var[1])
+    raw_rel = relative_effect(raw_c, raw_v)
     with np.errstate(invalid="ignore", divide="ignore"):
+        rel_est = adj_v.mean / adj_c.mean - 1.0
+        rel_se = np.where(none, raw_rel.se, np.sqrt(var.rel_var))
+        welch = welch_df(raw_c, raw_v)
         reduction = 1.0 - (adj_c.var + adj_v.var) / (raw_c.var + raw_v.var)
         equivalent_n = (control.n + variant.n) / (1.0 - reduction)
+    df = np.where(none, welch, var.abs_df)
+    rel_df = np.where(none, welch, var.rel_df)
+    if kind != "mean":
+        df = rel_df = np.full(rows, np.inf)
     n_used = used.sum(axis=1)
     status = np.where(
         n_used == k,
@@ -258,7 +188,7 @@ def adjust(
         np.where(n_used == 0, CupedStatus.NONE.value, CupedStatus.REDUCED.value),
     )
     if k == 0:
-        status = np.full(len(control), CupedStatus.NONE.value)
+        status = np.full(rows, CupedStatus.NONE.value)
     return CupedResult(
         covariates=covs,
         theta=theta,
@@ -270,23 +200,133 @@ def adjust(
         raw_variant=raw_v,
         variance_reduction=reduction,
         equivalent_n=equivalent_n,
+        absolute=Effect(adj_v.mean - adj_c.mean, np.sqrt(adj_c.var + adj_v.var)),
+        relative=Effect(rel_est, rel_se),
+        df=df,
+        relative_df=rel_df,
     )
 
 
-def _adjusted(
-    lin: _Linear, pooled: _Linear, theta: FloatArray, n: FloatArray, ddof: float, raw: GroupStats
-) -> GroupStats:
-    """Shifted estimate and residual variance of one side of the comparison."""
-    shift = np.sum(theta * np.nan_to_num(lin.h - pooled.h), axis=1)
-    resid = lin.a - np.einsum("gpm,gm->gp", lin.b, theta)
+@dataclass(frozen=True)
+class _Fit:
+    """θ on the covariates used, the adjusted means and their variances."""
+
+    theta: FloatArray
+    used: BoolArray
+    mean_c: FloatArray
+    mean_v: FloatArray
+    var: CupedVariance
+
+
+def _fit(
+    lc: Linear,
+    lv: Linear,
+    lp: Linear,
+    lam: tuple[FloatArray, FloatArray],
+    n: tuple[FloatArray, FloatArray],
+    ddof: float,
+    *,
+    total: bool,
+    tol: float,
+) -> _Fit:
+    """Solve the (λ-weighted) normal equations of θ row by row and derive the variances."""
+    rows, k = lc.h.shape
+    if total:
+        sbb = quad(lp.b, lp.centred, lp.b)
+        sba = quad(lp.b, lp.centred, lp.a[:, :, None])[:, :, 0]
+        raw_diag = np.diagonal(quad(lp.b, lp.raw, lp.b), 0, 1, 2)
+    else:
+        wc, wv = lam[0][:, None, None], lam[1][:, None, None]
+        sbb = wc * quad(lc.b, lc.centred, lc.b) + wv * quad(lv.b, lv.centred, lv.b)
+        sba = (
+            wc * quad(lc.b, lc.centred, lc.a[:, :, None])
+            + wv * quad(lv.b, lv.centred, lv.a[:, :, None])
+        )[:, :, 0]
+        raw_diag = np.diagonal(
+            wc * quad(lc.b, lc.raw, lc.b) + wv * quad(lv.b, lv.raw, lv.b), 0, 1, 2
+        )
+    sbb = np.nan_to_num(sbb, nan=0.0, posinf=0.0, neginf=0.0)
+    sba = np.nan_to_num(sba, nan=0.0, posinf=0.0, neginf=0.0)
+    # OLS on both groups spends two degrees of freedom on the means
+    room = n[0] + n[1] - 3.0
+    used = select(sbb, np.nan_to_num(raw_diag), room, tol) if k else np.zeros((rows, 0), bool)
+    pinv = inverse_masked(sbb, used) if k else np.zeros((rows, 0, 0))
+    theta = np.einsum("gij,gj->gi", pinv, sba) if k else np.zeros((rows, 0))
+    mean_c = _shifted(lc, lp, theta)
+    mean_v = _shifted(lv, lp, theta)
+    var = cuped_variance(
+        n=n,
+        centred=(lc.centred, lv.centred),
+        a=(lc.a, lv.a),
+        b=(lc.b, lv.b),
+        h=(lc.h, lv.h),
+        means=(mean_c, mean_v),
+        lam=lam,
+        pooled_b=lp.b,
+        pooled_h=lp.h,
+        pinv=pinv,
+        theta=theta,
+        ddof=ddof,
+    )
+    return _Fit(theta, used, mean_c, mean_v, var)
+
+
+def _choose(mask: BoolArray, a: _Fit, b: _Fit) -> _Fit:
+    """Row by row, ``a`` where ``mask`` holds and ``b`` elsewhere."""
+
+    def pick(x: FloatArray, y: FloatArray) -> FloatArray:
+        m = mask.reshape(-1, *([1] * (x.ndim - 1)))
+        out: FloatArray = np.where(m, x, y)
+        return out
+
+    Pair = tuple[FloatArray, FloatArray]
+
+    def pair(x: Pair, y: Pair) -> Pair:
+        return (pick(x[0], y[0]), pick(x[1], y[1]))
+
+    va, vb = a.var, b.var
+    var = CupedVariance(
+        sigma2=pair(va.sigma2, vb.sigma2),
+        nu=pair(va.nu, vb.nu),
+        abs_var=pair(va.abs_var, vb.abs_var),
+        abs_df=pick(va.abs_df, vb.abs_df),
+        rel_var=pick(va.rel_var, vb.rel_var),
+        rel_df=pick(va.rel_df, vb.rel_df),
+    )
+    used: BoolArray = np.where(mask[:, None], a.used, b.used)
+    return _Fit(
+        pick(a.theta, b.theta), used, pick(a.mean_c, b.mean_c), pick(a.mean_v, b.mean_v), var
+    )
+
+
+def _weights(
+    n_c: FloatArray, n_v: FloatArray, ddof: float, theta_from: str
+) -> tuple[FloatArray, FloatArray]:
+    """λ_g weighting each group's cross products in the normal equations of θ."""
+    if theta_from != "min_variance":
+        return np.ones_like(n_c), np.ones_like(n_v)
     with np.errstate(invalid="ignore", divide="ignore"):
-        ss = np.einsum("gp,gpq,gq->g", resid, lin.centred, resid)
-        unit_var = np.maximum(ss / (n - ddof), 0.0)
-        # no covariate used: keep the unadjusted numbers bit for bit
-        none = ~np.any(theta != 0, axis=1)
-        unit_var = np.where(none, raw.unit_var, unit_var)
-        mean = np.where(none, raw.mean, lin.est - shift)
-        return GroupStats(n, mean, unit_var, unit_var / n)
+        # Var(effect) = Σ_g Var(a·z − θ·B·z)/n_g with the n_g − ddof variance of each group
+        lam = tuple(np.where(n > ddof, 1.0 / (n * (n - ddof)), 0.0) for n in (n_c, n_v))
+    return lam[0], lam[1]
+
+
+def _shifted(lin: Linear, pooled: Linear, theta: FloatArray) -> FloatArray:
+    """est_g − θ·(h_g − h̄): the group's estimate at the pooled covariate value."""
+    out: FloatArray = lin.est - np.sum(theta * np.nan_to_num(lin.h - pooled.h), axis=1)
+    return out
+
+
+def _stats(
+    none: BoolArray, raw: GroupStats, mean: FloatArray, sigma2: FloatArray, var: FloatArray
+) -> GroupStats:
+    """The adjusted group, or the raw one where no covariate was used."""
+    return GroupStats(
+        raw.n,
+        np.where(none, raw.mean, mean),
+        np.where(none, raw.unit_var, sigma2),
+        np.where(none, raw.var, var),
+    )
 
 
 def compare_cuped(
@@ -295,7 +335,7 @@ def compare_cuped(
     kind: str,
     *,
     covariates: Sequence[Covariate] | None = None,
-    theta_from: str = "within",
+    theta_from: str = "min_variance",
     alpha: float = 0.05,
     alternative: str = "two-sided",
     margin: float | None = None,
@@ -318,7 +358,9 @@ def compare_cuped(
         alternative=alternative,
         margin=margin,
         relative_margin=relative_margin,
-        df=welch_df(adj.control, adj.variant) if kind == "mean" else None,
+        df=adj.df if kind == "mean" else None,
+        relative_se=adj.relative.se,
+        relative_df=adj.relative_df if kind == "mean" else None,
         cohens=kind == "mean",
         zero_denominator=zero_den,
     )

@@ -21,6 +21,7 @@ from scipy import stats as sps
 from shipit._types import Alternative, FloatArray
 from shipit.errors import InputError
 from shipit.stats.estimands import (
+    Effect,
     GroupStats,
     absolute_effect,
     relative_effect,
@@ -93,23 +94,31 @@ def compare_stats(
     test_se: FloatArray | None = None,
     cohens: bool = False,
     zero_denominator: FloatArray | None = None,
+    relative_se: FloatArray | None = None,
+    relative_df: FloatArray | None = None,
 ) -> ComparisonResult:
     """Tests and intervals from per-group estimates (raw or CUPED-adjusted).
 
     ``df`` (per row) switches the absolute test to Student's t; ``test_se`` replaces the
     standard error of the absolute test statistic (the pooled one for proportions).
+    ``relative_se`` replaces the delta-method standard error of independent groups (CUPED's
+    adjusted means are correlated) and ``relative_df`` gives the relative interval t bounds.
     """
     _check_args(alpha, alternative, margin)
     rows = len(c.n)
     abs_eff = absolute_effect(c, v)
     rel_eff = relative_effect(c, v)
+    if relative_se is not None:
+        rel_eff = Effect(rel_eff.estimate, np.array(relative_se, dtype=np.float64))
     dof = np.full(rows, np.inf) if df is None else np.asarray(df, dtype=np.float64)
+    rel_dof = np.full(rows, np.inf) if relative_df is None else np.asarray(relative_df, np.float64)
 
     level = alpha if alternative == "two-sided" else 2.0 * alpha
     with np.errstate(invalid="ignore", divide="ignore"):
         q_abs = np.where(np.isfinite(dof), sps.t.ppf(1.0 - level / 2.0, dof), 0.0)
         q_abs = np.where(np.isfinite(dof), q_abs, sps.norm.ppf(1.0 - level / 2.0))
-        q_rel = float(sps.norm.ppf(1.0 - level / 2.0))
+        q_rel = np.where(np.isfinite(rel_dof), sps.t.ppf(1.0 - level / 2.0, rel_dof), 0.0)
+        q_rel = np.where(np.isfinite(rel_dof), q_rel, sps.norm.ppf(1.0 - level / 2.0))
         abs_lo = abs_eff.estimate - q_abs * abs_eff.se
         abs_hi = abs_eff.estimate + q_abs * abs_eff.se
         rel_lo = rel_eff.estimate - q_rel * rel_eff.se
@@ -118,7 +127,7 @@ def compare_stats(
         if margin is not None and relative_margin:
             shift = -margin if alternative == "greater" else margin
             stat = (rel_eff.estimate - shift) / rel_eff.se
-            stat_df = np.full(rows, np.inf)
+            stat_df = rel_dof
         else:
             shift = 0.0 if margin is None else (-margin if alternative == "greater" else margin)
             se = abs_eff.se if test_se is None else test_se

@@ -31,7 +31,7 @@ from shipit.stats.bayesian import (
 )
 from shipit.stats.beta_binomial import BetaPrior, compare_beta
 from shipit.stats.cuped import CupedComparison, compare_cuped
-from shipit.stats.estimands import GroupStats, summarize
+from shipit.stats.estimands import Effect, GroupStats, relative_effect, summarize
 from shipit.stats.inputs import VALUE_COLUMNS, MetricInput
 from shipit.stats.moments import Moments
 from shipit.stats.results import to_python
@@ -202,21 +202,23 @@ def bayesian_step(summary: StatsSummary) -> list[dict[str, Any]]:
     threshold, tolerance = _decision_settings(summary)
     cuped = _cuped_all(summary)
     extras: list[dict[str, Any]] = [{} for _ in summary.rows]
-    beta_rows: dict[tuple[float, float], list[int]] = {}
+    beta_rows: dict[tuple[float, float, bool], list[int]] = {}
     normal_rows: dict[tuple[Any, ...], list[int]] = {}
     for i, r in enumerate(summary.rows):
         p = priors[r.metric_index]
         higher = summary.input.metrics[r.metric_index].alternative != "less"
         names = summary.input.metrics[r.metric_index].moments.names
         if p.beta is not None:
-            beta_rows.setdefault((p.beta.a, p.beta.b), []).append(i)
+            beta_rows.setdefault((p.beta.a, p.beta.b, higher), []).append(i)
         else:
             n = p.normal
             group = (n.mean, n.sd, n.scale, higher, r.kind, names)
             normal_rows.setdefault(group, []).append(i)
-    for (a, b), idx in beta_rows.items():
+    for (a, b, higher), idx in beta_rows.items():
         c, v = _group_stats(summary, idx, True), _group_stats(summary, idx, False)
-        res = compare_beta(_successes(c), c.n, _successes(v), v.n, prior=BetaPrior(a, b))
+        res = compare_beta(
+            _successes(c), c.n, _successes(v), v.n, prior=BetaPrior(a, b), higher_is_better=higher
+        )
         for pos, i in enumerate(idx):
             extras[i] = {
                 "prob_better": res.prob_better[pos],
@@ -230,7 +232,14 @@ def bayesian_step(summary: StatsSummary) -> list[dict[str, Any]]:
     for (mean, sd, scale, higher, _, _), idx in normal_rows.items():
         c, v = _adjusted_stats(summary, idx, cuped)
         prior = NormalPrior(mean, sd, scale)
-        res_n = compare_normal(c, v, prior=prior, scale="relative", higher_is_better=higher)
+        res_n = compare_normal(
+            c,
+            v,
+            prior=prior,
+            scale="relative",
+            higher_is_better=higher,
+            effect=_relative_effects(c, v, idx, cuped),
+        )
         for pos, i in enumerate(idx):
             extras[i] = {
                 "prob_better": res_n.prob_better[pos],
@@ -273,6 +282,20 @@ def _adjusted_stats(
                 cols_c[f][pos] = getattr(comp.adjustment.control, f)[at]
                 cols_v[f][pos] = getattr(comp.adjustment.variant, f)[at]
     return GroupStats(**cols_c), GroupStats(**cols_v)
+
+
+def _relative_effects(
+    c: GroupStats, v: GroupStats, idx: list[int], cuped: dict[int, tuple[CupedComparison, int]]
+) -> Effect:
+    """Relative effects of the rows, CUPED's own (correlated adjusted means) where it ran."""
+    eff = relative_effect(c, v)
+    est, se = eff.estimate.copy(), eff.se.copy()
+    for pos, i in enumerate(idx):
+        if i in cuped:
+            comp, at = cuped[i]
+            est[pos] = comp.adjustment.relative.estimate[at]
+            se[pos] = comp.adjustment.relative.se[at]
+    return Effect(est, se)
 
 
 def prob_best_step(summary: StatsSummary) -> list[dict[str, Any]]:

@@ -26,18 +26,38 @@ def _data(rng: np.random.Generator, n: int, k: int, lift: float = 0.3):
 @pytest.mark.parametrize("k", [1, 2, 3, 4, 5])
 def test_cuped_equals_ols_on_raw_rows(rng: np.random.Generator, k: int) -> None:
     t, x, y, m = _data(rng, 800, k)
-    res = adjust(m["a"], m["b"], "mean")
+    res = adjust(m["a"], m["b"], "mean", theta_from="within")
     fit = sm.OLS(y, np.column_stack([np.ones(t.size), t, x - x.mean(axis=0)])).fit()
     np.testing.assert_allclose(res.theta[0], fit.params[2:], rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(res.control.mean[0], fit.params[0], rtol=1e-8)
     effect = res.variant.mean[0] - res.control.mean[0]
     np.testing.assert_allclose(effect, fit.params[1], rtol=1e-8)
-    # pooled residual sum of squares of the adjusted groups is OLS's
-    ssr = np.sum((m.n - 1.0) * np.array([res.control.unit_var[0], res.variant.unit_var[0]]))
-    np.testing.assert_allclose(ssr, fit.ssr, rtol=1e-8)
     assert res.status[0] == CupedStatus.OK
-    comp = compare_cuped(m["a"], m["b"], "mean")
+    comp = compare_cuped(m["a"], m["b"], "mean", theta_from="within")
     np.testing.assert_allclose(comp.adjusted.abs_effect[0], fit.params[1], rtol=1e-8)
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_min_variance_theta_is_wls_with_group_weights(rng: np.random.Generator, k: int) -> None:
+    """θ minimising Σ_g Var(y − θx)/n_g is WLS of y on group dummies and x, weights 1/(n(n−1))."""
+    t, x, y, m = _data(rng, 500, k)
+    res = adjust(m["a"], m["b"], "mean")
+    n = np.where(t == 1, m.n[1], m.n[0])
+    design = np.column_stack([t == 0, t == 1, x - x.mean(axis=0)]).astype(float)
+    fit = sm.WLS(y, design, weights=1.0 / (n * (n - 1.0))).fit()
+    np.testing.assert_allclose(res.theta[0], fit.params[2:], rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(res.control.mean[0], fit.params[0], rtol=1e-8)
+    np.testing.assert_allclose(res.variant.mean[0], fit.params[1], rtol=1e-8)
+    # equal group sizes: the same θ as OLS
+    eq = Moments.from_arrays(
+        np.repeat(["a", "b"], 200),
+        {"y": y[:400], **{f"x{j + 1}": x[:400, j] for j in range(k)}},
+    )
+    np.testing.assert_allclose(
+        adjust(eq["a"], eq["b"], "mean").theta,
+        adjust(eq["a"], eq["b"], "mean", theta_from="within").theta,
+        rtol=1e-10,
+    )
 
 
 def test_variance_reduction_is_partial_r_squared(rng: np.random.Generator) -> None:
@@ -141,7 +161,9 @@ def test_ratio_cuped_matches_regression_of_linearization(rng: np.random.Generato
     cols = {"num": num, "den": den, "pre_num": pre_num, "pre_den": pre_den, "x": x}
     labels = np.where(t == 1, "b", "a")
     m = Moments.from_arrays(labels, cols, labels=["a", "b"])
-    res = adjust(m["a"], m["b"], "ratio", covariates=[("pre_num", "pre_den"), "x"])
+    res = adjust(
+        m["a"], m["b"], "ratio", covariates=[("pre_num", "pre_den"), "x"], theta_from="within"
+    )
 
     # reference: per-unit linearizations on raw rows, then OLS with a treatment dummy
     lin = np.empty(n)
@@ -154,12 +176,16 @@ def test_ratio_cuped_matches_regression_of_linearization(rng: np.random.Generato
         lin[s] = (num[s] - r * den[s]) / den[s].mean()
         lin_pre[s] = (pre_num[s] - rx * pre_den[s]) / pre_den[s].mean()
         ratios[g] = (r, rx, x[s].mean())
-    fit = sm.OLS(lin, np.column_stack([np.ones(n), t, lin_pre, x])).fit()
+    design = np.column_stack([np.ones(n), t, lin_pre, x])
+    fit = sm.OLS(lin, design).fit()
     np.testing.assert_allclose(res.theta[0], fit.params[2:], rtol=1e-8)
+    leverage = fit.get_influence().hat_matrix_diag
     for g, stats in ((0, res.control), (1, res.variant)):
         s = t == g
-        resid = lin[s] - fit.params[2] * lin_pre[s] - fit.params[3] * x[s]
-        np.testing.assert_allclose(stats.unit_var[0], resid.var(ddof=1), rtol=1e-8)
+        # residual variance on the group's residual degrees of freedom, n_g − Σ leverage
+        np.testing.assert_allclose(
+            stats.unit_var[0], np.sum(fit.resid[s] ** 2) / (s.sum() - leverage[s].sum()), rtol=1e-8
+        )
     rx_pool = pre_num.sum() / pre_den.sum()
     r0, rx0, x0 = ratios[0]
     expected = r0 - fit.params[2] * (rx0 - rx_pool) - fit.params[3] * (x0 - x.mean())
@@ -179,7 +205,11 @@ def test_proportion_cuped_uses_binomial_variance(rng: np.random.Generator) -> No
     np.testing.assert_allclose(raw.unit_var, p * (1 - p))
     s = t == "a"
     resid = y[s] - res.theta[0, 0] * x[s]
-    np.testing.assert_allclose(res.control.unit_var[0], resid.var(ddof=0), rtol=1e-9)
+    # the binomial convention (n, not n − 1) less the slope's share of degrees of freedom
+    fit = sm.OLS(y, np.column_stack([s, ~s, x]).astype(float)).fit()
+    slope_dof = fit.get_influence().hat_matrix_diag[s].sum() - 1.0
+    ss = resid.var(ddof=0) * n
+    np.testing.assert_allclose(res.control.unit_var[0], ss / (n - slope_dof), rtol=1e-9)
     assert 0.0 < res.variance_reduction[0] < 1.0
 
 

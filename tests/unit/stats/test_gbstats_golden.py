@@ -54,12 +54,17 @@ def test_gaussian_effect_flat_prior_agrees(case: dict[str, Any], scale: str) -> 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: str(c["input"]["control"]["n"]))
 def test_cuped_one_covariate_agrees(case: dict[str, Any]) -> None:
+    """θ, adjusted means and effect as gbstats; the variances a little larger.
+
+    gbstats treats θ̂ as known (residual variance on n − 1, no Var(θ̂)); ours counts the
+    fitted slope (degrees of freedom and Var(θ̂)), which widens the interval by O(1/n).
+    """
     control, variant = _moments(case["input"])
     ref = case["cuped_absolute"]
     adj = adjust(control, variant, "mean", theta_from="total")
     np.testing.assert_allclose(adj.theta[0, 0], ref["theta"], **TOL)
-    np.testing.assert_allclose(adj.control.unit_var[0], ref["var_control"], **TOL)
-    np.testing.assert_allclose(adj.variant.unit_var[0], ref["var_variant"], **TOL)
+    for ours, theirs in ((adj.control, ref["var_control"]), (adj.variant, ref["var_variant"])):
+        assert theirs <= ours.unit_var[0] <= theirs * (1.0 + 2.0 / ours.n[0])
     # gbstats reports ȳ − θx̄; ours is centred on the pooled x̄, the same up to θ·x̄
     x_bar = (control.sum("x") + variant.sum("x")) / (control.n + variant.n)
     shift = adj.theta[0, 0] * x_bar[0]
@@ -67,5 +72,9 @@ def test_cuped_one_covariate_agrees(case: dict[str, Any]) -> None:
     np.testing.assert_allclose(adj.variant.mean[0] - shift, ref["mean_variant"], **TOL)
     res = compare_cuped(control, variant, "mean", theta_from="total").adjusted
     np.testing.assert_allclose(res.abs_effect[0], ref["expected"], **TOL)
-    np.testing.assert_allclose([res.abs_ci_low[0], res.abs_ci_high[0]], ref["ci"], **TOL)
-    np.testing.assert_allclose(res.p_value[0], ref["p_value"], **TOL)
+    low, high = ref["ci"]
+    assert res.abs_ci_low[0] <= low
+    assert high <= res.abs_ci_high[0]
+    width = (res.abs_ci_high[0] - res.abs_ci_low[0]) / (high - low)
+    assert width < 1.0 + 2.0 / min(control.n[0], variant.n[0])
+    assert res.p_value[0] >= ref["p_value"] * (1.0 - 1e-9)

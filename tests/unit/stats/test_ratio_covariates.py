@@ -1,9 +1,10 @@
 """Ratio metrics with covariates through the ``shipit stats`` contract (cov_num, cov_den).
 
 The cuped block must equal the library on the same raw rows, and an independent
-computation: OLS of each unit's delta-method linearization on the covariates with group
-dummies (statsmodels), the adjusted ratio R_g − θ·(x̄_g − x̄), and its variance from the
-regression residuals.
+computation: WLS of each unit's delta-method linearization on the covariates with group
+dummies (statsmodels; weights 1/(n_g(n_g − 1)), the variance-minimising θ), the adjusted
+ratio R_g − θ·(x̄_g − x̄), and its variance: the group-heteroscedastic sandwich of that
+regression, each group's σ̂² on its residual degrees of freedom.
 """
 
 from __future__ import annotations
@@ -89,28 +90,35 @@ def test_ratio_cuped_matches_an_independent_regression_on_raw_rows() -> None:
         dummies.append(d)
         ratios.append(ratio)
     ell = np.concatenate(lin)
-    fit = sm.OLS(ell, np.column_stack([np.vstack(dummies), x_all])).fit()
+    design = np.column_stack([np.vstack(dummies), x_all])
+    group = np.argmax(design[:, :2], axis=1)
+    sizes = np.bincount(group).astype(float)[group]
+    w = 1.0 / (sizes * (sizes - 1.0))
+    fit = sm.WLS(ell, design, weights=w).fit()
     theta = fit.params[2:]
     assert block["theta"] == pytest.approx(list(theta), rel=1e-8)
-    means, variances = [], []
-    start = 0
-    for g, r in enumerate(rows.values()):
-        n = r["num"].size
-        x = x_all[start : start + n]
-        means.append(ratios[g] - theta @ (x.mean(0) - x_all.mean(0)))
-        resid = lin[g] - x @ theta
-        variances.append(resid.var(ddof=1) / n)
-        start += n
+    means = [ratios[g] - theta @ (x_all[group == g].mean(0) - x_all.mean(0)) for g in (0, 1)]
+    # residual dof per group: Σ_{i∈g} Σ_j (I − H)_ij² = Σ_{i∈g} 1 − 2h_ii + (H Hᵀ)_ii
+    bread = np.linalg.inv(design.T @ (w[:, None] * design))
+    h = np.einsum("ip,pq,iq->i", design, bread, design) * w
+    hh = np.einsum(
+        "ip,pq,iq->i", design, bread @ (design.T @ (w[:, None] ** 2 * design)) @ bread, design
+    )
+    nu = np.bincount(group, 1.0 - 2.0 * h + hh)
+    sigma2 = np.bincount(group, fit.resid**2) / nu
+    meat = design.T @ ((w**2 * sigma2[group])[:, None] * design)
+    contrast = np.r_[-1.0, 1.0, np.zeros(x_all.shape[1])]
+    variance = contrast @ bread @ meat @ bread @ contrast
     assert block["mean_control"] == pytest.approx(means[0], rel=1e-10)
     assert block["mean_variant"] == pytest.approx(means[1], rel=1e-10)
-    diff, se = means[1] - means[0], np.sqrt(sum(variances))
+    diff, se = means[1] - means[0], np.sqrt(variance)
     z = sps.norm.ppf(0.975)
     assert block["abs_effect"] == pytest.approx(diff, rel=1e-9)
     assert block["abs_ci_low"] == pytest.approx(diff - z * se, rel=1e-8)
     assert block["abs_ci_high"] == pytest.approx(diff + z * se, rel=1e-8)
     assert block["p_value"] == pytest.approx(2 * sps.norm.sf(abs(diff) / se), rel=1e-7)
     raw_var = sum(v.var(ddof=1) / v.size for v in lin)
-    assert block["variance_reduction"] == pytest.approx(1 - sum(variances) / raw_var, rel=1e-8)
+    assert block["variance_reduction"] == pytest.approx(1 - variance / raw_var, rel=1e-8)
     assert block["variance_reduction"] > 0.05  # the pre-period carries signal here
     # the unadjusted keys stay those of the plain ratio comparison
     plain = copy.deepcopy(_request(rows))

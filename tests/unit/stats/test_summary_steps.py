@@ -112,7 +112,9 @@ def test_bayesian_method_adds_posterior_keys(request_data: Any) -> None:
     assert conv["cred_low"] == pytest.approx(ref.rel_cred_low[0])
     rev = next(r for r in out["results"] if r["metric"] == "revenue" and r["variant"] == "b")
     adj = compare_cuped(moments["control"], moments["b"].rename(["0"]), "mean").adjustment
-    ref_n = compare_normal(adj.control, adj.variant, prior=NormalPrior(0.0, 0.3, "relative"))
+    ref_n = compare_normal(
+        adj.control, adj.variant, prior=NormalPrior(0.0, 0.3, "relative"), effect=adj.relative
+    )
     assert rev["prob_better"] == pytest.approx(ref_n.prob_better[0], rel=1e-12)
     assert rev["cred_high"] == pytest.approx(ref_n.cred_high[0], rel=1e-12)
     assert rev["ship_reason"] in {

@@ -30,7 +30,7 @@ from shipit.errors import SpecError
 from shipit.metrics.request import MomentsRequest
 from shipit.metrics.summary import GroupKey, Summary
 from shipit.spec.metric import Aggregate, MetricDef
-from shipit.stats.estimands import GroupStats
+from shipit.stats.estimands import Effect, GroupStats
 from shipit.stats.moments import Moments
 from shipit.stats.results import ComparisonResult
 from shipit.store.engine import Engine
@@ -52,12 +52,17 @@ UnitValue: TypeAlias = Aggregate | MetricDef
 @dataclass(frozen=True)
 class Comparison:
     """Control vs variant, row by row: raw, CUPED-adjusted when computed, and the group
-    estimates (adjusted ones when adjusted) that a Normal posterior starts from."""
+    estimates (adjusted ones when adjusted) that a Normal posterior starts from.
+
+    ``relative`` is the relative effect with its standard error where the group estimates
+    are not independent (CUPED's adjusted means share the pooled covariate mean); a
+    posterior should start from it rather than from the two groups alone."""
 
     raw: ComparisonResult
     adjusted: ComparisonResult | None
     control: GroupStats
     variant: GroupStats
+    relative: Effect | None = None
 
     @property
     def best(self) -> ComparisonResult:

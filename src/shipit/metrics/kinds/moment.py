@@ -79,8 +79,10 @@ class MomentKind:
         raw = compare(c, v, self.name, alpha=alpha, alternative=alternative)
         stats_c, stats_v = summarize(c, self.name), summarize(v, self.name)
         adjusted = None
+        relative = None
         if cuped and self.supports_cuped and len(c.names) > len(self.columns):
             cc = compare_cuped(c, v, self.name, alpha=alpha, alternative=alternative)
             adjusted = cc.adjusted
             stats_c, stats_v = cc.adjustment.control, cc.adjustment.variant
-        return Comparison(raw, adjusted, stats_c, stats_v)
+            relative = cc.adjustment.relative  # the adjusted means are correlated
+        return Comparison(raw, adjusted, stats_c, stats_v, relative)
