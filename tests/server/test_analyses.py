@@ -7,7 +7,6 @@ import sys
 import types
 from typing import Any
 
-import httpx
 import pytest
 
 from server.live import SPEC_YAML, Live, sample_analysis
