@@ -203,6 +203,11 @@ def _check_names(values: dict[str, Any], reserved: set[str]) -> dict[str, Any]:
             raise ValueError(f"{name!r} is a reserved column name")
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError(f"{name!r} must be a finite number")
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise ValueError(f"{name!r} is not valid Unicode (a lone surrogate)") from exc
     return values
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, status
 
-from shipit.errors import DataError, ShipitError
+from shipit.errors import DataError, EngineError, ShipitError
 from shipit.server.deps import AdminKey, ReadKey, ServicesDep
 from shipit.server.routes.experiments import actor_of
 from shipit.server.schemas import ERRORS, ErrorPublic
@@ -59,7 +59,15 @@ def run_analysis(services: Any, key: str, *, actor: str) -> str:
     record = services.registry.get(key)  # NotFoundError before any work
     with services.store_lock:
         check_columns(services.engine, record.experiment)
-        analysis = analyze_registered(key, services.engine, services.registry)
+        try:
+            analysis = analyze_registered(key, services.engine, services.registry)
+        except EngineError as exc:
+            for table in ("exposures", "events"):
+                if services.engine.columns(table) is None:
+                    raise DataError(
+                        f"{key}: no {table} are stored yet; send {table} before analysing"
+                    ) from exc
+            raise
     body = to_json(analysis)
     services.analyses.save(key, body, actor=actor)
     return str(body)
