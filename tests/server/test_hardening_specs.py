@@ -64,15 +64,28 @@ def test_deeply_nested_targeting_is_refused_and_not_stored(live_db: Live, depth:
         '{"spec": {"key": "poison", "variants": %s, "exclude": ["ok", "\\ud83d"]}}',
         '{"spec": {"key": "poison", "variants": %s, "targeting": '
         '{"attribute": "\\ud800", "eq": "x"}}}',
-        '{"spec": {"key": "poison", "description": "nul \\u0000", "variants": %s}}',
     ],
-    ids=["name", "owner", "exclude", "attribute", "nul"],
+    ids=["name", "owner", "exclude", "attribute"],
 )
 def test_text_that_is_not_valid_unicode_is_refused(live_db: Live, body: str) -> None:
     with live_db.client(live_db.admin) as c:
         r = _raw(c, body % json.dumps(VARIANTS))
     assert r.status_code == 422, r.text
     _still_healthy(live_db, "poison")
+
+
+def test_a_nul_character_is_text_like_any_other(live_db: Live) -> None:
+    body = (
+        '{"spec": {"key": "nul", "hypothesis": "a\\u0000b", "variants": %s, "forced": '
+        '{"qa\\u0000": "green"}}}'
+    )
+    with live_db.client(live_db.admin) as c:
+        r = _raw(c, body % json.dumps(VARIANTS))
+        assert r.status_code == 201, r.text
+        assert c.get("/v1/experiments/nul").json()["spec"]["forced"] == {"qa\x00": "green"}
+        assert c.post("/v1/experiments/nul/start").status_code == 200
+    with live_db.client(live_db.sdk) as c:
+        assert c.get("/v1/features").status_code == 200
 
 
 def test_a_lone_surrogate_in_yaml_is_refused(live_db: Live) -> None:

@@ -36,8 +36,6 @@ MAX_NODES = 1_000_000
 def _text_problem(text: str) -> str | None:
     if len(text) > MAX_TEXT:
         return f"text of {len(text)} characters; the limit is {MAX_TEXT}"
-    if "\x00" in text:
-        return "text contains a NUL character"
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
@@ -47,7 +45,7 @@ def _text_problem(text: str) -> str | None:
 
 def check_raw(data: Any) -> None:
     """Refuse input nested deeper than ``MAX_DEPTH``, text that is not valid UTF-8 (lone
-    surrogates), NUL characters, over-long text and non-finite numbers, before validation."""
+    surrogates), over-long text and non-finite numbers, before validation."""
     problems: list[tuple[Loc, str]] = []
     stack: list[tuple[Any, Loc]] = [(data, ())]
     seen = 0
