@@ -1,42 +1,99 @@
-"""A live server per test over real HTTP on localhost, with fresh SQLite and DuckDB files."""
+"""A live server per test over real HTTP on localhost, with fresh SQLite and DuckDB files
+(``live_db``: the same on SQLite and on PostgreSQL where it runs)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from server.live import Live, ThreadServer, free_port, wait_ready
 
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Report the fuzz runs: cases tried, 5xx count and crashes, per source."""
+    from server.fuzzstats import FUZZ
+
+    for source in sorted({k.rsplit(" ", 1)[0] for k in FUZZ}):
+        terminalreporter.write_line(
+            f"fuzz {source}: {FUZZ[source + ' cases']} cases tried, "
+            f"{FUZZ[source + ' 5xx']} 5xx, {FUZZ[source + ' crashes']} crashes"
+        )
+
 
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[Live]:
-    """A server in a thread with an admin key and an SDK key."""
-    yield from _serve(tmp_path)
+    """A server in a thread with an admin, an SDK and a read key."""
+    yield from serve(tmp_path)
 
 
 @pytest.fixture(scope="module")
 def live_module(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     """One server for a whole test module."""
-    yield from _serve(tmp_path_factory.mktemp("live"))
+    yield from serve(tmp_path_factory.mktemp("live"))
 
 
-def _serve(tmp_path: Path) -> Iterator[Live]:
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def live_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Live]:
+    """A live server whose registry is SQLite, then PostgreSQL (a fresh schema)."""
+    if request.param == "sqlite":
+        yield from serve(tmp_path)
+        return
+    schemas = pg_schema()
+    url = next(schemas)
+    try:
+        yield from serve(tmp_path, database_url=url)
+    finally:
+        for _ in schemas:
+            pass
+
+
+def pg_schema() -> Iterator[str]:
+    """A fresh schema in the ``test`` database, dropped afterwards."""
+    sa = pytest.importorskip("sqlalchemy")
+    pytest.importorskip("psycopg", reason="psycopg is not installed (extra: postgres)")
+    schema = f"shipit_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = sa.create_engine(PG_URL, connect_args={"connect_timeout": 3})
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    except sa.exc.OperationalError as exc:
+        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 (database test) is not reachable: {exc.orig}")
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def serve(tmp_path: Path, database_url: str | None = None, **settings: Any) -> Iterator[Live]:
+    """Run a server on a free port until the generator is closed."""
     from shipit.registry.keys import KeyRepository
     from shipit.server import ServerSettings, create_app
 
-    database_url = f"sqlite:///{tmp_path / 'registry.db'}"
+    database_url = database_url or f"sqlite:///{tmp_path / 'registry.db'}"
     store = str(tmp_path / "store.duckdb")
     keys = KeyRepository.from_url(database_url)
     admin = keys.create("test admin", "admin").token
     sdk = keys.create("test sdk", "sdk").token
+    read = keys.create("test read", "read").token
+    keys.engine.dispose()
     port = free_port()
-    settings = ServerSettings(
-        port=port, database_url=database_url, store=store, max_body_bytes=4 * 1024 * 1024
+    config = ServerSettings(
+        port=port,
+        database_url=database_url,
+        store=store,
+        max_body_bytes=4 * 1024 * 1024,
+        **settings,
     )
-    app = create_app(settings)
+    app = create_app(config)
     with ThreadServer(app, port):
         url = f"http://127.0.0.1:{port}"
         wait_ready(url)
-        yield Live(url, admin, sdk, database_url, store, app)
+        yield Live(url, admin, sdk, database_url, store, app, read)

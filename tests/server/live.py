@@ -72,6 +72,7 @@ class Live:
     database_url: str
     store: str
     app: Any = None
+    read: str = ""
 
     def client(self, key: str | None = None) -> httpx.Client:
         """An httpx client on the server, authenticated with ``key`` when given."""

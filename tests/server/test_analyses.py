@@ -7,7 +7,6 @@ import sys
 import types
 from typing import Any
 
-import httpx
 import pytest
 
 from server.live import SPEC_YAML, Live, sample_analysis
@@ -32,9 +31,10 @@ def test_run_then_fetch_latest(live: Live, monkeypatch: pytest.MonkeyPatch) -> N
         assert run.json()["verdict"]["decision"] == "ship"
     services = live.app.state.services
     assert calls == [("checkout", services.engine, services.registry)]
-    with live.client(live.sdk) as c:
+    with live.client(live.read) as c:
         latest = c.get("/v1/experiments/checkout/analyses/latest")
         assert latest.json() == run.json()
         assert c.post("/v1/experiments/checkout/analyses").status_code == 403
-    page = httpx.get(f"{live.url}/experiments/checkout").text
+    with live.client(live.read) as c:
+        page = c.get("/experiments/checkout").text
     assert "converted +5.0% [2.6%, 7.4%]" in page

@@ -188,6 +188,8 @@ def test_exposures_store_once(live: Live) -> None:
         }
         for i in range(20)
     ]
+    with live.client(live.admin) as c:
+        _create(c)
     with live.client(live.sdk) as c:
         assert c.post("/v1/exposures", json={"exposures": rows}).json()["stored"] == 20
         assert c.post("/v1/exposures", json={"exposures": rows}).json()["stored"] == 0
@@ -235,6 +237,8 @@ def test_health_ready_and_metrics(live: Live) -> None:
                 ]
             },
         )
+        assert c.get("/metrics").status_code == 403  # an sdk key does not read metrics
+    with live.client(live.read) as c:
         text = c.get("/metrics").text
     assert 'shipit_assignments_total{experiment="checkout"} 10.0' in text
     assert 'shipit_rows_stored_total{table="events"} 1.0' in text

@@ -59,7 +59,7 @@ def test_create_start_assign_send_analyse_decide(live: Live) -> None:
     assert stats.exposures_sent == UNITS
     assert stats.events_sent == int(converts.sum())
     assert stats.dropped == stats.rejected == stats.pending == 0
-    with live.client() as anyone:
+    with live.client(live.read) as anyone:
         text = anyone.get("/metrics").text
     assert _metric(text, "shipit_rows_stored_total", 'table="exposures"') == UNITS
     assert _metric(text, "shipit_rows_stored_total", 'table="events"') == converts.sum()
@@ -80,7 +80,7 @@ def test_create_start_assign_send_analyse_decide(live: Live) -> None:
     assert raw["p_value"] < 1e-6
     assert analysis["verdict"]["decision"] in {"ship", "ship_to_segment"}
     assert analysis["verdict"]["variant"] == "green"
-    with live.client() as anyone:
+    with live.client(live.read) as anyone:
         page = anyone.get("/experiments/checkout")
     assert page.status_code == 200
     assert str(escape(analysis["verdict"]["reasons"][0])) in page.text

@@ -10,11 +10,16 @@ from server.live import SPEC_YAML, Live
 from shipit.server.cache import TtlCache
 
 
+def _read(live: Live) -> dict[str, str]:
+    """Headers of a dashboard viewer (a read key)."""
+    return {"Authorization": f"Bearer {live.read}"}
+
+
 def test_planner_reports_bad_input_by_field(live: Live) -> None:
-    r = httpx.get(f"{live.url}/planner", params={"baseline": "abc"})
+    r = httpx.get(f"{live.url}/planner", headers=_read(live), params={"baseline": "abc"})
     assert r.status_code == 200
     assert "baseline: &#39;abc&#39; is not a valid value" in r.text
-    r = httpx.get(f"{live.url}/planner", params={"variants": "1"})
+    r = httpx.get(f"{live.url}/planner", headers=_read(live), params={"variants": "1"})
     assert "variants: at least 2" in r.text
 
 
@@ -22,13 +27,13 @@ def test_planner_mean_metric(live: Live) -> None:
     from shipit.stats.power import sample_size_mean
 
     params = {"kind": "mean", "baseline": "10", "sd": "4", "mde": "0.5", "daily_units": "100"}
-    r = httpx.get(f"{live.url}/planner", params=params)
+    r = httpx.get(f"{live.url}/planner", headers=_read(live), params=params)
     expected = int(-(-float(sample_size_mean(4.0, 0.5)) // 1))
     assert f'id="per-variant">{expected:,}<' in r.text
 
 
 def test_unknown_experiment_page_is_404(live: Live) -> None:
-    r = httpx.get(f"{live.url}/experiments/nope")
+    r = httpx.get(f"{live.url}/experiments/nope", headers=_read(live))
     assert r.status_code == 404
     assert "no experiment &#39;nope&#39;" in r.text
 
@@ -71,6 +76,6 @@ def test_pages_escape_what_specs_contain(live: Live) -> None:
     with live.client(live.admin) as c:
         assert c.post("/v1/experiments", json={"yaml": evil}).status_code == 201
     for path in ("/", "/experiments/checkout"):
-        page = httpx.get(live.url + path).text
+        page = httpx.get(live.url + path, headers=_read(live)).text
         assert "<script>alert(1)</script>" not in page
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -10,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from shipit._types import BoolArray, IntArray
-from shipit.spec.targeting import AllOf, AnyOf, Condition, Not, Rule, is_missing
+from shipit.spec.targeting import AllOf, AnyOf, Condition, Not, Rule, is_missing, regex_search
 
 __all__ = ["Columns", "match_batch"]
 
@@ -105,8 +104,8 @@ def _rule(rule: Rule, col: _Column) -> BoolArray:
         if rule.lte is not None:
             ok &= col.number <= rule.lte
     if rule.regex is not None:
-        pattern = re.compile(rule.regex)
-        ok &= np.fromiter((pattern.search(t) is not None for t in col.text), bool, len(ok))
+        pattern = rule.regex
+        ok &= np.fromiter((regex_search(pattern, t) for t in col.text), bool, len(ok))
     return ok
 
 

@@ -2,8 +2,9 @@
 
 A key reads ``shipit_<prefix>_<secret>``; only the prefix, a per-key salt and
 ``sha256(salt + secret)`` are stored, so a leaked database does not leak usable keys.
-Scopes: ``sdk`` (assign, send events and exposures, read the features payload) and
-``admin`` (everything).
+Scopes: ``sdk`` (assign, send events and exposures, read the features payload), ``read``
+(read experiments, history, analyses, the dashboard and metrics; no changes) and ``admin``
+(everything).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from shipit.registry.engine import reading
 
 __all__ = ["SCOPES", "ApiKey", "KeyRepository", "NewKey", "Scope", "api_keys"]
 
-Scope = Literal["sdk", "admin"]
+Scope = Literal["sdk", "read", "admin"]
 SCOPES: tuple[str, ...] = get_args(Scope)
 _PREFIX_BYTES = 6
 _SECRET_BYTES = 24

@@ -4,7 +4,9 @@ The client downloads the features payload (the running experiments' specs), assi
 ``shipit.assign.Assigner`` — the same function the server uses — and refreshes the payload
 in a background thread. When the server is unreachable it keeps assigning with the last
 payload. Exposures and events wait in bounded outboxes and are sent in batches with retries;
-rows that cannot be kept are counted in ``stats``.
+rows that cannot be kept are counted in ``stats``. ``track`` refuses an event the server
+would refuse; a batch the server refuses is split until the bad rows are isolated, so one
+bad row never costs the good ones.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import numpy as np
 
 from shipit.assign import Assigner, Assignment, BatchAssignment
 from shipit.sdk.buffer import Outbox
+from shipit.sdk.rows import check_event, exposure_problem
+from shipit.sdk.stats import ClientStats
 from shipit.sdk.transport import HttpTransport, Transport, TransportError
 from shipit.spec import Experiment
 
@@ -47,17 +51,10 @@ class _Compiled:
     phase: int
 
 
-@dataclass(frozen=True)
-class ClientStats:
-    """What the client did: rows sent, dropped (outbox full) and rejected by the server."""
-
-    exposures_sent: int
-    events_sent: int
-    dropped: int
-    rejected: int
-    pending: int
-    refreshes: int
-    refresh_failures: int
+# Replies that refuse a batch for its content: split it to find the rows at fault.
+_SPLIT = {400, 413, 422}
+# The status given to a batch the transport could not even encode (e.g. a NaN).
+_UNENCODABLE = 0
 
 
 class ShipitClient:
@@ -95,7 +92,14 @@ class ShipitClient:
         self._events = Outbox(max_buffer)
         self._seen: set[tuple[str, int, str]] = set()
         self._max_seen = max_buffer * 10
-        self._counts = {"exposures": 0, "events": 0, "rejected": 0, "refreshes": 0, "failed": 0}
+        self._counts = {
+            "exposures": 0,
+            "events": 0,
+            "rejected": 0,
+            "refreshes": 0,
+            "failed": 0,
+            "invalid": 0,
+        }
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._stop = threading.Event()
@@ -235,6 +239,11 @@ class ShipitClient:
                 }
                 if attrs:
                     row["attributes"] = attrs
+                problem = exposure_problem(row)
+                if problem is not None:
+                    self._counts["invalid"] += 1
+                    log.warning("shipit: exposure of %r left out: %s", unit[:80], problem)
+                    continue
                 rows.append(row)
         self._exposures.put(rows)
 
@@ -250,7 +259,11 @@ class ShipitClient:
         event_id: str | None = None,
         timestamp: datetime | None = None,
     ) -> str:
-        """Queue an event; returns its id (generated when not given), which makes retries safe."""
+        """Queue an event; returns its id (generated when not given), which makes retries safe.
+
+        Raises InputError (naming the field) for an event the server would refuse: a
+        non-finite value, an over-long id, a nested or badly named property.
+        """
         eid = event_id or uuid.uuid4().hex
         row: dict[str, Any] = {
             "event_id": eid,
@@ -261,6 +274,7 @@ class ShipitClient:
         }
         if properties:
             row["properties"] = dict(properties)
+        check_event(row)
         self._events.put([row])
         return eid
 
@@ -277,17 +291,44 @@ class ShipitClient:
             batch = outbox.take(self.batch_size)
             if not batch:
                 return True
-            if not self._send(name, batch):
-                outbox.put_back(batch)
+            left = self._deliver(name, batch)
+            if left:
+                outbox.put_back(left)
                 return False
         return True
 
+    def _deliver(self, name: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Send ``rows``; the rows still to send (the server could not be reached). A batch
+        refused for its content is halved until each refused row stands alone, and only
+        those rows are counted as rejected."""
+        status, body = self._post(name, rows)
+        if status is None:
+            return rows
+        if status == 200:
+            with self._lock:
+                self._counts[name] += len(rows)
+            return []
+        if (status in _SPLIT or status == _UNENCODABLE) and len(rows) > 1:
+            mid = len(rows) // 2
+            left = self._deliver(name, rows[:mid])
+            return left + rows[mid:] if left else self._deliver(name, rows[mid:])
+        with self._lock:
+            self._counts["rejected"] += len(rows)
+        log.error("shipit: the server refused %d %s: %s", len(rows), name, body)
+        return []
+
     def _send(self, name: str, rows: list[dict[str, Any]]) -> bool:
         """True when the server acknowledged (or definitively refused) the batch."""
+        return not self._deliver(name, rows)
+
+    def _post(self, name: str, rows: list[dict[str, Any]]) -> tuple[int | None, Any]:
+        """One batch with retries: the final status and body, or None when unreachable."""
         delay = self.retry_seconds
         for attempt in range(self.max_retries + 1):
             try:
                 r = self.transport.request("POST", f"/v1/{name}", json={name: _wire(rows)})
+            except (ValueError, TypeError) as exc:  # not JSON (a NaN, an odd object)
+                return _UNENCODABLE, str(exc)
             except TransportError as exc:
                 log.info(
                     "shipit: sending %d %s failed (%s), attempt %d",
@@ -297,19 +338,12 @@ class ShipitClient:
                     attempt + 1,
                 )
             else:
-                if r.status == 200:
-                    with self._lock:
-                        self._counts[name] += len(rows)
-                    return True
-                if 400 <= r.status < 500 and r.status not in (408, 425, 429):
-                    with self._lock:
-                        self._counts["rejected"] += len(rows)
-                    log.error("shipit: the server refused %d %s: %s", len(rows), name, r.body)
-                    return True
+                if r.status == 200 or (400 <= r.status < 500 and r.status not in (408, 425, 429)):
+                    return r.status, r.body
             if attempt < self.max_retries and not self._stop.wait(0):
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
-        return False
+        return None, None
 
     @property
     def stats(self) -> ClientStats:
@@ -322,6 +356,7 @@ class ShipitClient:
             pending=len(self._exposures) + len(self._events),
             refreshes=self._counts["refreshes"],
             refresh_failures=self._counts["failed"],
+            invalid=self._counts["invalid"],
         )
 
     # -- lifecycle ------------------------------------------------------------------------

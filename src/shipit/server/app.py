@@ -11,7 +11,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from shipit.server.errors import install_error_handlers
+from shipit.server.errors import CatchAll, install_error_handlers
+from shipit.server.headers import SecurityHeaders
 from shipit.server.limits import BodySizeLimit
 from shipit.server.routes import analyses, assignments, experiments, features, health, ingest
 from shipit.server.services import Services, open_services
@@ -53,6 +54,8 @@ def create_app(
     from shipit.server.dashboard import mount_dashboard
 
     mount_dashboard(app, settings)
+    app.add_middleware(CatchAll)  # innermost: sees what no exception handler took
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(TelemetryMiddleware, telemetry=telemetry)
     return app

@@ -1,6 +1,9 @@
 """API-key checks: ``Authorization: Bearer shipit_…`` (or ``X-API-Key``), verified against the
-hashed keys of the registry. ``sdk`` keys may assign and send data; ``admin`` keys may do
-everything.
+hashed keys of the registry. ``sdk`` keys may assign, send data for registered experiments and
+read the running features; ``read`` keys may read everything; ``admin`` keys may do everything.
+
+The dashboard also takes a signed session cookie, given by ``/login`` to the holder of a
+``read`` or ``admin`` key (see ``sessions.py``).
 """
 
 from __future__ import annotations
@@ -14,15 +17,33 @@ from shipit.errors import AuthError
 from shipit.registry.keys import ApiKey
 from shipit.server.services import Services
 
-__all__ = ["ForbiddenError", "bearer", "require_admin", "require_sdk"]
+__all__ = [
+    "READ_SCOPES",
+    "ForbiddenError",
+    "bearer",
+    "has_token",
+    "require_admin",
+    "require_read",
+    "require_sdk",
+]
 
 bearer = HTTPBearer(auto_error=False, description="An API key: shipit_<prefix>_<secret>")
+# Scopes that may read experiments, history, analyses, the dashboard and /metrics.
+READ_SCOPES = ("read", "admin")
 
 
 class ForbiddenError(AuthError):
     """A valid key whose scope does not allow the action."""
 
     http_status = 403
+
+
+def has_token(request: Request) -> bool:
+    """Whether the request carries an API key at all."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return bool(
+        (scheme.lower() == "bearer" and value.strip()) or request.headers.get("x-api-key", "")
+    )
 
 
 def _token(request: Request) -> str:
@@ -45,8 +66,21 @@ def require_sdk(
     request: Request,
     _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
 ) -> ApiKey:
-    """Any active key (sdk or admin)."""
+    """Any active key (sdk, read or admin)."""
     return _key(request)
+
+
+def require_read(
+    request: Request,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
+) -> ApiKey:
+    """An active read or admin key."""
+    key = _key(request)
+    if key.scope not in READ_SCOPES:
+        raise ForbiddenError(
+            f"API key {key.prefix} has scope {key.scope!r}; this needs 'read' or 'admin'"
+        )
+    return key
 
 
 def require_admin(

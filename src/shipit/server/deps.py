@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 
 from shipit.registry import SqlAlchemyRepository
 from shipit.registry.keys import ApiKey, KeyRepository
-from shipit.server.auth import require_admin, require_sdk
+from shipit.server.auth import require_admin, require_read, require_sdk
 from shipit.server.services import Services
 from shipit.server.settings import ServerSettings
 from shipit.server.telemetry import Telemetry
@@ -18,6 +18,7 @@ __all__ = [
     "AdminKey",
     "EngineDep",
     "KeysDep",
+    "ReadKey",
     "RegistryDep",
     "SdkKey",
     "ServicesDep",
@@ -59,4 +60,5 @@ EngineDep = Annotated[Engine, Depends(_engine)]
 KeysDep = Annotated[KeyRepository, Depends(_keys)]
 TelemetryDep = Annotated[Telemetry, Depends(_telemetry)]
 SdkKey = Annotated[ApiKey, Depends(require_sdk)]
+ReadKey = Annotated[ApiKey, Depends(require_read)]
 AdminKey = Annotated[ApiKey, Depends(require_admin)]

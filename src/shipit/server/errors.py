@@ -1,20 +1,23 @@
 """One exception handler: a ShipitError becomes its ``http_status`` with the same message.
 
 Request validation errors become 422 with the field at fault, and anything unexpected a
-500 with a generic message: clients never see a stack trace.
+500 with a generic message: clients never see a stack trace. ``CatchAll`` answers such
+errors itself instead of re-raising them, so the connection stays open after a 500.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shipit.errors import AuthError, ShipitError
 
-__all__ = ["install_error_handlers"]
+__all__ = ["CatchAll", "install_error_handlers"]
 
 log = logging.getLogger("shipit.server")
 
@@ -52,3 +55,44 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AuthError, _shipit_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected)
+
+
+class CatchAll:
+    """ASGI middleware: an exception no handler took becomes a JSON 500 (a RecursionError,
+    from input nested too deeply, a 422), logged and not re-raised."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking)
+        except Exception as exc:
+            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            if started:
+                return
+            if isinstance(exc, RecursionError):
+                status = 422
+                body = {"error": "InputError", "detail": "the input is nested too deeply"}
+            else:
+                status = 500
+                detail = "internal server error (see the server log)"
+                body = {"error": "InternalError", "detail": detail}
+            start: Message = {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"application/json")],
+            }
+            await send(start)
+            await send({"type": "http.response.body", "body": json.dumps(body).encode()})

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -35,7 +35,14 @@ __all__ = [
 
 NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 Text = Field(min_length=1, max_length=256)
-PropertyValue = str | float | bool | None
+# Attribute text is bounded: targeting (regexes included) looks at at most this much.
+MAX_ATTRIBUTE = 1024
+AttributeText = Annotated[str, Field(max_length=MAX_ATTRIBUTE)]
+PropertyValue = AttributeText | float | bool | None
+# Columns an exposure has of its own: an attribute may not take one of these names.
+EXPOSURE_COLUMNS = {"experiment", "unit_id", "variant", "timestamp", "phase"}
+# Largest phase number (the registry stores it as a 32-bit integer).
+MAX_PHASE = 2**31 - 1
 
 
 class _Body(BaseModel):
@@ -123,6 +130,15 @@ class AssignRequest(_Body):
     def _one(self) -> AssignRequest:
         if (self.unit_id is None) == (self.units is None):
             raise ValueError("give exactly one of 'unit_id' or 'units'")
+        if self.log_exposures:
+            # The attributes become exposure columns: the rules of POST /v1/exposures apply.
+            for where, attrs in [("attributes", self.attributes)] + [
+                (f"units.{i}.attributes", u.attributes) for i, u in enumerate(self.units or [])
+            ]:
+                try:
+                    _check_names(attrs, EXPOSURE_COLUMNS)
+                except ValueError as exc:
+                    raise ValueError(f"{where}: {exc} (log_exposures stores them)") from exc
         return self
 
 
@@ -168,15 +184,15 @@ class ExposureIn(_Body):
     unit_id: str = Text
     variant: str = Text
     timestamp: datetime
-    phase: int | None = Field(default=None, ge=0)
-    attributes: dict[str, str | None] = {}
+    phase: int | None = Field(default=None, ge=0, le=MAX_PHASE)
+    attributes: dict[str, AttributeText | None] = {}
 
     _utc = field_validator("timestamp")(_utc)
 
     @field_validator("attributes")
     @classmethod
     def _names(cls, v: dict[str, Any]) -> dict[str, Any]:
-        return _check_names(v, {"experiment", "unit_id", "variant", "timestamp", "phase"})
+        return _check_names(v, EXPOSURE_COLUMNS)
 
 
 def _check_names(values: dict[str, Any], reserved: set[str]) -> dict[str, Any]:
@@ -187,6 +203,11 @@ def _check_names(values: dict[str, Any], reserved: set[str]) -> dict[str, Any]:
             raise ValueError(f"{name!r} is a reserved column name")
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError(f"{name!r} must be a finite number")
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise ValueError(f"{name!r} is not valid Unicode (a lone surrogate)") from exc
     return values
 
 

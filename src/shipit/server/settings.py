@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -27,3 +29,14 @@ class ServerSettings(BaseSettings):
     cache_seconds: float = Field(default=1.0, ge=0)
     # Seconds the SDK should wait between refreshes of its features payload.
     sdk_refresh_seconds: float = Field(default=30.0, gt=0)
+    # Directory of shared metrics files that specs sent through the API may name in
+    # ``metrics_files`` (relative paths inside it only). Unset: API specs define metrics inline.
+    metrics_dir: Path | None = None
+    # Serve the dashboard and /metrics without a key (only on a trusted network). Otherwise
+    # they need a ``read`` or ``admin`` key: a bearer header, or a session from /login.
+    open_dashboard: bool = False
+    # Secret that signs dashboard session cookies (default: random per process, so sessions
+    # end when the server restarts; set the same value on every replica).
+    session_secret: str | None = Field(default=None, min_length=16)
+    # Hours a dashboard session lasts.
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 30)

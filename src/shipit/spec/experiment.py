@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from shipit.spec._problems import Loc, SpecValidationError
 from shipit.spec.guardrail import Guardrail
+from shipit.spec.limits import check_raw
 from shipit.spec.metric import MetricDef
 from shipit.spec.plan import AnalysisPlan
 from shipit.spec.targeting import Condition
@@ -16,17 +17,22 @@ from shipit.spec.targeting import Condition
 __all__ = ["Experiment", "Holdout", "Namespace", "Variant"]
 
 KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+# Column sizes of the registry (PostgreSQL enforces them): keys and units 200, salts 400.
+MAX_KEY = 200
+MAX_SALT = 400
 WEIGHT_TOLERANCE = 1e-9
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", coerce_numbers_to_str=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", coerce_numbers_to_str=True, allow_inf_nan=False
+    )
 
 
 class Variant(_Frozen):
     """One variant and its share of the enrolled traffic."""
 
-    key: str = Field(min_length=1, pattern=KEY_PATTERN)
+    key: str = Field(min_length=1, max_length=MAX_KEY, pattern=KEY_PATTERN)
     weight: float = Field(ge=0, le=1)
     name: str = ""
     description: str = ""
@@ -37,9 +43,9 @@ class Namespace(_Frozen):
     ``range`` = [start, end). The namespace hash uses ``salt`` (default ``namespace:<name>``),
     shared by every experiment in the namespace."""
 
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=MAX_KEY)
     range: tuple[float, float] = (0.0, 1.0)
-    salt: str | None = None
+    salt: str | None = Field(default=None, max_length=MAX_SALT)
 
     @field_validator("range")
     @classmethod
@@ -71,9 +77,9 @@ class Holdout(_Frozen):
     """A group kept out of this (and every experiment sharing the holdout ``name``): units whose
     holdout hash (salt default ``holdout:<name>``) is below ``fraction``."""
 
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=MAX_KEY)
     fraction: float = Field(gt=0, lt=1)
-    salt: str | None = None
+    salt: str | None = Field(default=None, max_length=MAX_SALT)
 
     @property
     def hash_salt(self) -> str:
@@ -88,12 +94,12 @@ class Experiment(_Frozen):
     in the spec; ``shared_metrics`` those loaded from ``metrics_files`` (the loader fills it).
     """
 
-    key: str = Field(min_length=1, pattern=KEY_PATTERN)
+    key: str = Field(min_length=1, max_length=MAX_KEY, pattern=KEY_PATTERN)
     name: str = ""
     hypothesis: str = ""
     owner: str = ""
-    unit: str = Field(default="user_id", min_length=1)
-    salt: str | None = None
+    unit: str = Field(default="user_id", min_length=1, max_length=MAX_KEY)
+    salt: str | None = Field(default=None, max_length=MAX_SALT)
     hash_version: int = Field(default=1, ge=1, le=2)
     variants: tuple[Variant, ...] = Field(min_length=2)
     control: str | None = None
@@ -113,6 +119,12 @@ class Experiment(_Frozen):
     analysis: AnalysisPlan = AnalysisPlan()
     start: date | None = None
     end: date | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _raw_limits(cls, data: Any) -> Any:
+        check_raw(data)
+        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> Experiment:

@@ -17,7 +17,7 @@ class Guardrail(BaseModel):
     ``margin``/``relative_margin`` turns the check into a non-inferiority test.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     metric: str = Field(min_length=1)
     direction: Literal["higher_is_better", "lower_is_better"] | None = None

@@ -24,6 +24,7 @@ __all__ = [
     "check_file_conflicts",
     "dump_experiment",
     "dump_experiments",
+    "load_confined_metrics",
     "load_experiment",
     "load_experiments",
     "load_metrics",
@@ -43,6 +44,8 @@ def _read(path: Path) -> str:
 def _parse(text: str, source: str) -> tuple[Any, yaml.Node | None]:
     try:
         return yaml.safe_load(text), yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError as exc:
+        raise SpecError(f"{source}: invalid YAML: nested too deeply") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else source
@@ -103,6 +106,43 @@ def load_metrics(path: str | Path) -> tuple[MetricDef, ...]:
     return tuple(out)
 
 
+def load_confined_metrics(names: Sequence[str], directory: Path | None) -> list[MetricDef]:
+    """Metrics of the files ``names`` inside ``directory`` only (for specs from untrusted
+    sources): relative paths that stay in the directory and name regular files of at most
+    ``MAX_METRICS_FILE_BYTES``; SpecError otherwise."""
+    if names and directory is None:
+        raise SpecError(
+            "metrics_files are not accepted here: define the metrics inline (metrics:), or "
+            "have the server configured with a metrics directory"
+        )
+    out: list[MetricDef] = []
+    for name in names:
+        out.extend(load_metrics(_confined(str(name), directory)))
+    return out
+
+
+MAX_METRICS_FILE_BYTES = 1_000_000
+
+
+def _confined(name: str, directory: Path | None) -> Path:
+    """The path of metrics file ``name`` under ``directory``, refused if it escapes it."""
+    assert directory is not None
+    root = directory.resolve()
+    given = Path(name)
+    if given.is_absolute() or ".." in given.parts or "\x00" in name:
+        raise SpecError(f"{name!r}: a metrics file is named relative to the metrics directory")
+    path = (root / given).resolve()
+    if not path.is_relative_to(root):
+        raise SpecError(f"{name!r}: resolves outside the metrics directory")
+    if not path.exists():
+        raise NotFoundError(f"{name!r}: no such file in the metrics directory")
+    if not path.is_file():
+        raise SpecError(f"{name!r}: not a regular file")
+    if path.stat().st_size > MAX_METRICS_FILE_BYTES:
+        raise SpecError(f"{name!r}: larger than {MAX_METRICS_FILE_BYTES} bytes")
+    return path
+
+
 def _checked(
     model: type[BaseModel], data: Any, root: yaml.Node | None, loc: Loc, source: str, shown: Loc
 ) -> Any:
@@ -122,9 +162,17 @@ def _checked(
 
 
 def loads_experiments(
-    text: str, source: str = "<string>", base_dir: Path | None = None
+    text: str,
+    source: str = "<string>",
+    base_dir: Path | None = None,
+    *,
+    confine: bool = False,
 ) -> list[Experiment]:
-    """Experiments from YAML text; ``metrics_files`` resolve against ``base_dir``."""
+    """Experiments from YAML text; ``metrics_files`` resolve against ``base_dir``.
+
+    With ``confine`` (text from an untrusted source) a metrics file must lie inside
+    ``base_dir``, and without a ``base_dir`` none is accepted.
+    """
     data, root = _parse(text, source)
     items: Any = [data]
     prefix: Loc = ()
@@ -146,11 +194,13 @@ def loads_experiments(
             continue
         item = dict(item)
         try:
-            shared = [
-                m
-                for f in item.get("metrics_files") or ()
-                for m in load_metrics((base_dir or Path.cwd()) / str(f))
-            ]
+            files = item.get("metrics_files") or ()
+            if confine:
+                if not isinstance(files, list | tuple):
+                    raise SpecError("metrics_files must be a list of file names")
+                shared = load_confined_metrics([str(f) for f in files], base_dir)
+            else:
+                shared = [m for f in files for m in load_metrics((base_dir or Path.cwd()) / str(f))]
         except (SpecError, NotFoundError) as exc:
             errors.append(f"{source}: {format_loc((*prefix, *loc, 'metrics_files'))}: {exc}")
             continue

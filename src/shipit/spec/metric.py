@@ -18,7 +18,7 @@ Aggregation = Literal["sum", "count", "count_distinct", "max", "any"]
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class Window(_Frozen):

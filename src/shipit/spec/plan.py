@@ -12,7 +12,7 @@ __all__ = ["AnalysisPlan", "BayesianPlan", "Prior", "SequentialPlan"]
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class SequentialPlan(_Frozen):

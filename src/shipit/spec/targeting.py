@@ -4,10 +4,11 @@ all/any/not, plus a conservative overlap test used to detect conflicting experim
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Annotated, Any, TypeAlias
 
+import re2
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -18,13 +19,46 @@ from pydantic import (
     model_validator,
 )
 
-__all__ = ["AllOf", "AnyOf", "Condition", "Not", "Rule", "is_missing", "may_overlap"]
+__all__ = [
+    "MAX_PATTERN",
+    "AllOf",
+    "AnyOf",
+    "Condition",
+    "Not",
+    "Rule",
+    "compile_regex",
+    "is_missing",
+    "may_overlap",
+    "regex_search",
+]
 
 Scalar: TypeAlias = str | int | float | bool
+# Longest regex accepted in a rule.
+MAX_PATTERN = 1000
+
+
+@lru_cache(maxsize=1024)
+def compile_regex(pattern: str) -> re2._Regexp[str]:
+    """``pattern`` compiled by RE2: matching takes time linear in the text, whatever the
+    pattern (no catastrophic backtracking); ``re2.error`` when RE2 cannot compile it."""
+    options = re2.Options()
+    options.log_errors = False
+    return re2.compile(pattern, options)
+
+
+def regex_search(pattern: str, text: str) -> bool:
+    """Whether ``pattern`` (RE2) occurs in ``text``; text that is not valid Unicode (a lone
+    surrogate) is matched with the bad characters replaced."""
+    compiled = compile_regex(pattern)
+    try:
+        return compiled.search(text) is not None
+    except UnicodeEncodeError:
+        clean = text.encode("utf-8", "replace").decode("utf-8")
+        return compiled.search(clean) is not None
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class Rule(_Frozen):
@@ -44,16 +78,25 @@ class Rule(_Frozen):
     lte: float | None = None
     regex: str | None = None
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", populate_by_name=True, allow_inf_nan=False
+    )
 
     @field_validator("regex")
     @classmethod
     def _compiles(cls, value: str | None) -> str | None:
         if value is not None:
+            if len(value) > MAX_PATTERN:
+                raise ValueError(f"regex of {len(value)} characters; the limit is {MAX_PATTERN}")
             try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"invalid regular expression {value!r}: {exc}") from exc
+                compile_regex(value)
+            except re2.error as exc:
+                first = exc.args[0] if exc.args else exc
+                reason = first.decode() if isinstance(first, bytes) else first
+                raise ValueError(
+                    f"invalid regular expression {value!r}: {reason} (RE2 syntax: no "
+                    "backreferences or lookarounds)"
+                ) from exc
         return value
 
     @model_validator(mode="after")
@@ -111,7 +154,7 @@ class Rule(_Frozen):
                 or (lte is not None and not number <= lte)
             ):
                 return False
-        return self.regex is None or re.search(self.regex, str(value)) is not None
+        return self.regex is None or regex_search(self.regex, str(value))
 
 
 def is_missing(value: Any) -> bool:
@@ -168,7 +211,9 @@ class Not(_Frozen):
 
     not_: Condition = Field(alias="not")
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", populate_by_name=True, allow_inf_nan=False
+    )
 
     def matches(self, attributes: Mapping[str, Any]) -> bool:
         """Whether one unit's attributes fail the inner condition."""

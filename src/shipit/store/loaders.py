@@ -112,8 +112,13 @@ def read_batches(
             io.BufferedReader(raw, buffer_size=1 << 20),
             read_options=pacsv.ReadOptions(block_size=64 << 20),
             parse_options=pacsv.ParseOptions(delimiter=delimiter),
+            # Text is read verbatim: only an empty field is NULL ("NA" is Namibia, and an
+            # event id "NA" must stay an id); numeric columns are parsed by the checker.
             convert_options=pacsv.ConvertOptions(
-                column_types={c: pa.string() for c in header}, strings_can_be_null=True
+                column_types={c: pa.string() for c in header},
+                strings_can_be_null=True,
+                null_values=[""],
+                quoted_strings_can_be_null=True,
             ),
         )
         for batch in reader:

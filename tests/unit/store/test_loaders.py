@@ -184,3 +184,37 @@ def test_progress_reaches_the_file_size(tmp_path: Path) -> None:
     assert seen
     assert seen[-1] == (path.stat().st_size, path.stat().st_size)
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+def test_csv_text_is_read_verbatim_and_only_empty_fields_are_null(tmp_path: Path) -> None:
+    path = tmp_path / "e.csv"
+    path.write_text(
+        "event_id,unit_id,event,timestamp,value,country,note\n"
+        "NA,u1,purchase,2024-01-01T00:00:00Z,1.5,NA,null\n"
+        "N/A,u2,purchase,2024-01-01T00:01:00Z,,NaN,\n"
+        "e3,NULL,purchase,2024-01-01T00:02:00Z,2,,nan\n"
+    )
+    store = DuckDBEngine()
+    assert load(store, "events", path) == 3
+    assert load(store, "events", path) == 0  # a reload stores nothing again, "NA" included
+    got = rows(store, "events").set_index("event_id")
+    assert sorted(got.index) == ["N/A", "NA", "e3"]
+    assert got.loc["NA", "country"] == "NA"  # Namibia stays
+    assert got.loc["NA", "note"] == "null"
+    assert got.loc["N/A", "country"] == "NaN"
+    assert got.loc["e3", "unit_id"] == "NULL"
+    assert pd.isna(got.loc["N/A", "value"])  # an empty numeric field is NULL
+    assert pd.isna(got.loc["N/A", "note"])
+    assert pd.isna(got.loc["e3", "country"])
+    assert got.loc["NA", "value"] == 1.5
+
+
+def test_csv_text_in_a_numeric_column_is_refused_with_its_row(tmp_path: Path) -> None:
+    path = tmp_path / "e.csv"
+    path.write_text(
+        "event_id,unit_id,event,timestamp,value\n"
+        "e1,u1,purchase,2024-01-01T00:00:00Z,1\n"
+        "e2,u1,purchase,2024-01-01T00:00:00Z,NA\n"
+    )
+    with pytest.raises(DataError, match="row 2"):
+        load(DuckDBEngine(), "events", path)

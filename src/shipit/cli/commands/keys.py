@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
     @keys.command("create")
     def create(
         name: str = typer.Argument(..., help="Who or what uses the key."),
-        scope: str = typer.Option("sdk", help="sdk or admin."),
+        scope: str = typer.Option("sdk", help="sdk, read or admin."),
         database_url: str | None = url_option,
     ) -> None:
         """Create a key and print it (the only time the secret is shown)."""

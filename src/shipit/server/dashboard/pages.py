@@ -12,18 +12,20 @@ import json
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, quote
 
 import jinja2
 from fastapi import APIRouter, FastAPI, Request, Response
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
-from shipit.errors import NotFoundError, ShipitError
+from shipit.errors import AuthError, NotFoundError, ShipitError
 from shipit.result import format as fmt
 from shipit.server.dashboard.planner import PlannerForm, plan
 from shipit.server.deps import ServicesDep
 from shipit.server.routes.experiments import to_public
+from shipit.server.sessions import COOKIE, Sessions, login_key, viewer
 from shipit.server.settings import ServerSettings
 
 __all__ = ["LIGHTS", "mount_dashboard"]
@@ -78,8 +80,27 @@ def _report(analysis: Any) -> Any:
     return build_report(analysis)
 
 
+def _local(target: str) -> str:
+    """A redirect target on this site only (no scheme, host or protocol-relative path)."""
+    return target if target.startswith("/") and not target.startswith(("//", "/\\")) else "/"
+
+
+def _guard(request: Request) -> Response | None:
+    """None when the request may see the dashboard, else a redirect to /login (no key) or
+    a 403 (a key without the scope)."""
+    try:
+        viewer(request)
+    except AuthError as exc:
+        if getattr(exc, "http_status", 401) == 403:
+            return Response(str(exc), status_code=403, media_type="text/plain")
+        target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+        return RedirectResponse(f"/login?next={target}", status_code=303)
+    return None
+
+
 def mount_dashboard(app: FastAPI, settings: ServerSettings) -> None:
     """Add the dashboard pages and plotly.js to ``app`` (outside the OpenAPI document)."""
+    app.state.sessions = Sessions(settings.session_secret, settings.session_hours)
     # the dashboard's pages first, then the report's templates (the shared sections partial)
     loader = jinja2.ChoiceLoader(
         [
@@ -105,8 +126,53 @@ def mount_dashboard(app: FastAPI, settings: ServerSettings) -> None:
             headers={"Cache-Control": "public, max-age=86400"},
         )
 
+    @router.get("/static/dashboard.js")
+    def dashboard_js() -> Response:
+        return Response(
+            (HERE / "static" / "dashboard.js").read_bytes(),
+            media_type="application/javascript",
+            headers={"Cache-Control": "public, max-age=3600"},
+        )
+
+    @router.get("/login", response_class=HTMLResponse)
+    def login_page(request: Request, next: str = "/") -> Any:
+        context = {"page": "login", "next": _local(next), "error": None}
+        return templates.TemplateResponse(request, "login.html.j2", context)
+
+    @router.post("/login", response_class=HTMLResponse)
+    async def login(request: Request, services: ServicesDep) -> Any:
+        form = parse_qs((await request.body())[:4096].decode("utf-8", "replace"))
+        token = (form.get("key") or [""])[0].strip()
+        target = _local((form.get("next") or ["/"])[0])
+        try:
+            key = login_key(services, token)
+        except AuthError as exc:
+            context = {"page": "login", "next": target, "error": str(exc)}
+            return templates.TemplateResponse(
+                request, "login.html.j2", context, status_code=exc.http_status
+            )
+        sessions: Sessions = request.app.state.sessions
+        response = RedirectResponse(target, status_code=303)
+        response.set_cookie(
+            COOKIE,
+            sessions.issue(key),
+            max_age=sessions.max_age,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
+        return response
+
+    @router.post("/logout")
+    def logout() -> Response:
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(COOKIE)
+        return response
+
     @router.get("/", response_class=HTMLResponse)
     def experiments_page(request: Request, services: ServicesDep) -> Any:
+        if (refused := _guard(request)) is not None:
+            return refused
         rows: list[dict[str, Any]] = []
         for record in services.registry.list_experiments():
             exp = to_public(record, services.registry)
@@ -123,6 +189,8 @@ def mount_dashboard(app: FastAPI, settings: ServerSettings) -> None:
 
     @router.get("/experiments/{key}", response_class=HTMLResponse)
     def experiment_page(request: Request, key: str, services: ServicesDep) -> Any:
+        if (refused := _guard(request)) is not None:
+            return refused
         try:
             exp = to_public(services.registry.get(key), services.registry)
         except NotFoundError as exc:
@@ -147,6 +215,8 @@ def mount_dashboard(app: FastAPI, settings: ServerSettings) -> None:
 
     @router.get("/planner", response_class=HTMLResponse)
     def planner_page(request: Request) -> Any:
+        if (refused := _guard(request)) is not None:
+            return refused
         params = dict(request.query_params)
         form, result, error = PlannerForm(), None, None
         if params:

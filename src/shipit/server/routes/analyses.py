@@ -8,10 +8,11 @@ from typing import Any
 
 from fastapi import APIRouter, status
 
-from shipit.errors import ShipitError
-from shipit.server.deps import AdminKey, SdkKey, ServicesDep
+from shipit.errors import DataError, EngineError, ShipitError
+from shipit.server.deps import AdminKey, ReadKey, ServicesDep
 from shipit.server.routes.experiments import actor_of
 from shipit.server.schemas import ERRORS, ErrorPublic
+from shipit.spec import Experiment
 
 __all__ = ["UnavailableError", "router", "run_analysis"]
 
@@ -24,6 +25,30 @@ class UnavailableError(ShipitError):
     http_status = 501
 
 
+_USES_VALUE = {"sum", "count_distinct", "max"}
+
+
+def check_columns(engine: Any, experiment: Experiment) -> None:
+    """Every column a metric reads exists in the store: DataError (422) naming the metric
+    otherwise, where the engine would fail (and a client would retry a 5xx forever)."""
+    tables = {t: engine.columns(t) for t in ("events", "units")}
+    for m in experiment.metric_defs().values():
+        parts: list[Any] = [m] if m.event is not None else [m.numerator, m.denominator]
+        needs = [("events", p.value) for p in parts if p.aggregation in _USES_VALUE]
+        for c in m.covariates:
+            if c.column is not None:
+                needs.append(("units", c.column))
+            elif c.aggregation in _USES_VALUE:
+                needs.append(("events", c.value))
+        for table, column in needs:
+            have = tables[table]
+            if have is not None and column not in have:
+                raise DataError(
+                    f"metric {m.name!r}: column {column!r} is not in the {table} table "
+                    f"(it has {', '.join(sorted(have))}); fix the metric's value or load the column"
+                )
+
+
 def run_analysis(services: Any, key: str, *, actor: str) -> str:
     """Analyse ``key`` now, save the run in the registry and return its JSON."""
     try:
@@ -31,9 +56,18 @@ def run_analysis(services: Any, key: str, *, actor: str) -> str:
         from shipit.result.schema import to_json
     except ImportError as exc:
         raise UnavailableError("the analysis pipeline is not available in this build") from exc
-    services.registry.get(key)  # NotFoundError before any work
+    record = services.registry.get(key)  # NotFoundError before any work
     with services.store_lock:
-        analysis = analyze_registered(key, services.engine, services.registry)
+        check_columns(services.engine, record.experiment)
+        try:
+            analysis = analyze_registered(key, services.engine, services.registry)
+        except EngineError as exc:
+            for table in ("exposures", "events"):
+                if services.engine.columns(table) is None:
+                    raise DataError(
+                        f"{key}: no {table} are stored yet; send {table} before analysing"
+                    ) from exc
+            raise
     body = to_json(analysis)
     services.analyses.save(key, body, actor=actor)
     return str(body)
@@ -52,7 +86,7 @@ def create_analysis(key: str, services: ServicesDep, api_key: AdminKey) -> Any:
 
 
 @router.get("/{key}/analyses/latest", response_model=dict[str, Any])
-def read_latest_analysis(key: str, services: ServicesDep, api_key: SdkKey) -> Any:
+def read_latest_analysis(key: str, services: ServicesDep, api_key: ReadKey) -> Any:
     """The latest analysis of an experiment."""
     services.registry.get(key)
     return json.loads(services.analyses.latest(key).body)

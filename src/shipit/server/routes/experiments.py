@@ -10,10 +10,10 @@ from typing import Any
 
 from fastapi import APIRouter, Query, status
 
-from shipit.errors import InputError, SpecError
+from shipit.errors import ConflictError, InputError, NotFoundError, ShipitError, SpecError
 from shipit.registry import ExperimentRecord, SqlAlchemyRepository, Status
 from shipit.registry.keys import ApiKey
-from shipit.server.deps import AdminKey, RegistryDep, SdkKey
+from shipit.server.deps import AdminKey, ReadKey, RegistryDep, SettingsDep
 from shipit.server.schemas import (
     ERRORS,
     AuditEntryPublic,
@@ -22,7 +22,10 @@ from shipit.server.schemas import (
     ExperimentPublic,
     ExperimentUpdate,
 )
+from shipit.server.settings import ServerSettings
 from shipit.spec import Experiment, loads_experiments
+from shipit.spec.io import load_confined_metrics
+from shipit.spec.limits import check_raw, check_storable
 
 __all__ = ["actor_of", "router", "to_public"]
 
@@ -61,17 +64,34 @@ def to_public(
     )
 
 
-def _experiment(body: ExperimentCreate) -> Experiment:
-    """The spec of a request body, validated by ``shipit.spec`` (SpecError names the field)."""
+def _experiment(body: ExperimentCreate, settings: ServerSettings) -> Experiment:
+    """The spec of a request body, validated by ``shipit.spec`` (SpecError names the field)
+    and checked to be storable; metrics files only from the configured metrics directory."""
     if body.yaml is not None:
-        found = loads_experiments(body.yaml, source="request")
+        found = loads_experiments(
+            body.yaml, source="request", base_dir=settings.metrics_dir, confine=True
+        )
         if len(found) != 1:
             raise SpecError(f"request: expected one experiment, got {len(found)}")
-        return found[0]
-    try:
-        return Experiment.model_validate(body.spec)
-    except ValueError as exc:
-        raise SpecError(f"request: invalid spec: {exc}") from exc
+        exp = found[0]
+    else:
+        spec = dict(body.spec or {})
+        check_raw(spec)
+        files = spec.get("metrics_files") or []
+        if not isinstance(files, list):
+            raise SpecError("request: metrics_files: expected a list of file names")
+        try:
+            shared = load_confined_metrics([str(f) for f in files], settings.metrics_dir)
+        except (SpecError, NotFoundError) as exc:
+            raise SpecError(f"request: metrics_files: {exc}") from exc
+        if shared:
+            spec["shared_metrics"] = [m.model_dump(mode="json") for m in shared]
+        try:
+            exp = Experiment.model_validate(spec)
+        except ValueError as exc:
+            raise SpecError(f"request: invalid spec: {exc}") from exc
+    check_storable(exp)
+    return exp
 
 
 def _status(value: str | None) -> Status | None:
@@ -85,15 +105,29 @@ def _status(value: str | None) -> Status | None:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ExperimentPublic)
-def create_experiment(body: ExperimentCreate, registry: RegistryDep, key: AdminKey) -> Any:
+def create_experiment(
+    body: ExperimentCreate, registry: RegistryDep, settings: SettingsDep, key: AdminKey
+) -> Any:
     """Register a new experiment (draft) from its spec."""
-    return to_public(registry.create(_experiment(body), actor_of(key)), registry)
+    exp = _experiment(body, settings)
+    try:
+        record = registry.create(exp, actor_of(key))
+    except ShipitError:
+        raise
+    except Exception as exc:
+        # Two creates of one key at once: the loser's insert fails on the primary key.
+        try:
+            registry.get(exp.key)
+        except NotFoundError:
+            raise exc from None
+        raise ConflictError(f"experiment {exp.key!r} already exists; nothing was created") from exc
+    return to_public(record, registry)
 
 
 @router.get("", response_model=list[ExperimentPublic])
 def list_experiments(
     registry: RegistryDep,
-    key: SdkKey,
+    key: ReadKey,
     status: str | None = Query(default=None, max_length=32),
     owner: str | None = Query(default=None, max_length=256),
 ) -> Any:
@@ -103,18 +137,22 @@ def list_experiments(
 
 
 @router.get("/{key}", response_model=ExperimentPublic)
-def read_experiment(key: str, registry: RegistryDep, api_key: SdkKey) -> Any:
+def read_experiment(key: str, registry: RegistryDep, api_key: ReadKey) -> Any:
     """One experiment."""
     return to_public(registry.get(key), registry)
 
 
 @router.put("/{key}", response_model=ExperimentPublic)
 def update_experiment(
-    key: str, body: ExperimentUpdate, registry: RegistryDep, api_key: AdminKey
+    key: str,
+    body: ExperimentUpdate,
+    registry: RegistryDep,
+    settings: SettingsDep,
+    api_key: AdminKey,
 ) -> Any:
     """Replace the spec of a draft, or of a running experiment (randomization changes only
     with ``new_phase`` and a ``reason``)."""
-    exp = _experiment(body)
+    exp = _experiment(body, settings)
     if exp.key != key:
         raise InputError(f"the spec's key {exp.key!r} differs from the URL's {key!r}")
     record = registry.update(exp, actor_of(api_key), new_phase=body.new_phase, reason=body.reason)
@@ -148,7 +186,7 @@ def archive_experiment(key: str, registry: RegistryDep, api_key: AdminKey) -> An
 
 
 @router.get("/{key}/history", response_model=list[AuditEntryPublic])
-def read_history(key: str, registry: RegistryDep, api_key: SdkKey) -> Any:
+def read_history(key: str, registry: RegistryDep, api_key: ReadKey) -> Any:
     """The audit log of an experiment, oldest first."""
     registry.get(key)
     return [

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from shipit.server.deps import ServicesDep
+from shipit.server.schemas import ERRORS
+from shipit.server.sessions import viewer
 
 __all__ = ["router"]
 
@@ -43,7 +45,12 @@ def readyz(services: ServicesDep) -> Any:
     )
 
 
-@router.get("/metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    response_class=Response,
+    dependencies=[Depends(viewer)],
+    responses={k: ERRORS[k] for k in (401, 403)},
+)
 def metrics(services: ServicesDep) -> Response:
-    """Prometheus text format."""
+    """Prometheus text format (a ``read`` or ``admin`` key, unless the dashboard is open)."""
     return Response(generate_latest(services.telemetry.registry), media_type=CONTENT_TYPE_LATEST)

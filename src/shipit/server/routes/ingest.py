@@ -12,7 +12,8 @@ from typing import Any
 import pyarrow as pa
 from fastapi import APIRouter
 
-from shipit.errors import InputError
+from shipit.errors import InputError, NotFoundError
+from shipit.registry.keys import ApiKey
 from shipit.server.deps import EngineDep, SdkKey, ServicesDep, SettingsDep
 from shipit.server.schemas import ERRORS, EventsBatch, ExposuresBatch, IngestResult
 from shipit.store.loaders import load
@@ -39,6 +40,25 @@ def store_rows(services: Any, engine: Any, table: str, data: pa.Table) -> int:
     services.telemetry.ingested.labels(table).inc(data.num_rows)
     services.telemetry.stored.labels(table).inc(stored)
     return int(stored)
+
+
+def check_registered(services: Any, key: ApiKey, experiments: list[str]) -> None:
+    """An ``sdk`` key writes exposures of registered experiments only (the first unknown one
+    is named with its row)."""
+    if key.scope != "sdk":
+        return
+    known: set[str] = set()
+    for i, name in enumerate(experiments):
+        if name in known:
+            continue
+        try:
+            services.registry.get(name)
+        except NotFoundError as exc:
+            raise InputError(
+                f"exposures.{i}.experiment: no experiment {name!r} is registered; an sdk key "
+                "sends exposures of registered experiments only"
+            ) from exc
+        known.add(name)
 
 
 def _check_size(n: int, limit: int, what: str) -> None:
@@ -83,6 +103,7 @@ def ingest_exposures(
 ) -> Any:
     """Store a batch of exposures (an exact repeat is stored once)."""
     _check_size(len(body.exposures), settings.max_batch_rows, "exposures")
+    check_registered(services, key, [x.experiment for x in body.exposures])
     rows = [
         {
             "experiment": x.experiment,
