@@ -114,3 +114,23 @@ def test_a_violation_is_caught(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("from shipit.analysis import analyze\nimport shipit.cli.main\n")
     assert _imports(bad) == ["shipit.analysis", "shipit.cli.main"]
+
+
+def test_the_architecture_page_draws_the_same_table() -> None:
+    """docs/architecture.md's "may import" column says what ALLOWED enforces."""
+    page = (SRC.parents[1] / "docs" / "architecture.md").read_text(encoding="utf-8")
+    drawn: dict[str, set[str]] = {}
+    for line in page.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 3 or not cells[0].startswith("`"):
+            continue
+        package, may = cells[0].strip("`"), cells[2]
+        if may.startswith("nothing"):
+            drawn[package] = set()
+        elif may.startswith("all of the above"):
+            drawn[package] = ALLOWED["analysis"]
+        elif may == "everything":
+            drawn[package] = {"*"}
+        else:
+            drawn[package] = {p.strip() for p in may.split(",")}
+    assert drawn == ALLOWED
