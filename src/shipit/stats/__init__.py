@@ -10,7 +10,6 @@ if TYPE_CHECKING:
     from shipit.stats.frequentist import compare, compare_stats
     from shipit.stats.gst import Boundaries, GstDesign, classical_bounds, spending_bounds
     from shipit.stats.moments import Moments
-    from shipit.stats.monitoring import Monitoring, looks_from_days, monitor, monitor_moments
     from shipit.stats.multiple import adjust_p_values
     from shipit.stats.power import (
         PowerPlan,
@@ -34,7 +33,6 @@ __all__ = [
     "GroupStats",
     "GstDesign",
     "Moments",
-    "Monitoring",
     "PowerPlan",
     "SrmResult",
     "Status",
@@ -45,11 +43,8 @@ __all__ = [
     "compare_stats",
     "days_needed",
     "horizon_tau2",
-    "looks_from_days",
     "mde_mean",
     "mde_proportion",
-    "monitor",
-    "monitor_moments",
     "msprt",
     "plan_sample_size",
     "power_mean",
@@ -70,7 +65,6 @@ _WHERE: dict[str, str] = {
     "GroupStats": "shipit.stats.estimands",
     "GstDesign": "shipit.stats.gst",
     "Moments": "shipit.stats.moments",
-    "Monitoring": "shipit.stats.monitoring",
     "PowerPlan": "shipit.stats.power",
     "SrmResult": "shipit.stats.srm",
     "Status": "shipit.stats.results",
@@ -81,11 +75,8 @@ _WHERE: dict[str, str] = {
     "compare_stats": "shipit.stats.frequentist",
     "days_needed": "shipit.stats.power",
     "horizon_tau2": "shipit.stats.sequential",
-    "looks_from_days": "shipit.stats.monitoring",
     "mde_mean": "shipit.stats.power",
     "mde_proportion": "shipit.stats.power",
-    "monitor": "shipit.stats.monitoring",
-    "monitor_moments": "shipit.stats.monitoring",
     "msprt": "shipit.stats.sequential",
     "plan_sample_size": "shipit.stats.power",
     "power_mean": "shipit.stats.power",

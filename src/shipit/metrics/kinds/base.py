@@ -30,6 +30,7 @@ from shipit.errors import SpecError
 from shipit.metrics.request import MomentsRequest
 from shipit.metrics.summary import GroupKey, Summary
 from shipit.spec.metric import Aggregate, MetricDef
+from shipit.stats.cuped import CupedResult
 from shipit.stats.estimands import Effect, GroupStats
 from shipit.stats.moments import Moments
 from shipit.stats.results import ComparisonResult
@@ -40,6 +41,7 @@ __all__ = [
     "MetricKind",
     "SummarySource",
     "UnitValue",
+    "kind_named",
     "kind_of",
     "register",
     "registered",
@@ -56,13 +58,15 @@ class Comparison:
 
     ``relative`` is the relative effect with its standard error where the group estimates
     are not independent (CUPED's adjusted means share the pooled covariate mean); a
-    posterior should start from it rather than from the two groups alone."""
+    posterior should start from it rather than from the two groups alone. ``cuped`` is the
+    adjustment itself (θ, variance reduction, ...) when CUPED ran."""
 
     raw: ComparisonResult
     adjusted: ComparisonResult | None
     control: GroupStats
     variant: GroupStats
     relative: Effect | None = None
+    cuped: CupedResult | None = None
 
     @property
     def best(self) -> ComparisonResult:
@@ -139,9 +143,12 @@ class MetricKind(Protocol):
         alpha: float,
         alternative: str,
         cuped: bool,
+        margin: float | None = None,
+        relative_margin: bool = False,
     ) -> Comparison:
         """Row i of ``variant`` against row i of ``control``; CUPED when ``cuped`` and the
-        summary carries covariates."""
+        summary carries covariates; a non-inferiority ``margin`` (absolute, or relative
+        to the control when ``relative_margin``) shifts the one-sided test."""
         ...
 
 
@@ -164,10 +171,12 @@ def registered() -> tuple[str, ...]:
 
 def kind_of(metric: MetricDef) -> MetricKind:
     """The kind of a metric definition (SpecError when none is registered for it)."""
-    name = str(metric.kind)
+    return kind_named(str(metric.kind), f"metric {metric.name!r}")
+
+
+def kind_named(name: str, where: str = "metric") -> MetricKind:
+    """The registered kind called ``name`` (SpecError naming ``where`` when there is none)."""
     try:
         return _KINDS[name]
     except KeyError:
-        raise SpecError(
-            f"metric {metric.name!r}: no metric kind {name!r} (known: {', '.join(_KINDS)})"
-        ) from None
+        raise SpecError(f"{where}: no metric kind {name!r} (known: {', '.join(_KINDS)})") from None

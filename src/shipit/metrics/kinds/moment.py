@@ -73,16 +73,32 @@ class MomentKind:
         alpha: float,
         alternative: str,
         cuped: bool,
+        margin: float | None = None,
+        relative_margin: bool = False,
     ) -> Comparison:
         """Raw comparison of every row, and CUPED beside it when asked and covariates exist."""
         c, v = _moments(control), _moments(variant)
-        raw = compare(c, v, self.name, alpha=alpha, alternative=alternative)
+        raw = compare(
+            c,
+            v,
+            self.name,
+            alpha=alpha,
+            alternative=alternative,
+            margin=margin,
+            relative_margin=relative_margin,
+        )
         stats_c, stats_v = summarize(c, self.name), summarize(v, self.name)
-        adjusted = None
-        relative = None
-        if cuped and self.supports_cuped and len(c.names) > len(self.columns):
-            cc = compare_cuped(c, v, self.name, alpha=alpha, alternative=alternative)
-            adjusted = cc.adjusted
-            stats_c, stats_v = cc.adjustment.control, cc.adjustment.variant
-            relative = cc.adjustment.relative  # the adjusted means are correlated
-        return Comparison(raw, adjusted, stats_c, stats_v, relative)
+        if not (cuped and self.supports_cuped and len(c.names) > len(self.columns)):
+            return Comparison(raw, None, stats_c, stats_v)
+        cc = compare_cuped(
+            c,
+            v,
+            self.name,
+            alpha=alpha,
+            alternative=alternative,
+            margin=margin,
+            relative_margin=relative_margin,
+        )
+        adj = cc.adjustment
+        # the adjusted means are correlated: the relative effect comes with them
+        return Comparison(raw, cc.adjusted, adj.control, adj.variant, adj.relative, adj)
