@@ -6,6 +6,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from shipit.stats.comparison import Comparison, compare_moments
     from shipit.stats.estimands import GroupStats, summarize
     from shipit.stats.frequentist import compare, compare_stats
     from shipit.stats.gst import Boundaries, GstDesign, classical_bounds, spending_bounds
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AlwaysValid",
     "Boundaries",
+    "Comparison",
     "ComparisonResult",
     "GroupStats",
     "GstDesign",
@@ -40,6 +42,7 @@ __all__ = [
     "asymptotic_cs",
     "classical_bounds",
     "compare",
+    "compare_moments",
     "compare_stats",
     "days_needed",
     "horizon_tau2",
@@ -61,6 +64,7 @@ __all__ = [
 _WHERE: dict[str, str] = {
     "AlwaysValid": "shipit.stats.sequential",
     "Boundaries": "shipit.stats.gst",
+    "Comparison": "shipit.stats.comparison",
     "ComparisonResult": "shipit.stats.results",
     "GroupStats": "shipit.stats.estimands",
     "GstDesign": "shipit.stats.gst",
@@ -72,6 +76,7 @@ _WHERE: dict[str, str] = {
     "asymptotic_cs": "shipit.stats.sequential",
     "classical_bounds": "shipit.stats.gst",
     "compare": "shipit.stats.frequentist",
+    "compare_moments": "shipit.stats.comparison",
     "compare_stats": "shipit.stats.frequentist",
     "days_needed": "shipit.stats.power",
     "horizon_tau2": "shipit.stats.sequential",

@@ -1,8 +1,8 @@
 """``shipit stats`` as a library call: checked input → every comparison → JSON-ready dict.
 
 All metric × variant comparisons of the same kind, columns and test settings go through one
-vectorized call of the metric kind's ``compare`` (``shipit.metrics.kinds``, the same call
-``shipit analyze`` makes in ``analysis.effects.row_stats``), raw and CUPED beside it; the
+vectorized ``stats.compare_moments`` call, raw and CUPED beside it: the function the moment
+kinds' ``compare`` (``shipit.metrics.kinds``) calls for ``shipit analyze``; the
 correction runs over all results together, and ``significant`` uses the adjusted p-value.
 Method-specific steps (Bayesian, sequential) register in ``METHOD_STEPS`` and add keys to
 each result through ``StatsSummary.extras``.
@@ -22,7 +22,7 @@ from shipit.analysis.given.output import summary_to_dict
 from shipit.analysis.given.sequential import sequential_step
 from shipit.analysis.given.steps import bayesian_step, cuped_step, prob_best_step
 from shipit.errors import InputError
-from shipit.metrics.kinds import kind_named
+from shipit.stats.comparison import compare_moments
 from shipit.stats.moments import Moments
 from shipit.stats.multiple import adjust_p_values
 from shipit.stats.results import ComparisonResult
@@ -68,9 +68,10 @@ def _compare_all(
     out: dict[str, Any] = {}
     compared: list[RowComparison | None] = [None] * len(rows)
     for (kind, _, alternative, margin, relative), idx in groups.items():
-        comparison = kind_named(kind).compare(
+        comparison = compare_moments(
             _stack(inp, [rows[i] for i in idx], control=True),
             _stack(inp, [rows[i] for i in idx], control=False),
+            kind,
             alpha=inp.alpha,
             alternative=alternative,
             cuped=True,

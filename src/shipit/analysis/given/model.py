@@ -7,7 +7,7 @@ from typing import Any
 
 from shipit._types import BoolArray, FloatArray
 from shipit.analysis.given.inputs import StatsInput
-from shipit.metrics.kinds import Comparison
+from shipit.stats.comparison import Comparison
 from shipit.stats.results import ComparisonResult
 from shipit.stats.srm import SrmResult
 

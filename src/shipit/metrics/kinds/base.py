@@ -30,10 +30,9 @@ from shipit.errors import SpecError
 from shipit.metrics.request import MomentsRequest
 from shipit.metrics.summary import GroupKey, Summary
 from shipit.spec.metric import Aggregate, MetricDef
-from shipit.stats.cuped import CupedResult
-from shipit.stats.estimands import Effect, GroupStats
+from shipit.stats.comparison import Comparison
+from shipit.stats.estimands import GroupStats
 from shipit.stats.moments import Moments
-from shipit.stats.results import ComparisonResult
 from shipit.store.engine import Engine
 
 __all__ = [
@@ -41,7 +40,6 @@ __all__ = [
     "MetricKind",
     "SummarySource",
     "UnitValue",
-    "kind_named",
     "kind_of",
     "register",
     "registered",
@@ -49,29 +47,6 @@ __all__ = [
 
 # A per-unit value: an aggregate over the unit's events (a metric is one, for ``y``).
 UnitValue: TypeAlias = Aggregate | MetricDef
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """Control vs variant, row by row: raw, CUPED-adjusted when computed, and the group
-    estimates (adjusted ones when adjusted) that a Normal posterior starts from.
-
-    ``relative`` is the relative effect with its standard error where the group estimates
-    are not independent (CUPED's adjusted means share the pooled covariate mean); a
-    posterior should start from it rather than from the two groups alone. ``cuped`` is the
-    adjustment itself (θ, variance reduction, ...) when CUPED ran."""
-
-    raw: ComparisonResult
-    adjusted: ComparisonResult | None
-    control: GroupStats
-    variant: GroupStats
-    relative: Effect | None = None
-    cuped: CupedResult | None = None
-
-    @property
-    def best(self) -> ComparisonResult:
-        """The comparison to act on: CUPED when present."""
-        return self.adjusted if self.adjusted is not None else self.raw
 
 
 @dataclass(frozen=True)
@@ -143,12 +118,9 @@ class MetricKind(Protocol):
         alpha: float,
         alternative: str,
         cuped: bool,
-        margin: float | None = None,
-        relative_margin: bool = False,
     ) -> Comparison:
         """Row i of ``variant`` against row i of ``control``; CUPED when ``cuped`` and the
-        summary carries covariates; a non-inferiority ``margin`` (absolute, or relative
-        to the control when ``relative_margin``) shifts the one-sided test."""
+        summary carries covariates."""
         ...
 
 
@@ -171,12 +143,10 @@ def registered() -> tuple[str, ...]:
 
 def kind_of(metric: MetricDef) -> MetricKind:
     """The kind of a metric definition (SpecError when none is registered for it)."""
-    return kind_named(str(metric.kind), f"metric {metric.name!r}")
-
-
-def kind_named(name: str, where: str = "metric") -> MetricKind:
-    """The registered kind called ``name`` (SpecError naming ``where`` when there is none)."""
+    name = str(metric.kind)
     try:
         return _KINDS[name]
     except KeyError:
-        raise SpecError(f"{where}: no metric kind {name!r} (known: {', '.join(_KINDS)})") from None
+        raise SpecError(
+            f"metric {metric.name!r}: no metric kind {name!r} (known: {', '.join(_KINDS)})"
+        ) from None

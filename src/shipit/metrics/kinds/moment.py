@@ -13,9 +13,8 @@ from shipit.errors import InputError
 from shipit.metrics.kinds.base import Comparison, SummarySource, UnitValue
 from shipit.metrics.summary import Summary
 from shipit.spec.metric import MetricDef
-from shipit.stats.cuped import compare_cuped
+from shipit.stats.comparison import compare_moments
 from shipit.stats.estimands import GroupStats, summarize
-from shipit.stats.frequentist import compare
 from shipit.stats.moments import Moments
 
 __all__ = ["MomentKind"]
@@ -73,32 +72,14 @@ class MomentKind:
         alpha: float,
         alternative: str,
         cuped: bool,
-        margin: float | None = None,
-        relative_margin: bool = False,
     ) -> Comparison:
-        """Raw comparison of every row, and CUPED beside it when asked and covariates exist."""
-        c, v = _moments(control), _moments(variant)
-        raw = compare(
-            c,
-            v,
+        """Raw comparison of every row, and CUPED beside it when asked and covariates exist
+        (``stats.compare_moments``, the call ``shipit stats`` makes too)."""
+        return compare_moments(
+            _moments(control),
+            _moments(variant),
             self.name,
             alpha=alpha,
             alternative=alternative,
-            margin=margin,
-            relative_margin=relative_margin,
+            cuped=cuped and self.supports_cuped,
         )
-        stats_c, stats_v = summarize(c, self.name), summarize(v, self.name)
-        if not (cuped and self.supports_cuped and len(c.names) > len(self.columns)):
-            return Comparison(raw, None, stats_c, stats_v)
-        cc = compare_cuped(
-            c,
-            v,
-            self.name,
-            alpha=alpha,
-            alternative=alternative,
-            margin=margin,
-            relative_margin=relative_margin,
-        )
-        adj = cc.adjustment
-        # the adjusted means are correlated: the relative effect comes with them
-        return Comparison(raw, cc.adjusted, adj.control, adj.variant, adj.relative, adj)

@@ -155,19 +155,10 @@ class QuantileKind:
         alpha: float,
         alternative: str,
         cuped: bool,
-        margin: float | None = None,
-        relative_margin: bool = False,
     ) -> Comparison:
         """The difference of the quantiles, absolute and relative; never CUPED-adjusted."""
         c, v = _quantiles(control), _quantiles(variant)
-        raw = compare_quantiles(
-            c,
-            v,
-            alpha=alpha,
-            alternative=alternative,
-            margin=margin,
-            relative_margin=relative_margin,
-        )
+        raw = compare_quantiles(c, v, alpha=alpha, alternative=alternative)
         return Comparison(raw, None, _group_stats(c), _group_stats(v))
 
 
