@@ -31,7 +31,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from shipit.analysis.given.compute import run_stats
+from shipit.analysis.given import run_stats
 from shipit.stats import Moments
 from shipit.stats.beta_binomial import compare_beta
 from shipit.stats.cuped import compare_cuped

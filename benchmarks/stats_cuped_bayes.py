@@ -31,8 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from shipit.analysis.given.compute import analyze_input, run_stats, summary_to_dict
-from shipit.analysis.given.inputs import parse_stats_input
+from shipit.analysis.given import analyze_input, parse_stats_input, run_stats, summary_to_dict
 from shipit.stats import Moments, compare
 from shipit.stats.bayesian import compare_normal, prob_best_normal
 from shipit.stats.beta_binomial import compare_beta

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from shipit.analysis.given.compute import run_stats
+from shipit.analysis.given import run_stats
 from shipit.cli.main import app
 from shipit.stats.power import plan_sample_size
 

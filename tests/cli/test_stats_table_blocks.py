@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from shipit.analysis.given.compute import run_stats
+from shipit.analysis.given import run_stats
 from shipit.cli.main import app
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

@@ -6,7 +6,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from shipit.stats.comparison import Comparison, compare_moments
+    from shipit.stats.comparison import Comparison, compare_moments, normal_posterior
     from shipit.stats.estimands import GroupStats, summarize
     from shipit.stats.frequentist import compare, compare_stats
     from shipit.stats.gst import Boundaries, GstDesign, classical_bounds, spending_bounds
@@ -49,6 +49,7 @@ __all__ = [
     "mde_mean",
     "mde_proportion",
     "msprt",
+    "normal_posterior",
     "plan_sample_size",
     "power_mean",
     "power_proportion",
@@ -77,6 +78,7 @@ _WHERE: dict[str, str] = {
     "classical_bounds": "shipit.stats.gst",
     "compare": "shipit.stats.frequentist",
     "compare_moments": "shipit.stats.comparison",
+    "normal_posterior": "shipit.stats.comparison",
     "compare_stats": "shipit.stats.frequentist",
     "days_needed": "shipit.stats.power",
     "horizon_tau2": "shipit.stats.sequential",

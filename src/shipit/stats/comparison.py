@@ -1,17 +1,19 @@
-"""One row-wise comparison of moments, raw and CUPED beside it: the call both
-``shipit analyze`` (through the metric kinds) and ``shipit stats`` make."""
+"""One row-wise comparison of moments, raw and CUPED beside it, and the Normal posterior
+it implies: the calls both ``shipit analyze`` (through the metric kinds) and ``shipit stats``
+make."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shipit.stats.bayesian import NormalComparison, NormalPrior, compare_normal
 from shipit.stats.cuped import CupedResult, compare_cuped
 from shipit.stats.estimands import Effect, GroupStats, summarize
 from shipit.stats.frequentist import compare
 from shipit.stats.moments import Moments
 from shipit.stats.results import ComparisonResult
 
-__all__ = ["Comparison", "compare_moments"]
+__all__ = ["Comparison", "compare_moments", "normal_posterior"]
 
 # Columns of z before the covariates, per estimand.
 _VALUE_COLUMNS = {"proportion": 1, "mean": 1, "ratio": 2}
@@ -38,6 +40,41 @@ class Comparison:
     def best(self) -> ComparisonResult:
         """The comparison to act on: CUPED when present."""
         return self.adjusted if self.adjusted is not None else self.raw
+
+    def posterior(
+        self, prior: NormalPrior, *, level: float = 0.95, higher_is_better: bool = True
+    ) -> NormalComparison:
+        """The Normal posterior of the relative effect of every row (see ``normal_posterior``)."""
+        return normal_posterior(
+            self.control,
+            self.variant,
+            self.relative,
+            prior=prior,
+            level=level,
+            higher_is_better=higher_is_better,
+        )
+
+
+def normal_posterior(
+    control: GroupStats,
+    variant: GroupStats,
+    relative: Effect | None,
+    *,
+    prior: NormalPrior,
+    level: float = 0.95,
+    higher_is_better: bool = True,
+) -> NormalComparison:
+    """The posterior of the relative effect from a comparison's group estimates (CUPED's
+    when it ran) and, where they are correlated, its own ``relative`` effect."""
+    return compare_normal(
+        control,
+        variant,
+        prior=prior,
+        scale="relative",
+        level=level,
+        higher_is_better=higher_is_better,
+        effect=relative,
+    )
 
 
 def compare_moments(

@@ -24,12 +24,12 @@ from shipit.analysis.given.inputs import MetricInput
 from shipit.errors import InputError
 from shipit.stats.bayesian import (
     NormalPrior,
-    compare_normal,
     decide,
     prob_best_beta,
     prob_best_normal,
 )
 from shipit.stats.beta_binomial import BetaPrior, compare_beta
+from shipit.stats.comparison import normal_posterior
 from shipit.stats.estimands import Effect, GroupStats, relative_effect
 from shipit.stats.results import to_python
 
@@ -187,9 +187,7 @@ def bayesian_step(summary: StatsSummary) -> list[dict[str, Any]]:
     for (mean, sd, scale, higher, _, _), idx in normal_rows.items():
         c, v, effect = _rows_stats(summary, idx)
         prior = NormalPrior(mean, sd, scale)
-        res_n = compare_normal(
-            c, v, prior=prior, scale="relative", higher_is_better=higher, effect=effect
-        )
+        res_n = normal_posterior(c, v, effect, prior=prior, higher_is_better=higher)
         for pos, i in enumerate(idx):
             extras[i] = {
                 "prob_better": res_n.prob_better[pos],

@@ -14,7 +14,7 @@ import pytest
 from scipy import integrate
 from scipy import stats as sps
 
-from shipit.analysis.given.compute import run_stats
+from shipit.analysis.given import run_stats
 from shipit.stats.bayesian import compare_normal
 from shipit.stats.beta_binomial import compare_beta
 from shipit.stats.estimands import summarize

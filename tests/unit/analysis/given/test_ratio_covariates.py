@@ -17,7 +17,7 @@ import pytest
 import statsmodels.api as sm
 from scipy import stats as sps
 
-from shipit.analysis.given.compute import run_stats
+from shipit.analysis.given import run_stats
 from shipit.errors import InputError
 from shipit.stats.cuped import compare_cuped
 from shipit.stats.moments import Moments

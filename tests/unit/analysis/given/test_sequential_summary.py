@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from shipit.analysis.given.compute import run_stats
+from shipit.analysis.given import run_stats
 from shipit.errors import InputError
 from shipit.stats.frequentist import compare
 from shipit.stats.moments import Moments

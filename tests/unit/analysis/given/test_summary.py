@@ -14,7 +14,7 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportions_ztest
 
 from shipit.analysis.given import compute as summary_module
-from shipit.analysis.given.compute import run_stats
+from shipit.analysis.given import run_stats
 from shipit.analysis.given.inputs import parse_stats_input
 from shipit.analysis.given.model import StatsSummary
 from shipit.errors import InputError

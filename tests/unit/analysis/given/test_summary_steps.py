@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from shipit.analysis.given.compute import run_stats
+from shipit.analysis.given import run_stats
 from shipit.cli.main import app
 from shipit.errors import InputError
 from shipit.stats.bayesian import NormalPrior, compare_normal
