@@ -31,10 +31,10 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from shipit.analysis.given import run_stats
 from shipit.stats import Moments
 from shipit.stats.beta_binomial import compare_beta
 from shipit.stats.cuped import compare_cuped
-from shipit.stats.summary import run_stats
 
 CHUNK = 2_000
 COVERAGE_BAND = 0.01  # 95% ± 1 point; "ok" allows 2 Monte Carlo se beyond it

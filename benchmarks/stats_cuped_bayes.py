@@ -31,12 +31,11 @@ from typing import Any
 
 import numpy as np
 
+from shipit.analysis.given import analyze_input, parse_stats_input, run_stats, summary_to_dict
 from shipit.stats import Moments, compare
 from shipit.stats.bayesian import compare_normal, prob_best_normal
 from shipit.stats.beta_binomial import compare_beta
 from shipit.stats.cuped import compare_cuped
-from shipit.stats.inputs import parse_stats_input
-from shipit.stats.summary import analyze_input, run_stats, summary_to_dict
 
 
 def make_moments(rows: int, seed: int = 7) -> tuple[Moments, Moments]:

@@ -126,9 +126,12 @@ def test_power_runs_without_scipy_or_the_analysis_stack() -> None:
 
 
 def test_stats_table_skips_the_analysis_report_and_engines() -> None:
+    """``shipit stats`` runs the shared analysis core (``shipit.analysis.given``) but none
+    of the store-backed pipeline, the metric engine queries or the report stack."""
     example = str(SRC.parent / "examples" / "stats_cuped.json")
-    unneeded = {"plotly", "pandas", "duckdb", "sqlalchemy", "ibis", "fastapi"}
-    unneeded |= {"shipit.decide", "shipit.analysis", "shipit.report.html", "shipit.metrics"}
+    unneeded = {"plotly", "pandas", "duckdb", "pyarrow", "sqlalchemy", "ibis", "fastapi"}
+    unneeded |= {"shipit.decide", "shipit.report.html", "shipit.metrics", "shipit.store"}
+    unneeded |= {"shipit.analysis.pipeline", "shipit.analysis.registered"}
     for output in ("table", "json"):
         assert _loaded(_run_main(["stats", example, "--format", output]), unneeded) == []
 

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from shipit.analysis.given import run_stats
 from shipit.cli.main import app
 from shipit.stats.power import plan_sample_size
-from shipit.stats.summary import run_stats
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "stats_input.json"
 runner = CliRunner()

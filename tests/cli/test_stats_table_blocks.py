@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from shipit.analysis.given import run_stats
 from shipit.cli.main import app
-from shipit.stats.summary import run_stats
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 runner = CliRunner()

@@ -1,14 +1,20 @@
 """The analysis use case: one experiment from the store to a verdict (metrics → stats → decide).
 
 ``analyze(experiment, engine)`` takes a spec; ``analyze_registered(key, engine, registry)``
-reads the spec and the current phase's start from the registry.
+reads the spec and the current phase's start from the registry. ``shipit.analysis.given``
+analyzes given per-variant summaries (``shipit stats``) through the same row comparisons.
+Names load on first use, so ``shipit stats`` starts without the engines.
 """
 
 from __future__ import annotations
 
-from shipit.analysis.pipeline import analyze
-from shipit.analysis.policy import guardrail_policy, metric_order, policy_from_spec
-from shipit.analysis.registered import analyze_registered
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from shipit.analysis.pipeline import analyze
+    from shipit.analysis.policy import guardrail_policy, metric_order, policy_from_spec
+    from shipit.analysis.registered import analyze_registered
 
 __all__ = [
     "analyze",
@@ -17,3 +23,26 @@ __all__ = [
     "metric_order",
     "policy_from_spec",
 ]
+
+_WHERE: dict[str, str] = {
+    "analyze": "shipit.analysis.pipeline",
+    "analyze_registered": "shipit.analysis.registered",
+    "guardrail_policy": "shipit.analysis.policy",
+    "metric_order": "shipit.analysis.policy",
+    "policy_from_spec": "shipit.analysis.policy",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's module on first use."""
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """The public names, as if they were imported eagerly."""
+    return sorted({*globals(), *__all__})

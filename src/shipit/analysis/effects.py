@@ -15,7 +15,7 @@ from shipit.metrics.kinds import kind_of
 from shipit.metrics.summary import GroupKey, MetricMoments, Summary
 from shipit.spec.metric import MetricDef
 from shipit.spec.plan import AnalysisPlan
-from shipit.stats.bayesian import NormalComparison, NormalPrior, compare_normal
+from shipit.stats.bayesian import NormalComparison, NormalPrior
 from shipit.stats.results import ComparisonResult
 
 __all__ = ["SPENDING", "RowStats", "pair_rows", "row_stats"]
@@ -71,13 +71,5 @@ def row_stats(
             if prior.kind == "normal" and prior.sd is not None
             else NormalPrior()
         )
-        posterior = compare_normal(
-            cmp.control,
-            cmp.variant,
-            prior=normal,
-            scale="relative",
-            level=1.0 - plan.alpha,
-            higher_is_better=higher_is_better,
-            effect=cmp.relative,
-        )
+        posterior = cmp.posterior(normal, level=1.0 - plan.alpha, higher_is_better=higher_is_better)
     return RowStats(cmp.raw, cmp.adjusted, posterior)

@@ -6,11 +6,11 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from shipit.stats.comparison import Comparison, compare_moments, normal_posterior
     from shipit.stats.estimands import GroupStats, summarize
     from shipit.stats.frequentist import compare, compare_stats
     from shipit.stats.gst import Boundaries, GstDesign, classical_bounds, spending_bounds
     from shipit.stats.moments import Moments
-    from shipit.stats.monitoring import Monitoring, looks_from_days, monitor, monitor_moments
     from shipit.stats.multiple import adjust_p_values
     from shipit.stats.power import (
         PowerPlan,
@@ -30,11 +30,11 @@ if TYPE_CHECKING:
 __all__ = [
     "AlwaysValid",
     "Boundaries",
+    "Comparison",
     "ComparisonResult",
     "GroupStats",
     "GstDesign",
     "Moments",
-    "Monitoring",
     "PowerPlan",
     "SrmResult",
     "Status",
@@ -42,15 +42,14 @@ __all__ = [
     "asymptotic_cs",
     "classical_bounds",
     "compare",
+    "compare_moments",
     "compare_stats",
     "days_needed",
     "horizon_tau2",
-    "looks_from_days",
     "mde_mean",
     "mde_proportion",
-    "monitor",
-    "monitor_moments",
     "msprt",
+    "normal_posterior",
     "plan_sample_size",
     "power_mean",
     "power_proportion",
@@ -66,11 +65,11 @@ __all__ = [
 _WHERE: dict[str, str] = {
     "AlwaysValid": "shipit.stats.sequential",
     "Boundaries": "shipit.stats.gst",
+    "Comparison": "shipit.stats.comparison",
     "ComparisonResult": "shipit.stats.results",
     "GroupStats": "shipit.stats.estimands",
     "GstDesign": "shipit.stats.gst",
     "Moments": "shipit.stats.moments",
-    "Monitoring": "shipit.stats.monitoring",
     "PowerPlan": "shipit.stats.power",
     "SrmResult": "shipit.stats.srm",
     "Status": "shipit.stats.results",
@@ -78,14 +77,13 @@ _WHERE: dict[str, str] = {
     "asymptotic_cs": "shipit.stats.sequential",
     "classical_bounds": "shipit.stats.gst",
     "compare": "shipit.stats.frequentist",
+    "compare_moments": "shipit.stats.comparison",
+    "normal_posterior": "shipit.stats.comparison",
     "compare_stats": "shipit.stats.frequentist",
     "days_needed": "shipit.stats.power",
     "horizon_tau2": "shipit.stats.sequential",
-    "looks_from_days": "shipit.stats.monitoring",
     "mde_mean": "shipit.stats.power",
     "mde_proportion": "shipit.stats.power",
-    "monitor": "shipit.stats.monitoring",
-    "monitor_moments": "shipit.stats.monitoring",
     "msprt": "shipit.stats.sequential",
     "plan_sample_size": "shipit.stats.power",
     "power_mean": "shipit.stats.power",

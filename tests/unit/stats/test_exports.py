@@ -23,7 +23,6 @@ def test_all_names_what_users_need() -> None:
         "sample_size_proportion",
         "msprt",
         "spending_bounds",
-        "monitor_moments",
     }
     assert needed <= set(stats.__all__)
 

@@ -53,8 +53,8 @@ def register(app: typer.Typer) -> None:
         ] = OutputFormat.json,
     ) -> None:
         """Compare every variant with the control for every metric of INPUT.json."""
+        from shipit.analysis.given.compute import run_stats
         from shipit.report.terminal import render_stats
-        from shipit.stats.summary import run_stats
 
         try:
             summary = run_stats(read_json(input_file))

@@ -30,9 +30,9 @@ from shipit.errors import SpecError
 from shipit.metrics.request import MomentsRequest
 from shipit.metrics.summary import GroupKey, Summary
 from shipit.spec.metric import Aggregate, MetricDef
-from shipit.stats.estimands import Effect, GroupStats
+from shipit.stats.comparison import Comparison
+from shipit.stats.estimands import GroupStats
 from shipit.stats.moments import Moments
-from shipit.stats.results import ComparisonResult
 from shipit.store.engine import Engine
 
 __all__ = [
@@ -47,27 +47,6 @@ __all__ = [
 
 # A per-unit value: an aggregate over the unit's events (a metric is one, for ``y``).
 UnitValue: TypeAlias = Aggregate | MetricDef
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """Control vs variant, row by row: raw, CUPED-adjusted when computed, and the group
-    estimates (adjusted ones when adjusted) that a Normal posterior starts from.
-
-    ``relative`` is the relative effect with its standard error where the group estimates
-    are not independent (CUPED's adjusted means share the pooled covariate mean); a
-    posterior should start from it rather than from the two groups alone."""
-
-    raw: ComparisonResult
-    adjusted: ComparisonResult | None
-    control: GroupStats
-    variant: GroupStats
-    relative: Effect | None = None
-
-    @property
-    def best(self) -> ComparisonResult:
-        """The comparison to act on: CUPED when present."""
-        return self.adjusted if self.adjusted is not None else self.raw
 
 
 @dataclass(frozen=True)

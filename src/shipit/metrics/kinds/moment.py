@@ -13,9 +13,8 @@ from shipit.errors import InputError
 from shipit.metrics.kinds.base import Comparison, SummarySource, UnitValue
 from shipit.metrics.summary import Summary
 from shipit.spec.metric import MetricDef
-from shipit.stats.cuped import compare_cuped
+from shipit.stats.comparison import compare_moments
 from shipit.stats.estimands import GroupStats, summarize
-from shipit.stats.frequentist import compare
 from shipit.stats.moments import Moments
 
 __all__ = ["MomentKind"]
@@ -74,15 +73,13 @@ class MomentKind:
         alternative: str,
         cuped: bool,
     ) -> Comparison:
-        """Raw comparison of every row, and CUPED beside it when asked and covariates exist."""
-        c, v = _moments(control), _moments(variant)
-        raw = compare(c, v, self.name, alpha=alpha, alternative=alternative)
-        stats_c, stats_v = summarize(c, self.name), summarize(v, self.name)
-        adjusted = None
-        relative = None
-        if cuped and self.supports_cuped and len(c.names) > len(self.columns):
-            cc = compare_cuped(c, v, self.name, alpha=alpha, alternative=alternative)
-            adjusted = cc.adjusted
-            stats_c, stats_v = cc.adjustment.control, cc.adjustment.variant
-            relative = cc.adjustment.relative  # the adjusted means are correlated
-        return Comparison(raw, adjusted, stats_c, stats_v, relative)
+        """Raw comparison of every row, and CUPED beside it when asked and covariates exist
+        (``stats.compare_moments``, the call ``shipit stats`` makes too)."""
+        return compare_moments(
+            _moments(control),
+            _moments(variant),
+            self.name,
+            alpha=alpha,
+            alternative=alternative,
+            cuped=cuped and self.supports_cuped,
+        )

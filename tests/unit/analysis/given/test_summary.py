@@ -13,13 +13,14 @@ from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportions_ztest
 
+from shipit.analysis.given import compute as summary_module
+from shipit.analysis.given import run_stats
+from shipit.analysis.given.inputs import parse_stats_input
+from shipit.analysis.given.model import StatsSummary
 from shipit.errors import InputError
 from shipit.stats import Moments, compare
-from shipit.stats import summary as summary_module
-from shipit.stats.inputs import parse_stats_input
-from shipit.stats.summary import run_stats
 
-EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "stats_input.json"
+EXAMPLE = Path(__file__).resolve().parents[4] / "examples" / "stats_input.json"
 REQUIRED = {
     "metric",
     "variant",
@@ -196,7 +197,7 @@ def test_covariates_become_x_columns() -> None:
 def test_method_steps_add_keys_to_each_result(
     example: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def step(s: summary_module.StatsSummary) -> list[dict[str, Any]]:
+    def step(s: StatsSummary) -> list[dict[str, Any]]:
         return [{"extra": row.metric.upper()} for row in s.rows]
 
     monkeypatch.setitem(summary_module.METHOD_STEPS, "bayesian", step)

@@ -9,11 +9,11 @@ from typing import Any
 import numpy as np
 import pytest
 
+from shipit.analysis.given import run_stats
 from shipit.errors import InputError
 from shipit.stats.frequentist import compare
 from shipit.stats.moments import Moments
 from shipit.stats.sequential import asymptotic_cs, msprt
-from shipit.stats.summary import run_stats
 
 BASE: dict[str, Any] = {
     "alpha": 0.05,

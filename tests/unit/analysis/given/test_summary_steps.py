@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from shipit.analysis.given import run_stats
 from shipit.cli.main import app
 from shipit.errors import InputError
 from shipit.stats.bayesian import NormalPrior, compare_normal
@@ -18,7 +19,6 @@ from shipit.stats.beta_binomial import BetaPrior, compare_beta
 from shipit.stats.cuped import compare_cuped
 from shipit.stats.estimands import summarize
 from shipit.stats.moments import Moments
-from shipit.stats.summary import run_stats
 
 CUPED_KEYS = {
     "theta",

@@ -17,10 +17,10 @@ import pytest
 import statsmodels.api as sm
 from scipy import stats as sps
 
+from shipit.analysis.given import run_stats
 from shipit.errors import InputError
 from shipit.stats.cuped import compare_cuped
 from shipit.stats.moments import Moments
-from shipit.stats.summary import run_stats
 
 
 def _rows(seed: int, lift: float = 0.04) -> dict[str, dict[str, np.ndarray]]:

@@ -14,11 +14,11 @@ import pytest
 from scipy import integrate
 from scipy import stats as sps
 
+from shipit.analysis.given import run_stats
 from shipit.stats.bayesian import compare_normal
 from shipit.stats.beta_binomial import compare_beta
 from shipit.stats.estimands import summarize
 from shipit.stats.moments import Moments
-from shipit.stats.summary import run_stats
 
 DRAWS = 2_000_000
 

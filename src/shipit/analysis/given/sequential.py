@@ -39,7 +39,7 @@ from shipit.stats.sequential import asymptotic_cs, horizon_tau2, msprt
 from shipit.stats.spending import SPENDING_KINDS, check_fractions
 
 if TYPE_CHECKING:
-    from shipit.stats.summary import StatsSummary
+    from shipit.analysis.given.model import StatsSummary
 
 __all__ = ["SequentialSettings", "parse_sequential", "sequential_step"]
 

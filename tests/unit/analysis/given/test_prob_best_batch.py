@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
+from shipit.analysis.given import run_stats
 from shipit.stats.bayesian import prob_best_beta, prob_best_normal
-from shipit.stats.summary import run_stats
 
 
 def _mean(n: int, mean: float, sd: float) -> dict[str, float]:

@@ -13,31 +13,28 @@ CUPED-adjusted estimates when the metric has covariates.
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from shipit._types import FloatArray
+from shipit.analysis.given.inputs import MetricInput
 from shipit.errors import InputError
 from shipit.stats.bayesian import (
     NormalPrior,
-    compare_normal,
     decide,
     prob_best_beta,
     prob_best_normal,
 )
 from shipit.stats.beta_binomial import BetaPrior, compare_beta
-from shipit.stats.cuped import CupedComparison, compare_cuped
-from shipit.stats.estimands import Effect, GroupStats, relative_effect, summarize
-from shipit.stats.inputs import VALUE_COLUMNS, MetricInput
-from shipit.stats.moments import Moments
+from shipit.stats.comparison import normal_posterior
+from shipit.stats.estimands import Effect, GroupStats, relative_effect
 from shipit.stats.results import to_python
 
 if TYPE_CHECKING:
-    from shipit.stats.summary import StatsSummary
+    from shipit.analysis.given.model import StatsSummary
 
 __all__ = ["bayesian_step", "cuped_step", "metric_priors", "prob_best_step"]
 
@@ -54,71 +51,36 @@ CUPED_KEYS = (
 )
 
 
-_T = TypeVar("_T")
-# per-summary results that several steps share, dropped when the summary is collected
-_SHARED: dict[tuple[str, int], Any] = {}
+def _rows_stats(summary: StatsSummary, idx: list[int]) -> tuple[GroupStats, GroupStats, Effect]:
+    """The group estimates the kind's comparison of each row starts from (CUPED-adjusted
+    where it ran) and the relative effect (CUPED's own, for correlated adjusted means)."""
+    picked = [summary.compared[i] for i in idx]
 
+    def gather(control: bool) -> GroupStats:
+        groups = [rc.comparison.control if control else rc.comparison.variant for rc in picked]
+        cols = {
+            f: np.array([getattr(g, f)[rc.at] for g, rc in zip(groups, picked, strict=True)])
+            for f in ("n", "mean", "unit_var", "var")
+        }
+        return GroupStats(**cols)
 
-def _shared(name: str, summary: StatsSummary, compute: Callable[[StatsSummary], _T]) -> _T:
-    """``compute(summary)`` once per summary object, however many steps ask for it."""
-    key = (name, id(summary))
-    if key not in _SHARED:
-        _SHARED[key] = compute(summary)
-        weakref.finalize(summary, _SHARED.pop, key, None)
-    out: _T = _SHARED[key]
-    return out
-
-
-def _stack(summary: StatsSummary, idx: list[int], control: bool) -> Moments:
-    """Control (or variant) groups of some result rows, all columns, as one Moments."""
-    mats = []
-    names: tuple[str, ...] = ()
-    for i in idx:
-        r = summary.rows[i]
-        metric = summary.input.metrics[r.metric_index]
-        names = metric.moments.names
-        g = metric.variants.index(r.control if control else r.variant)
-        mats.append(metric.moments.matrix[g])
-    return Moments(tuple(str(i) for i in idx), names, np.stack(mats))
-
-
-def _cuped_groups(summary: StatsSummary) -> dict[tuple[Any, ...], list[int]]:
-    groups: dict[tuple[Any, ...], list[int]] = {}
-    for i, r in enumerate(summary.rows):
-        m = summary.input.metrics[r.metric_index]
-        if m.covariates:
-            key = (m.kind, m.alternative, m.margin, m.relative_margin, m.moments.names)
-            groups.setdefault(key, []).append(i)
-    return groups
-
-
-def _cuped_all(summary: StatsSummary) -> dict[int, tuple[CupedComparison, int]]:
-    """Each result row with covariates → its vectorized CUPED comparison and position in it."""
-    return _shared("cuped", summary, _cuped_compute)
-
-
-def _cuped_compute(summary: StatsSummary) -> dict[int, tuple[CupedComparison, int]]:
-    out: dict[int, tuple[CupedComparison, int]] = {}
-    for (kind, alternative, margin, relative, _), idx in _cuped_groups(summary).items():
-        comp = compare_cuped(
-            _stack(summary, idx, control=True),
-            _stack(summary, idx, control=False),
-            kind,
-            alpha=summary.input.alpha,
-            alternative=alternative,
-            margin=margin,
-            relative_margin=relative,
-        )
-        for pos, i in enumerate(idx):
-            out[i] = (comp, pos)
-    return out
+    c, v = gather(True), gather(False)
+    eff = relative_effect(c, v)
+    est, se = eff.estimate.copy(), eff.se.copy()
+    for pos, rc in enumerate(picked):
+        own = rc.comparison.relative
+        if own is not None:
+            est[pos], se[pos] = own.estimate[rc.at], own.se[rc.at]
+    return c, v, Effect(est, se)
 
 
 def cuped_step(summary: StatsSummary) -> list[dict[str, Any]]:
     """The ``cuped`` block of every result whose metric has covariates (others get none)."""
     extras: list[dict[str, Any]] = [{} for _ in summary.rows]
-    for i, (comp, pos) in _cuped_all(summary).items():
-        adj, res = comp.adjustment, comp.adjusted
+    for i, rc in enumerate(summary.compared):
+        adj, res, pos = rc.comparison.cuped, rc.comparison.adjusted, rc.at
+        if adj is None or res is None:
+            continue
         block: dict[str, Any] = {
             "theta": [to_python(t) for t in adj.theta[pos]],
             "variance_reduction": to_python(adj.variance_reduction[pos]),
@@ -177,13 +139,7 @@ def _parse_prior(metric: MetricInput) -> _Prior:
 
 def metric_priors(summary: StatsSummary) -> list[_Prior]:
     """The prior of every metric (checked), in input order."""
-    return _shared("priors", summary, lambda s: [_parse_prior(m) for m in s.input.metrics])
-
-
-def _group_stats(summary: StatsSummary, idx: list[int], control: bool) -> GroupStats:
-    m = _stack(summary, idx, control)
-    kind = summary.rows[idx[0]].kind
-    return summarize(m.select(VALUE_COLUMNS[kind]), kind)
+    return [_parse_prior(m) for m in summary.input.metrics]
 
 
 def _decision_settings(summary: StatsSummary) -> tuple[float, float]:
@@ -200,7 +156,6 @@ def bayesian_step(summary: StatsSummary) -> list[dict[str, Any]]:
     """Posterior P(better), expected losses, relative credible interval and ship rule."""
     priors = metric_priors(summary)
     threshold, tolerance = _decision_settings(summary)
-    cuped = _cuped_all(summary)
     extras: list[dict[str, Any]] = [{} for _ in summary.rows]
     beta_rows: dict[tuple[float, float, bool], list[int]] = {}
     normal_rows: dict[tuple[Any, ...], list[int]] = {}
@@ -215,7 +170,7 @@ def bayesian_step(summary: StatsSummary) -> list[dict[str, Any]]:
             group = (n.mean, n.sd, n.scale, higher, r.kind, names)
             normal_rows.setdefault(group, []).append(i)
     for (a, b, higher), idx in beta_rows.items():
-        c, v = _group_stats(summary, idx, True), _group_stats(summary, idx, False)
+        c, v, _ = _rows_stats(summary, idx)  # proportions without covariates: raw
         res = compare_beta(
             _successes(c), c.n, _successes(v), v.n, prior=BetaPrior(a, b), higher_is_better=higher
         )
@@ -230,16 +185,9 @@ def bayesian_step(summary: StatsSummary) -> list[dict[str, Any]]:
                 "expected_loss_scale": "absolute",
             }
     for (mean, sd, scale, higher, _, _), idx in normal_rows.items():
-        c, v = _adjusted_stats(summary, idx, cuped)
+        c, v, effect = _rows_stats(summary, idx)
         prior = NormalPrior(mean, sd, scale)
-        res_n = compare_normal(
-            c,
-            v,
-            prior=prior,
-            scale="relative",
-            higher_is_better=higher,
-            effect=_relative_effects(c, v, idx, cuped),
-        )
+        res_n = normal_posterior(c, v, effect, prior=prior, higher_is_better=higher)
         for pos, i in enumerate(idx):
             extras[i] = {
                 "prob_better": res_n.prob_better[pos],
@@ -247,7 +195,9 @@ def bayesian_step(summary: StatsSummary) -> list[dict[str, Any]]:
                 "expected_loss_control": res_n.expected_loss_control[pos],
                 "cred_low": res_n.cred_low[pos],
                 "cred_high": res_n.cred_high[pos],
-                "bayes_model": "normal_cuped" if i in cuped else "normal",
+                "bayes_model": "normal"
+                if summary.compared[i].comparison.cuped is None
+                else "normal_cuped",
                 "expected_loss_scale": "relative",
             }
     probs = np.array([e["prob_better"] for e in extras], dtype=np.float64)
@@ -265,37 +215,6 @@ def _successes(g: GroupStats) -> FloatArray:
     """Σy of a proportion back from its mean, kept inside [0, n] against rounding."""
     out: FloatArray = np.clip(np.nan_to_num(g.mean * g.n), 0.0, g.n)
     return out
-
-
-def _adjusted_stats(
-    summary: StatsSummary, idx: list[int], cuped: dict[int, tuple[CupedComparison, int]]
-) -> tuple[GroupStats, GroupStats]:
-    """Group estimates of the rows, CUPED-adjusted where the metric has covariates."""
-    c, v = _group_stats(summary, idx, True), _group_stats(summary, idx, False)
-    fields = ("n", "mean", "unit_var", "var")
-    cols_c = {f: getattr(c, f).copy() for f in fields}
-    cols_v = {f: getattr(v, f).copy() for f in fields}
-    for pos, i in enumerate(idx):
-        if i in cuped:
-            comp, at = cuped[i]
-            for f in fields:
-                cols_c[f][pos] = getattr(comp.adjustment.control, f)[at]
-                cols_v[f][pos] = getattr(comp.adjustment.variant, f)[at]
-    return GroupStats(**cols_c), GroupStats(**cols_v)
-
-
-def _relative_effects(
-    c: GroupStats, v: GroupStats, idx: list[int], cuped: dict[int, tuple[CupedComparison, int]]
-) -> Effect:
-    """Relative effects of the rows, CUPED's own (correlated adjusted means) where it ran."""
-    eff = relative_effect(c, v)
-    est, se = eff.estimate.copy(), eff.se.copy()
-    for pos, i in enumerate(idx):
-        if i in cuped:
-            comp, at = cuped[i]
-            est[pos] = comp.adjustment.relative.estimate[at]
-            se[pos] = comp.adjustment.relative.se[at]
-    return Effect(est, se)
 
 
 def prob_best_step(summary: StatsSummary) -> list[dict[str, Any]]:
@@ -319,20 +238,16 @@ def prob_best_step(summary: StatsSummary) -> list[dict[str, Any]]:
             # stacked together, so the same columns too
             key = (*model, metric.moments.names, len(idx), metric.alternative != "less")
             batches.setdefault(key, []).append(mi)
-    if batches:
-        cuped = _cuped_all(summary)
-        for key, metrics in batches.items():
-            rows = [i for mi in metrics for i in by_metric[mi]]
-            best, loss = _prob_best(summary, rows, key, cuped, seed)
-            for j, mi in enumerate(metrics):
-                first = summary.rows[by_metric[mi][0]]
-                labels = [first.control, *(summary.rows[i].variant for i in by_metric[mi])]
-                out[mi]["prob_best"] = {
-                    k: to_python(p) for k, p in zip(labels, best[j], strict=True)
-                }
-                out[mi]["expected_loss_vs_best"] = {
-                    k: to_python(x) for k, x in zip(labels, loss[j], strict=True)
-                }
+    for key, metrics in batches.items():
+        rows = [i for mi in metrics for i in by_metric[mi]]
+        best, loss = _prob_best(summary, rows, key, seed)
+        for j, mi in enumerate(metrics):
+            first = summary.rows[by_metric[mi][0]]
+            labels = [first.control, *(summary.rows[i].variant for i in by_metric[mi])]
+            out[mi]["prob_best"] = {k: to_python(p) for k, p in zip(labels, best[j], strict=True)}
+            out[mi]["expected_loss_vs_best"] = {
+                k: to_python(x) for k, x in zip(labels, loss[j], strict=True)
+            }
     return out
 
 
@@ -340,12 +255,11 @@ def _prob_best(
     summary: StatsSummary,
     rows: list[int],
     key: tuple[Any, ...],
-    cuped: dict[int, tuple[CupedComparison, int]],
     seed: int,
 ) -> tuple[FloatArray, FloatArray]:
     """P(best) and loss vs best of metrics with the same shape: (metrics, variants) arrays."""
     treatments, higher = key[-2], key[-1]
-    c, v = _adjusted_stats(summary, rows, cuped)
+    c, v, _ = _rows_stats(summary, rows)
 
     def table(control: FloatArray, variants: FloatArray) -> FloatArray:
         out: FloatArray = np.column_stack([control[::treatments], variants.reshape(-1, treatments)])
