@@ -1,8 +1,8 @@
 """Calibration figures by seeded simulation: do intervals cover, do decisions go the right way?
 
-Each check is a function registered in ``CHECKS`` under a name; it takes the number of
-simulated experiments and a seed and returns ``Row``s (a figure, its Monte Carlo standard
-error, the target and whether it is met). Add a check by decorating a function with
+Each check is a function registered in ``CHECKS`` under a name; it takes a size (simulated
+experiments, or sequential paths) and a seed and returns ``Row``s (a figure, its Monte Carlo
+standard error, the target and whether it is met). Add a check by decorating a function with
 ``@check("name")``: the table, ``--only`` and the exit code pick it up.
 
 Checks here:
@@ -13,10 +13,16 @@ Checks here:
 - ``bayes-direction``: ``shipit stats`` on an error rate (lower is better) that got worse,
   and the ship rate of the Beta-Binomial rule over simulated experiments in both directions.
 
+Registered from the sibling modules (each still runnable on its own):
+- ``gst-*`` (``calibration_sequential.py``): group-sequential type I error through the
+  analysis core, sized by ``--paths``;
+- ``false-ships-*`` (``calibration_decisions.py``): how often the verdict ships under the
+  global null, per method and number of treatments, sized by ``--reps``.
+
 Every experiment is reduced to its moments and all experiments go through one vectorized
 call, so thousands of experiments take seconds.
 
-    python benchmarks/calibration.py [--reps 4000] [--seed 1] [--only coverage-small-n]
+    python benchmarks/calibration.py [--reps 4000] [--paths 20000] [--seed 1] [--only NAME]
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ import math
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from rich.console import Console
@@ -36,7 +44,13 @@ from shipit.stats import Moments
 from shipit.stats.beta_binomial import compare_beta
 from shipit.stats.cuped import compare_cuped
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling calibration modules
+import calibration_decisions
+import calibration_sequential
+
 CHUNK = 2_000
+REPS = 4_000  # default simulated experiments per row
+PATHS = 20_000  # default paths per sequential row
 COVERAGE_BAND = 0.01  # 95% ± 1 point; "ok" allows 2 Monte Carlo se beyond it
 
 
@@ -55,13 +69,15 @@ class Row:
 
 Check = Callable[[int, int], list[Row]]
 CHECKS: dict[str, Check] = {}
+SIZED_BY: dict[str, str] = {}  # check name -> the option that sizes it: "reps" or "paths"
 
 
-def check(name: str) -> Callable[[Check], Check]:
+def check(name: str, *, sized_by: str = "reps") -> Callable[[Check], Check]:
     """Register a calibration check under ``name`` (the table lists them in this order)."""
 
     def register(fn: Check) -> Check:
         CHECKS[name] = fn
+        SIZED_BY[name] = sized_by
         return fn
 
     return register
@@ -205,6 +221,65 @@ def bayes_direction(reps: int, seed: int) -> list[Row]:
     return rows
 
 
+# --- the sibling modules' checks --------------------------------------------------------
+
+
+def _within(value: float, se: float, target: float) -> bool:
+    """A rate that must stay at or below ``target``: ok within 2 Monte Carlo se of it."""
+    return value <= target + 2.0 * se
+
+
+def _sequential(name: str, fn: Callable[..., list[dict[str, Any]]]) -> Check:
+    """A ``calibration_sequential`` check (rows of type I error) as a ``Check``."""
+
+    def run(paths: int, seed: int) -> list[Row]:
+        rows = fn(paths=paths, seed=seed)
+        return [
+            Row(
+                name,
+                f"{r['check'].removeprefix('GST ')}, {r['looks']}",
+                "type I error",
+                r["rate"],
+                r["se"],
+                f"≤ {r['target']:.3f}",
+                _within(r["rate"], r["se"], r["target"]),
+            )
+            for r in rows
+        ]
+
+    return run
+
+
+def _decisions(name: str, fn: Callable[..., list[dict[str, Any]]]) -> Check:
+    """A ``calibration_decisions`` check (false ships under the global null) as a ``Check``."""
+
+    def run(reps: int, seed: int) -> list[Row]:
+        rows = fn(reps=reps, seed=seed)
+        return [
+            Row(
+                name,
+                f"{r['method']}, {r['treatments']} treatment(s): ship {r['ship']:.4f}"
+                f" + segment {r['ship_to_segment']:.4f}",
+                "false ship rate",
+                r["total"],
+                r["mc_se"],
+                f"≤ {r['alpha']}",
+                _within(r["total"], r["mc_se"], r["alpha"]),
+            )
+            for r in rows
+        ]
+
+    return run
+
+
+for _name, _fn in calibration_sequential.CHECKS.items():
+    _key = _name.replace("_", "-")
+    check(_key, sized_by="paths")(_sequential(_key, _fn))
+for _name, _fn in calibration_decisions.CHECKS.items():
+    _key = _name.replace("_", "-")
+    check(_key)(_decisions(_key, _fn))
+
+
 # --- output ----------------------------------------------------------------------------
 
 
@@ -234,20 +309,26 @@ def render(rows: list[Row], console: Console) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reps", type=int, default=4_000, help="simulated experiments per row")
+    parser.add_argument("--reps", type=int, default=REPS, help="simulated experiments per row")
+    parser.add_argument("--paths", type=int, default=PATHS, help="paths per sequential row")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--only", choices=sorted(CHECKS), action="append", help="run one check")
+    parser.add_argument(
+        "--only", choices=sorted(CHECKS), action="append", help="run this check (repeatable)"
+    )
     args = parser.parse_args(argv)
-    if args.reps < 100:
-        parser.error("--reps must be at least 100")
+    if min(args.reps, args.paths) < 100:
+        parser.error("--reps and --paths must be at least 100")
     rows: list[Row] = []
     for name, fn in CHECKS.items():
         if args.only and name not in args.only:
             continue
-        rows += fn(args.reps, args.seed)
+        rows += fn(getattr(args, SIZED_BY[name]), args.seed)
     render(rows, Console(width=max(Console().width, 120)))
     off = sum(not r.ok for r in rows)
-    print(f"{len(rows) - off} of {len(rows)} figures on target ({args.reps} experiments per row)")
+    print(
+        f"{len(rows) - off} of {len(rows)} figures on target "
+        f"({args.reps} experiments, {args.paths} sequential paths per row)"
+    )
     return 1 if off else 0
 
 

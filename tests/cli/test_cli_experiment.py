@@ -94,3 +94,12 @@ def test_create_from_a_file_is_all_or_nothing(tmp_path: Path) -> None:
     result = runner.invoke(app, ["experiment", "create", str(spec)])
     assert isinstance(result.exception, ConflictError)
     assert "new-one" not in runner.invoke(app, ["experiment", "list"]).output
+
+
+def test_decide_help_names_every_decision() -> None:
+    from shipit.spec.decision import Decision
+
+    shown = runner.invoke(app, ["experiment", "decide", "--help"], terminal_width=200).output
+    assert "ship, kill or iterate" not in shown
+    for value in Decision:
+        assert value.value in shown

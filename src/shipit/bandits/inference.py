@@ -18,8 +18,8 @@ import numpy.typing as npt
 from shipit._types import FloatArray
 from shipit.bandits.state import AllocationPeriod
 from shipit.errors import InputError
-from shipit.stats.elementary import z_critical
 from shipit.stats.moments import Moments
+from shipit.stats.normal import z_critical
 
 __all__ = ["AdaptiveEstimate", "ipw_from_periods", "ipw_means"]
 

@@ -19,7 +19,7 @@ import numpy.typing as npt
 from shipit._types import IntArray
 from shipit.bandits.policies import Seed, _rng
 from shipit.errors import InputError
-from shipit.stats.elementary import binomial_test, sign_test_p_values
+from shipit.stats.normal import binomial_test, sign_test_p_values
 
 __all__ = [
     "Interleaving",

@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from shipit._types import FloatArray, IntArray
 from shipit.errors import InputError
-from shipit.stats.elementary import z_critical
+from shipit.stats.normal import z_critical
 
 __all__ = ["OpeEstimate", "doubly_robust", "fit_reward_model", "ips", "snips"]
 

@@ -16,7 +16,7 @@ import numpy.typing as npt
 from shipit._types import FloatArray
 from shipit.errors import InputError
 from shipit.stats.beta_binomial import prob_greater
-from shipit.stats.elementary import normal_cdf
+from shipit.stats.normal import normal_cdf
 
 __all__ = [
     "PolicyKind",

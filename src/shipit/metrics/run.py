@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -245,14 +245,6 @@ def _add_days(parts: list[dict[str, list[Any]]]) -> dict[str, list[Any]]:
 _SANITY = ("multi_variant_units", "pre_phase_exposures")
 
 
-def _text(value: Any) -> str:
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
-
-
 def _read(plan: CompiledQuery, result: dict[str, list[Any]], variants: list[str]) -> MetricMoments:
     """Reshape the wide result into one Moments per metric, every variant in every cell."""
     rows = len(result.get("n", []))
@@ -260,11 +252,9 @@ def _read(plan: CompiledQuery, result: dict[str, list[Any]], variants: list[str]
     pre = int(result["pre_phase_exposures"][0] or 0) if rows else 0
     present = [i for i in range(rows) if result["variant"][i] is not None]
     cells: list[tuple[str | None, str | None]] = []
-    for i in present:
-        cell = (
-            _text(result["segment"][i]) if "segment" in plan.keys else None,
-            _text(result["day"][i]) if "day" in plan.keys else None,
-        )
+    keys = [GroupKey.of_row(result, plan.keys, i) for i in present]
+    for key in keys:
+        cell = (key.segment, key.day)
         if cell not in cells:
             cells.append(cell)
     if not cells:
@@ -275,20 +265,8 @@ def _read(plan: CompiledQuery, result: dict[str, list[Any]], variants: list[str]
         groups = tuple(
             sorted(groups, key=lambda g: (g.segment or "", g.day or "", variants.index(g.variant)))
         )
-    index = {(g.variant, g.segment, g.day): k for k, g in enumerate(groups)}
-    where = np.array(
-        [
-            index[
-                (
-                    str(result["variant"][i]),
-                    _text(result["segment"][i]) if "segment" in plan.keys else None,
-                    _text(result["day"][i]) if "day" in plan.keys else None,
-                )
-            ]
-            for i in present
-        ],
-        dtype=np.int64,
-    )
+    index = {g: k for k, g in enumerate(groups)}
+    where = np.array([index[key] for key in keys], dtype=np.int64)
     labels = [g.label for g in groups]
     n = np.zeros(len(groups))
     n[where] = np.asarray([result["n"][i] for i in present], dtype=np.float64)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from datetime import date, datetime
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -45,6 +46,24 @@ class GroupKey:
         if self.day is not None:
             text += "@" + _escape(self.day)
         return text
+
+    @classmethod
+    def of_row(cls, result: Mapping[str, Sequence[Any]], keys: Sequence[str], i: int) -> GroupKey:
+        """The group of row ``i`` of a query result: its variant, and its segment and day
+        (as text, a day as its ISO date) where ``keys`` has them."""
+        return cls(
+            str(result["variant"][i]),
+            _text(result["segment"][i]) if "segment" in keys else None,
+            _text(result["day"][i]) if "day" in keys else None,
+        )
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
 
 
 @runtime_checkable

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from shipit._lazy import lazy_names
 from shipit.registry.lifecycle import TRANSITIONS, Decision, Status
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 # Names backed by SQLAlchemy and Alembic, loaded on first use so the lifecycle enums stay cheap.
-_LAZY = {
+_WHERE = {
     "AuditEntry": "shipit.registry.audit",
     "ExperimentRecord": "shipit.registry.repository",
     "Phase": "shipit.registry.repository",
@@ -40,11 +40,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import the persistence half of the registry only when one of its names is asked for."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_names(globals(), _WHERE)

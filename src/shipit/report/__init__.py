@@ -7,10 +7,9 @@ print only a table (``shipit power``, ``shipit stats``) skip Jinja and Plotly.
 
 from __future__ import annotations
 
-import importlib
-import sys
-from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from shipit._lazy import lazy_names
 
 if TYPE_CHECKING:
     from shipit.report.analysis_terminal import render_terminal, to_text
@@ -50,30 +49,4 @@ _WHERE: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import a public name's module on first use (a fast start for the CLI)."""
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    """The public names, as if they were imported eagerly."""
-    return sorted({*globals(), *__all__})
-
-
-class _Package(ModuleType):
-    """This package, where a public function keeps its name when the submodule of the same
-    name is imported (``summaries``): importing a submodule sets it as an attribute of its
-    package, which would hide the function that ``__getattr__`` serves."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in _WHERE and isinstance(value, ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
+__getattr__, __dir__ = lazy_names(globals(), _WHERE)

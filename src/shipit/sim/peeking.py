@@ -25,8 +25,8 @@ import numpy.typing as npt
 
 from shipit._types import BoolArray
 from shipit.errors import InputError
-from shipit.stats.elementary import z_critical
 from shipit.stats.gst import spending_bounds
+from shipit.stats.normal import z_critical
 from shipit.stats.sequential import asymptotic_cs, horizon_tau2, msprt
 
 __all__ = ["METHODS", "PeekingResult", "simulate_peeking"]

@@ -35,7 +35,7 @@ from shipit.sim._base import (
     unit_ids,
 )
 from shipit.spec.metric import Covariate, MetricDef, Window
-from shipit.stats.elementary import normal_cdf, normal_ppf
+from shipit.stats.normal import normal_cdf, normal_ppf
 
 __all__ = ["Recommender"]
 

@@ -23,7 +23,7 @@ import numpy.typing as npt
 
 from shipit._types import Alternative, FloatArray, MetricKind
 from shipit.errors import InputError
-from shipit.stats import _normal as norm
+from shipit.stats import normal as norm
 
 __all__ = [
     "PowerPlan",
@@ -58,7 +58,7 @@ def _z(alpha: float, power: float, variants: int, alternative: str) -> tuple[flo
         raise InputError(f"power must be between 0 and 1, got {power}")
     a = comparison_alpha(alpha, variants)
     tail = a / 2.0 if alternative == "two-sided" else a
-    return float(norm.isf(tail)), float(norm.ppf(power))
+    return float(norm.normal_isf(tail)), float(norm.normal_ppf(power))
 
 
 def _z_alpha(alpha: float, variants: int, alternative: str) -> float:
@@ -176,7 +176,7 @@ def power_proportion(
     zb = (np.abs(p2 - p1) * np.sqrt(n_eff) - za * np.sqrt(2.0 * pbar * (1.0 - pbar))) / np.sqrt(
         p1 * (1 - p1) + p2 * (1 - p2)
     )
-    out: FloatArray = norm.cdf(zb)
+    out: FloatArray = norm.normal_cdf(zb)
     return out
 
 
@@ -196,7 +196,7 @@ def power_mean(
     za = _z_alpha(alpha, variants, alternative)
     s, d = _sd(sd), _delta(mde, baseline, relative)
     n_eff = _effective_n(n, variance_reduction)
-    out: FloatArray = norm.cdf(d / (s * np.sqrt(2.0 / n_eff)) - za)
+    out: FloatArray = norm.normal_cdf(d / (s * np.sqrt(2.0 / n_eff)) - za)
     return out
 
 

@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from shipit._types import FloatArray
 from shipit.errors import InputError
-from shipit.stats import _normal as norm
+from shipit.stats import normal as norm
 from shipit.stats.power import comparison_alpha
 
 __all__ = ["achieved_power", "detectable_effect"]
@@ -37,7 +37,7 @@ def _settings(
         raise InputError("n (units per variant) must be a finite number ≥ 2")
     a = comparison_alpha(alpha, variants)
     two = alternative == "two-sided"
-    z = float(norm.isf(a / 2.0 if two else a))
+    z = float(norm.normal_isf(a / 2.0 if two else a))
     return units / (1.0 - variance_reduction), z, two
 
 
@@ -75,9 +75,9 @@ def _power_abs(
         null = alt = np.full(np.shape(delta), sd * np.sqrt(2.0))
     shift = delta * np.sqrt(n_eff) / alt
     ratio = null / alt
-    out: FloatArray = norm.sf(z * ratio - shift)
+    out: FloatArray = norm.normal_sf(z * ratio - shift)
     if two:
-        out = out + norm.cdf(-z * ratio - shift)
+        out = out + norm.normal_cdf(-z * ratio - shift)
     return out
 
 
@@ -152,7 +152,7 @@ def detectable_effect(
     else:
         assert sd is not None
         # the one-region formula's effect has at least the target power: a valid bracket
-        hi = (z + float(norm.ppf(power)) + 1.0) * sd * np.sqrt(2.0 / n_eff)
+        hi = (z + float(norm.normal_ppf(power)) + 1.0) * sd * np.sqrt(2.0 / n_eff)
     lo = np.zeros(n_eff.shape)
     for _ in range(200):  # the bracket halves each step: 200 steps reach float precision
         mid = (lo + hi) / 2.0

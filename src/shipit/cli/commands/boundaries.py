@@ -32,8 +32,8 @@ def boundaries_to_dict(
     b: Boundaries, *, spending: str, rho: float | None, beta: float
 ) -> dict[str, Any]:
     """The JSON of ``shipit boundaries``: settings, one entry per look, the inflation factor."""
-    from shipit.stats.elementary import normal_sf
     from shipit.stats.gst import inflation
+    from shipit.stats.normal import normal_sf
     from shipit.stats.results import to_python
 
     nominal = normal_sf(b.efficacy) * b.sides

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from shipit.registry import ExperimentRecord
 
 Key = Annotated[str, typer.Argument(help="Experiment key.")]
+# Built from the vocabulary, so the help names every value the option accepts.
+_DECISION_HELP = "One of " + ", ".join(d.value for d in Decision) + "."
 
 
 def _line(record: ExperimentRecord) -> str:
@@ -93,7 +95,7 @@ def register(app: typer.Typer) -> None:
     @group.command("decide")
     def decide(
         key: Key,
-        decision: Annotated[Decision, typer.Option("--decision", help="ship, kill or iterate.")],
+        decision: Annotated[Decision, typer.Option("--decision", help=_DECISION_HELP)],
         database_url: DatabaseUrl = None,
         actor: Actor = None,
     ) -> None:

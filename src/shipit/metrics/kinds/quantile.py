@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
 from statistics import NormalDist
 from typing import Any
 
@@ -263,22 +262,5 @@ def _floats(values: list[Any]) -> FloatArray:
     return np.array([np.nan if x is None else float(x) for x in values], dtype=np.float64)
 
 
-def _text(value: Any) -> str:
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
-
-
 def _groups(raw: Mapping[str, list[Any]], keys: Sequence[str]) -> tuple[GroupKey, ...]:
-    seg = raw.get("segment") if "segment" in keys else None
-    day = raw.get("day") if "day" in keys else None
-    return tuple(
-        GroupKey(
-            str(v),
-            _text(seg[i]) if seg is not None else None,
-            _text(day[i]) if day is not None else None,
-        )
-        for i, v in enumerate(raw["variant"])
-    )
+    return tuple(GroupKey.of_row(raw, keys, i) for i in range(len(raw["variant"])))
