@@ -42,26 +42,38 @@ _P_FLOOR = "1e-300"
 Fmt = Callable[[Any], str]
 
 
-def p_value(p: float | None) -> str:
+def p_value(p: float | None, alpha: float | None = None) -> str:
     """A p-value to two significant digits; one that underflowed to 0 reads ``<1e-300``.
 
-    >>> p_value(0.01234), p_value(0.0), p_value(None)
-    ('0.012', '<1e-300', '—')
+    Given the test's ``alpha``, a p-value is never rounded onto or across it: more digits
+    are written until the printed value is on the same side of α as the p-value itself.
+
+    >>> p_value(0.01234), p_value(0.0), p_value(None), p_value(0.0504, 0.05)
+    ('0.012', '<1e-300', '—', '0.0504')
     """
     if p is None:
         return MISSING
-    return f"<{_P_FLOOR}" if p == 0 else f"{p:.2g}"
+    if p == 0:
+        return f"<{_P_FLOOR}"
+    text = f"{p:.2g}"
+    if alpha is not None and p != alpha:
+        for digits in range(3, 8):
+            shown = float(text)
+            if shown != alpha and (shown < alpha) == (p < alpha):
+                break
+            text = f"{p:.{digits}g}"
+    return text
 
 
-def p_equals(p: float | None, name: str = "p") -> str:
+def p_equals(p: float | None, name: str = "p", alpha: float | None = None) -> str:
     """A p-value in prose: ``p = 0.012``, ``p < 1e-300`` when it underflowed to 0.
 
-    >>> p_equals(0.01234), p_equals(0.0, "adjusted p")
-    ('p = 0.012', 'adjusted p < 1e-300')
+    >>> p_equals(0.01234), p_equals(0.0, "adjusted p"), p_equals(0.0504, alpha=0.05)
+    ('p = 0.012', 'adjusted p < 1e-300', 'p = 0.0504')
     """
     if p is not None and p == 0:
         return f"{name} < {_P_FLOOR}"
-    return f"{name} = {p_value(p)}"
+    return f"{name} = {p_value(p, alpha)}"
 
 
 def pct(x: float | None, digits: int = 2) -> str:
