@@ -94,4 +94,4 @@ def segment_line(s: SegmentEffect, p_family: float, alpha: float | None = None) 
     e = s.estimate
     lift = fmt.estimate(e.rel_effect, e.rel_ci_low, e.rel_ci_high)
     p = fmt.p_equals(p_family, "Holm-adjusted p over all segment tests", alpha)
-    return f"{s.dimension}={s.segment} ({s.variant}): {lift} ({p})"
+    return f"{s.dimension}={fmt.segment(s.segment)} ({s.variant}): {lift} ({p})"

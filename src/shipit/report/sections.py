@@ -151,7 +151,7 @@ def _effects(a: Analysis) -> Section:
     return Section(
         "effects",
         "Effects (relative)",
-        tables=(tables.effects(a.effects),),
+        tables=(tables.effects(a.effects, a.alpha),),
         charts=chart_names(a, ("effects",)),
     )
 

@@ -29,6 +29,8 @@ __all__ = [
     "pct",
     "pct_sig",
     "points",
+    "segment",
+    "segment_order",
     "share",
     "signed",
 ]
@@ -194,3 +196,33 @@ def estimate(x: float | None, low: float | None, high: float | None, fmt: Fmt = 
     if low is None or high is None:
         return fmt(x)
     return f"{fmt(x)} {interval(low, high, fmt)}"
+
+
+def _as_number(text: str) -> float | None:
+    try:
+        x = float(text)
+    except ValueError:
+        return None
+    return x if x == x and abs(x) != float("inf") else None
+
+
+def segment(value: str) -> str:
+    """A segment's value as read: a whole number stored as a float (``"10.0"``) reads ``10``.
+
+    >>> segment("10.0"), segment("2.5"), segment("mobile")
+    ('10', '2.5', 'mobile')
+    """
+    x = _as_number(value)
+    if x is None or not x.is_integer() or "." not in value or "e" in value.lower():
+        return value
+    return str(int(x))
+
+
+def segment_order(value: str) -> tuple[int, float, str]:
+    """A sort key putting numeric segment values in numeric order, then the rest by text.
+
+    >>> sorted(["10.0", "2.0", "1.0", "(none)"], key=segment_order)
+    ['1.0', '2.0', '10.0', '(none)']
+    """
+    x = _as_number(value)
+    return (0, x, "") if x is not None else (1, 0.0, value)
