@@ -109,6 +109,7 @@ def assemble(
     units: Mapping[str, int] | None = None,
     weights: Mapping[str, float] | None = None,
     true_effects: Mapping[str, float] | None = None,
+    true_effects_absolute: Sequence[str] = (),
     correction: str | None = None,
     notes: Sequence[str] = (),
 ) -> Analysis:
@@ -158,5 +159,6 @@ def assemble(
         power=tuple(power),
         verdict=verdict,
         true_effects=dict(true_effects) if true_effects is not None else None,
+        true_effects_absolute=tuple(true_effects_absolute),
         notes=tuple(notes),
     )

@@ -11,7 +11,7 @@ from shipit.errors import InputError
 from shipit.result import format as fmt
 from shipit.result.model import Analysis, Effect
 
-__all__ = ["AUDIENCES", "summaries", "summary"]
+__all__ = ["AUDIENCES", "summaries", "summary", "true_effect"]
 
 AUDIENCES = ("executive", "product", "engineering", "data_science")
 
@@ -135,9 +135,17 @@ def data_science(a: Analysis) -> list[str]:
     if a.true_effects:
         lines.append(
             "true effects (simulation): "
-            + ", ".join(f"{k} {fmt.signed(v)}" for k, v in sorted(a.true_effects.items()))
+            + ", ".join(f"{k} {true_effect(a, k, v)}" for k, v in sorted(a.true_effects.items()))
         )
     return lines
+
+
+def true_effect(a: Analysis, key: str, value: float) -> str:
+    """A recorded true effect in its unit: a percentage when relative (as every relative
+    effect reads), a signed number marked ``(abs.)`` when absolute."""
+    if key in a.true_effects_absolute:
+        return f"{fmt.signed(value)} (abs.)"
+    return fmt.pct(value)
 
 
 def summary(a: Analysis, audience: str) -> list[str]:

@@ -117,3 +117,17 @@ def test_the_effects_table_states_its_interval_level_and_the_lights() -> None:
     assert caption is not None
     assert "95% intervals" in caption
     assert "guardrail lights use 90% intervals" in caption
+
+
+def test_true_effects_read_as_percentages_unless_recorded_absolute() -> None:
+    a = _analysis(
+        DecisionPolicy(primary="m", mde=0.02),
+        [_eff("m", "a", 0.05, 0.01, 1e-6)],
+        true_effects={"m": 0.07, "load_ms": 12.5},
+        true_effects_absolute=("load_ms",),
+    )
+    truth = build_report(a).section("truth")
+    assert truth is not None
+    assert truth.tables[0].rows == (("load_ms", "+12.5 (abs.)"), ("m", "+7.00%"))
+    line = next(s for s in build_report(a).sections if s.key == "for-data-science").items[-1]
+    assert line.text == "true effects (simulation): load_ms +12.5 (abs.), m +7.00%"
