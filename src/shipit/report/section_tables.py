@@ -102,7 +102,7 @@ def effects(rows: Sequence[Effect], alpha: float | None = None) -> Table:
     return _table(cols, out, caption)
 
 
-def segments(rows: Sequence[SegmentEffect]) -> Table:
+def segments(rows: Sequence[SegmentEffect], alpha: float | None = None) -> Table:
     """Each segment's effect with its interval, p-value and the corrected p-value."""
     cols = [("metric", False), ("dimension", False), ("segment", False), ("variant", False)]
     cols += [("units", True), ("lift", True), ("interval", True), ("p", True), ("p (adj)", True)]
@@ -113,15 +113,15 @@ def segments(rows: Sequence[SegmentEffect]) -> Table:
             fmt.segment(s.segment),
             s.variant,
             f"{fmt.count(s.n_control)} / {fmt.count(s.n_variant)}",
-            *_lift(s.estimate),
-            fmt.p_value(s.estimate.p_value_adjusted),
+            *_lift(s.estimate, alpha),
+            fmt.p_value(s.estimate.p_value_adjusted, alpha),
         ]
         for s in rows
     ]
     return _table(cols, out, "Segment effects")
 
 
-def heterogeneity(rows: Sequence[Heterogeneity]) -> Table:
+def heterogeneity(rows: Sequence[Heterogeneity], alpha: float | None = None) -> Table:
     """Cochran's Q per dimension: do the segment effects differ at all?"""
     cols = [("metric", False), ("dimension", False), ("variant", False), ("Q", True)]
     cols += [("df", True), ("p", True), ("I²", True), ("strongest", False), ("weakest", False)]
@@ -132,7 +132,7 @@ def heterogeneity(rows: Sequence[Heterogeneity]) -> Table:
             h.variant,
             fmt.fixed(h.q),
             fmt.count(h.df),
-            fmt.p_value(h.p_value),
+            fmt.p_value(h.p_value, alpha),
             fmt.share(h.i_squared, 0),
             fmt.MISSING if h.strongest is None else fmt.segment(h.strongest),
             fmt.MISSING if h.weakest is None else fmt.segment(h.weakest),

@@ -161,9 +161,9 @@ def _segments(a: Analysis) -> Section | None:
         return None
     parts = []
     if a.segments:
-        parts.append(tables.segments(a.segments))
+        parts.append(tables.segments(a.segments, a.alpha))
     if a.heterogeneity:
-        parts.append(tables.heterogeneity(a.heterogeneity))
+        parts.append(tables.heterogeneity(a.heterogeneity, a.alpha))
     return Section(
         "segments",
         "Segments and heterogeneity",

@@ -107,6 +107,9 @@ def test_a_p_value_just_above_alpha_does_not_read_as_alpha_in_the_summary() -> N
     b = a.model_copy(update={"heterogeneity": (h.model_copy(update={"p_value": 0.0504}),)})
     line = next(line for line in product(b) if "Cochran" in line)
     assert "do not differ detectably (Cochran's Q p = 0.0504)" in line
+    het = build_report(b).section("segments")
+    assert het is not None
+    assert het.tables[1].rows[0][5] == "0.0504"
 
 
 def test_the_effects_table_states_its_interval_level_and_the_lights() -> None:
