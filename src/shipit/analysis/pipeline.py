@@ -37,6 +37,7 @@ def analyze(
     phase: int | None = None,
     phase_start: datetime | None = None,
     true_effects: Mapping[str, float] | None = None,
+    true_effects_absolute: Sequence[str] = (),
     segments: Sequence[str] | None = None,
     daily: bool = True,
     planned_units: int | None = None,
@@ -131,6 +132,7 @@ def analyze(
         units=counts,
         weights=dict(zip(variants, experiment.weights, strict=True)),
         true_effects=true_effects,
+        true_effects_absolute=true_effects_absolute,
     )
 
 

@@ -99,6 +99,7 @@ def run_demo(
             engine,
             reg,
             true_effects=info.true_effects,
+            true_effects_absolute=tuple(sorted(info.absolute)),
             progress=None if stage is None else (lambda step: stage(f"analysing: {step}")),
         )
     finally:

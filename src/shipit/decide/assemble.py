@@ -19,6 +19,7 @@ from shipit.decide.policy import DecisionPolicy
 from shipit.decide.segments import adjust_segments, heterogeneity
 from shipit.decide.verdict import decide
 from shipit.errors import InputError
+from shipit.result import format as fmt
 from shipit.result.model import (
     Analysis,
     DailyEffect,
@@ -83,6 +84,17 @@ def adjust_segment_families(
     return out
 
 
+def _in_value_order(segments: Sequence[SegmentEffect]) -> list[SegmentEffect]:
+    """Segments grouped as first seen, each group's values in order (numbers numerically)."""
+    first: dict[tuple[str, str, str], int] = {}
+    for s in segments:
+        first.setdefault((s.dimension, s.metric, s.variant), len(first))
+    return sorted(
+        segments,
+        key=lambda s: (first[(s.dimension, s.metric, s.variant)], fmt.segment_order(s.segment)),
+    )
+
+
 def assemble(
     *,
     experiment: str,
@@ -97,6 +109,7 @@ def assemble(
     units: Mapping[str, int] | None = None,
     weights: Mapping[str, float] | None = None,
     true_effects: Mapping[str, float] | None = None,
+    true_effects_absolute: Sequence[str] = (),
     correction: str | None = None,
     notes: Sequence[str] = (),
 ) -> Analysis:
@@ -109,7 +122,7 @@ def assemble(
         raise InputError(f"control {control!r} is not among the variants {list(variants)}")
     how = correction if correction is not None else policy.correction
     effects = adjust_effects(effects, family=policy.family, correction=how)
-    adjusted_segments = adjust_segment_families(segments, how)
+    adjusted_segments = adjust_segment_families(_in_value_order(segments), how)
     het = heterogeneity(adjusted_segments)
     guardrails = []
     for g in policy.guardrails:
@@ -146,5 +159,6 @@ def assemble(
         power=tuple(power),
         verdict=verdict,
         true_effects=dict(true_effects) if true_effects is not None else None,
+        true_effects_absolute=tuple(true_effects_absolute),
         notes=tuple(notes),
     )

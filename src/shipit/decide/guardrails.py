@@ -9,9 +9,9 @@ one-sided at ``alpha`` and read off the 1 − 2α interval.
 
 from __future__ import annotations
 
-from shipit.decide._text import fmt_p
 from shipit.decide.policy import GuardrailPolicy
 from shipit.errors import InputError
+from shipit.result import format as fmt
 from shipit.result.model import Effect, GuardrailResult
 from shipit.stats.normal import normal_cdf, normal_quantile, normal_sf
 
@@ -59,17 +59,23 @@ def check_guardrail(
         value, se, policy.margin, higher_is_better=effect.higher_is_better, alpha=alpha
     )
 
-    def fmt(x: float) -> str:
-        return f"{x:+.2%}" if policy.relative else f"{x:+.4g}"
+    def num(x: float) -> str:
+        return fmt.pct(x) if policy.relative else fmt.signed(x)
 
     limit = -policy.margin if effect.higher_is_better else policy.margin
-    ci = f"{fmt(value)} [{fmt(lo)}, {fmt(hi)}]"
+    # The light reads two one-sided tests at alpha: the interval shown is their 1 - 2α one.
+    level = fmt.share(1 - 2 * alpha, 0)
+    ci = f"{num(value)} [{level} interval {num(lo)}, {num(hi)}]"
+    margin = f"the {num(limit)} margin"
     if light == "green":
-        msg = f"{name}: {ci} stays within the {fmt(limit)} margin ({fmt_p(p_ni)})"
+        p_txt = fmt.p_equals(p_ni, "non-inferiority p", alpha)
+        msg = f"{name}: {ci} stays within {margin} ({p_txt})"
     elif light == "red":
-        msg = f"{name}: {ci} is significantly worse than the {fmt(limit)} margin ({fmt_p(p_worse)})"
+        p_txt = fmt.p_equals(p_worse, "p", alpha)
+        msg = f"{name}: {ci} is significantly worse than {margin} ({p_txt})"
     else:
-        msg = f"{name}: {ci} crosses the {fmt(limit)} margin, inconclusive ({fmt_p(p_ni)})"
+        p_txt = fmt.p_equals(p_ni, "non-inferiority p", alpha)
+        msg = f"{name}: {ci} crosses {margin}, inconclusive ({p_txt})"
     return GuardrailResult(
         metric=policy.metric,
         variant=effect.variant,

@@ -31,6 +31,7 @@ from shipit.decide.extension import (
 from shipit.decide.reasons import fmt_est, mde_txt, method_note, segment_line
 from shipit.decide.rollout import rollout_plan
 from shipit.decide.segment_rule import exploratory_note, pick_segments
+from shipit.result import format as fmt
 from shipit.result.model import GuardrailResult, Verdict
 from shipit.spec.decision import Decision
 
@@ -73,7 +74,7 @@ def roll_back_on_red_guardrails(ctx: DecisionContext) -> Verdict | None:
         decision=Decision.ROLL_BACK,
         variant=variants[0] if len(variants) == 1 else None,
         reasons=tuple(f"guardrail breached: {g.message}" for g in reds)
-        + tuple(fmt_est(ctx.primary[v]) for v in variants),
+        + tuple(fmt_est(ctx.primary[v], ctx.policy) for v in variants),
     )
 
 
@@ -82,9 +83,9 @@ def _winner_reasons(ctx: DecisionContext) -> tuple[str, str | None, list[str]]:
     runner = next((v for v in ctx.ordered if v != best), None)
     e = ctx.primary[best]
     note = method_note(e, ctx.p_adjusted(best), ctx.policy, ctx.ship_probability)
-    reasons = [f"{best} wins on {fmt_est(e)}{note}"]
+    reasons = [f"{best} wins on {fmt_est(e, ctx.policy, corrected=False)}{note}"]
     if runner is not None:
-        reasons.append(f"runner-up {runner}: {fmt_est(ctx.primary[runner])}")
+        reasons.append(f"runner-up {runner}: {fmt_est(ctx.primary[runner], ctx.policy)}")
     if ctx.utility:
         reasons.append(
             "weighted utility: " + ", ".join(f"{v} {ctx.utility[v]:+.4f}" for v in ctx.ordered)
@@ -143,10 +144,13 @@ def _segment_reasons(ctx: DecisionContext) -> tuple[str, ...]:
     assert pick is not None
     h = pick.gate
     return (
-        f"overall not conclusive: {fmt_est(ctx.primary[pick.variant])}",
-        f"effects differ across {h.dimension} (Cochran's Q = {h.q:.2f}, "
-        f"df = {h.df}, p = {h.p_value:.2g})",
-        *(segment_line(s, p) for s, p in zip(pick.segments, pick.p_family, strict=True)),
+        f"overall not conclusive: {fmt_est(ctx.primary[pick.variant], ctx.policy)}",
+        f"effects of {pick.variant} differ across {h.dimension} (Cochran's Q = "
+        f"{fmt.fixed(h.q)}, df = {h.df}, {fmt.p_equals(h.p_value, alpha=ctx.policy.alpha)})",
+        *(
+            segment_line(s, p, ctx.policy.alpha)
+            for s, p in zip(pick.segments, pick.p_family, strict=True)
+        ),
     )
 
 
@@ -185,13 +189,23 @@ def ship_to_segment(ctx: DecisionContext) -> Verdict | None:
     )
 
 
+def _worse_words(ctx: DecisionContext) -> str:
+    """How the plan's method says a variant is worse than control."""
+    if ctx.policy.method == "bayesian":
+        return f"is likely worse (P(better) ≤ {fmt.share(1 - ctx.ship_probability, 2)})"
+    if ctx.policy.method == "sequential":
+        return "crosses the sequential boundary on the harmful side"
+    return "is significantly worse"
+
+
 def kill_on_harm(ctx: DecisionContext) -> Verdict | None:
     worse = ctx.worse
     if not worse or len(worse) != len(ctx.variants):
         return None
+    words = _worse_words(ctx)
     return ctx.verdict(
         Decision.KILL,
-        reasons=tuple(f"{v} is significantly worse: {fmt_est(ctx.primary[v])}" for v in worse),
+        reasons=tuple(f"{v} {words}: {fmt_est(ctx.primary[v], ctx.policy)}" for v in worse),
     )
 
 
@@ -216,7 +230,7 @@ def kill_on_powered_null(ctx: DecisionContext) -> Verdict | None:
         reasons=(
             f"well-powered null: power {pw.achieved_power:.0%} at the "
             f"{mde_txt(policy)} MDE, and the interval excludes it",
-            *(fmt_est(ctx.primary[v]) for v in ctx.variants),
+            *(fmt_est(ctx.primary[v], ctx.policy) for v in ctx.variants),
         ),
     )
 
@@ -226,7 +240,9 @@ def iterate(ctx: DecisionContext) -> Verdict:
     pw = next((p for p in ctx.power if p.metric == policy.primary), None)
     extra = pw.extra_units if pw is not None else None
     days = pw.extra_days if pw is not None else None
-    reasons = [f"not conclusive: {fmt_est(ctx.primary[v])}" for v in ordered or variants]
+    reasons = [
+        f"not conclusive: {fmt_est(ctx.primary[v], ctx.policy)}" for v in ordered or variants
+    ]
     if len(variants) > 1:
         reasons.insert(0, f"none of the {len(variants)} variants is shown better than control")
     n_now = pw.units_per_variant if pw is not None else 0

@@ -23,6 +23,7 @@ import numpy as np
 
 from shipit.decide.context import DecisionContext
 from shipit.decide.guardrails import guardrail_light
+from shipit.result import format as fmt
 from shipit.result.model import GuardrailResult, Heterogeneity, SegmentEffect
 from shipit.stats.multiple import adjust_p_values
 
@@ -138,6 +139,7 @@ def exploratory_note(ctx: DecisionContext) -> str | None:
     if h is None:
         return None
     return (
-        f"effects differ across {h.dimension} (Cochran's Q p = {h.p_value:.2g}); under a "
+        f"effects of {h.variant} differ across {h.dimension} (Cochran's Q "
+        f"{fmt.p_equals(h.p_value, alpha=ctx.policy.alpha)}); under a "
         f"{ctx.policy.method} plan segments are exploratory: test the segment in a new experiment"
     )

@@ -42,13 +42,20 @@ def _value(e: Estimate, relative: bool) -> tuple[float, float]:
     return (np.nan if est is None else est), (np.nan if se is None else se)
 
 
+def _shown(e: Estimate) -> float:
+    """The effect a report prints for a segment: relative, else absolute."""
+    x = e.rel_effect if e.rel_effect is not None else e.abs_effect
+    return np.nan if x is None else float(x)
+
+
 def heterogeneity(
     effects: Sequence[SegmentEffect], *, relative: bool = True
 ) -> list[Heterogeneity]:
     """Cochran's Q per (dimension, metric, variant), with the strongest/weakest segment.
 
-    "Strongest" is the segment with the smallest p-value in the effect's direction of
-    largest magnitude (z = estimate/se); "weakest" the one with the smallest |z|.
+    "Strongest" is the segment with the largest relative effect in magnitude, "weakest"
+    the one with the smallest: ranked by the effect the reports show beside them (the
+    relative one; the absolute one when a segment has no relative estimate).
     """
     groups: dict[tuple[str, str, str], list[SegmentEffect]] = {}
     for e in effects:
@@ -57,13 +64,12 @@ def heterogeneity(
     for (dim, metric, variant), rows in groups.items():
         vals = np.array([_value(r.estimate, relative) for r in rows])
         q, df, p, i2 = cochran_q(vals[:, 0], vals[:, 1])
-        with np.errstate(invalid="ignore", divide="ignore"):
-            z = vals[:, 0] / vals[:, 1]
+        shown = np.array([_shown(r.estimate) for r in rows])
         strongest = weakest = None
-        if np.isfinite(z).any():
-            zz = np.where(np.isfinite(z), z, np.nan)
-            strongest = rows[int(np.nanargmax(np.abs(zz)))].segment
-            weakest = rows[int(np.nanargmin(np.abs(zz)))].segment
+        if np.isfinite(shown).any():
+            size = np.where(np.isfinite(shown), np.abs(shown), np.nan)
+            strongest = rows[int(np.nanargmax(size))].segment
+            weakest = rows[int(np.nanargmin(size))].segment
         out.append(
             Heterogeneity(
                 dimension=dim,

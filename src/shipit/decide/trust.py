@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from shipit._types import FloatArray
 from shipit.errors import InputError
+from shipit.result import format as fmt
 from shipit.result.model import CheckStatus, TrustCheck
 from shipit.stats.frequentist import compare
 from shipit.stats.moments import Moments
@@ -221,8 +222,13 @@ def novelty_check(
     *,
     alpha: float = 0.05,
     first_days: int = 7,
+    relative: bool = True,
 ) -> TrustCheck:
-    """Novelty/primacy from daily (non-cumulative) effects: WLS trend, first week vs later."""
+    """Novelty/primacy from daily (non-cumulative) effects: WLS trend, first week vs later.
+
+    The effects are relative (written as percentages, like every relative effect) unless
+    ``relative`` is false.
+    """
     d = np.asarray(days, dtype=np.float64)
     y = np.asarray(estimates, dtype=np.float64)
     s = np.asarray(ses, dtype=np.float64)
@@ -243,10 +249,15 @@ def novelty_check(
     grows = p < alpha and abs(m2) > abs(m1)
     q = normal_quantile(1 - alpha / 2)
 
+    num = fmt.pct if relative else fmt.signed
+    kind = "relative effect" if relative else "effect"
+
     def ci(m: float, v: float) -> str:
-        return f"{m:.4g} [{m - q * np.sqrt(v):.4g}, {m + q * np.sqrt(v):.4g}]"
+        half = q * float(np.sqrt(v))
+        return fmt.estimate(float(m), float(m) - half, float(m) + half, num)
 
     e1, e2 = ci(m1, v1), ci(m2, v2)
+    p_txt = fmt.p_equals(p, alpha=alpha)
     details: dict[str, float | str | None] = {
         "first_week_effect": float(m1),
         "first_week_se": float(np.sqrt(v1)),
@@ -255,30 +266,30 @@ def novelty_check(
         "slope_per_day": float(slope),
         "slope_se": float(slope_se),
     }
-    kind: CheckStatus
+    status: CheckStatus
     if decays:
-        kind, msg = (
+        status, msg = (
             "warn",
             (
-                f"novelty effect: first-{first_days}-day effect {e1} vs {e2} later "
-                f"(z = {z:.2f}, p = {p:.2g}); trust the later effect"
+                f"novelty effect: first-{first_days}-day {kind} {e1} vs {e2} later "
+                f"(z = {fmt.fixed(float(z))}, {p_txt}); trust the later effect"
             ),
         )
     elif grows:
-        kind, msg = (
+        status, msg = (
             "warn",
             (
-                f"primacy effect: effect grows from {e1} in the first {first_days} days to "
-                f"{e2} later (z = {z:.2f}, p = {p:.2g})"
+                f"primacy effect: {kind} grows from {e1} in the first {first_days} days to "
+                f"{e2} later (z = {fmt.fixed(float(z))}, {p_txt})"
             ),
         )
     else:
-        kind, msg = (
+        status, msg = (
             "pass",
-            (f"effect stable over time: first {first_days} days {e1} vs {e2} later (p = {p:.2g})"),
+            f"{kind} stable over time: first {first_days} days {e1} vs {e2} later ({p_txt})",
         )
     return TrustCheck(
-        name="novelty", status=kind, message=msg, statistic=float(z), p_value=p, details=details
+        name="novelty", status=status, message=msg, statistic=float(z), p_value=p, details=details
     )
 
 
@@ -315,13 +326,17 @@ def simpson_check(
     mix_p_val = contingency_p_value(np.vstack([nc, nv])) if nc.size > 1 else 1.0
     reversed_ = bool(nc.size > 1 and pooled != 0 and np.all(np.sign(seg) == -np.sign(pooled)))
     details: dict[str, float | str | None] = {"pooled_effect": float(pooled)}
-    pooled_txt = f"{pooled:+.4g}"
+    pooled_txt = fmt.signed(float(pooled))
     if var_control is not None and var_variant is not None:
         vc, vv = np.asarray(var_control, float), np.asarray(var_variant, float)
         se = float(np.sqrt(np.sum((nv / nv.sum()) ** 2 * vv) + np.sum((nc / nc.sum()) ** 2 * vc)))
         half = normal_quantile(0.975) * se
         details["pooled_se"] = se
-        pooled_txt += f" [{pooled - half:+.4g}, {pooled + half:+.4g}]"
+        pooled_txt += " " + fmt.interval(pooled - half, pooled + half, fmt.signed)
+    pooled_txt = f"difference in means {pooled_txt} (absolute, in the metric's unit"
+    base = float(np.sum(nc * mc) / nc.sum())
+    rel = fmt.pct(float(pooled) / base) + " of the control mean" if base != 0 else None
+    pooled_txt += f"; {rel})" if rel is not None else ")"
     details.update({f"{s}_effect": float(e) for s, e in zip(segments, seg, strict=True)})
     details["mix_p_value"] = mix_p_val
     if reversed_:
@@ -329,8 +344,9 @@ def simpson_check(
             name="simpson",
             status="fail" if mix_p_val < threshold else "warn",
             message=(
-                f"Simpson's paradox: pooled effect {pooled_txt} but every segment's effect has "
-                f"the opposite sign; segment mix differs between arms (p = {mix_p_val:.2g})"
+                f"Simpson's paradox: pooled {pooled_txt} but every segment's effect has "
+                f"the opposite sign; segment mix differs between arms "
+                f"({fmt.p_equals(mix_p_val)})"
             ),
             p_value=mix_p_val,
             details=details,
@@ -338,7 +354,7 @@ def simpson_check(
     return TrustCheck(
         name="simpson",
         status="pass",
-        message=f"segment effects agree with the pooled effect ({pooled_txt})",
+        message=f"segment effects agree with the pooled effect: {pooled_txt}",
         p_value=mix_p_val,
         details=details,
     )

@@ -54,7 +54,10 @@ def effects_chart(a: Analysis) -> go.Figure | None:
             )
         )
     fig.add_vline(x=0, line_dash="dot", line_color="#888")
-    fig.update_layout(title="Effects with intervals (relative)", xaxis_tickformat="+.1%", **_LAYOUT)
+    level = fmt.share(1 - a.alpha, 0)
+    fig.update_layout(
+        title=f"Effects with {level} intervals (relative)", xaxis_tickformat="+.1%", **_LAYOUT
+    )
     return fig
 
 
@@ -127,7 +130,7 @@ def segments_chart(a: Analysis) -> go.Figure | None:
     fig = go.Figure(
         go.Scatter(
             x=[s.estimate.rel_effect for s in rows],
-            y=[f"{s.dimension}={s.segment} · {s.variant}" for s in rows],
+            y=[f"{s.dimension}={fmt.segment(s.segment)} · {s.variant}" for s in rows],
             mode="markers",
             error_x={
                 "type": "data",
@@ -184,7 +187,8 @@ def guardrails_chart(a: Analysis) -> go.Figure | None:
         relative = all(g.relative for g in a.guardrails if g.metric == metric)
         fig.update_xaxes(tickformat="+.1%" if relative else "+~g", row=row, col=1)
     fig.update_layout(
-        title="Guardrails against their margins (| marks the margin)",
+        title=f"Guardrails: {fmt.share(1 - 2 * a.alpha, 0)} intervals against their margins "
+        "(| marks the margin)",
         height=max(360, 200 * len(metrics)),
         **_LAYOUT,
     )

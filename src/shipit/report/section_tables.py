@@ -60,19 +60,23 @@ def _table(
     )
 
 
-def _lift(e: Estimate | None) -> list[str]:
+def _lift(e: Estimate | None, alpha: float | None = None) -> list[str]:
     """Relative effect, its interval and p-value (dashes when there is no estimate)."""
     if e is None:
         return [fmt.MISSING] * 3
     return [
         fmt.pct(e.rel_effect),
         fmt.interval(e.rel_ci_low, e.rel_ci_high),
-        fmt.p_value(e.p_value),
+        fmt.p_value(e.p_value, alpha),
     ]
 
 
-def effects(rows: Sequence[Effect]) -> Table:
-    """One row per metric and variant: raw lift, CUPED-adjusted lift, P(better)."""
+def effects(rows: Sequence[Effect], alpha: float | None = None) -> Table:
+    """One row per metric and variant: raw lift, CUPED-adjusted lift, P(better).
+
+    Given the plan's ``alpha``, the caption states the intervals' level (1 − α), which
+    differs from the guardrail lights' (1 − 2α).
+    """
     cuped = any(e.adjusted is not None for e in rows)
     bayes = any(e.prob_better is not None for e in rows)
     cols = [("metric", False), ("variant", False)]
@@ -83,16 +87,22 @@ def effects(rows: Sequence[Effect]) -> Table:
         cols.append(("P(better)", True))
     out = []
     for e in rows:
-        cells = [e.metric, e.variant, *_lift(e.raw)]
+        cells = [e.metric, e.variant, *_lift(e.raw, alpha)]
         if cuped:
-            cells += _lift(e.adjusted)
+            cells += _lift(e.adjusted, alpha)
         if bayes:
             cells.append(fmt.share(e.prob_better))
         out.append(cells)
-    return _table(cols, out)
+    caption = None
+    if alpha is not None:
+        caption = (
+            f"Relative effects with {fmt.share(1 - alpha, 0)} intervals; guardrail lights "
+            f"use {fmt.share(1 - 2 * alpha, 0)} intervals (two one-sided tests at α)"
+        )
+    return _table(cols, out, caption)
 
 
-def segments(rows: Sequence[SegmentEffect]) -> Table:
+def segments(rows: Sequence[SegmentEffect], alpha: float | None = None) -> Table:
     """Each segment's effect with its interval, p-value and the corrected p-value."""
     cols = [("metric", False), ("dimension", False), ("segment", False), ("variant", False)]
     cols += [("units", True), ("lift", True), ("interval", True), ("p", True), ("p (adj)", True)]
@@ -100,18 +110,18 @@ def segments(rows: Sequence[SegmentEffect]) -> Table:
         [
             s.metric,
             s.dimension,
-            s.segment,
+            fmt.segment(s.segment),
             s.variant,
             f"{fmt.count(s.n_control)} / {fmt.count(s.n_variant)}",
-            *_lift(s.estimate),
-            fmt.p_value(s.estimate.p_value_adjusted),
+            *_lift(s.estimate, alpha),
+            fmt.p_value(s.estimate.p_value_adjusted, alpha),
         ]
         for s in rows
     ]
     return _table(cols, out, "Segment effects")
 
 
-def heterogeneity(rows: Sequence[Heterogeneity]) -> Table:
+def heterogeneity(rows: Sequence[Heterogeneity], alpha: float | None = None) -> Table:
     """Cochran's Q per dimension: do the segment effects differ at all?"""
     cols = [("metric", False), ("dimension", False), ("variant", False), ("Q", True)]
     cols += [("df", True), ("p", True), ("I²", True), ("strongest", False), ("weakest", False)]
@@ -122,10 +132,10 @@ def heterogeneity(rows: Sequence[Heterogeneity]) -> Table:
             h.variant,
             fmt.fixed(h.q),
             fmt.count(h.df),
-            fmt.p_value(h.p_value),
+            fmt.p_value(h.p_value, alpha),
             fmt.share(h.i_squared, 0),
-            h.strongest or fmt.MISSING,
-            h.weakest or fmt.MISSING,
+            fmt.MISSING if h.strongest is None else fmt.segment(h.strongest),
+            fmt.MISSING if h.weakest is None else fmt.segment(h.weakest),
         ]
         for h in rows
     ]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from shipit.report import section_tables as tables
 from shipit.report.section_tables import Column, Table
-from shipit.report.summaries import AUDIENCES, DECISION_WORDS, summaries
+from shipit.report.summaries import AUDIENCES, DECISION_WORDS, summaries, true_effect
 from shipit.result import format as fmt
 from shipit.result.model import Analysis, CheckStatus, Decision, Light
 
@@ -151,7 +151,7 @@ def _effects(a: Analysis) -> Section:
     return Section(
         "effects",
         "Effects (relative)",
-        tables=(tables.effects(a.effects),),
+        tables=(tables.effects(a.effects, a.alpha),),
         charts=chart_names(a, ("effects",)),
     )
 
@@ -161,9 +161,9 @@ def _segments(a: Analysis) -> Section | None:
         return None
     parts = []
     if a.segments:
-        parts.append(tables.segments(a.segments))
+        parts.append(tables.segments(a.segments, a.alpha))
     if a.heterogeneity:
-        parts.append(tables.heterogeneity(a.heterogeneity))
+        parts.append(tables.heterogeneity(a.heterogeneity, a.alpha))
     return Section(
         "segments",
         "Segments and heterogeneity",
@@ -192,9 +192,10 @@ def _power(a: Analysis) -> Section | None:
 def _truth(a: Analysis) -> Section | None:
     if not a.true_effects:
         return None
-    rows = tuple((k, fmt.signed(v)) for k, v in sorted(a.true_effects.items()))
+    rows = tuple((k, true_effect(a, k, v)) for k, v in sorted(a.true_effects.items()))
     table = Table((Column("metric"), Column("true effect", numeric=True)), rows)
-    return Section("truth", "True effects (simulation)", tables=(table,))
+    note = "relative effects as percentages; absolute ones in the metric's unit, marked (abs.)"
+    return Section("truth", "True effects (simulation)", tables=(table,), notes=(note,))
 
 
 def _notes(a: Analysis) -> Section | None:

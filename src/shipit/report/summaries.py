@@ -11,7 +11,7 @@ from shipit.errors import InputError
 from shipit.result import format as fmt
 from shipit.result.model import Analysis, Effect
 
-__all__ = ["AUDIENCES", "summaries", "summary"]
+__all__ = ["AUDIENCES", "summaries", "summary", "true_effect"]
 
 AUDIENCES = ("executive", "product", "engineering", "data_science")
 
@@ -34,6 +34,10 @@ def _line(e: Effect) -> str:
     return f"{e.metric} ({e.variant}): {fmt.estimate(b.rel_effect, b.rel_ci_low, b.rel_ci_high)}"
 
 
+def _seg(value: str | None) -> str:
+    return fmt.MISSING if value is None else fmt.segment(value)
+
+
 def executive(a: Analysis) -> list[str]:
     """Impact, risk, recommendation."""
     v = a.verdict
@@ -41,9 +45,11 @@ def executive(a: Analysis) -> list[str]:
     lines = [head]
     lines += [f"Impact: {_line(e)}" for e in _primary(a)]
     risky = [g for g in a.guardrails if g.light != "green"]
-    lines.append(
-        "Risk: " + ("; ".join(g.message for g in risky) if risky else "all guardrails green")
-    )
+    if not a.guardrails:
+        risk = "no guardrails in the plan, so no harm was tested for"
+    else:
+        risk = "; ".join(g.message for g in risky) if risky else "all guardrails green"
+    lines.append(f"Risk: {risk}")
     if v.reasons:
         lines.append(f"Why: {v.reasons[0]}")
     return lines
@@ -56,16 +62,21 @@ def product(a: Analysis) -> list[str]:
         if h.metric != a.primary:
             continue
         differ = h.p_value is not None and h.p_value < a.alpha
+        rank = (
+            f"; strongest {_seg(h.strongest)}, weakest {_seg(h.weakest)} (by relative effect)"
+            if h.strongest is not None and h.weakest is not None
+            else ""
+        )
         lines.append(
-            f"{h.dimension}: effects {'differ' if differ else 'do not differ detectably'} "
-            f"(Cochran's Q {fmt.p_equals(h.p_value)}); "
-            f"strongest {h.strongest}, weakest {h.weakest}"
+            f"{h.dimension} ({h.variant}): effects "
+            f"{'differ' if differ else 'do not differ detectably'} "
+            f"(Cochran's Q {fmt.p_equals(h.p_value, alpha=a.alpha)}){rank}"
         )
     for s in a.segments:
         if s.metric == a.primary:
             e = s.estimate
             lift = fmt.estimate(e.rel_effect, e.rel_ci_low, e.rel_ci_high)
-            lines.append(f"{s.dimension}={s.segment} ({s.variant}): {lift}")
+            lines.append(f"{s.dimension}={fmt.segment(s.segment)} ({s.variant}): {lift}")
     v = a.verdict
     stuck = next((r for r in v.reasons if r.startswith("extending cannot settle")), None)
     if v.decision == "iterate" and stuck is not None:
@@ -124,9 +135,17 @@ def data_science(a: Analysis) -> list[str]:
     if a.true_effects:
         lines.append(
             "true effects (simulation): "
-            + ", ".join(f"{k} {fmt.signed(v)}" for k, v in sorted(a.true_effects.items()))
+            + ", ".join(f"{k} {true_effect(a, k, v)}" for k, v in sorted(a.true_effects.items()))
         )
     return lines
+
+
+def true_effect(a: Analysis, key: str, value: float) -> str:
+    """A recorded true effect in its unit: a percentage when relative (as every relative
+    effect reads), a signed number marked ``(abs.)`` when absolute."""
+    if key in a.true_effects_absolute:
+        return f"{fmt.signed(value)} (abs.)"
+    return fmt.pct(value)
 
 
 def summary(a: Analysis, audience: str) -> list[str]:

@@ -29,6 +29,8 @@ __all__ = [
     "pct",
     "pct_sig",
     "points",
+    "segment",
+    "segment_order",
     "share",
     "signed",
 ]
@@ -42,26 +44,38 @@ _P_FLOOR = "1e-300"
 Fmt = Callable[[Any], str]
 
 
-def p_value(p: float | None) -> str:
+def p_value(p: float | None, alpha: float | None = None) -> str:
     """A p-value to two significant digits; one that underflowed to 0 reads ``<1e-300``.
 
-    >>> p_value(0.01234), p_value(0.0), p_value(None)
-    ('0.012', '<1e-300', '—')
+    Given the test's ``alpha``, a p-value is never rounded onto or across it: more digits
+    are written until the printed value is on the same side of α as the p-value itself.
+
+    >>> p_value(0.01234), p_value(0.0), p_value(None), p_value(0.0504, 0.05)
+    ('0.012', '<1e-300', '—', '0.0504')
     """
     if p is None:
         return MISSING
-    return f"<{_P_FLOOR}" if p == 0 else f"{p:.2g}"
+    if p == 0:
+        return f"<{_P_FLOOR}"
+    text = f"{p:.2g}"
+    if alpha is not None and p != alpha:
+        for digits in range(3, 8):
+            shown = float(text)
+            if shown != alpha and (shown < alpha) == (p < alpha):
+                break
+            text = f"{p:.{digits}g}"
+    return text
 
 
-def p_equals(p: float | None, name: str = "p") -> str:
+def p_equals(p: float | None, name: str = "p", alpha: float | None = None) -> str:
     """A p-value in prose: ``p = 0.012``, ``p < 1e-300`` when it underflowed to 0.
 
-    >>> p_equals(0.01234), p_equals(0.0, "adjusted p")
-    ('p = 0.012', 'adjusted p < 1e-300')
+    >>> p_equals(0.01234), p_equals(0.0, "adjusted p"), p_equals(0.0504, alpha=0.05)
+    ('p = 0.012', 'adjusted p < 1e-300', 'p = 0.0504')
     """
     if p is not None and p == 0:
         return f"{name} < {_P_FLOOR}"
-    return f"{name} = {p_value(p)}"
+    return f"{name} = {p_value(p, alpha)}"
 
 
 def pct(x: float | None, digits: int = 2) -> str:
@@ -182,3 +196,33 @@ def estimate(x: float | None, low: float | None, high: float | None, fmt: Fmt = 
     if low is None or high is None:
         return fmt(x)
     return f"{fmt(x)} {interval(low, high, fmt)}"
+
+
+def _as_number(text: str) -> float | None:
+    try:
+        x = float(text)
+    except ValueError:
+        return None
+    return x if x == x and abs(x) != float("inf") else None
+
+
+def segment(value: str) -> str:
+    """A segment's value as read: a whole number stored as a float (``"10.0"``) reads ``10``.
+
+    >>> segment("10.0"), segment("2.5"), segment("mobile")
+    ('10', '2.5', 'mobile')
+    """
+    x = _as_number(value)
+    if x is None or not x.is_integer() or "." not in value or "e" in value.lower():
+        return value
+    return str(int(x))
+
+
+def segment_order(value: str) -> tuple[int, float, str]:
+    """A sort key putting numeric segment values in numeric order, then the rest by text.
+
+    >>> sorted(["10.0", "2.0", "1.0", "(none)"], key=segment_order)
+    ['1.0', '2.0', '10.0', '(none)']
+    """
+    x = _as_number(value)
+    return (0, x, "") if x is not None else (1, 0.0, value)

@@ -245,6 +245,10 @@ class Analysis(_Frozen):
     power: tuple[PowerInfo, ...] = ()
     verdict: Verdict
     true_effects: dict[str, float] | None = None
+    true_effects_absolute: tuple[str, ...] = Field(
+        default=(),
+        description="keys of true_effects that are absolute effects; the rest are relative",
+    )
     notes: tuple[str, ...] = ()
 
     def effect(self, metric: str, variant: str) -> Effect | None:

@@ -76,6 +76,7 @@ def test_novelty_message_gives_each_period_its_interval() -> None:
     check = novelty_check(days, est, np.full(14, 0.01))
     half = 1.959963984540054 * 0.01 / np.sqrt(7)
     assert check.status == "warn"
-    assert f"0.2 [{0.2 - half:.4g}, {0.2 + half:.4g}]" in check.message
-    assert f"0.05 [{0.05 - half:.4g}, {0.05 + half:.4g}] later" in check.message
+    # relative effects read as percentages, like every relative effect in the report
+    assert f"relative effect +20.00% [{0.2 - half:+.2%}, {0.2 + half:+.2%}]" in check.message
+    assert f"+5.00% [{0.05 - half:+.2%}, {0.05 + half:+.2%}] later" in check.message
     assert check.details["later_se"] == pytest.approx(0.01 / np.sqrt(7))

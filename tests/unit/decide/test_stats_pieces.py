@@ -240,3 +240,11 @@ def test_simpson_pooled_effect_carries_its_interval() -> None:
     pooled = check.details["pooled_effect"]
     assert isinstance(pooled, float)
     assert f"{pooled:+.4g} [{pooled - 1.959963984540054 * se:+.4g}," in check.message
+
+
+def test_simpson_states_the_unit_of_its_pooled_effect() -> None:
+    # each segment +1; pooled: variant 0.8·12 + 0.2·102 = 30 against control 0.2·11 + 0.8·101 = 83
+    check = simpson_check(["a", "b"], [200, 800], [800, 200], [11.0, 101.0], [12.0, 102.0])
+    assert check.status == "fail"
+    assert "pooled difference in means -53 (absolute, in the metric's unit; " in check.message
+    assert "-63.86% of the control mean)" in check.message  # -53 / 83

@@ -163,7 +163,10 @@ def test_ship_to_segment_when_only_one_segment_wins() -> None:
     assert v.decision == "ship_to_segment"
     assert v.segments == ("device=mobile",)
     assert any("Cochran's Q = 40.50" in r for r in v.reasons)
-    line = "device=mobile: +8.00% [+6.04%, +9.96%] (Holm over all segment tests: p = 2e-09)"
+    line = (
+        "device=mobile (v): +8.00% [+6.04%, +9.96%] "
+        "(Holm-adjusted p over all segment tests = 2e-09)"
+    )
     assert line in v.reasons
 
 

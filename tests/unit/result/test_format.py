@@ -67,3 +67,18 @@ def test_numbers_counts_and_effects_in_their_units() -> None:
     assert fmt.estimate(0.05, 0.01, 0.09) == "+5.00% [+1.00%, +9.00%]"
     assert fmt.fixed(2.345, 1) == "2.3"
     assert fmt.pct_sig(0.01234) == "1.23%"
+
+
+@given(probability, st.sampled_from([0.01, 0.05, 0.1]))
+def test_a_p_value_is_never_rounded_onto_or_across_alpha(p: float, alpha: float) -> None:
+    shown = float(fmt.p_value(p, alpha).lstrip("<"))
+    if p != alpha and p > 0:
+        assert (shown < alpha) == (p < alpha)
+        assert shown != alpha
+        assert shown == pytest.approx(p, rel=0.05)
+
+
+def test_a_p_value_just_above_alpha_keeps_its_digits() -> None:
+    assert fmt.p_equals(0.0504, alpha=0.05) == "p = 0.0504"
+    assert fmt.p_equals(0.0496, alpha=0.05) == "p = 0.0496"
+    assert fmt.p_equals(0.012, alpha=0.05) == "p = 0.012"
