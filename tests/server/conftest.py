@@ -3,16 +3,14 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from pgschema import pg_schema
 from server.live import Live, ThreadServer, free_port, wait_ready
-
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -51,25 +49,6 @@ def live_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Live]:
     finally:
         for _ in schemas:
             pass
-
-
-def pg_schema() -> Iterator[str]:
-    """A fresh schema in the ``test`` database, dropped afterwards."""
-    sa = pytest.importorskip("sqlalchemy")
-    pytest.importorskip("psycopg", reason="psycopg is not installed (extra: postgres)")
-    schema = f"shipit_test_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = sa.create_engine(PG_URL, connect_args={"connect_timeout": 3})
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    except sa.exc.OperationalError as exc:
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 (database test) is not reachable: {exc.orig}")
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def serve(tmp_path: Path, database_url: str | None = None, **settings: Any) -> Iterator[Live]:
