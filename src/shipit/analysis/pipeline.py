@@ -14,13 +14,14 @@ import numpy as np
 
 from shipit.analysis.checks import daily_effects, power_of_primary, trust_checks
 from shipit.analysis.effects import RowStats, pair_rows, row_stats
+from shipit.analysis.guard import check_inputs, guarded, timing_check
 from shipit.analysis.policy import direction, metric_order, policy_from_spec
 from shipit.analysis.sequential import current_bounds
 from shipit.decide.assemble import assemble
 from shipit.decide.build import effects_from_comparison, segment_effects_from_comparison
 from shipit.errors import DataError
 from shipit.metrics.kinds import kind_of
-from shipit.metrics.run import compute_moments
+from shipit.metrics.run import compute_moments as _compute_moments
 from shipit.metrics.summary import GroupKey, MetricMoments
 from shipit.result.model import Analysis, Effect, SegmentEffect, SequentialBounds
 from shipit.spec.experiment import Experiment
@@ -62,6 +63,9 @@ def analyze(
     control = experiment.control_variant
     others = [v for v in variants if v != control]
     key = experiment.key
+    dims = tuple(plan.segments if segments is None else segments)
+    check_inputs(key, variants, metrics, engine, phase=phase, segments=dims)
+    compute_moments = guarded(_compute_moments, metrics)
     say("moments overall")
     overall = compute_moments(engine, key, phase, variants, metrics, phase_start=phase_start)
     counts = {v: int(n) for v, n in zip(variants, _n(overall, variants), strict=True)}
@@ -73,7 +77,6 @@ def analyze(
     effects: list[Effect] = []
     for metric in metrics:
         effects += _effects(overall, metric, control, others, experiment, recorded_looks)
-    dims = tuple(plan.segments if segments is None else segments)
     by_segment = {}
     for d in dims:
         say(f"moments by {d}")
@@ -117,6 +120,9 @@ def analyze(
         seg_effects,
         novelty,
     )
+    timing = timing_check(key, metrics, engine, phase=phase)
+    if timing is not None:
+        trust.append(timing)
     policy = policy_from_spec(experiment)
     power, power_checks = power_of_primary(experiment, overall, by_day, effects, planned_units)
     return assemble(
