@@ -20,7 +20,8 @@ KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 # Column sizes of the registry (PostgreSQL enforces them): keys and units 200, salts 400.
 MAX_KEY = 200
 MAX_SALT = 400
-WEIGHT_TOLERANCE = 1e-9
+# Weights summing to 1 within this are accepted and normalised (1/3 may be typed 0.333333).
+WEIGHT_TOLERANCE = 1e-6
 
 
 class _Frozen(BaseModel):
@@ -32,10 +33,24 @@ class _Frozen(BaseModel):
 class Variant(_Frozen):
     """One variant and its share of the enrolled traffic."""
 
-    key: str = Field(min_length=1, max_length=MAX_KEY, pattern=KEY_PATTERN)
+    # Variant keys are data (they are stored, reported and compared as given): any
+    # printable text, spaces included, that is not blank.
+    key: str = Field(min_length=1, max_length=MAX_KEY)
     weight: float = Field(ge=0, le=1)
     name: str = ""
     description: str = ""
+
+    @field_validator("key")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("a variant key cannot be blank")
+        if not value.isprintable():
+            bad = next(c for c in value if not c.isprintable())
+            raise ValueError(
+                f"a variant key is printable text; {value!r} holds the control character {bad!r}"
+            )
+        return value
 
 
 class Namespace(_Frozen):
@@ -126,6 +141,15 @@ class Experiment(_Frozen):
         check_raw(data)
         return data
 
+    @field_validator("variants")
+    @classmethod
+    def _normalised(cls, value: tuple[Variant, ...]) -> tuple[Variant, ...]:
+        """Weights within ``WEIGHT_TOLERANCE`` of summing to 1 are scaled to sum to 1."""
+        total = sum(v.weight for v in value)
+        if abs(total - 1.0) > 1e-12 and _sums_to_one(total):  # idempotent: no ulp games
+            return tuple(v.model_copy(update={"weight": v.weight / total}) for v in value)
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> Experiment:
         problems = _problems(self)
@@ -168,6 +192,12 @@ class Experiment(_Frozen):
         return self.model_dump(mode="json", by_alias=True, exclude_defaults=True, exclude=exclude)
 
 
+def _sums_to_one(total: float) -> bool:
+    """Whether weights summing to ``total`` sum to 1 within ``WEIGHT_TOLERANCE`` (and the
+    rounding of the sum itself: 3 × 0.333333 is 1e-6 short, give or take an ulp)."""
+    return abs(total - 1.0) <= WEIGHT_TOLERANCE + 1e-12
+
+
 def _problems(exp: Experiment) -> list[tuple[Loc, str]]:
     """Cross-field rules, each reported with its path."""
     out: list[tuple[Loc, str]] = []
@@ -176,9 +206,9 @@ def _problems(exp: Experiment) -> list[tuple[Loc, str]]:
         if key in keys[:i]:
             out.append((("variants", i, "key"), f"duplicate variant key {key!r}"))
     total = sum(v.weight for v in exp.variants)
-    if abs(total - 1.0) > WEIGHT_TOLERANCE:
+    if not _sums_to_one(total):
         shown = " + ".join(f"{v.weight:g}" for v in exp.variants)
-        out.append((("variants",), f"weights must sum to 1, got {shown} = {total:g}"))
+        out.append((("variants",), f"weights must sum to 1, got {shown} = {total:.9g}"))
     if exp.control is not None and exp.control not in keys:
         out.append((("control",), f"unknown variant {exp.control!r}; variants are {keys}"))
     for unit, variant in exp.forced.items():
