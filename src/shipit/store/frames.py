@@ -104,6 +104,10 @@ def _ibis_table(data: Any) -> TableRef | None:
         backend = data.get_backend()
     except Exception as exc:  # an unbound (memtable) expression
         raise InputError(f"the Ibis table has no backend to run on: {exc}") from exc
-    engine = IbisEngine(backend)
+    engine: Engine = IbisEngine(backend)
+    if engine.dialect == "duckdb" and hasattr(backend, "con"):
+        from shipit.store.duckdb import DuckDBEngine
+
+        engine = DuckDBEngine.from_connection(backend.con)  # Arrow without a DB-API copy
     sql = ibis.to_sql(data, dialect=engine.dialect)
     return TableRef(engine, f"({sql}) AS shipit_table", "the Ibis table", False)
