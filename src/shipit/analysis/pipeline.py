@@ -84,8 +84,14 @@ def analyze(
     step as it starts (the engine queries take minutes at 10M units). ``recorded_looks``
     (per variant) are the information fractions of earlier analyses of this phase, which a
     group-sequential plan counts as looks taken (else the plan's schedule: see
-    ``analysis.sequential.looks_taken``).
+    ``analysis.sequential.looks_taken``). ``srm_threshold`` overrides the plan's
+    ``analysis.srm_threshold``. A spec with a ``source`` reads its per-unit table instead
+    (a file, or ``engine:NAME`` in ``engine``).
     """
+    if srm_threshold is not None:
+        experiment = with_srm_threshold(experiment, srm_threshold)
+    if experiment.source is not None:
+        return _analyze_source(experiment, engine)
     say = progress or (lambda _step: None)
     plan = experiment.analysis
     defs = experiment.metric_defs()

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+
 from shipit.analysis.checks import power_of_primary, trust_checks
 from shipit.analysis.pipeline import _effects, _segment_effects
 from shipit.analysis.policy import metric_order, policy_from_spec
@@ -97,7 +99,11 @@ def analyze_table(
     update: dict[str, object] = {"segments": tuple(segments)}
     if srm_threshold is not None:
         update["srm_threshold"] = srm_threshold
-    plan = AnalysisPlan.model_validate({**base.model_dump(), **update})
+    try:
+        plan = AnalysisPlan.model_validate({**base.model_dump(), **update})
+    except ValidationError as exc:
+        problem = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise InputError(f"analysis plan: {problem}") from exc
     tm = table_moments(
         ref.engine,
         ref.source,
