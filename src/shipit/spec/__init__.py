@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     )
     from shipit.spec.metric import Aggregate, Covariate, MetricDef, Window
     from shipit.spec.plan import AnalysisPlan, BayesianPlan, Prior, SequentialPlan
+    from shipit.spec.source import TableSource
     from shipit.spec.targeting import AllOf, AnyOf, Condition, Not, Rule, may_overlap
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "Rule",
     "SequentialPlan",
     "SpecValidationError",
+    "TableSource",
     "Variant",
     "Window",
     "check_file_conflicts",
@@ -78,6 +80,7 @@ _WHERE: dict[str, str] = {
     "Rule": "shipit.spec.targeting",
     "SequentialPlan": "shipit.spec.plan",
     "SpecValidationError": "shipit.spec._problems",
+    "TableSource": "shipit.spec.source",
     "Variant": "shipit.spec.experiment",
     "Window": "shipit.spec.metric",
     "check_file_conflicts": "shipit.spec.io",

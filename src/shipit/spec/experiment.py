@@ -12,6 +12,7 @@ from shipit.spec.guardrail import Guardrail
 from shipit.spec.limits import check_raw
 from shipit.spec.metric import MetricDef
 from shipit.spec.plan import AnalysisPlan
+from shipit.spec.source import TableSource
 from shipit.spec.targeting import Condition
 
 __all__ = ["Experiment", "Holdout", "Namespace", "Variant"]
@@ -132,6 +133,8 @@ class Experiment(_Frozen):
     secondary_metrics: tuple[str, ...] = ()
     guardrails: tuple[Guardrail, ...] = ()
     analysis: AnalysisPlan = AnalysisPlan()
+    # A per-unit table instead of the event store (metrics then name columns).
+    source: TableSource | None = None
     start: date | None = None
     end: date | None = None
 
@@ -248,6 +251,7 @@ def _problems(exp: Experiment) -> list[tuple[Loc, str]]:
     for i, unit in enumerate(exp.exclude):
         if unit in exp.forced:
             out.append((("exclude", i), f"unit {unit!r} is both excluded and forced"))
+    out += _source_problems(exp)
     seq = exp.analysis.sequential
     if seq.kind == "gst" and seq.horizon is None:
         out.append(
@@ -257,4 +261,30 @@ def _problems(exp: Experiment) -> list[tuple[Loc, str]]:
                 "at the last look, from which each look's information fraction is read",
             )
         )
+    return out
+
+
+def _source_problems(exp: Experiment) -> list[tuple[Loc, str]]:
+    """Metrics of a per-unit table name columns; metrics of the event store name events."""
+    out: list[tuple[Loc, str]] = []
+    for field in ("shared_metrics", "metrics"):
+        for i, m in enumerate(getattr(exp, field)):
+            parts = [m] if m.numerator is None else [m.numerator, m.denominator]
+            columns = [p.column for p in parts if p is not None]
+            if exp.source is not None and None in columns:
+                out.append(
+                    (
+                        (field, i),
+                        f"metric {m.name!r} names an event, but the experiment reads a "
+                        "per-unit table (source): give the metric a column",
+                    )
+                )
+            elif exp.source is None and any(c is not None for c in columns):
+                out.append(
+                    (
+                        (field, i),
+                        f"metric {m.name!r} names a column: add a source block "
+                        "(source: {table: ..., variant: ...}) or give it an event",
+                    )
+                )
     return out

@@ -40,11 +40,19 @@ class Window(_Frozen):
 
 
 class Aggregate(_Frozen):
-    """One per-unit aggregation of one event's values (``value`` column by default)."""
+    """One per-unit aggregation of one event's values (``value`` column by default), or a
+    column of a per-unit table (``column``, for an experiment with a ``source``)."""
 
-    event: str = Field(min_length=1)
+    event: str | None = Field(default=None, min_length=1)
     aggregation: Aggregation = "sum"
     value: str = "value"
+    column: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Aggregate:
+        if (self.event is None) == (self.column is None):
+            raise ValueError("a numerator or denominator takes either an event or a column")
+        return self
 
 
 class Covariate(_Frozen):
@@ -75,6 +83,8 @@ class MetricDef(_Frozen):
     value: str = "value"
     numerator: Aggregate | None = None
     denominator: Aggregate | None = None
+    # A column of a per-unit table (an experiment with a ``source``): the unit's value.
+    column: str | None = Field(default=None, min_length=1)
     window: Window = Window()
     winsorize: float | None = Field(default=None, gt=0.5, lt=1.0)
     covariates: tuple[Covariate, ...] = ()
@@ -90,8 +100,15 @@ class MetricDef(_Frozen):
             raise ValueError("a ratio metric needs both numerator and denominator")
         if ratio and self.event is not None:
             raise ValueError("a ratio metric takes numerator/denominator, not event")
-        if not ratio and self.event is None:
-            raise ValueError("a metric needs an event (or a numerator and denominator)")
+        if ratio and self.column is not None:
+            raise ValueError("a ratio metric takes numerator/denominator, not column")
+        if self.event is not None and self.column is not None:
+            raise ValueError("a metric takes an event or a column (of a per-unit table), not both")
+        if not ratio and self.event is None and self.column is None:
+            raise ValueError(
+                "a metric needs an event (or a numerator and denominator, "
+                "or a column of a per-unit table)"
+            )
         problem = _quantile_problem(self, ratio)
         if problem:
             raise ValueError(problem)

@@ -47,6 +47,14 @@ class DuckDBEngine:
         except duckdb.Error as exc:
             raise EngineError(f"cannot open DuckDB store {self.path}: {exc}") from exc
 
+    @classmethod
+    def from_connection(cls, con: duckdb.DuckDBPyConnection) -> DuckDBEngine:
+        """An engine on an open DuckDB connection (an Ibis DuckDB backend's), not owned."""
+        engine = cls.__new__(cls)
+        engine.path = ":connection:"
+        engine.con = con
+        return engine
+
     def __repr__(self) -> str:
         return f"DuckDBEngine({self.path!r})"
 
