@@ -6,11 +6,12 @@ first exposure, multi-variant exclusion, segment and day semantics):
 1. ``f_events``: the unit's events of the funnel's steps inside the metric window (and
    its ``where``), by day up to the end of each day;
 2. ``f_s1`` .. ``f_sk``: step by step, each candidate start's greedy chain: the earliest
-   event of step j strictly after the chain's time at step j − 1 (a window ``MIN`` over the
-   following rows of the candidates and the step's events, ordered by time). Without
-   ``within_hours`` the earliest first step is the only candidate needed (the greedy chain
-   from it completes whenever any does); with it every first-step event starts a chain,
-   and a chain stops once it passes ``within_hours`` after its start;
+   event of step j strictly after the chain's time at step j − 1. Without ``within_hours``
+   the earliest first step is the only candidate needed (the greedy chain from it
+   completes whenever any does): a join and a ``MIN`` per step. With it every first-step
+   event starts a chain (a window ``MIN`` over the following rows of the candidates and
+   the step's events, ordered by time), and a chain stops once it passes ``within_hours``
+   after its start;
 3. ``f_reach``: per unit the deepest step a chain reached; ``f_groups``: per group the
    exposed units and, for each step, the units that reached it.
 
@@ -33,6 +34,7 @@ from shipit.store.sql import Capabilities, capabilities_for, identifier, literal
 __all__ = ["FunnelQuery"]
 
 _DUCKDB = capabilities_for("duckdb")
+_ONCE = ("exposed", "exposed_days", "f_events")
 
 
 @dataclass(frozen=True)
@@ -139,13 +141,8 @@ class FunnelQuery:
         within = self.metric.within_hours
         first = literal(self.steps[0])
         if within is None:
-            s1 = (
-                f"SELECT {part}, MIN(ts) AS start, MIN(ts) AS t FROM f_events "
-                f"WHERE step = {first} GROUP BY {part}"
-            )
-        else:
-            s1 = f"SELECT {part}, ts AS start, ts AS t FROM f_events WHERE step = {first}"
-        out = [("f_s1", s1)]
+            return self._earliest_chain(part)
+        out = [("f_s1", f"SELECT {part}, ts AS start, ts AS t FROM f_events WHERE step = {first}")]
         for j, step in enumerate(self.steps[1:], start=2):
             # At equal times the step's events (kind 0) sort before the candidates (kind 1):
             # the frame from a candidate on holds only events strictly after it.
@@ -159,16 +156,37 @@ class FunnelQuery:
                 "ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING)"
             )
             nxt = f"SELECT {part}, start, kind, {following} AS nxt FROM ({rows}) c"
-            t = (
-                "nxt"
-                if within is None
-                else f"CASE WHEN nxt <= {offset('start', within)} THEN nxt END"
-            )
+            t = f"CASE WHEN nxt <= {offset('start', within)} THEN nxt END"
             out.append((f"f_s{j}", f"SELECT {part}, start, {t} AS t FROM ({nxt}) w WHERE kind = 1"))
+        return out
+
+    def _earliest_chain(self, part: str) -> list[tuple[str, str]]:
+        """Without ``within_hours`` one chain per unit, from its earliest first step: step
+        j's time is the earliest event of step j after step j − 1's (a join and a MIN)."""
+        on = " AND ".join(f"e.{c.strip()} = p.{c.strip()}" for c in part.split(","))
+        keys = ", ".join(f"p.{c.strip()}" for c in part.split(","))
+        out = [
+            (
+                "f_s1",
+                f"SELECT {part}, MIN(ts) AS t FROM f_events "
+                f"WHERE step = {literal(self.steps[0])} GROUP BY {part}",
+            )
+        ]
+        for j, step in enumerate(self.steps[1:], start=2):
+            out.append(
+                (
+                    f"f_s{j}",
+                    f"SELECT {keys}, MIN(e.ts) AS t FROM f_s{j - 1} p JOIN f_events e "
+                    f"ON {on} AND e.step = {literal(step)} AND e.ts > p.t GROUP BY {keys}",
+                )
+            )
         return out
 
     def _render(self, ctes: list[tuple[str, str]], select: str) -> str:
         from shipit.metrics.compile import render
 
-        body = ",\n".join(f"{name} AS ({sql})" for name, sql in ctes)
+        # The exposed units and the funnel's events are read more than once: computed once.
+        body = ",\n".join(
+            f"{name} AS {'MATERIALIZED ' if name in _ONCE else ''}({sql})" for name, sql in ctes
+        )
         return render(f"WITH {body}\n{select}", self.capabilities)
