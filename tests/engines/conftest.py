@@ -108,6 +108,9 @@ def _per_unit(
         "count_distinct": lambda: grouped.nunique(),
         "max": lambda: grouped.max(),
         "any": lambda: ev.groupby("unit_id").size().clip(upper=1),
+        "active_days": lambda: ev.groupby("unit_id")["timestamp"].agg(
+            lambda t: t.dt.normalize().nunique()
+        ),
     }[agg.aggregation]()
     return values.reindex(units["unit_id"]).fillna(0.0).to_numpy(dtype=float)
 
@@ -178,12 +181,21 @@ def reference_moments(
                 cols["den"] = _per_unit(m.denominator, m.window, sel, data.events, cutoff)
             else:
                 cols["y"] = _per_unit(m, m.window, sel, data.events, cutoff)
+            lo_cap = m.cap.min if m.cap is not None else None
+            hi_cap = m.cap.max if m.cap is not None else None
+            for k in list(cols):
+                cols[k] = np.clip(cols[k], lo_cap, hi_cap) if m.cap is not None else cols[k]
             if m.winsorize is not None:
                 # Pooled over all units at the end of the period, by day too.
                 for k in list(cols):
                     agg = {"num": m.numerator, "den": m.denominator}.get(k, m)
                     whole = _per_unit(agg, m.window, units, data.events, None)
-                    cols[k] = np.minimum(cols[k], np.quantile(whole, m.winsorize))
+                    if m.cap is not None:
+                        whole = np.clip(whole, lo_cap, hi_cap)
+                    if m.winsorize_upper is not None:
+                        cols[k] = np.minimum(cols[k], np.quantile(whole, m.winsorize_upper))
+                    if m.winsorize_lower is not None:
+                        cols[k] = np.maximum(cols[k], np.quantile(whole, m.winsorize_lower))
             for j, cov in enumerate(m.covariates, start=1):
                 if cov.column is not None:
                     cols[f"x{j}"] = sel[cov.column].fillna(0.0).to_numpy(dtype=float)

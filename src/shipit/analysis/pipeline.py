@@ -14,6 +14,7 @@ import numpy as np
 
 from shipit.analysis.checks import daily_effects, power_of_primary, trust_checks
 from shipit.analysis.effects import RowStats, pair_rows, row_stats
+from shipit.analysis.funnels import funnel_steps
 from shipit.analysis.guard import check_inputs, guarded, timing_check
 from shipit.analysis.policy import direction, metric_order, policy_from_spec
 from shipit.analysis.sequential import current_bounds
@@ -164,7 +165,7 @@ def analyze(
         trust.append(timing)
     policy = policy_from_spec(experiment)
     power, power_checks = power_of_primary(experiment, overall, by_day, effects, planned_units)
-    return assemble(
+    result = assemble(
         experiment=key,
         control=control,
         variants=variants,
@@ -179,6 +180,8 @@ def analyze(
         true_effects=true_effects,
         true_effects_absolute=true_effects_absolute,
     )
+    steps = funnel_steps(overall, metrics, variants, plan.alpha)
+    return result.model_copy(update={"funnel_steps": tuple(steps)}) if steps else result
 
 
 def _n(mm: MetricMoments, variants: Sequence[str]) -> np.ndarray:

@@ -30,7 +30,7 @@ from shipit.metrics.daily import daily_ctes
 from shipit.metrics.exposures import Cte, exposure_ctes, phase_filter, phase_start_literal
 from shipit.metrics.kinds import kind_of
 from shipit.metrics.request import MomentsRequest
-from shipit.metrics.units import UnitValues, capped
+from shipit.metrics.units import Bounds, UnitValues, capped
 from shipit.metrics.windows import bounds
 from shipit.spec.metric import Aggregate, Covariate, MetricDef
 from shipit.store.sql import Capabilities, capabilities_for, identifier, literal
@@ -84,8 +84,10 @@ class _Values:
     units: UnitValues
     columns: list[MetricColumns]
     sparse: bool
-    pooled_caps: list[tuple[str, float]] = field(default_factory=list)  # (alias, quantile)
-    fixed: dict[str, float] = field(default_factory=dict)  # alias -> literal cap (by day)
+    # (alias, lower quantile, upper quantile): pooled quantile caps (winsorize)
+    pooled_caps: list[tuple[str, float | None, float | None]] = field(default_factory=list)
+    # alias -> literal (min, max) caps: ``cap``, and by day the period's winsorizing caps
+    fixed: dict[str, Bounds] = field(default_factory=dict)
     cap_names: dict[tuple[str, str], str] = field(default_factory=dict)  # (metric, z) -> alias
 
 
@@ -108,9 +110,15 @@ def compile_moments(request: MomentsRequest, capabilities: Capabilities = _DUCKD
         ref = {a: capped(values.units.source, values.fixed, a) for a in values.units.source}
         source = "unit_values"
         if values.pooled_caps:
-            ctes += _winsorized(values, ref)
+            pooled, cap_columns = _winsorized(values, ref)
+            ctes += pooled
             source = "winsorized"
-            capped_as = {key: ref[alias] for key, alias in values.cap_names.items()}
+            for (metric, z), alias in values.cap_names.items():
+                lower, upper = cap_columns[alias]
+                if upper is not None:
+                    capped_as[(metric, z)] = upper
+                if lower is not None:
+                    capped_as[(metric, f"{z}:lower")] = lower
         ctes.append(_moments(request, values, ref, source))
     ctes.append(_sanity(request))
     shown = sorted(set(capped_as.values()))
@@ -129,6 +137,7 @@ def _plan_values(request: MomentsRequest) -> _Values:
     metrics = [(i, m, k) for i, m, k in metrics if k.unit_values(m)]
     day = request.day
     capped_metrics = [m.name for _, m, _ in metrics if m.winsorize is not None]
+    # (metric, z) -> cap: upper pooled caps under z, lower ones under "z:lower".
     if day and capped_metrics and request.cap_values is None:
         raise SpecError(
             f"by day, winsorized metrics ({', '.join(capped_metrics)}) need the whole "
@@ -143,7 +152,9 @@ def _plan_values(request: MomentsRequest) -> _Values:
         day
         and bool(aggs)
         and request.day_plan == "auto"
-        and all(a is not None and a.aggregation != "count_distinct" for a in aggs)
+        and all(
+            a is not None and a.aggregation not in ("count_distinct", "active_days") for a in aggs
+        )
     )
     out = _Values(UnitValues(day and not sparse, sparse), [], sparse)
     b = out.units
@@ -153,14 +164,8 @@ def _plan_values(request: MomentsRequest) -> _Values:
         for z, agg in kind.unit_values(m):
             b.aggregate(agg, m.window, f"{prefix}_{z}", cumulative=True)
             zs.append(z)
-        if m.winsorize is not None and day:
-            for z in zs:
-                cap = (request.cap_values or {}).get((m.name, z))
-                if cap is not None:
-                    out.fixed[f"{prefix}_{z}"] = float(cap)
-        elif m.winsorize is not None:
-            out.pooled_caps += [(f"{prefix}_{z}", m.winsorize) for z in zs]
-            out.cap_names.update({(m.name, z): f"{prefix}_{z}" for z in zs})
+        for z in zs:
+            _plan_caps(out, request, m, z, f"{prefix}_{z}")
         for j, cov in enumerate(m.covariates, start=1):
             alias = f"{prefix}_x{j}"
             if cov.column is not None:
@@ -170,6 +175,25 @@ def _plan_values(request: MomentsRequest) -> _Values:
             zs.append(f"x{j}")
         out.columns.append(MetricColumns(m.name, prefix, tuple(zs)))
     return out
+
+
+def _plan_caps(out: _Values, request: MomentsRequest, m: MetricDef, z: str, alias: str) -> None:
+    """The caps of one value column: absolute ``cap`` bounds, and winsorizing's pooled
+    quantiles (by day, the whole period's, as literal bounds)."""
+    lo = m.cap.min if m.cap is not None else None
+    hi = m.cap.max if m.cap is not None else None
+    if m.winsorize is not None and request.day:
+        given = request.cap_values or {}
+        upper, lower = given.get((m.name, z)), given.get((m.name, f"{z}:lower"))
+        if m.winsorize_upper is not None and upper is not None:
+            hi = float(upper) if hi is None else min(hi, float(upper))
+        if m.winsorize_lower is not None and lower is not None:
+            lo = float(lower) if lo is None else max(lo, float(lower))
+    elif m.winsorize is not None:
+        out.pooled_caps.append((alias, m.winsorize_lower, m.winsorize_upper))
+        out.cap_names[(m.name, z)] = alias
+    if lo is not None or hi is not None:
+        out.fixed[alias] = (lo, hi)
 
 
 def _days(request: MomentsRequest) -> Cte:
@@ -237,24 +261,36 @@ def _unit_values(request: MomentsRequest, values: _Values, base: str, on: list[s
     )
 
 
-def _winsorized(values: _Values, ref: dict[str, str]) -> list[Cte]:
-    """``caps`` (pooled quantiles) and ``winsorized`` (values capped); ``ref`` is updated
-    to point each capped alias at its capped column."""
-    capped_columns: dict[tuple[str, float], str] = {}
-    for alias, q in values.pooled_caps:
-        key = (values.units.source[alias], q)
-        capped_columns.setdefault(key, f"{key[0]}_w{len(capped_columns)}")
-        ref[alias] = capped_columns[key]
-    quantiles = [
-        f"SHIPIT_QUANTILE({c}, {q!r}) AS {name}" for (c, q), name in capped_columns.items()
-    ]
-    kept = ["v.*"] + [
-        f"LEAST(v.{c}, c.{name}) AS {name}" for (c, _), name in capped_columns.items()
-    ]
+def _winsorized(
+    values: _Values, ref: dict[str, str]
+) -> tuple[list[Cte], dict[str, tuple[str | None, str | None]]]:
+    """``caps`` (pooled quantiles of the values, after any absolute caps) and
+    ``winsorized`` (values clamped to them); ``ref`` is updated to point each capped alias
+    at its clamped column. Also per alias its (lower, upper) cap columns in ``caps``."""
+    capped_columns: dict[tuple[str, float | None, float | None], str] = {}
+    names: dict[str, tuple[str | None, str | None]] = {}
+    for alias, lo, hi in values.pooled_caps:
+        key = (ref[alias], lo, hi)
+        name = capped_columns.setdefault(
+            key, f"{values.units.source[alias]}_w{len(capped_columns)}"
+        )
+        ref[alias] = name
+        names[alias] = (None if lo is None else f"{name}_lo", None if hi is None else name)
+    quantiles: list[str] = []
+    kept = ["v.*"]
+    for (expr, lo, hi), name in capped_columns.items():
+        column = f"v.{expr}" if expr in values.units.source.values() else expr
+        if hi is not None:
+            quantiles.append(f"SHIPIT_QUANTILE({expr}, {hi!r}) AS {name}")
+            column = f"LEAST({column}, c.{name})"
+        if lo is not None:
+            quantiles.append(f"SHIPIT_QUANTILE({expr}, {lo!r}) AS {name}_lo")
+            column = f"GREATEST({column}, c.{name}_lo)"
+        kept.append(f"{column} AS {name}")
     return [
         ("caps", f"SELECT {', '.join(quantiles)} FROM unit_values"),
         ("winsorized", f"SELECT {', '.join(kept)} FROM unit_values v CROSS JOIN caps c"),
-    ]
+    ], names
 
 
 def _moments(request: MomentsRequest, values: _Values, ref: dict[str, str], source: str) -> Cte:

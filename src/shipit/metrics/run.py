@@ -12,6 +12,7 @@ import numpy as np
 
 from shipit.errors import InputError
 from shipit.metrics.compile import CompiledQuery, compile_exposure_count, compile_moments
+from shipit.metrics.filters import check_properties, metric_filters
 from shipit.metrics.kinds import MetricKind, SummarySource, kind_of
 from shipit.metrics.request import MomentsRequest
 from shipit.metrics.summary import GroupKey, MetricMoments, Summary
@@ -80,7 +81,9 @@ def request_for(
 ) -> MomentsRequest:
     """The request for these metrics on ``engine``: where the segment attribute lives,
     and by day the whole period's caps (computed first when not given)."""
-    t = {"exposures": "exposures", "units": "units", **(tables or {})}
+    t = {"exposures": "exposures", "units": "units", "events": "events", **(tables or {})}
+    if any(True for m in metrics for _ in metric_filters(m)):
+        check_properties(metrics, engine.columns(t["events"]))
     segment_in: Any = "exposures"
     if by not in (None, "day"):
         assert by is not None

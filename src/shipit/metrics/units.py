@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from shipit.metrics.daily import Partial
+from shipit.metrics.filters import where_conditions
 from shipit.metrics.windows import condition
 from shipit.spec.metric import Aggregate, Covariate, MetricDef, Window
 from shipit.store.sql import identifier, literal
 
-__all__ = ["UnitValues", "capped"]
+__all__ = ["Bounds", "UnitValues", "capped"]
 
 
 class UnitValues:
@@ -61,6 +62,7 @@ class UnitValues:
         conds = [
             f"ev.{identifier('event')} = {literal(event)}",
             *condition(window, f"ev.{ts}", "u.first_ts"),
+            *where_conditions(agg.where),
         ]
         if cumulative and self.day:
             conds.append(f"ev.{ts} < u.cutoff")
@@ -74,6 +76,8 @@ class UnitValues:
             "count_distinct": f"COUNT(DISTINCT CASE WHEN {when} THEN {value} END)",
             "max": f"COALESCE(MAX(CASE WHEN {when} THEN {value} END), 0)",
             "any": f"MAX(CASE WHEN {when} THEN 1 ELSE 0 END)",
+            # Distinct UTC days with the event (timestamps are stored in UTC).
+            "active_days": f"COUNT(DISTINCT CASE WHEN {when} THEN CAST(ev.{ts} AS DATE) END)",
         }[agg.aggregation]
         partial = Partial(alias, agg.aggregation, when, value, cumulative)
         self._add(f"CAST({sql} AS DOUBLE)", alias, partial)
@@ -90,7 +94,15 @@ class UnitValues:
         self.values.append(f"CAST(COALESCE(MAX(u.{alias}), 0) AS DOUBLE) AS {alias}")
 
 
-def capped(source: Mapping[str, str], fixed: Mapping[str, float], alias: str) -> str:
-    """The per-unit column of ``alias``, capped when a literal cap is given for it."""
+Bounds = tuple[float | None, float | None]  # (lowest, highest) value kept; None: no cap
+
+
+def capped(source: Mapping[str, str], fixed: Mapping[str, Bounds], alias: str) -> str:
+    """The per-unit column of ``alias``, clamped to literal caps when given for it."""
     column = source[alias]
-    return f"LEAST({column}, {fixed[alias]!r})" if alias in fixed else column
+    lo, hi = fixed.get(alias, (None, None))
+    if hi is not None:
+        column = f"LEAST({column}, {float(hi)!r})"
+    if lo is not None:
+        column = f"GREATEST({column}, {float(lo)!r})"
+    return column

@@ -15,6 +15,7 @@ from shipit.result.model import (
     DailyEffect,
     Effect,
     Estimate,
+    FunnelStep,
     Heterogeneity,
     PowerInfo,
     RolloutStep,
@@ -165,6 +166,28 @@ def daily(rows: Sequence[DailyEffect]) -> Table:
             ]
         )
     return _table(cols, out, "Latest cumulative effect")
+
+
+def funnel_steps(rows: Sequence[FunnelStep]) -> Table:
+    """Per funnel metric, variant and step: units reaching it, their share of the exposed
+    units and the conversion from the step before, each with its interval."""
+    cols = [("metric", False), ("variant", False), ("step", False), ("reached", True)]
+    cols += [("share of units", True), ("interval", True)]
+    cols += [("conversion from previous", True), ("interval", True)]
+    out = [
+        [
+            r.metric,
+            r.variant,
+            f"{r.step}. {r.event}",
+            f"{fmt.count(r.reached)} / {fmt.count(r.units)}",
+            fmt.share(r.rate),
+            fmt.interval(r.rate_ci_low, r.rate_ci_high, fmt.share),
+            fmt.share(r.conversion),
+            fmt.interval(r.conversion_ci_low, r.conversion_ci_high, fmt.share),
+        ]
+        for r in rows
+    ]
+    return _table(cols, out, "Funnel steps (in order, within the metric window)")
 
 
 def power(rows: Sequence[PowerInfo]) -> Table:

@@ -183,6 +183,12 @@ def _daily(a: Analysis) -> Section | None:
     )
 
 
+def _funnels(a: Analysis) -> Section | None:
+    if not a.funnel_steps:
+        return None
+    return Section("funnels", "Funnel steps", tables=(tables.funnel_steps(a.funnel_steps),))
+
+
 def _power(a: Analysis) -> Section | None:
     if not a.power:
         return None
@@ -225,6 +231,7 @@ def build_report(a: Analysis) -> Report:
         _effects(a),
         _segments(a),
         _daily(a),
+        _funnels(a),
         _power(a),
         _truth(a),
         _notes(a),

@@ -24,6 +24,7 @@ __all__ = [
     "Decision",
     "Effect",
     "Estimate",
+    "FunnelStep",
     "GuardrailResult",
     "Heterogeneity",
     "Light",
@@ -222,6 +223,25 @@ class Verdict(_Frozen):
     utility: dict[str, Num] = Field(default_factory=dict)
 
 
+class FunnelStep(_Frozen):
+    """One step of a funnel metric in one variant: the units that did every step up to
+    this one in order, their share of the exposed units and the conversion from the
+    previous step (the first step's is its share), each with a Wilson interval."""
+
+    metric: str
+    variant: str
+    step: int  # 1 for the first step
+    event: str
+    units: int = 0
+    reached: int = 0
+    rate: Num = None
+    rate_ci_low: Num = None
+    rate_ci_high: Num = None
+    conversion: Num = None
+    conversion_ci_low: Num = None
+    conversion_ci_high: Num = None
+
+
 class Analysis(_Frozen):
     """One experiment's analysis, whole: what reports render and JSON serializes."""
 
@@ -243,6 +263,7 @@ class Analysis(_Frozen):
     trust: tuple[TrustCheck, ...] = ()
     guardrails: tuple[GuardrailResult, ...] = ()
     power: tuple[PowerInfo, ...] = ()
+    funnel_steps: tuple[FunnelStep, ...] = ()
     verdict: Verdict
     true_effects: dict[str, float] | None = None
     true_effects_absolute: tuple[str, ...] = Field(

@@ -8,13 +8,15 @@ per-unit values.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["Aggregate", "Covariate", "MetricDef", "Window"]
+__all__ = ["Aggregate", "Cap", "Covariate", "Filter", "MetricDef", "Window", "Winsorize"]
 
-Aggregation = Literal["sum", "count", "count_distinct", "max", "any"]
+Aggregation = Literal["sum", "count", "count_distinct", "max", "any", "active_days"]
+FilterOp = Literal["eq", "ne", "in", "not_in", "lt", "le", "gt", "ge", "is_null", "not_null"]
+Scalar = str | bool | int | float
 
 
 class _Frozen(BaseModel):
@@ -39,19 +41,95 @@ class Window(_Frozen):
         return self
 
 
+# --- filters on event properties (``where``) ------------------------------------------
+
+
+class Filter(_Frozen):
+    """One condition on an event property (a column of the events table), never SQL text:
+    ``{property: country, op: eq, value: fr}``. Comparisons never match a missing (null)
+    property; ``is_null`` / ``not_null`` test for it."""
+
+    property: str = Field(min_length=1)
+    op: FilterOp = "eq"
+    value: Scalar | tuple[Scalar, ...] | None = None
+
+    @model_validator(mode="after")
+    def _value_fits_op(self) -> Filter:
+        if self.op in ("is_null", "not_null"):
+            if self.value is not None:
+                raise ValueError(f"filter on {self.property!r}: {self.op} takes no value")
+        elif self.op in ("in", "not_in"):
+            if not isinstance(self.value, tuple) or not self.value:
+                raise ValueError(
+                    f"filter on {self.property!r}: {self.op} takes a non-empty list of values"
+                )
+        elif self.value is None or isinstance(self.value, tuple):
+            raise ValueError(f"filter on {self.property!r}: {self.op} takes one value")
+        return self
+
+    def listed(self) -> tuple[Scalar, ...]:
+        """The filter's values as a tuple (empty for the null tests)."""
+        if self.value is None:
+            return ()
+        return self.value if isinstance(self.value, tuple) else (self.value,)
+
+
+Where = tuple[Filter, ...]
+
+
+# --- capping (``winsorize`` with both tails, ``cap``) ------------------------------------
+
+
+class Winsorize(_Frozen):
+    """Pooled quantile caps of the per-unit values: ``{lower: 0.01, upper: 0.99}``
+    (``winsorize: 0.99`` is ``{upper: 0.99}``)."""
+
+    lower: float | None = Field(default=None, gt=0.0, lt=1.0)
+    upper: float | None = Field(default=None, gt=0.0, lt=1.0)
+
+    @model_validator(mode="after")
+    def _some(self) -> Winsorize:
+        if self.lower is None and self.upper is None:
+            raise ValueError("winsorize takes lower, upper or both (e.g. {upper: 0.99})")
+        if self.lower is not None and self.upper is not None and self.lower >= self.upper:
+            raise ValueError(
+                f"winsorize lower ({self.lower}) must be below its upper ({self.upper})"
+            )
+        return self
+
+
+class Cap(_Frozen):
+    """Absolute caps of the per-unit values: ``{max: 1000}``, ``{min: 0}`` or both."""
+
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Cap:
+        if self.min is None and self.max is None:
+            raise ValueError("cap takes min, max or both (e.g. {max: 1000})")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"cap min ({self.min}) must not exceed its max ({self.max})")
+        return self
+
+
 class Aggregate(_Frozen):
-    """One per-unit aggregation of one event's values (``value`` column by default), or a
-    column of a per-unit table (``column``, for an experiment with a ``source``)."""
+    """One per-unit aggregation of one event's values (``value`` column by default) of the
+    events passing ``where``, or a column of a per-unit table (``column``, for an experiment
+    with a ``source``)."""
 
     event: str | None = Field(default=None, min_length=1)
     aggregation: Aggregation = "sum"
     value: str = "value"
+    where: Where = ()
     column: str | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _one_source(self) -> Aggregate:
         if (self.event is None) == (self.column is None):
             raise ValueError("a numerator or denominator takes either an event or a column")
+        if self.column is not None and self.where:
+            raise ValueError("a column of a per-unit table takes no where filter")
         return self
 
 
@@ -65,11 +143,14 @@ class Covariate(_Frozen):
     value: str = "value"
     column: str | None = None
     window: Window = Window(start_hours=-14 * 24, end_hours=0.0)
+    where: Where = ()
 
     @model_validator(mode="after")
     def _one_source(self) -> Covariate:
         if (self.event is None) == (self.column is None):
             raise ValueError("a covariate takes either an event or a units-table column")
+        if self.where and self.column is not None:
+            raise ValueError("where filters events: a units-table covariate takes none")
         return self
 
 
@@ -86,12 +167,42 @@ class MetricDef(_Frozen):
     # A column of a per-unit table (an experiment with a ``source``): the unit's value.
     column: str | None = Field(default=None, min_length=1)
     window: Window = Window()
-    winsorize: float | None = Field(default=None, gt=0.5, lt=1.0)
+    # ``winsorize: 0.99`` (the upper pooled quantile cap) or ``{lower: 0.01, upper: 0.99}``.
+    winsorize: Annotated[float, Field(gt=0.5, lt=1.0)] | Winsorize | None = None
     covariates: tuple[Covariate, ...] = ()
     higher_is_better: bool = True
     # A quantile metric (0 < q < 1) of every event's value, or of the per-unit values.
     quantile: float | None = Field(default=None, gt=0.0, lt=1.0)
     quantile_of: Literal["events", "units"] = "events"
+    # The metric language: filters, funnels, absolute caps (see docs/metrics.md).
+    where: Where = ()
+    cap: Cap | None = None
+    funnel: tuple[str, ...] | None = None
+    within_hours: float | None = Field(default=None, gt=0.0)
+
+    @model_validator(mode="after")
+    def _language(self) -> MetricDef:
+        problem = _funnel_problem(self) or _capping_problem(self)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+    @property
+    def winsorize_lower(self) -> float | None:
+        """The lower pooled quantile cap, if any."""
+        return self.winsorize.lower if isinstance(self.winsorize, Winsorize) else None
+
+    @property
+    def winsorize_upper(self) -> float | None:
+        """The upper pooled quantile cap, if any."""
+        if isinstance(self.winsorize, Winsorize):
+            return self.winsorize.upper
+        return self.winsorize
+
+    @property
+    def is_capped(self) -> bool:
+        """Whether the per-unit values are capped (absolute or pooled quantile caps)."""
+        return self.winsorize is not None or self.cap is not None
 
     @model_validator(mode="after")
     def _shape(self) -> MetricDef:
@@ -104,9 +215,11 @@ class MetricDef(_Frozen):
             raise ValueError("a ratio metric takes numerator/denominator, not column")
         if self.event is not None and self.column is not None:
             raise ValueError("a metric takes an event or a column (of a per-unit table), not both")
-        if not ratio and self.event is None and self.column is None:
+        if self.funnel is not None and self.column is not None:
+            raise ValueError("a funnel metric takes funnel steps, not a column")
+        if not ratio and self.event is None and self.column is None and self.funnel is None:
             raise ValueError(
-                "a metric needs an event (or a numerator and denominator, "
+                "a metric needs an event (or a numerator and denominator, a funnel, "
                 "or a column of a per-unit table)"
             )
         problem = _quantile_problem(self, ratio)
@@ -115,8 +228,10 @@ class MetricDef(_Frozen):
         return self
 
     @property
-    def kind(self) -> Literal["proportion", "mean", "ratio", "quantile"]:
+    def kind(self) -> Literal["proportion", "mean", "ratio", "quantile", "funnel"]:
         """The statistical kind the definition implies."""
+        if self.funnel is not None:
+            return "funnel"
         if self.quantile is not None:
             return "quantile"
         if self.numerator is not None:
@@ -134,8 +249,8 @@ def _quantile_problem(m: MetricDef, ratio: bool) -> str | None:
         )
     if ratio:
         return "a quantile metric takes an event, not numerator/denominator"
-    if m.winsorize is not None:
-        return "a quantile metric cannot be winsorized (quantiles resist outliers)"
+    if m.is_capped:
+        return "a quantile metric cannot be winsorized or capped (quantiles resist outliers)"
     if m.covariates:
         return "a quantile metric takes no covariates: CUPED does not apply to quantiles"
     if m.quantile_of == "events" and m.aggregation != "sum":
@@ -143,4 +258,26 @@ def _quantile_problem(m: MetricDef, ratio: bool) -> str | None:
             "quantile_of: events takes every event's value; an aggregation applies to "
             "quantile_of: units (the quantile of per-unit values)"
         )
+    return None
+
+
+def _funnel_problem(m: MetricDef) -> str | None:
+    """What is wrong with a definition's funnel fields, if anything."""
+    if m.funnel is None:
+        return "within_hours needs a funnel" if m.within_hours is not None else None
+    if len(m.funnel) < 2:
+        return "a funnel needs at least two steps (e.g. funnel: [view_item, purchase])"
+    if any(not step for step in m.funnel):
+        return "a funnel step names an event: empty step"
+    if m.event is not None or m.numerator is not None or m.quantile is not None:
+        return "a funnel metric takes funnel steps, not event, numerator or quantile"
+    if m.is_capped or m.covariates:
+        return "a funnel metric is a proportion: no winsorize, cap or covariates"
+    return None
+
+
+def _capping_problem(m: MetricDef) -> str | None:
+    """Capping that cannot apply: both tails must leave a range."""
+    if m.aggregation == "any" and m.is_capped and m.numerator is None:
+        return "an aggregation: any metric is 0 or 1 per unit: capping does not apply"
     return None

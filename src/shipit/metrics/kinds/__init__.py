@@ -12,6 +12,7 @@ from shipit.metrics.kinds.base import (
     register,
     registered,
 )
+from shipit.metrics.kinds.funnel import FUNNEL
 from shipit.metrics.kinds.mean import MEAN
 from shipit.metrics.kinds.moment import MomentKind
 from shipit.metrics.kinds.proportion import PROPORTION
@@ -34,3 +35,4 @@ register(PROPORTION)
 register(MEAN)
 register(RATIO)
 register(QUANTILE)
+register(FUNNEL)

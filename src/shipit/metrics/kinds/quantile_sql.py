@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 import sqlglot
 from sqlglot import exp
 
+from shipit.metrics.filters import where_conditions
 from shipit.metrics.request import MomentsRequest
 from shipit.metrics.windows import condition
 from shipit.spec.metric import MetricDef
@@ -106,7 +107,12 @@ class QuantileQuery:
 
         m = self.metric
         shadow = MetricDef(
-            name=m.name, event=m.event, aggregation=m.aggregation, value=m.value, window=m.window
+            name=m.name,
+            event=m.event,
+            aggregation=m.aggregation,
+            value=m.value,
+            window=m.window,
+            where=m.where,
         )
         request = replace(
             self.request.with_metrics([shadow]), day_plan="dense", unit_slice=None, cap_values=None
@@ -144,6 +150,7 @@ class QuantileQuery:
             f"ev.{identifier('unit_id')} = u.unit_id",
             f"ev.{identifier('event')} = {literal(event)}",
             *condition(self.metric.window, ts, "u.first_ts"),
+            *where_conditions(self.metric.where),
         ]
         if day:
             conds.append(f"{ts} < u.cutoff")

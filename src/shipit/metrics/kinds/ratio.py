@@ -21,6 +21,10 @@ class RatioKind(MomentKind):
         num, den = metric.numerator, metric.denominator
         if num is None or den is None:
             raise SpecError(f"ratio metric {metric.name!r} needs a numerator and a denominator")
+        # The metric's own filters apply to both; each part may add its own.
+        if metric.where:
+            num = num.model_copy(update={"where": metric.where + num.where})
+            den = den.model_copy(update={"where": metric.where + den.where})
         return (("num", num), ("den", den))
 
 
