@@ -82,6 +82,20 @@ class MetricDef(_Frozen):
     # A quantile metric (0 < q < 1) of every event's value, or of the per-unit values.
     quantile: float | None = Field(default=None, gt=0.0, lt=1.0)
     quantile_of: Literal["events", "units"] = "events"
+    # Rank test and bootstrap interval (docs/metric-tests.md): ``test: mann_whitney`` on a
+    # per-unit metric; ``interval: bootstrap`` (Poisson bootstrap over units, in the engine)
+    # with ``resamples`` and ``seed``.
+    test: Literal["default", "mann_whitney"] = "default"
+    interval: Literal["default", "bootstrap"] = "default"
+    resamples: int = Field(default=1000, ge=100, le=100_000)
+    seed: int = Field(default=0, ge=0, lt=2**31)
+
+    @model_validator(mode="after")
+    def _test_and_interval(self) -> MetricDef:
+        problem = _test_problem(self)
+        if problem:
+            raise ValueError(f"metric {self.name!r}: {problem}")
+        return self
 
     @model_validator(mode="after")
     def _shape(self) -> MetricDef:
@@ -98,8 +112,17 @@ class MetricDef(_Frozen):
         return self
 
     @property
-    def kind(self) -> Literal["proportion", "mean", "ratio", "quantile"]:
+    def kind(self) -> Literal["proportion", "mean", "ratio", "quantile", "rank", "bootstrap"]:
         """The statistical kind the definition implies."""
+        if self.test == "mann_whitney":
+            return "rank"
+        if self.interval == "bootstrap":
+            return "bootstrap"
+        return self.base_kind
+
+    @property
+    def base_kind(self) -> Literal["proportion", "mean", "ratio", "quantile"]:
+        """The kind of the estimand, whatever its test or interval."""
         if self.quantile is not None:
             return "quantile"
         if self.numerator is not None:
@@ -126,4 +149,23 @@ def _quantile_problem(m: MetricDef, ratio: bool) -> str | None:
             "quantile_of: events takes every event's value; an aggregation applies to "
             "quantile_of: units (the quantile of per-unit values)"
         )
+    return None
+
+
+def _test_problem(m: MetricDef) -> str | None:
+    """What is wrong with a definition's ``test`` and ``interval`` fields, if anything."""
+    if m.test == "mann_whitney":
+        if m.numerator is not None or m.quantile is not None:
+            return (
+                "test: mann_whitney takes a per-unit metric (an event's aggregate), "
+                "not a ratio or a quantile"
+            )
+        if m.interval == "bootstrap":
+            return "test: mann_whitney has its own interval; drop interval: bootstrap"
+        if m.covariates:
+            return "test: mann_whitney takes no covariates (CUPED does not apply to ranks)"
+        if m.winsorize is not None:
+            return "test: mann_whitney cannot be winsorized (ranks resist outliers)"
+    if m.interval == "bootstrap" and m.covariates:
+        return "interval: bootstrap takes no covariates (the bootstrap is of the raw estimate)"
     return None
