@@ -243,7 +243,9 @@ def experiments(draw: st.DrawFn) -> dict[str, Any]:
         "analysis": {
             "method": draw(st.sampled_from(["frequentist", "bayesian", "sequential"])),
             "alpha": draw(st.floats(0.001, 0.2)),
-            "correction": draw(st.sampled_from(["none", "bonferroni", "holm", "bh"])),
+            "correction": draw(
+                st.sampled_from(["none", "bonferroni", "holm", "bh", "sidak", "hommel", "by"])
+            ),
             "segments": draw(st.lists(_keys, max_size=2)),
         },
     }
