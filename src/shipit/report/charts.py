@@ -212,7 +212,9 @@ def srm_chart(a: Analysis) -> go.Figure | None:
     )
     srm = next((t for t in a.trust if t.name == "srm"), None)
     sub = (
-        f" (χ² {fmt.p_equals(srm.p_value)})" if srm is not None and srm.p_value is not None else ""
+        f" (χ² {fmt.p_equals(srm.p_value, alpha=0.001)})"
+        if srm is not None and srm.p_value is not None
+        else ""
     )
     fig.update_layout(title=f"Sample ratio{sub}", barmode="group", **_LAYOUT)
     return fig
