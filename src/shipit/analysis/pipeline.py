@@ -215,6 +215,8 @@ def _effects(
         prob_better=list(post.prob_better) if post is not None else None,
         expected_loss=list(post.expected_loss_variant) if post is not None else None,
         sequential=seq,
+        cuped=rs.cuped,
+        covariates=[c.column or c.name for c in metric.covariates],
     )
 
 
