@@ -2,10 +2,10 @@
 
 Scenario data is generated chunk by chunk and written to a DuckDB store, so that 10M
 users never sit in memory at once; timestamps are moved so the experiment starts when its
-registry phase does. Plainly randomized scenarios (ecommerce, three-models) are assigned
-by ``shipit.assign`` with the registered experiment's salt and weights, as ``shipit assign``
-would; the recommender keeps its own offline design, stratified on pre-period activity
-deciles, which needs each unit's pre-period before assignment.
+registry phase does. Every scenario is assigned by ``shipit.assign`` with the registered
+experiment's salt and weights: the plainly randomized ones (ecommerce, three-models) by the
+live hash, as ``shipit assign`` would; the recommender by the offline stratified design
+(``shipit.assign.designs.stratified``) on each unit's tenure band.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import numpy as np
 
 from shipit.analysis import analyze_registered
 from shipit.assign import Assigner
+from shipit.assign.designs import stratified
 from shipit.errors import InputError
 from shipit.registry import open_registry
 from shipit.result.model import Analysis
@@ -124,12 +125,20 @@ def _memory_mb() -> int:
         return 4096
 
 
-def _design(name: str, experiment: Experiment) -> tuple[Callable[[Any], Any] | None, str]:
+def _design(name: str, experiment: Experiment) -> tuple[Callable[..., Any], str]:
     """How the demo's units get their variants, and that said in words."""
     if name == "recommender":
-        return None, (
-            "assignment: shipit.assign's stratified design on pre-period activity deciles "
-            "(an offline cohort design, not the live hash)"
+        keys, weights, salt = experiment.variant_keys, experiment.weights, experiment.hash_salt
+
+        def design(ids: Any, strata: Any) -> Any:
+            picked = stratified(ids, strata, keys, weights, salt=salt)
+            order = np.argsort(np.asarray(keys))
+            return order[np.searchsorted(np.asarray(keys)[order], picked)].astype(np.int64)
+
+        return design, (
+            f"assignment: shipit.assign's stratified design on tenure bands (salt {salt!r}, "
+            f"weights {'/'.join(f'{w:g}' for w in weights)}; an offline cohort design, "
+            "not the live hash)"
         )
     assigner = Assigner(experiment)
 
