@@ -24,7 +24,9 @@ from shipit.assign import Assigner
 from shipit.assign.designs import stratified
 from shipit.errors import InputError
 from shipit.registry import open_registry
+from shipit.registry.analyses import AnalysisRepository
 from shipit.result.model import Analysis
+from shipit.result.schema import to_json
 from shipit.sim import iter_chunks, scenario
 from shipit.sim.storage import experiment_for, write_chunk
 from shipit.spec.experiment import Experiment
@@ -59,8 +61,9 @@ def run_demo(
     progress: Callable[[int, int], None] | None = None,
     stage: Callable[[str], None] | None = None,
 ) -> DemoResult:
-    """Register, start, store and analyse one scenario under ``out`` (replacing a former run);
-    ``progress`` counts the users stored, ``stage`` is told each analysis step."""
+    """Register, start, store and analyse one scenario under ``out`` (replacing a former run),
+    and save the analysis in the registry; ``progress`` counts the users stored, ``stage``
+    is told each analysis step."""
     if n_users < 100:
         raise InputError(f"--users must be at least 100, got {n_users}")
     info = scenario(name, movielens=movielens).info()
@@ -103,6 +106,9 @@ def run_demo(
             true_effects_absolute=tuple(sorted(info.absolute)),
             progress=None if stage is None else (lambda step: stage(f"analysing: {step}")),
         )
+        # Saved as POST /v1/experiments/KEY/analyses saves it, so that `shipit serve` on the
+        # demo's registry shows the verdict.
+        AnalysisRepository(reg.engine).save(experiment.key, to_json(analysis), actor="shipit-demo")
     finally:
         engine.close()
         reg.close()
