@@ -335,8 +335,10 @@ class Drainer:
                 continue
             cols = ", ".join(identifier(k) for k in schema.key)
             with self.lock:
-                reader = self.engine.con.execute(f"SELECT {cols} FROM {identifier(name)}")
-                batches = list(reader.fetch_record_batch(100_000))
+                table = self.engine.con.sql(
+                    f"SELECT {cols} FROM {identifier(name)}"
+                ).to_arrow_table()
+            batches = table.to_batches(max_chunksize=100_000)
             self.log.seed(name, batches)
         self.log.mark_seeded()
 
