@@ -83,10 +83,11 @@ def _register() -> None:
     simulate.register(app)
     analyze.register(app)
     demo.register(app)
-    from shipit.cli.commands import keys, serve
+    from shipit.cli.commands import keys, lifecycle, serve
 
     keys.register(app)
     serve.register(app)
+    lifecycle.register(app)
 
 
 @app.callback()
