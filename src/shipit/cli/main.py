@@ -83,11 +83,12 @@ def _register() -> None:
     simulate.register(app)
     analyze.register(app)
     demo.register(app)
-    from shipit.cli.commands import keys, lifecycle, serve
+    from shipit.cli.commands import keys, lifecycle, monitor, serve
 
     keys.register(app)
     serve.register(app)
     lifecycle.register(app)
+    monitor.register(app)
 
 
 @app.callback()

@@ -12,16 +12,39 @@ from typing import TYPE_CHECKING
 from shipit._lazy import lazy_names
 
 if TYPE_CHECKING:
+    from shipit.operate.alerts import Alert, evaluate_rules
+    from shipit.operate.monitor import Monitor, MonitorRun, Outcome
+    from shipit.operate.notify import RetryPolicy, WebhookResult, send_webhook, sign, verify
     from shipit.operate.rollout import RolloutStatus, advance_rollout, breaches, rollout_status
 
 __all__ = [
+    "Alert",
+    "Monitor",
+    "MonitorRun",
+    "Outcome",
+    "RetryPolicy",
     "RolloutStatus",
+    "WebhookResult",
     "advance_rollout",
     "breaches",
+    "evaluate_rules",
     "rollout_status",
+    "send_webhook",
+    "sign",
+    "verify",
 ]
 
 _WHERE = {
+    "Alert": "shipit.operate.alerts",
+    "evaluate_rules": "shipit.operate.alerts",
+    "Monitor": "shipit.operate.monitor",
+    "MonitorRun": "shipit.operate.monitor",
+    "Outcome": "shipit.operate.monitor",
+    "RetryPolicy": "shipit.operate.notify",
+    "WebhookResult": "shipit.operate.notify",
+    "send_webhook": "shipit.operate.notify",
+    "sign": "shipit.operate.notify",
+    "verify": "shipit.operate.notify",
     "RolloutStatus": "shipit.operate.rollout",
     "advance_rollout": "shipit.operate.rollout",
     "breaches": "shipit.operate.rollout",
