@@ -22,6 +22,7 @@ import os
 import threading
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -71,8 +72,9 @@ class Monitor:
     """Scheduled analysis, alerts and automatic rollback over one registry and one store.
 
     ``open_store`` is called only when some experiment is due (and this monitor holds the
-    lease), and the store is closed at the end of the run: a local DuckDB file stays free
-    for others between runs.
+    lease), and the store is closed at the end of the run (unless ``close_store`` is False):
+    a local DuckDB file stays free for others between runs. ``store_lock`` is held around
+    each analysis when the store is shared with other threads (the server's).
     """
 
     def __init__(
@@ -86,6 +88,7 @@ class Monitor:
         retry: RetryPolicy = DEFAULT_RETRY,
         sleep: Callable[[float], None] | None = None,
         close_store: bool = True,
+        store_lock: AbstractContextManager[Any] | None = None,
     ) -> None:
         self.registry = registry
         self.open_store = open_store
@@ -95,6 +98,7 @@ class Monitor:
         self.retry = retry
         self.sleep = sleep
         self.close_store = close_store
+        self.store_lock = store_lock  # held around each analysis (a store shared with others)
         self.state = MonitorState(registry.engine)
         self.analyses = AnalysisRepository(registry.engine)
 
@@ -145,7 +149,8 @@ class Monitor:
     # -- one experiment ----------------------------------------------------------------------
 
     def _check(self, key: str, engine: Engine, now: datetime) -> Outcome:
-        analysis = analyze_registered(key, engine, self.registry)
+        with self.store_lock if self.store_lock is not None else nullcontext():
+            analysis = analyze_registered(key, engine, self.registry)
         self.analyses.save(key, to_json(analysis), actor=ACTOR)
         record = self.registry.get(key)
         experiment = record.experiment

@@ -54,6 +54,9 @@ def create_app(
     from shipit.server.dashboard import mount_dashboard
 
     mount_dashboard(app, settings)
+    from shipit.server.monitoring import install_monitor
+
+    install_monitor(app, settings)
     app.add_middleware(CatchAll)  # innermost: sees what no exception handler took
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)

@@ -40,3 +40,9 @@ class ServerSettings(BaseSettings):
     session_secret: str | None = Field(default=None, min_length=16)
     # Hours a dashboard session lasts.
     session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    # Run the monitor (scheduled analyses, alerts, automatic rollback) in the background,
+    # waking every this many seconds; with several replicas a lease lets one work at a time.
+    monitor: bool = False
+    monitor_interval_seconds: float = Field(default=60.0, gt=0)
+    # Base URL of the dashboard for links in notifications (default: http://host:port).
+    dashboard_url: str = ""

@@ -219,3 +219,39 @@ def test_two_monitors_on_one_postgres_run_each_due_analysis_once(tmp_path: Path)
     finally:
         for _ in schemas:
             pass
+
+
+def test_serve_runs_the_monitor_in_the_background_behind_a_setting(
+    prepared: Path, tmp_path: Path, receiver: Receiver
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from shipit.server import ServerSettings, create_app
+
+    url, store = _copy(prepared, tmp_path, every="1h", notify=[{"webhook": receiver.url}])
+    settings = ServerSettings(
+        database_url=url, store=store, monitor=True, monitor_interval_seconds=0.2
+    )
+    with TestClient(create_app(settings)):
+        deadline = time.monotonic() + 60
+        while not receiver.posts and time.monotonic() < deadline:
+            time.sleep(0.1)
+    assert len(receiver.posts) == 1
+    event = json.loads(receiver.posts[0][1])
+    assert event["dashboard"] == "http://127.0.0.1:8000/experiments/ecommerce"
+    repo = open_registry(url)
+    assert len(AnalysisRepository(repo.engine).history("ecommerce")) == 1  # due once in 1h
+    repo.close()
+
+
+def test_serve_without_the_setting_runs_no_monitor(prepared: Path, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from shipit.server import ServerSettings, create_app
+
+    url, store = _copy(prepared, tmp_path, every="1s")
+    with TestClient(create_app(ServerSettings(database_url=url, store=store))):
+        time.sleep(0.5)
+    repo = open_registry(url)
+    assert AnalysisRepository(repo.engine).history("ecommerce") == []
+    repo.close()
