@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from shipit.operate.alerts import Alert, evaluate_rules
     from shipit.operate.monitor import Monitor, MonitorRun, Outcome
     from shipit.operate.notify import RetryPolicy, WebhookResult, send_webhook, sign, verify
+    from shipit.operate.portfolio import Portfolio, portfolio
     from shipit.operate.rollout import RolloutStatus, advance_rollout, breaches, rollout_status
 
 __all__ = [
@@ -22,12 +23,14 @@ __all__ = [
     "Monitor",
     "MonitorRun",
     "Outcome",
+    "Portfolio",
     "RetryPolicy",
     "RolloutStatus",
     "WebhookResult",
     "advance_rollout",
     "breaches",
     "evaluate_rules",
+    "portfolio",
     "rollout_status",
     "send_webhook",
     "sign",
@@ -40,6 +43,8 @@ _WHERE = {
     "Monitor": "shipit.operate.monitor",
     "MonitorRun": "shipit.operate.monitor",
     "Outcome": "shipit.operate.monitor",
+    "Portfolio": "shipit.operate.portfolio",
+    "portfolio": "shipit.operate.portfolio",
     "RetryPolicy": "shipit.operate.notify",
     "WebhookResult": "shipit.operate.notify",
     "send_webhook": "shipit.operate.notify",
