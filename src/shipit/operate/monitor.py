@@ -43,6 +43,7 @@ __all__ = ["LEASE", "Monitor", "MonitorRun", "Outcome"]
 LEASE = "monitor"
 ACTOR = "shipit-monitor"
 KILL_ACTION = "kill_switch_on"
+FAILED = "_failed_at"  # the alert-state row that keeps the last failed attempt's time
 log = logging.getLogger("shipit.monitor")
 
 
@@ -110,6 +111,9 @@ class Monitor:
             monitoring = record.experiment.monitoring
             every = parse_every(monitoring.every if monitoring else DEFAULT_EVERY)
             last = self.state.last_analysis_at(record.key)
+            tried = self._last_failure(record.key)
+            if tried is not None and (last is None or tried > last):
+                last = tried  # a failed attempt waits its interval too, like a success
             if last is None or last + timedelta(seconds=every) <= now:
                 out.append(record.key)
         return out
@@ -131,6 +135,7 @@ class Monitor:
                 except Exception as exc:  # one experiment's failure never stops the run
                     log.warning("monitor: %s failed: %s", key, exc)
                     outcomes.append(Outcome(key, "error", error=f"{type(exc).__name__}: {exc}"))
+                    self._record_failure(key, now or datetime.now(UTC))
         finally:
             if engine is not None and self.close_store:
                 engine.close()
@@ -147,6 +152,17 @@ class Monitor:
             stop.wait(interval)
 
     # -- one experiment ----------------------------------------------------------------------
+
+    def _record_failure(self, key: str, now: datetime) -> None:
+        """Keep the time of a failed attempt, so it is retried after ``every``, not at once."""
+        try:
+            self.state.set_alert_states(key, {FAILED: now.isoformat()}, now)
+        except Exception:
+            log.exception("monitor: cannot record the failure of %s", key)
+
+    def _last_failure(self, key: str) -> datetime | None:
+        state = self.state.alert_states(key).get(FAILED)
+        return datetime.fromisoformat(state.state) if state is not None and state.state else None
 
     def _check(self, key: str, engine: Engine, now: datetime) -> Outcome:
         with self.store_lock if self.store_lock is not None else nullcontext():

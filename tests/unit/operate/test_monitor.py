@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -254,4 +255,37 @@ def test_serve_without_the_setting_runs_no_monitor(prepared: Path, tmp_path: Pat
         time.sleep(0.5)
     repo = open_registry(url)
     assert AnalysisRepository(repo.engine).history("ecommerce") == []
+    repo.close()
+
+
+def test_a_held_lease_makes_another_monitor_do_nothing(prepared: Path, tmp_path: Path) -> None:
+    url, store = _copy(prepared, tmp_path)
+    repo = open_registry(url)
+    state = MonitorState(repo.engine)
+    assert state.acquire("monitor", "someone-else", 60)
+    opened: list[int] = []
+
+    def open_store() -> DuckDBEngine:
+        opened.append(1)
+        return DuckDBEngine(store)
+
+    mon = Monitor(repo, open_store)
+    assert mon.run_once().ran is False
+    assert opened == []  # the store is not even opened
+    state.release("monitor", "someone-else")
+    assert [o.key for o in mon.run_once().outcomes] == ["ecommerce"]
+    repo.close()
+
+
+def test_a_failed_attempt_waits_its_interval(prepared: Path, tmp_path: Path) -> None:
+    url, store = _copy(prepared, tmp_path, every="1h")
+    repo = open_registry(url)
+    empty = harmful_experiment("no-data", every="1h").model_copy(update={"salt": "other"})
+    repo.create(empty)
+    repo.start("no-data")
+    mon = Monitor(repo, lambda: DuckDBEngine(store))
+    assert {o.key: o.status for o in mon.run_once().outcomes}["no-data"] == "error"
+    assert mon.due() == []  # neither is due again within the hour
+    later = datetime.now(UTC) + timedelta(hours=1, minutes=1)
+    assert sorted(mon.due(later)) == ["ecommerce", "no-data"]
     repo.close()

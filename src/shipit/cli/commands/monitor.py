@@ -68,7 +68,9 @@ def register(app: typer.Typer) -> None:
             stop = threading.Event()
             try:
                 while not stop.is_set():
-                    _print(mon.run_once())
+                    run = mon.run_once()
+                    if run.outcomes:  # a quiet run prints nothing in the loop
+                        _print(run)
                     stop.wait(interval)
             except KeyboardInterrupt:
                 stop.set()
