@@ -14,7 +14,15 @@ from fastapi import FastAPI
 from shipit.server.errors import CatchAll, install_error_handlers
 from shipit.server.headers import SecurityHeaders
 from shipit.server.limits import BodySizeLimit
-from shipit.server.routes import analyses, assignments, experiments, features, health, ingest
+from shipit.server.routes import (
+    analyses,
+    assignments,
+    experiments,
+    features,
+    health,
+    ingest,
+    operations,
+)
 from shipit.server.services import Services, open_services
 from shipit.server.settings import ServerSettings
 from shipit.server.telemetry import Telemetry, TelemetryMiddleware
@@ -49,7 +57,7 @@ def create_app(
     )
     app.state.services = services
     install_error_handlers(app)
-    for module in (health, experiments, assignments, ingest, features, analyses):
+    for module in (health, experiments, assignments, ingest, features, analyses, operations):
         app.include_router(module.router)
     from shipit.server.dashboard import mount_dashboard
 
