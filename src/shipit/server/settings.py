@@ -58,3 +58,9 @@ class ServerSettings(BaseSettings):
     # Redis for ``ingest = "redis"``.
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_stream: str = "shipit:ingest"
+    # Run the monitor (scheduled analyses, alerts, automatic rollback) in the background,
+    # waking every this many seconds; with several replicas a lease lets one work at a time.
+    monitor: bool = False
+    monitor_interval_seconds: float = Field(default=60.0, gt=0)
+    # Base URL of the dashboard for links in notifications (default: http://host:port).
+    dashboard_url: str = ""

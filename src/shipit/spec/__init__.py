@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         loads_experiments,
     )
     from shipit.spec.metric import Aggregate, Covariate, MetricDef, Window
+    from shipit.spec.monitoring import Monitoring, Notify
     from shipit.spec.plan import AnalysisPlan, BayesianPlan, Prior, SequentialPlan
     from shipit.spec.source import TableSource
     from shipit.spec.targeting import AllOf, AnyOf, Condition, Not, Rule, may_overlap
@@ -42,8 +43,10 @@ __all__ = [
     "Guardrail",
     "Holdout",
     "MetricDef",
+    "Monitoring",
     "Namespace",
     "Not",
+    "Notify",
     "Prior",
     "Rule",
     "SequentialPlan",
@@ -74,8 +77,10 @@ _WHERE: dict[str, str] = {
     "Guardrail": "shipit.spec.guardrail",
     "Holdout": "shipit.spec.experiment",
     "MetricDef": "shipit.spec.metric",
+    "Monitoring": "shipit.spec.monitoring",
     "Namespace": "shipit.spec.experiment",
     "Not": "shipit.spec.targeting",
+    "Notify": "shipit.spec.monitoring",
     "Prior": "shipit.spec.plan",
     "Rule": "shipit.spec.targeting",
     "SequentialPlan": "shipit.spec.plan",

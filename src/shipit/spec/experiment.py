@@ -11,6 +11,7 @@ from shipit.spec._problems import Loc, SpecValidationError
 from shipit.spec.guardrail import Guardrail
 from shipit.spec.limits import check_raw
 from shipit.spec.metric import MetricDef
+from shipit.spec.monitoring import Monitoring
 from shipit.spec.plan import AnalysisPlan
 from shipit.spec.source import TableSource
 from shipit.spec.targeting import Condition
@@ -137,6 +138,7 @@ class Experiment(_Frozen):
     source: TableSource | None = None
     start: date | None = None
     end: date | None = None
+    monitoring: Monitoring | None = None
 
     @model_validator(mode="before")
     @classmethod

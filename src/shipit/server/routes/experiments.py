@@ -197,7 +197,8 @@ def decide_experiment(
     key: str, body: DecideRequest, registry: RegistryDep, api_key: AdminKey
 ) -> Any:
     """Record the decision (stopped → decided)."""
-    return to_public(registry.decide(key, body.decision, actor_of(api_key)), registry)
+    record = registry.decide(key, body.decision, actor_of(api_key), reason=body.reason)
+    return to_public(record, registry)
 
 
 @router.post("/{key}/archive", response_model=ExperimentPublic)
