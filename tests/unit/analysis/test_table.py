@@ -70,6 +70,7 @@ def test_polars_and_arrow_frames_give_the_same_numbers(rng: np.random.Generator)
         pd.testing.assert_frame_equal(base, other)
 
 
+@pytest.mark.filterwarnings("ignore:fetch_arrow_table:DeprecationWarning")  # Ibis's own call
 def test_an_ibis_table_runs_on_its_backend(rng: np.random.Generator, tmp_path: Path) -> None:
     ibis = pytest.importorskip("ibis")
     df = _frame(rng, 500)
