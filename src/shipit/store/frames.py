@@ -40,8 +40,9 @@ def is_table_path(text: str) -> bool:
     return text.startswith(ENGINE_PREFIX) or Path(text).suffix.lower() in FILE_SUFFIXES
 
 
-def file_table(path: str | Path) -> TableRef:
-    """A CSV or Parquet file, read in place by an in-memory DuckDB."""
+def file_table(path: str | Path, engine: Engine | None = None) -> TableRef:
+    """A CSV or Parquet file, read in place by ``engine`` when it is DuckDB, else by an
+    in-memory DuckDB opened for it."""
     from shipit.store.duckdb import DuckDBEngine
 
     p = Path(path)
@@ -51,7 +52,10 @@ def file_table(path: str | Path) -> TableRef:
     if not p.is_file():
         raise NotFoundError(f"no file {p}")
     reader = "read_parquet" if suffix in (".parquet", ".pq") else "read_csv"
-    return TableRef(DuckDBEngine(":memory:"), f"{reader}({literal(str(p))})", str(p), True)
+    source = f"{reader}({literal(str(p))})"
+    if engine is not None and engine.dialect == "duckdb":
+        return TableRef(engine, source, str(p), False)
+    return TableRef(DuckDBEngine(":memory:"), source, str(p), True)
 
 
 def store_table(engine: Engine, name: str) -> TableRef:
