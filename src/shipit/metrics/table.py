@@ -11,7 +11,7 @@ those sums cross into Python (``stats.Moments``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,14 +43,37 @@ class TableMoments:
     sql: str
 
 
-def table_columns(engine: Engine, source: str) -> dict[str, pa.DataType]:
-    """The columns of a table (``source`` is SQL for its FROM clause) and their Arrow types."""
+ColumnKind = str  # "number", "boolean", "other" or "unknown"
+
+
+def table_columns(
+    engine: Engine, source: str, declared: Mapping[str, str] | None = None
+) -> dict[str, ColumnKind]:
+    """The columns of a table (``source`` is SQL for its FROM clause) and what they hold:
+    from the Arrow schema of an empty result, or else from the ``declared`` SQL types
+    (some engines type an empty result's columns as null)."""
     schema = engine.query(f"SELECT * FROM {source} LIMIT 0").schema
-    return {f.name: f.type for f in schema}
+    out = {f.name: _arrow_kind(f.type) for f in schema}
+    for name, sql_type in (declared or {}).items():
+        if out.get(name, "unknown") == "unknown":
+            out[name] = _sql_kind(sql_type)
+    return out
 
 
-def _is_number(t: pa.DataType) -> bool:
-    return bool(pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t))
+def _arrow_kind(t: pa.DataType) -> ColumnKind:
+    if pa.types.is_boolean(t):
+        return "boolean"
+    if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
+        return "number"
+    return "unknown" if pa.types.is_null(t) else "other"
+
+
+def _sql_kind(sql_type: str) -> ColumnKind:
+    t = sql_type.lower()
+    if "bool" in t:
+        return "boolean"
+    numbers = ("int", "float", "double", "decimal", "numeric", "real")
+    return "number" if any(k in t for k in numbers) else "other"
 
 
 def _value_columns(metric: MetricDef) -> list[tuple[str, bool]]:
@@ -68,24 +91,23 @@ def _value_columns(metric: MetricDef) -> list[tuple[str, bool]]:
 
 
 def _check(
-    found: dict[str, pa.DataType], name: str, what: str, *, numeric: bool, table: str
+    found: dict[str, ColumnKind], name: str, what: str, *, numeric: bool, table: str
 ) -> None:
     if name not in found:
         raise InputError(
             f"{what}: no column {name!r} in {table} (columns: {', '.join(found) or 'none'})"
         )
-    t = found[name]
-    if numeric and not (_is_number(t) or pa.types.is_boolean(t)):
+    if numeric and found[name] == "other":
         raise InputError(
-            f"{what}: column {name!r} of {table} holds {t}, not numbers: "
+            f"{what}: column {name!r} of {table} holds text or another type, not numbers: "
             "an outcome or covariate must be numeric or boolean"
         )
 
 
-def _value_sql(column: str, arrow: pa.DataType, indicator: bool, dialect: str) -> str:
+def _value_sql(column: str, kind: ColumnKind, indicator: bool, dialect: str) -> str:
     """The column as a DOUBLE (booleans and indicators as 0/1; NULL stays NULL)."""
     col = identifier(column, dialect)
-    if pa.types.is_boolean(arrow):
+    if kind == "boolean":
         return f"CASE WHEN {col} THEN 1.0 WHEN NOT {col} THEN 0.0 END"
     if indicator:
         return f"CASE WHEN {col} IS NULL THEN NULL WHEN {col} <> 0 THEN 1.0 ELSE 0.0 END"
@@ -101,16 +123,18 @@ def table_moments(
     segments: Sequence[str] = (),
     unit: str | None = None,
     table: str = "the table",
+    declared: Mapping[str, str] | None = None,
 ) -> TableMoments:
     """Moments of every metric per variant (and per variant × segment) of a per-unit table.
 
     ``source`` is SQL for the FROM clause (a table name, ``read_parquet('...')``, a
     subquery); ``table`` names it in messages. Missing values in a used column, a missing
     variant, a column that does not exist or is not numeric raise an InputError or a
-    DataError naming the metric and the column.
+    DataError naming the metric and the column. ``declared`` (column → SQL type) types
+    the columns an engine leaves untyped in an empty result.
     """
     d = engine.dialect
-    found = table_columns(engine, source)
+    found = table_columns(engine, source, declared)
     _check(found, variant, "variant column", numeric=False, table=table)
     if unit is not None:
         _check(found, unit, "unit column", numeric=False, table=table)

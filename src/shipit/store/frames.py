@@ -33,6 +33,8 @@ class TableRef:
     source: str
     label: str
     owned: bool
+    # column -> SQL type, where the engine declares them (a store table)
+    declared: dict[str, str] | None = None
 
 
 def is_table_path(text: str) -> bool:
@@ -63,9 +65,10 @@ def store_table(engine: Engine, name: str) -> TableRef:
     table = name.removeprefix(ENGINE_PREFIX)
     if not table:
         raise InputError("engine: needs a table name, e.g. engine:outcomes")
-    if engine.columns(table) is None:
+    declared = engine.columns(table)
+    if declared is None:
         raise NotFoundError(f"table {table!r} does not exist in the {engine.dialect} engine")
-    return TableRef(engine, identifier(table, engine.dialect), f"table {table!r}", False)
+    return TableRef(engine, identifier(table, engine.dialect), f"table {table!r}", False, declared)
 
 
 def frame_table(data: Any) -> TableRef:
@@ -114,4 +117,5 @@ def _ibis_table(data: Any) -> TableRef | None:
 
         engine = DuckDBEngine.from_connection(backend.con)  # Arrow without a DB-API copy
     sql = ibis.to_sql(data, dialect=engine.dialect)
-    return TableRef(engine, f"({sql}) AS shipit_table", "the Ibis table", False)
+    declared = {name: str(dtype) for name, dtype in data.schema().items()}
+    return TableRef(engine, f"({sql}) AS shipit_table", "the Ibis table", False, declared)
