@@ -158,6 +158,7 @@ def analyze_source(experiment: Experiment, ref: TableRef) -> Analysis:
         unit=source.unit,
         table=ref.label,
         declared=ref.declared,
+        detect_binary=False,
     )
     found = [g.variant for g in tm.overall.groups]
     planned = list(experiment.variant_keys)
