@@ -57,11 +57,12 @@ def _analyze_source(experiment: Experiment, engine: Engine) -> Analysis:
     table = experiment.source.table
     if table.startswith(ENGINE_PREFIX) or not is_table_path(table):
         return analyze_source(experiment, store_table(engine, table))
-    ref = file_table(table)
+    ref = file_table(table, engine)
     try:
         return analyze_source(experiment, ref)
     finally:
-        ref.engine.close()
+        if ref.owned:
+            ref.engine.close()
 
 
 def analyze(

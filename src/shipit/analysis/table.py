@@ -112,6 +112,7 @@ def analyze_table(
         segments=plan.segments,
         unit=unit,
         table=ref.label,
+        declared=ref.declared,
     )
     found = [g.variant for g in tm.overall.groups]
     if len(found) < 2:
@@ -156,6 +157,8 @@ def analyze_source(experiment: Experiment, ref: TableRef) -> Analysis:
         segments=experiment.analysis.segments,
         unit=source.unit,
         table=ref.label,
+        declared=ref.declared,
+        detect_binary=False,
     )
     found = [g.variant for g in tm.overall.groups]
     planned = list(experiment.variant_keys)

@@ -11,7 +11,7 @@ those sums cross into Python (``stats.Moments``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,14 +43,37 @@ class TableMoments:
     sql: str
 
 
-def table_columns(engine: Engine, source: str) -> dict[str, pa.DataType]:
-    """The columns of a table (``source`` is SQL for its FROM clause) and their Arrow types."""
+ColumnKind = str  # "number", "boolean", "other" or "unknown"
+
+
+def table_columns(
+    engine: Engine, source: str, declared: Mapping[str, str] | None = None
+) -> dict[str, ColumnKind]:
+    """The columns of a table (``source`` is SQL for its FROM clause) and what they hold:
+    from the Arrow schema of an empty result, or else from the ``declared`` SQL types
+    (some engines type an empty result's columns as null)."""
     schema = engine.query(f"SELECT * FROM {source} LIMIT 0").schema
-    return {f.name: f.type for f in schema}
+    out = {f.name: _arrow_kind(f.type) for f in schema}
+    for name, sql_type in (declared or {}).items():
+        if out.get(name, "unknown") == "unknown":
+            out[name] = _sql_kind(sql_type)
+    return out
 
 
-def _is_number(t: pa.DataType) -> bool:
-    return bool(pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t))
+def _arrow_kind(t: pa.DataType) -> ColumnKind:
+    if pa.types.is_boolean(t):
+        return "boolean"
+    if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
+        return "number"
+    return "unknown" if pa.types.is_null(t) else "other"
+
+
+def _sql_kind(sql_type: str) -> ColumnKind:
+    t = sql_type.lower()
+    if "bool" in t:
+        return "boolean"
+    numbers = ("int", "float", "double", "decimal", "numeric", "real")
+    return "number" if any(k in t for k in numbers) else "other"
 
 
 def _value_columns(metric: MetricDef) -> list[tuple[str, bool]]:
@@ -68,24 +91,23 @@ def _value_columns(metric: MetricDef) -> list[tuple[str, bool]]:
 
 
 def _check(
-    found: dict[str, pa.DataType], name: str, what: str, *, numeric: bool, table: str
+    found: dict[str, ColumnKind], name: str, what: str, *, numeric: bool, table: str
 ) -> None:
     if name not in found:
         raise InputError(
             f"{what}: no column {name!r} in {table} (columns: {', '.join(found) or 'none'})"
         )
-    t = found[name]
-    if numeric and not (_is_number(t) or pa.types.is_boolean(t)):
+    if numeric and found[name] == "other":
         raise InputError(
-            f"{what}: column {name!r} of {table} holds {t}, not numbers: "
+            f"{what}: column {name!r} of {table} holds text or another type, not numbers: "
             "an outcome or covariate must be numeric or boolean"
         )
 
 
-def _value_sql(column: str, arrow: pa.DataType, indicator: bool, dialect: str) -> str:
+def _value_sql(column: str, kind: ColumnKind, indicator: bool, dialect: str) -> str:
     """The column as a DOUBLE (booleans and indicators as 0/1; NULL stays NULL)."""
     col = identifier(column, dialect)
-    if pa.types.is_boolean(arrow):
+    if kind == "boolean":
         return f"CASE WHEN {col} THEN 1.0 WHEN NOT {col} THEN 0.0 END"
     if indicator:
         return f"CASE WHEN {col} IS NULL THEN NULL WHEN {col} <> 0 THEN 1.0 ELSE 0.0 END"
@@ -101,16 +123,20 @@ def table_moments(
     segments: Sequence[str] = (),
     unit: str | None = None,
     table: str = "the table",
+    declared: Mapping[str, str] | None = None,
+    detect_binary: bool = True,
 ) -> TableMoments:
     """Moments of every metric per variant (and per variant × segment) of a per-unit table.
 
     ``source`` is SQL for the FROM clause (a table name, ``read_parquet('...')``, a
     subquery); ``table`` names it in messages. Missing values in a used column, a missing
     variant, a column that does not exist or is not numeric raise an InputError or a
-    DataError naming the metric and the column.
+    DataError naming the metric and the column. ``declared`` (column → SQL type) types
+    the columns an engine leaves untyped in an empty result; ``detect_binary`` asks which
+    column means hold only 0 and 1 (``TableMoments.binary``).
     """
     d = engine.dialect
-    found = table_columns(engine, source)
+    found = table_columns(engine, source, declared)
     _check(found, variant, "variant column", numeric=False, table=table)
     if unit is not None:
         _check(found, unit, "unit column", numeric=False, table=table)
@@ -143,16 +169,26 @@ def table_moments(
     select += [f"{_value_sql(col, found[col], ind, d)} AS c{i}" for (col, ind), i in values.items()]
     if unit is not None:
         select.append(f"{identifier(unit, d)} AS u")
-    aggs = ["COUNT(*) AS n", "SUM(CASE WHEN v IS NULL THEN 1 ELSE 0 END) AS nv"]
+    # 0/1 detection only where a metric's kind is open (a mean that may be a proportion)
+    detect = sorted(
+        {
+            z_of[m.name][0]
+            for m in metrics
+            if m.column is not None and m.aggregation != "any" and detect_binary
+        }
+    )
+    aggs = ["COUNT(*) AS n"]
     aggs += [f"SUM(c{i}) AS s{i}" for i in range(len(values))]
     aggs += [f"SUM(c{a} * c{b}) AS p{a}_{b}" for a, b in pairs]
-    aggs += [f"SUM(CASE WHEN c{i} IS NULL THEN 1 ELSE 0 END) AS z{i}" for i in range(len(values))]
-    aggs += [f"MIN(CASE WHEN c{i} IN (0, 1) THEN 1 ELSE 0 END) AS b{i}" for i in range(len(values))]
-    if unit is not None:
-        aggs.append("COUNT(DISTINCT u) AS units")
+    aggs += [f"COUNT(c{i}) AS k{i}" for i in range(len(values))]
+    aggs += [f"MIN(CASE WHEN c{i} IN (0, 1) THEN 1 ELSE 0 END) AS b{i}" for i in detect]
     keys = ["v", *(f"g{i}" for i in range(len(segments)))]
     aggs += [f"GROUPING({k}) AS gr_{k}" for k in keys]
-    sets = ["(v)", *(f"(v, g{i})" for i in range(len(segments))), "()"]
+    # The grand total only for the distinct units (not additive); sums add up per variant.
+    sets = ["(v)", *(f"(v, g{i})" for i in range(len(segments)))]
+    if unit is not None:
+        aggs.append("COUNT(DISTINCT u) AS units")
+        sets.append("()")
     sql = (
         f"WITH src AS (SELECT {', '.join(select)} FROM {source})\n"
         f"SELECT {', '.join(keys)}, {', '.join(aggs)}\nFROM src\n"
@@ -160,26 +196,28 @@ def table_moments(
     )
     sql = transpile(sql, d)
     res = engine.query(sql).to_pydict()
-    total = [i for i, g in enumerate(res["gr_v"]) if g == 1]
-    if not total:
-        raise DataError(f"{table} has no rows")
-    t = total[0]
-    rows = int(res["n"][t])
+    level = [
+        i
+        for i, g in enumerate(res["gr_v"])
+        if g == 0 and all(res[f"gr_g{k}"][i] == 1 for k in range(len(segments)))
+    ]
+    rows = int(sum(res["n"][i] for i in level))
     if rows == 0:
         raise DataError(f"{table} has no rows")
-    if res["nv"][t]:
+    empty = sum(int(res["n"][i]) for i in level if res["v"][i] is None)
+    if empty:
         raise DataError(
-            f"variant column {variant!r} of {table} is empty on {int(res['nv'][t])} of "
+            f"variant column {variant!r} of {table} is empty on {empty} of "
             f"{rows} rows: drop or fill them"
         )
-    for (col, _), i in values.items():
-        if res[f"z{i}"][t]:
+    for (col, ind), i in values.items():
+        missing = rows - int(sum(res[f"k{i}"][r] for r in level))
+        if missing:
             raise DataError(
-                f"metric {users[(col, _)]!r}: column {col!r} of {table} is missing on "
-                f"{int(res[f'z{i}'][t])} of {rows} rows: drop or fill them"
+                f"metric {users[(col, ind)]!r}: column {col!r} of {table} is missing on "
+                f"{missing} of {rows} rows: drop or fill them"
             )
-
-    variants = sorted({str(v) for v, g in zip(res["v"], res["gr_v"], strict=True) if g == 0})
+    variants = sorted({str(res["v"][i]) for i in level})
 
     def build(rows_of: list[int], keys: list[GroupKey]) -> MetricMoments:
         """Every variant in every cell (zero moments where a variant has no row)."""
@@ -204,12 +242,7 @@ def table_moments(
             out[m.name] = Moments.from_sums(labels, _names(m, len(z)), n, sums, cross)
         return MetricMoments(out, groups, 0, 0, sql=sql)
 
-    variant_rows = [
-        i
-        for i, g in enumerate(res["gr_v"])
-        if g == 0 and all(res[f"gr_g{k}"][i] == 1 for k in range(len(segments)))
-    ]
-    overall = build(variant_rows, [GroupKey(str(res["v"][i])) for i in variant_rows])
+    overall = build(level, [GroupKey(str(res["v"][i])) for i in level])
     by_segment = {}
     for k, s in enumerate(segments):
         idx = [i for i, g in enumerate(res["gr_v"]) if g == 0 and res[f"gr_g{k}"][i] == 0]
@@ -217,10 +250,11 @@ def table_moments(
             idx, [GroupKey(str(res["v"][i]), segment=str(res[f"g{k}"][i])) for i in idx]
         )
     binary = {
-        m.name: all(bool(res[f"b{i}"][t]) for i in z_of[m.name][: len(_value_columns(m))])
+        m.name: (y := z_of[m.name][0]) in detect and all(bool(res[f"b{y}"][i]) for i in level)
         for m in metrics
     }
-    units = int(res["units"][t]) if unit is not None else None
+    total = [i for i, g in enumerate(res["gr_v"]) if g == 1]
+    units = int(res["units"][total[0]]) if unit is not None and total else None
     return TableMoments(overall, by_segment, rows, units, binary, sql)
 
 

@@ -33,6 +33,8 @@ class TableRef:
     source: str
     label: str
     owned: bool
+    # column -> SQL type, where the engine declares them (a store table)
+    declared: dict[str, str] | None = None
 
 
 def is_table_path(text: str) -> bool:
@@ -40,8 +42,9 @@ def is_table_path(text: str) -> bool:
     return text.startswith(ENGINE_PREFIX) or Path(text).suffix.lower() in FILE_SUFFIXES
 
 
-def file_table(path: str | Path) -> TableRef:
-    """A CSV or Parquet file, read in place by an in-memory DuckDB."""
+def file_table(path: str | Path, engine: Engine | None = None) -> TableRef:
+    """A CSV or Parquet file, read in place by ``engine`` when it is DuckDB, else by an
+    in-memory DuckDB opened for it."""
     from shipit.store.duckdb import DuckDBEngine
 
     p = Path(path)
@@ -51,7 +54,10 @@ def file_table(path: str | Path) -> TableRef:
     if not p.is_file():
         raise NotFoundError(f"no file {p}")
     reader = "read_parquet" if suffix in (".parquet", ".pq") else "read_csv"
-    return TableRef(DuckDBEngine(":memory:"), f"{reader}({literal(str(p))})", str(p), True)
+    source = f"{reader}({literal(str(p))})"
+    if engine is not None and engine.dialect == "duckdb":
+        return TableRef(engine, source, str(p), False)
+    return TableRef(DuckDBEngine(":memory:"), source, str(p), True)
 
 
 def store_table(engine: Engine, name: str) -> TableRef:
@@ -59,9 +65,10 @@ def store_table(engine: Engine, name: str) -> TableRef:
     table = name.removeprefix(ENGINE_PREFIX)
     if not table:
         raise InputError("engine: needs a table name, e.g. engine:outcomes")
-    if engine.columns(table) is None:
+    declared = engine.columns(table)
+    if declared is None:
         raise NotFoundError(f"table {table!r} does not exist in the {engine.dialect} engine")
-    return TableRef(engine, identifier(table, engine.dialect), f"table {table!r}", False)
+    return TableRef(engine, identifier(table, engine.dialect), f"table {table!r}", False, declared)
 
 
 def frame_table(data: Any) -> TableRef:
@@ -110,4 +117,5 @@ def _ibis_table(data: Any) -> TableRef | None:
 
         engine = DuckDBEngine.from_connection(backend.con)  # Arrow without a DB-API copy
     sql = ibis.to_sql(data, dialect=engine.dialect)
-    return TableRef(engine, f"({sql}) AS shipit_table", "the Ibis table", False)
+    declared = {name: str(dtype) for name, dtype in data.schema().items()}
+    return TableRef(engine, f"({sql}) AS shipit_table", "the Ibis table", False, declared)

@@ -3,6 +3,7 @@ the SRM threshold on both paths, and bad input as one clear ShipitError."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -70,6 +71,7 @@ def test_polars_and_arrow_frames_give_the_same_numbers(rng: np.random.Generator)
         pd.testing.assert_frame_equal(base, other)
 
 
+@pytest.mark.filterwarnings("ignore:fetch_arrow_table:DeprecationWarning")  # Ibis's own call
 def test_an_ibis_table_runs_on_its_backend(rng: np.random.Generator, tmp_path: Path) -> None:
     ibis = pytest.importorskip("ibis")
     df = _frame(rng, 500)
@@ -146,8 +148,11 @@ def test_a_spec_reads_its_source_table(rng: np.random.Generator, tmp_path: Path)
     assert srm.status == ("fail" if expected < 0.5 else "pass")
     assert next(e for e in result.effects if e.metric == "bought").kind == "proportion"
     assert next(t for t in result.trust if t.name == "duplicate_units").status == "pass"
-    # the CLI reads the same spec without a store
-    (tmp_path / "spec.yaml").write_text(_table_spec(path, ["control", "new_one"]))
+    # the CLI reads the same spec without a store, a relative table beside the spec
+    (tmp_path / "spec.yaml").write_text(_table_spec(Path(path.name), ["control", "new_one"]))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    os.chdir(elsewhere)
     out = runner.invoke(app, ["analyze", str(tmp_path / "spec.yaml"), "--format", "json"])
     assert out.exit_code == 0, out.output
 

@@ -21,6 +21,7 @@ from shipit.errors import NotFoundError
 
 if TYPE_CHECKING:
     from shipit.result.model import Analysis
+    from shipit.spec.experiment import Experiment
     from shipit.store.engine import Engine
 
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
@@ -65,7 +66,7 @@ def run_analysis(
     if is_file and not Path(experiment).is_file():
         raise NotFoundError(f"no experiment spec file {experiment}")
     if is_file:
-        spec = load_experiment(experiment)
+        spec = _with_source_beside(load_experiment(experiment), Path(experiment))
         if spec.source is not None and store is None:
             from shipit.store.engine import connect
 
@@ -84,6 +85,17 @@ def run_analysis(
             repo.close()
     finally:
         engine.close()
+
+
+def _with_source_beside(spec: Experiment, path: Path) -> Experiment:
+    """A relative source file that is not in the working folder is read beside the spec."""
+    source = spec.source
+    if source is None or source.table.startswith("engine:") or Path(source.table).is_absolute():
+        return spec
+    beside = path.parent / source.table
+    if Path(source.table).exists() or not beside.exists():
+        return spec
+    return spec.model_copy(update={"source": source.model_copy(update={"table": str(beside)})})
 
 
 @dataclass(frozen=True)

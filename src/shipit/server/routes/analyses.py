@@ -33,6 +33,8 @@ _USES_VALUE = {"sum", "count_distinct", "max"}
 def check_columns(engine: Any, experiment: Experiment) -> None:
     """Every column a metric reads exists in the store: DataError (422) naming the metric
     otherwise, where the engine would fail (and a client would retry a 5xx forever)."""
+    if experiment.source is not None:  # a per-unit table: its columns are checked on read
+        return
     tables = {t: engine.columns(t) for t in ("events", "units")}
     for m in experiment.metric_defs().values():
         parts: list[Any] = [m] if m.event is not None else [m.numerator, m.denominator]
