@@ -110,3 +110,26 @@ def test_a_name_in_brackets_survives_the_terminal() -> None:
     # the true-effects table and the data-science summary both name each truth in full
     assert text.count("m[content]") == 2
     assert text.count("m[hybrid]") == 2
+
+
+def test_the_legend_states_one_convention_per_quantity() -> None:
+    text = " ".join(to_text(_analysis(1e-6), width=400).split())
+    assert "How to read the numbers" in text
+    assert "relative to the control mean, as signed percentages" in text
+    assert "95% unless labelled; guardrail lights use 90% intervals" in text
+    assert "one below 1e-300 reads < 1e-300" in text
+    assert "P(better) is the posterior probability" not in text  # not a Bayesian plan
+
+
+def test_an_absolute_guardrail_says_its_numbers_are_absolute() -> None:
+    from shipit.decide import GuardrailPolicy, check_guardrail
+
+    e = Effect(
+        metric="load_ms",
+        variant="a",
+        control="c",
+        higher_is_better=False,
+        raw=Estimate(abs_effect=12.0, abs_se=2.0, rel_effect=0.04, rel_se=0.007),
+    )
+    g = check_guardrail(e, GuardrailPolicy(metric="load_ms", margin=30, relative=False))
+    assert "+12 [90% interval +8.71, +15.29] (abs.) stays within the +30 margin" in g.message
