@@ -61,7 +61,8 @@ _GEOMETRY_JS = """() => {
     const card = gd.closest('.chart-panel') || gd.closest('.card') || gd.parentElement;
     const texts = [];
     const add = (kind, el) => { const b = box(el);
-      if (b.w > 0 && b.h > 0) texts.push({kind, text: (el.textContent || '').slice(0, 50), ...b}); };
+      const text = (el.textContent || '').slice(0, 50);
+      if (b.w > 0 && b.h > 0) texts.push({kind, text, ...b}); };
     gd.querySelectorAll('.g-gtitle .gtitle').forEach(e => add('title', e));
     gd.querySelectorAll('.legend .bg').forEach(e => add('legend', e));
     gd.querySelectorAll('.annotation-text-g text').forEach(e => add('subplot title', e));
