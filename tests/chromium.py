@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -129,24 +131,34 @@ def layout_problems(charts: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-def chart_layout(url: str, width: int, screenshot: Path, *, setup: Any = None) -> list[str]:
-    """Open ``url`` at a ``width`` px window, wait for every chart's first paint (no
-    resize), keep a screenshot and return the charts' layout problems."""
+@contextmanager
+def launched() -> Iterator[Any]:
+    """One headless Chromium for several pages (a launch costs seconds)."""
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            page = browser.new_page(viewport={"width": width, "height": 900})
-            if setup is not None:
-                setup(page)
-            page.goto(url)
-            page.wait_for_function(
-                "document.querySelectorAll('.js-plotly-plot').length > 0 && "
-                "[...document.querySelectorAll('.js-plotly-plot')].every("
-                "g => g.querySelector('svg.main-svg'))"
-            )
-            charts = page.evaluate(_GEOMETRY_JS)
-            page.screenshot(path=str(screenshot), full_page=True)
+            yield browser
         finally:
             browser.close()
+
+
+def chart_layout(
+    browser: Any, url: str, width: int, screenshot: Path, *, context: Any = None
+) -> list[str]:
+    """Open ``url`` at a ``width`` px window, wait for every chart's first paint (no
+    resize), keep a full-page screenshot and return the charts' layout problems.
+    ``context`` (a browser context, e.g. one holding a login) opens the page instead."""
+    page = (context or browser).new_page(viewport={"width": width, "height": 900})
+    try:
+        page.goto(url)
+        page.wait_for_function(
+            "document.querySelectorAll('.js-plotly-plot').length > 0 && "
+            "[...document.querySelectorAll('.js-plotly-plot')].every("
+            "g => g.querySelector('svg.main-svg'))"
+        )
+        charts = page.evaluate(_GEOMETRY_JS)
+        page.screenshot(path=str(screenshot), full_page=True)
+    finally:
+        page.close()
     return layout_problems(charts)
