@@ -149,8 +149,9 @@ def chart_layout(
     """Open ``url`` at a ``width`` px window, wait for every chart's first paint (no
     resize), keep a full-page screenshot and return the charts' layout problems.
     ``context`` (a browser context, e.g. one holding a login) opens the page instead."""
-    page = (context or browser).new_page(viewport={"width": width, "height": 900})
+    page = (context or browser).new_page()
     try:
+        page.set_viewport_size({"width": width, "height": 900})
         page.goto(url)
         page.wait_for_function(
             "document.querySelectorAll('.js-plotly-plot').length > 0 && "
