@@ -133,3 +133,24 @@ def test_an_absolute_guardrail_says_its_numbers_are_absolute() -> None:
     )
     g = check_guardrail(e, GuardrailPolicy(metric="load_ms", margin=30, relative=False))
     assert "+12 [90% interval +8.71, +15.29] (abs.) stays within the +30 margin" in g.message
+
+
+def test_a_stacked_heterogeneity_row_labels_its_strongest_and_weakest() -> None:
+    from shipit.result.model import SegmentEffect
+
+    segs = [
+        SegmentEffect(
+            dimension="tier",
+            segment=s,
+            metric="m",
+            variant="a",
+            n_control=1_000,
+            n_variant=1_000,
+            estimate=_est(rel, 0.01, 0.01),
+        )
+        for s, rel in (("heavy", 0.02), ("light", 0.08))
+    ]
+    text = to_text(_analysis(1e-6, segments=segs), width=60)
+    lines = [" ".join(x.replace("│", " ").split()) for x in text.splitlines()]
+    assert "strongest light" in lines
+    assert "weakest heavy" in lines
