@@ -154,3 +154,26 @@ def test_a_stacked_heterogeneity_row_labels_its_strongest_and_weakest() -> None:
     lines = [" ".join(x.replace("│", " ").split()) for x in text.splitlines()]
     assert "strongest light" in lines
     assert "weakest heavy" in lines
+
+
+def test_a_bayesian_legend_says_what_p_better_and_expected_loss_are() -> None:
+    e = Effect(
+        metric="m",
+        variant="a",
+        control="c",
+        raw=_est(0.02, 0.0102, 0.05),
+        prob_better=0.97,
+        expected_loss=0.0004,
+        n_control=10_000,
+        n_variant=10_000,
+    )
+    a = assemble(
+        experiment="x",
+        control="c",
+        variants=["c", "a"],
+        policy=DecisionPolicy(primary="m", mde=0.02, method="bayesian"),
+        effects=[e],
+    )
+    text = " ".join(to_text(a, width=400).split())
+    assert "P(better) is the posterior probability that the variant beats control" in text
+    assert "(raw, p =" not in text
