@@ -65,7 +65,8 @@ def check_guardrail(
     limit = -policy.margin if effect.higher_is_better else policy.margin
     # The light reads two one-sided tests at alpha: the interval shown is their 1 - 2α one.
     level = fmt.share(1 - 2 * alpha, 0)
-    ci = f"{num(value)} [{level} interval {num(lo)}, {num(hi)}]"
+    unit = "" if policy.relative else " (abs.)"  # an absolute margin is in the metric's unit
+    ci = f"{num(value)} [{level} interval {num(lo)}, {num(hi)}]{unit}"
     margin = f"the {num(limit)} margin"
     if light == "green":
         p_txt = fmt.p_equals(p_ni, "non-inferiority p", alpha)

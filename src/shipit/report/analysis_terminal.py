@@ -97,20 +97,19 @@ def _wide(t: model.Table, title: str) -> Table:
 
 
 def _stacked(t: model.Table, title: str) -> Table:
-    """The table for a narrow terminal: each record's text cells as a heading, then one
-    line per number."""
+    """The table for a narrow terminal: each record's leading text cells as a heading, then
+    one labelled line per later cell (numbers, and text such as the strongest segment)."""
     out = Table(title=title, expand=True, show_header=False)
     # the heading wraps at its separators but never cuts a name short (no "watch_…")
     out.add_column("", style="bold", overflow="fold")
     out.add_column("", justify="right", overflow="fold")
+    lead = next((n for n, c in enumerate(t.columns) if c.numeric), len(t.columns))
     for n, row in enumerate(t.rows):
         if n:
             out.add_section()
-        head = " · ".join(x for c, x in zip(t.columns, row, strict=True) if not c.numeric)
-        out.add_row(Text(head, style="bold"), "")
-        for c, x in zip(t.columns, row, strict=True):
-            if c.numeric:
-                out.add_row(Text(f"  {c.name}"), Text(x))
+        out.add_row(Text(" · ".join(row[:lead]), style="bold"), "")
+        for c, x in zip(t.columns[lead:], row[lead:], strict=True):
+            out.add_row(Text(f"  {c.name}"), Text(x))
     return out
 
 

@@ -13,12 +13,56 @@ from shipit.report.sections import CHART_NEEDS, chart_names
 from shipit.result import format as fmt
 from shipit.result.model import Analysis, Estimate, TrustCheck
 
-__all__ = ["CHARTS", "all_charts"]
+__all__ = ["CHARTS", "CONFIG", "PALETTE", "all_charts"]
 
 # One colour per variant, the same in every chart (Plotly's default sequence).
 PALETTE = ("#636efa", "#ef553b", "#00cc96", "#ab63fa", "#ffa15a", "#19d3f3", "#ff6692")
 LIGHT_COLORS = {"green": "#2e7d32", "yellow": "#f9a825", "red": "#c62828"}
-_LAYOUT = {"template": "plotly_white", "margin": {"l": 60, "r": 20, "t": 50, "b": 40}}
+# The toolbar (modebar) takes the top strip of a chart; the title sits below it, left, so
+# the two never overlap however narrow the card, and the plot area starts below both.
+_TOOLBAR = 34
+_LAYOUT = {
+    "template": "plotly_white",
+    "autosize": True,
+    "margin": {"l": 60, "r": 20, "t": _TOOLBAR + 56, "b": 40},
+}
+_TITLE = {
+    "x": 0,
+    "xanchor": "left",
+    "y": 1,
+    "yref": "container",
+    "yanchor": "top",
+    "pad": {"t": _TOOLBAR + 2, "l": 12},
+    "font": {"size": 16},
+}
+CONFIG = {
+    "responsive": True,
+    "displaylogo": False,
+    "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+}
+"""Plotly's config for every chart, in the HTML report and on the dashboard: sized to its
+card on first paint and on every resize (``responsive``; no fixed width)."""
+
+
+def _color_of(a: Analysis, variant: str, n: int) -> str:
+    """A variant's colour: its place among the analysis' treatments, else its place here."""
+    others = [v for v in a.variants if v != a.control]
+    k = others.index(variant) if variant in others else n
+    return PALETTE[k % len(PALETTE)]
+
+
+def _tint(color: str, alpha: float = 0.2) -> str:
+    """``color`` (``#rrggbb``) made translucent, for the interval band around its line."""
+    r, g, b = (int(color[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r}, {g}, {b}, {alpha})"
+
+
+def _frame(fig: go.Figure) -> go.Figure:
+    """Every chart's frame: the title below the toolbar, tick labels clear of each other."""
+    fig.update_layout(title=_TITLE)
+    fig.update_xaxes(automargin=True, ticklabelstandoff=6)
+    fig.update_yaxes(automargin=True)
+    return fig
 
 
 def _number(x: object) -> float | None:
@@ -73,17 +117,20 @@ def cumulative_chart(a: Analysis) -> go.Figure | None:
         return None
     rows = sorted((d for d in a.daily if d.metric == a.primary), key=lambda d: (d.variant, d.day))
     fig = go.Figure()
-    for v in dict.fromkeys(d.variant for d in rows):
+    level = fmt.share(1 - a.alpha, 0)
+    for n, v in enumerate(dict.fromkeys(d.variant for d in rows)):
         mine = [d for d in rows if d.variant == v]
         x = [d.date or d.day for d in mine]
+        color = _color_of(a, v, n)
         fig.add_trace(
             go.Scatter(
                 x=x,
                 y=[d.estimate.rel_ci_high for d in mine],
                 mode="lines",
-                line={"width": 0},
+                line={"width": 0, "color": color},
                 showlegend=False,
                 hoverinfo="skip",
+                legendgroup=v,
             )
         )
         fig.add_trace(
@@ -91,9 +138,11 @@ def cumulative_chart(a: Analysis) -> go.Figure | None:
                 x=x,
                 y=[d.estimate.rel_ci_low for d in mine],
                 mode="lines",
-                line={"width": 0},
+                line={"width": 0, "color": color},
                 fill="tonexty",
-                name=f"{v} interval",
+                fillcolor=_tint(color),
+                name=f"{v} {level} interval",
+                legendgroup=v,
             )
         )
         fig.add_trace(
@@ -101,28 +150,29 @@ def cumulative_chart(a: Analysis) -> go.Figure | None:
                 x=x,
                 y=[d.estimate.rel_effect for d in mine],
                 mode="lines+markers",
+                line={"color": color},
+                marker={"color": color},
                 name=f"{v} effect",
+                legendgroup=v,
             )
         )
         if any(d.bound_high is not None for d in mine):
-            fig.add_trace(
-                go.Scatter(
-                    x=x,
-                    y=[d.bound_high for d in mine],
-                    mode="lines",
-                    line={"dash": "dash"},
-                    name=f"{v} upper bound",
+            for side, ys in (
+                ("upper", [d.bound_high for d in mine]),
+                ("lower", [d.bound_low for d in mine]),
+            ):
+                fig.add_trace(
+                    go.Scatter(
+                        x=x,
+                        y=ys,
+                        mode="lines",
+                        line={"dash": "dash", "color": color},
+                        name=f"{v} {side} bound",
+                        legendgroup=v,
+                    )
                 )
-            )
-            fig.add_trace(
-                go.Scatter(
-                    x=x,
-                    y=[d.bound_low for d in mine],
-                    mode="lines",
-                    line={"dash": "dash"},
-                    name=f"{v} lower bound",
-                )
-            )
+    if any(d.date for d in rows):
+        fig.update_xaxes(tickformat="%b %d")
     fig.update_layout(title=f"Cumulative effect on {a.primary}", yaxis_tickformat="+.1%", **_LAYOUT)
     return fig
 
@@ -193,8 +243,7 @@ def guardrails_chart(a: Analysis) -> go.Figure | None:
         relative = all(g.relative for g in a.guardrails if g.metric == metric)
         fig.update_xaxes(tickformat="+.1%" if relative else "+~g", row=row, col=1)
     fig.update_layout(
-        title=f"Guardrails: {fmt.share(1 - 2 * a.alpha, 0)} intervals against their margins "
-        "(| marks the margin)",
+        title=f"Guardrails: {fmt.share(1 - 2 * a.alpha, 0)} intervals, | the margin",
         height=max(360, 200 * len(metrics)),
         **_LAYOUT,
     )
@@ -252,7 +301,7 @@ def balance_chart(a: Analysis) -> go.Figure | None:
         hi = [_number(d.get(f"{c}_rel_ci_high")) for c in names]
         lo = [_number(d.get(f"{c}_rel_ci_low")) for c in names]
         has_ci = all(v is not None for v in (*hi, *lo, *y))
-        color = PALETTE[n % len(PALETTE)]
+        color = _color_of(a, variant, n)
         fig.add_trace(
             go.Bar(
                 x=names,
@@ -297,5 +346,5 @@ def all_charts(a: Analysis) -> dict[str, go.Figure]:
     for name in chart_names(a):
         fig = CHARTS[name](a)
         if fig is not None:
-            out[name] = fig
+            out[name] = _frame(fig)
     return out

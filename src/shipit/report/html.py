@@ -13,7 +13,7 @@ import jinja2
 from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
-from shipit.report.charts import all_charts
+from shipit.report.charts import CONFIG, all_charts
 from shipit.report.sections import build_report
 from shipit.result.model import Analysis
 
@@ -39,7 +39,10 @@ def render_html(analysis: Analysis) -> str:
     """The report as one HTML document with every chart the analysis has data for."""
     charts = {
         name: _chart(
-            name, fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"plot-{name}")
+            name,
+            fig.to_html(
+                full_html=False, include_plotlyjs=False, div_id=f"plot-{name}", config=CONFIG
+            ),
         )
         for name, fig in all_charts(analysis).items()
     }

@@ -230,6 +230,42 @@ def _notes(a: Analysis) -> Section | None:
     return Section("notes", "Notes", items=tuple(Item(n) for n in a.notes))
 
 
+def _legend(a: Analysis) -> Section:
+    """The report's one convention per quantity, stated once (units, levels, p-values)."""
+    level, lights = fmt.share(1 - a.alpha, 0), fmt.share(1 - 2 * a.alpha, 0)
+    lines = [
+        (
+            "effects",
+            "relative to the control mean, as signed percentages (+7.00% is 7% above "
+            "control): lifts, novelty, segments, true effects; an absolute effect is in "
+            "the metric's own unit and says so (abs., or 'absolute' as in Simpson's check)",
+        ),
+        (
+            "intervals",
+            f"{level} unless labelled; guardrail lights use {lights} intervals (two "
+            "one-sided tests at α), pre-period balance 95%",
+        ),
+        (
+            "p-values",
+            "raw p is the unadjusted test, CUPED p the covariate-adjusted one, a "
+            "Holm-, Bonferroni- or BH-adjusted p is corrected over the plan's family; "
+            "never rounded onto α, and one below 1e-300 reads < 1e-300",
+        ),
+    ]
+    if a.method == "bayesian":
+        lines.append(
+            (
+                "Bayesian",
+                "P(better) is the posterior probability that the variant beats control; "
+                "expected loss is what shipping it costs in expectation, relative to control",
+            )
+        )
+    items = tuple(Item(text, label) for label, text in lines)
+    return Section(
+        "legend", "How to read the numbers", items=items, item_columns=("quantity", "convention")
+    )
+
+
 def _audiences(a: Analysis) -> tuple[Section, ...]:
     lines = summaries(a)
     return tuple(
@@ -255,6 +291,7 @@ def build_report(a: Analysis) -> Report:
         _power(a),
         _truth(a),
         _notes(a),
+        _legend(a),
     ]
     subtitle = (
         f"method {a.method} · α = {fmt.num(a.alpha)} · primary {a.primary} · control {a.control} · "

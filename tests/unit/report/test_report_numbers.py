@@ -110,3 +110,70 @@ def test_a_name_in_brackets_survives_the_terminal() -> None:
     # the true-effects table and the data-science summary both name each truth in full
     assert text.count("m[content]") == 2
     assert text.count("m[hybrid]") == 2
+
+
+def test_the_legend_states_one_convention_per_quantity() -> None:
+    text = " ".join(to_text(_analysis(1e-6), width=400).split())
+    assert "How to read the numbers" in text
+    assert "relative to the control mean, as signed percentages" in text
+    assert "95% unless labelled; guardrail lights use 90% intervals" in text
+    assert "one below 1e-300 reads < 1e-300" in text
+    assert "P(better) is the posterior probability" not in text  # not a Bayesian plan
+
+
+def test_an_absolute_guardrail_says_its_numbers_are_absolute() -> None:
+    from shipit.decide import GuardrailPolicy, check_guardrail
+
+    e = Effect(
+        metric="load_ms",
+        variant="a",
+        control="c",
+        higher_is_better=False,
+        raw=Estimate(abs_effect=12.0, abs_se=2.0, rel_effect=0.04, rel_se=0.007),
+    )
+    g = check_guardrail(e, GuardrailPolicy(metric="load_ms", margin=30, relative=False))
+    assert "+12 [90% interval +8.71, +15.29] (abs.) stays within the +30 margin" in g.message
+
+
+def test_a_stacked_heterogeneity_row_labels_its_strongest_and_weakest() -> None:
+    from shipit.result.model import SegmentEffect
+
+    segs = [
+        SegmentEffect(
+            dimension="tier",
+            segment=s,
+            metric="m",
+            variant="a",
+            n_control=1_000,
+            n_variant=1_000,
+            estimate=_est(rel, 0.01, 0.01),
+        )
+        for s, rel in (("heavy", 0.02), ("light", 0.08))
+    ]
+    text = to_text(_analysis(1e-6, segments=segs), width=60)
+    lines = [" ".join(x.replace("│", " ").split()) for x in text.splitlines()]
+    assert "strongest light" in lines
+    assert "weakest heavy" in lines
+
+
+def test_a_bayesian_legend_says_what_p_better_and_expected_loss_are() -> None:
+    e = Effect(
+        metric="m",
+        variant="a",
+        control="c",
+        raw=_est(0.02, 0.0102, 0.05),
+        prob_better=0.97,
+        expected_loss=0.0004,
+        n_control=10_000,
+        n_variant=10_000,
+    )
+    a = assemble(
+        experiment="x",
+        control="c",
+        variants=["c", "a"],
+        policy=DecisionPolicy(primary="m", mde=0.02, method="bayesian"),
+        effects=[e],
+    )
+    text = " ".join(to_text(a, width=400).split())
+    assert "P(better) is the posterior probability that the variant beats control" in text
+    assert "(raw, p =" not in text

@@ -87,3 +87,27 @@ def test_balance_chart_shows_every_variant_with_its_interval(rng: np.random.Gene
     assert a_ci["x1_rel_ci_low"] > 0  # type: ignore[operator]
     b_ci = a.trust[1].details
     assert b_ci["x1_rel_ci_low"] < 0 < b_ci["x1_rel_ci_high"]  # type: ignore[operator]
+
+
+def test_interval_bands_are_their_lines_colour_and_charts_size_to_their_card() -> None:
+    from shipit.report.charts import CONFIG, all_charts
+    from shipit.result.model import DailyEffect
+
+    daily = [
+        DailyEffect(day=d, metric="m", variant=v, estimate=_est(0.01 * d, 0.01, 0.1))
+        for v in ("a", "b")
+        for d in range(1, 4)
+    ]
+    a = _analysis(np.random.default_rng(1)).model_copy(update={"daily": tuple(daily)})
+    charts = all_charts(a)
+    fig = charts["cumulative"]
+    for v in ("a", "b"):
+        line = next(t for t in fig.data if t.name == f"{v} effect")
+        band = next(t for t in fig.data if t.name == f"{v} 95% interval")
+        r, g, b = (int(line.line.color[i : i + 2], 16) for i in (1, 3, 5))
+        assert band.fillcolor == f"rgba({r}, {g}, {b}, 0.2)"
+    for f in charts.values():  # no fixed width: the chart takes its card's on first paint
+        assert f.layout.width is None
+        assert f.layout.autosize is True
+        assert f.layout.title.yref == "container"  # the title below the toolbar's strip
+    assert CONFIG["responsive"] is True

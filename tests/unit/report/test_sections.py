@@ -27,14 +27,14 @@ def _cells(report: Report) -> set[str]:
 def test_sections_come_in_reading_order_and_only_with_content(analysis: Analysis) -> None:
     keys = [s.key for s in build_report(analysis).sections]
     assert keys == [
-        "verdict", "lights", "effects", "segments", "daily", "power", "truth",
+        "verdict", "lights", "effects", "segments", "daily", "power", "truth", "legend",
         "for-executive", "for-product", "for-engineering", "for-data-science",
     ]  # fmt: skip
     bare = analysis.model_copy(
         update={"segments": (), "heterogeneity": (), "daily": (), "power": (), "true_effects": None}
     )
-    assert [s.key for s in build_report(bare).sections][:4] == [
-        "verdict", "lights", "effects", "for-executive",
+    assert [s.key for s in build_report(bare).sections][:5] == [
+        "verdict", "lights", "effects", "legend", "for-executive",
     ]  # fmt: skip
 
 

@@ -61,14 +61,15 @@ def _analysis(services: Any, key: str) -> Any | None:
 
 def _charts(analysis: Any) -> dict[str, Markup]:
     """Each Plotly figure of the analysis as a chart box and its JSON, drawn by base.html.j2."""
-    from shipit.report.charts import all_charts
+    from shipit.report.charts import CONFIG, all_charts
 
     box = Markup(
         '<div class="chart" id="plot-{0}"></div>'
-        '<script type="application/json" data-chart="plot-{0}">{1}</script>'
+        '<script type="application/json" data-chart="plot-{0}" data-config="{2}">{1}</script>'
     )
+    config = json.dumps(CONFIG)  # the report's Plotly config: responsive, a small toolbar
     return {
-        name: box.format(name, Markup(fig.to_json().replace("</", "<\\/")))
+        name: box.format(name, Markup(fig.to_json().replace("</", "<\\/")), config)
         for name, fig in all_charts(analysis).items()
     }
 

@@ -2,5 +2,7 @@
 document.querySelectorAll("script[type='application/json'][data-chart]").forEach(function (el) {
   var fig = JSON.parse(el.textContent);
   var target = document.getElementById(el.dataset.chart);
-  Plotly.newPlot(target, fig.data, fig.layout, {responsive: true, displaylogo: false});
+  // the report's config (responsive: sized to its card on first paint and on resize)
+  var config = el.dataset.config ? JSON.parse(el.dataset.config) : {responsive: true};
+  Plotly.newPlot(target, fig.data, fig.layout, config);
 });
