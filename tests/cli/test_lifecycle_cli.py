@@ -89,3 +89,4 @@ def test_rollout_refuses_on_a_red_guardrail_and_advances_on_green() -> None:
     assert open_registry().get(KEY).experiment.traffic == 0.01
     again = runner.invoke(app, ["rollout", KEY, "--advance"])
     assert "minimum is 1 day(s)" in str(again.exception)
+    assert "no analysis since step 1 started" in str(again.exception)

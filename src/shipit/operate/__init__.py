@@ -13,6 +13,7 @@ from shipit._lazy import lazy_names
 
 if TYPE_CHECKING:
     from shipit.operate.alerts import Alert, evaluate_rules
+    from shipit.operate.holdout import analyze_holdout
     from shipit.operate.monitor import Monitor, MonitorRun, Outcome
     from shipit.operate.notify import RetryPolicy, WebhookResult, send_webhook, sign, verify
     from shipit.operate.portfolio import Portfolio, portfolio
@@ -28,6 +29,7 @@ __all__ = [
     "RolloutStatus",
     "WebhookResult",
     "advance_rollout",
+    "analyze_holdout",
     "breaches",
     "evaluate_rules",
     "portfolio",
@@ -40,6 +42,7 @@ __all__ = [
 _WHERE = {
     "Alert": "shipit.operate.alerts",
     "evaluate_rules": "shipit.operate.alerts",
+    "analyze_holdout": "shipit.operate.holdout",
     "Monitor": "shipit.operate.monitor",
     "MonitorRun": "shipit.operate.monitor",
     "Outcome": "shipit.operate.monitor",

@@ -175,16 +175,21 @@ class Monitor:
         alerts = evaluate_rules(observed, previous)
         monitoring = experiment.monitoring
         rolled_back = False
-        fired = {a.rule for a in alerts}
-        if (
-            monitoring is not None
-            and monitoring.auto_rollback
-            and fired & ROLLBACK_RULES
-            and not experiment.kill_switch
-        ):
-            why = "; ".join(a.message for a in alerts if a.rule in ROLLBACK_RULES)
+        # Rolled back on the current state, not only on a change: a guardrail already red
+        # when auto_rollback is switched on, or a switch turned off by hand while it is
+        # still red, is rolled back at the next run.
+        causes = [
+            Alert(rule, state, message)
+            for rule, (state, message) in observed.items()
+            if rule in ROLLBACK_RULES and state
+        ]
+        auto = monitoring is not None and monitoring.auto_rollback
+        if auto and causes and not experiment.kill_switch:
+            why = "; ".join(a.message for a in causes)
             self.registry.kill(key, ACTOR, reason=f"automatic rollback: {why}")
             rolled_back = True
+            fired = {a.rule for a in alerts}
+            alerts += [a for a in causes if a.rule not in fired]  # say why it acted
         self.state.set_alert_states(key, {rule: s for rule, (s, _) in observed.items()}, now)
         delivered = failed = 0
         if alerts and monitoring is not None:

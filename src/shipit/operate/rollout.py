@@ -4,7 +4,8 @@ The plan is the one of the latest stored analysis's verdict. The step reached is
 the audit log (one ``rollout`` entry per step taken), so it survives restarts and is the
 same for every replica. Advancing is refused while the latest analysis breaches a rollback
 criterion (a red guardrail, the primary metric significantly worse than control, a failed
-trust check) or before the current step has run its minimum days.
+trust check), when no analysis was stored since the current step started, or before the
+step has run its minimum days.
 """
 
 from __future__ import annotations
@@ -102,6 +103,13 @@ def rollout_status(registry: Any, key: str, *, now: datetime | None = None) -> R
         blocked.append(f"the rollout is complete: step {step} of {len(steps)} is the last")
     if found:
         blocked.append("rollback criteria are breached: " + "; ".join(found))
+    if started is not None and _aware(latest.created_at) < started:
+        blocked.append(
+            f"no analysis since step {step} started: the criteria are read on the step's own "
+            "data (run `shipit monitor` or POST /v1/experiments/{key}/analyses)".replace(
+                "{key}", key
+            )
+        )
     if steps and 0 < step <= len(steps) and started is not None:
         ready = started + timedelta(days=steps[step - 1].min_days)
         if now < ready:

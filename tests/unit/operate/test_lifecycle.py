@@ -81,6 +81,9 @@ def test_rollout_advances_step_by_step_after_each_minimum(registry: SqlAlchemyRe
     with pytest.raises(StateError, match="minimum is 1 day"):
         advance_rollout(registry, "exp")
     later = datetime.now(UTC) + timedelta(days=1, minutes=1)
+    with pytest.raises(StateError, match="no analysis since step 1 started"):
+        advance_rollout(registry, "exp", now=later)
+    save(registry, analysis())  # the step's own analysis
     second = advance_rollout(registry, "exp", now=later)
     assert second.step == 2
     assert registry.get("exp").experiment.traffic == 0.05
@@ -118,6 +121,7 @@ def test_rollout_refuses_once_complete(registry: SqlAlchemyRepository) -> None:
     at = datetime.now(UTC)
     for _ in range(5):
         advance_rollout(registry, "exp", now=at)
+        save(registry, analysis())
         at += timedelta(days=15)
     assert rollout_status(registry, "exp", now=at).done
     with pytest.raises(StateError, match="rollout is complete"):

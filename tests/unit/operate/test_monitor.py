@@ -289,3 +289,23 @@ def test_a_failed_attempt_waits_its_interval(prepared: Path, tmp_path: Path) -> 
     later = datetime.now(UTC) + timedelta(hours=1, minutes=1)
     assert sorted(mon.due(later)) == ["ecommerce", "no-data"]
     repo.close()
+
+
+def test_auto_rollback_acts_on_a_guardrail_already_red(
+    prepared: Path, tmp_path: Path, receiver: Receiver
+) -> None:
+    url, store = _copy(prepared, tmp_path, every="1s", notify=[{"webhook": receiver.url}])
+    repo = open_registry(url)
+    mon = Monitor(repo, lambda: DuckDBEngine(store))
+    assert [a.rule for a in mon.run_once().outcomes[0].alerts] == ["guardrail"]
+    assert not repo.get("ecommerce").experiment.kill_switch  # auto_rollback is off
+    hooks = [{"webhook": receiver.url}]
+    repo.update(harmful_experiment("ecommerce", every="1s", auto_rollback=True, notify=hooks))
+    time.sleep(1.1)
+    outcome = mon.run_once().outcomes[0]
+    assert outcome.rolled_back
+    assert [a.rule for a in outcome.alerts] == ["guardrail"]  # said again, as the cause
+    assert repo.get("ecommerce").experiment.kill_switch
+    assert json.loads(receiver.posts[-1][1])["action"] == "kill_switch_on"
+    assert len(receiver.posts) == 2
+    repo.close()
