@@ -12,6 +12,7 @@ from shipit.metrics.kinds.base import (
     register,
     registered,
 )
+from shipit.metrics.kinds.bootstrap import BOOTSTRAP
 from shipit.metrics.kinds.mean import MEAN
 from shipit.metrics.kinds.moment import MomentKind
 from shipit.metrics.kinds.proportion import PROPORTION
@@ -36,3 +37,4 @@ register(MEAN)
 register(RATIO)
 register(QUANTILE)
 register(RANK)
+register(BOOTSTRAP)
