@@ -72,3 +72,12 @@ class AnalysisPlan(_Frozen):
     bayesian: BayesianPlan = BayesianPlan()
     cuped: bool = True
     segments: tuple[str, ...] = ()
+    # Protected attributes (exposure columns): a fairness trust check per attribute.
+    fairness: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _fairness_named(self) -> AnalysisPlan:
+        bad = [a for a in self.fairness if not a.strip()]
+        if bad or len(set(self.fairness)) != len(self.fairness):
+            raise ValueError("fairness: attributes must be distinct, non-empty column names")
+        return self
