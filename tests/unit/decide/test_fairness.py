@@ -103,3 +103,23 @@ def test_group_fairness_against_closed_forms_and_statsmodels() -> None:
     np.testing.assert_allclose(r.p_harm, norm.cdf(est / se), rtol=1e-12)
     lower = group_fairness(est, se, higher_is_better=False)
     np.testing.assert_allclose(lower.p_harm, norm.sf(est / se), rtol=1e-12)
+
+
+def test_the_report_has_a_fairness_section() -> None:
+    from shipit.report.sections import build_report
+
+    a = analyze(_spec(), _engine({"a": 0.05, "b": 0.05, "c": -0.04}, seed=1), daily=False)
+    section = build_report(a).section("fairness")
+    assert section is not None
+    assert [row[0] for row in section.tables[0].rows] == [
+        f"age_band={g} (treatment)" for g in GROUPS
+    ]
+    assert "fairness_age_band [fail]" in section.notes[0]
+
+    from shipit.report.analysis_terminal import to_text
+    from shipit.report.html import render_html
+    from shipit.report.markdown import render_markdown
+
+    assert "Fairness" in render_markdown(a)
+    assert "Fairness" in render_html(a)
+    assert "Fairness" in to_text(a)
