@@ -72,6 +72,12 @@ def test_example_runs(engine: DuckDBEngine, index: int) -> None:
     if index == 0:
         assert kinds == {"clicks": "rank"}
         assert all(e.raw.p_value is not None for e in a.effects)
+        rank = a.effects[0].rank
+        assert rank is not None
+        assert rank.p_value == a.effects[0].raw.p_value
+        assert rank.ci_low is not None
+        assert rank.ci_high is not None
+        assert rank.ci_low < rank.prob_superiority < rank.ci_high  # type: ignore[operator]
     elif index == 1:
         assert set(kinds.values()) == {"bootstrap"}
         assert all(e.raw.abs_ci_low is not None for e in a.effects)

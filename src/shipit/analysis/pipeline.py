@@ -204,6 +204,7 @@ def _effects(
         prob_better=list(post.prob_better) if post is not None else None,
         expected_loss=list(post.expected_loss_variant) if post is not None else None,
         sequential=seq,
+        rank=rs.rank,
     )
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from shipit.errors import InputError
-from shipit.result.model import Effect, Estimate, SegmentEffect, SequentialBounds
+from shipit.result.model import Effect, Estimate, RankEstimate, SegmentEffect, SequentialBounds
+from shipit.stats.rank import RankResult
 from shipit.stats.results import ComparisonResult
 
 __all__ = ["effects_from_comparison", "estimate_from", "segment_effects_from_comparison"]
@@ -45,12 +46,13 @@ def effects_from_comparison(
     prob_better: Sequence[float] | None = None,
     expected_loss: Sequence[float] | None = None,
     sequential: Sequence[SequentialBounds] | None = None,
+    rank: RankResult | None = None,
 ) -> list[Effect]:
     """One ``Effect`` per row of a comparison whose rows are (metric, variant) pairs.
 
     ``adjusted`` is the CUPED comparison of the same rows; ``prob_better``,
     ``expected_loss`` (Bayesian plans) and ``sequential`` (sequential plans) give one value
-    per row.
+    per row; ``rank`` the rank test of the same rows (``test: mann_whitney``).
     """
     rows = len(raw)
     if not (len(metrics) == len(variants) == len(kinds) == len(higher_is_better) == rows):
@@ -79,6 +81,7 @@ def effects_from_comparison(
             prob_better=prob_better[i] if prob_better is not None else None,
             expected_loss=expected_loss[i] if expected_loss is not None else None,
             sequential=sequential[i] if sequential is not None else None,
+            rank=_rank(rank, i) if rank is not None else None,
         )
         for i in range(rows)
     ]
@@ -118,3 +121,15 @@ def segment_effects_from_comparison(
         )
         for i, s in enumerate(segments)
     ]
+
+
+def _rank(r: RankResult, i: int) -> RankEstimate:
+    """Row ``i`` of a rank test as the result model's ``RankEstimate``."""
+    return RankEstimate(
+        u=r.u[i],
+        z=r.z[i],
+        p_value=r.p_value[i],
+        prob_superiority=r.prob_superiority[i],
+        ci_low=r.ci_low[i],
+        ci_high=r.ci_high[i],
+    )
