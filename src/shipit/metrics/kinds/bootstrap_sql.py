@@ -62,17 +62,21 @@ class BootstrapQuery:
     def _weights(self, units: str) -> list[tuple[str, str]]:
         """``b_idx`` (resamples 0..B−1) and ``b_w`` (unit_id, b, w > 0) for ``units``."""
         m = self.metric
-        u = (
-            f"CAST(HASH(CAST(u.unit_id AS VARCHAR), i.b, {int(m.seed)}) % 4294967296 AS DOUBLE)"
-            " / 4294967296.0"
-        )
+        # The hash modulo 2³², made non-negative (Spark's hash is a signed 32-bit integer).
+        h = f"HASH(CAST(u.unit_id AS VARCHAR), i.b, {int(m.seed)}) % 4294967296"
+        u = f"CAST(({h} + 4294967296) % 4294967296 AS DOUBLE) / 4294967296.0"
         return [
-            ("b_idx", f"SELECT CAST(b AS BIGINT) AS b FROM RANGE({int(m.resamples)}) t(b)"),
+            (  # inclusive bounds in every dialect (sqlglot rewrites it as Spark's SEQUENCE)
+                "b_idx",
+                "SELECT CAST(g.b AS BIGINT) AS b FROM "
+                f"(SELECT UNNEST(GENERATE_SERIES(0, {int(m.resamples) - 1})) AS b) g",
+            ),
             (
-                "b_all",
-                f"SELECT u.unit_id, i.b, {poisson_weight(u)} AS w "
+                "b_uniform",
+                f"SELECT u.unit_id, i.b, {u} AS u "
                 f"FROM (SELECT DISTINCT unit_id FROM {units}) u CROSS JOIN b_idx i",
             ),
+            ("b_all", f"SELECT unit_id, b, {poisson_weight('u')} AS w FROM b_uniform"),
             ("b_w", "SELECT unit_id, b, CAST(w AS DOUBLE) AS w FROM b_all WHERE w > 0"),
         ]
 
