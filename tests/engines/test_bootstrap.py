@@ -86,6 +86,7 @@ def test_mean_interval_covers_the_true_difference(engine: DuckDBEngine) -> None:
     assert 0.93 <= _coverage(r, LIFT - 1.0, relative=True) <= 0.97
 
 
+@pytest.mark.slow  # about 25 s on a busy two-core machine (weighted quantiles per resample)
 def test_quantile_interval_covers_the_true_difference(engine: DuckDBEngine) -> None:
     m = MetricDef(
         name="median", event="buy", quantile=0.5, interval="bootstrap", resamples=200, seed=1
