@@ -17,6 +17,7 @@ from shipit.spec.metric import MetricDef
 from shipit.spec.plan import AnalysisPlan
 from shipit.stats.bayesian import NormalComparison, NormalPrior
 from shipit.stats.cuped import CupedResult
+from shipit.stats.rank import RankResult
 from shipit.stats.results import ComparisonResult
 
 __all__ = ["SPENDING", "RowStats", "pair_rows", "row_stats"]
@@ -44,6 +45,7 @@ class RowStats:
     adjusted: ComparisonResult | None
     posterior: NormalComparison | None
     cuped: CupedResult | None = None
+    rank: RankResult | None = None
 
     @property
     def best(self) -> ComparisonResult:
@@ -74,4 +76,4 @@ def row_stats(
             else NormalPrior()
         )
         posterior = cmp.posterior(normal, level=1.0 - plan.alpha, higher_is_better=higher_is_better)
-    return RowStats(cmp.raw, cmp.adjusted, posterior, cmp.cuped)
+    return RowStats(cmp.raw, cmp.adjusted, posterior, cmp.cuped, cmp.rank)

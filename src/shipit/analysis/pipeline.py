@@ -20,11 +20,12 @@ from shipit.analysis.policy import direction, metric_order, policy_from_spec
 from shipit.analysis.sequential import current_bounds
 from shipit.decide.assemble import assemble
 from shipit.decide.build import effects_from_comparison, segment_effects_from_comparison
+from shipit.decide.fairness import fairness_check
 from shipit.errors import DataError, InputError
 from shipit.metrics.kinds import kind_of
 from shipit.metrics.run import compute_moments as _compute_moments
 from shipit.metrics.summary import GroupKey, MetricMoments
-from shipit.result.model import Analysis, Effect, SegmentEffect, SequentialBounds
+from shipit.result.model import Analysis, Effect, SegmentEffect, SequentialBounds, TrustCheck
 from shipit.spec.experiment import Experiment
 from shipit.spec.metric import MetricDef
 from shipit.spec.plan import AnalysisPlan
@@ -164,6 +165,9 @@ def analyze(
     timing = timing_check(key, metrics, engine, phase=phase)
     if timing is not None:
         trust.append(timing)
+    trust += _fairness(
+        compute_moments, engine, experiment, by_segment, primary, effects, phase, phase_start, say
+    )
     policy = policy_from_spec(experiment)
     power, power_checks = power_of_primary(experiment, overall, by_day, effects, planned_units)
     result = assemble(
@@ -183,6 +187,42 @@ def analyze(
     )
     steps = funnel_steps(overall, metrics, variants, plan.alpha)
     return result.model_copy(update={"funnel_steps": tuple(steps)}) if steps else result
+
+
+def _fairness(
+    compute_moments: Callable[..., MetricMoments],
+    engine: Engine,
+    exp: Experiment,
+    by_segment: Mapping[str, MetricMoments],
+    primary: MetricDef,
+    effects: Sequence[Effect],
+    phase: int | None,
+    phase_start: datetime | None,
+    say: Callable[[str], None],
+) -> list[TrustCheck]:
+    """The fairness check of every protected attribute of the plan, per treatment."""
+    control = exp.control_variant
+    others = [v for v in exp.variant_keys if v != control]
+    out = []
+    for attr in exp.analysis.fairness:
+        mm = by_segment.get(attr)
+        if mm is None:
+            say(f"moments by {attr} (fairness)")
+            mm = compute_moments(
+                engine,
+                exp.key,
+                phase,
+                list(exp.variant_keys),
+                [primary],
+                by=attr,
+                phase_start=phase_start,
+            )
+        groups = _segment_effects(mm, attr, primary, control, others, exp)
+        for k, v in enumerate(others):
+            pooled = next(e for e in effects if e.metric == primary.name and e.variant == v)
+            name = f"fairness_{attr}" + (f"_{v}" if k else "")
+            out.append(fairness_check(attr, groups, pooled, alpha=exp.analysis.alpha, name=name))
+    return out
 
 
 def _n(mm: MetricMoments, variants: Sequence[str]) -> np.ndarray:
@@ -218,6 +258,7 @@ def _effects(
         sequential=seq,
         cuped=rs.cuped,
         covariates=[c.column or c.name for c in metric.covariates],
+        rank=rs.rank,
     )
 
 

@@ -9,8 +9,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from shipit.errors import InputError
-from shipit.result.model import CupedInfo, Effect, Estimate, SegmentEffect, SequentialBounds
+from shipit.result.model import (
+    CupedInfo,
+    Effect,
+    Estimate,
+    RankEstimate,
+    SegmentEffect,
+    SequentialBounds,
+)
 from shipit.stats.cuped import CupedResult
+from shipit.stats.rank import RankResult
 from shipit.stats.results import ComparisonResult
 
 __all__ = [
@@ -68,13 +76,14 @@ def effects_from_comparison(
     sequential: Sequence[SequentialBounds] | None = None,
     cuped: CupedResult | None = None,
     covariates: Sequence[str] | None = None,
+    rank: RankResult | None = None,
 ) -> list[Effect]:
     """One ``Effect`` per row of a comparison whose rows are (metric, variant) pairs.
 
     ``adjusted`` is the CUPED comparison of the same rows; ``prob_better``,
     ``expected_loss`` (Bayesian plans) and ``sequential`` (sequential plans) give one value
     per row; ``cuped`` the adjustment behind ``adjusted``, its covariates named by
-    ``covariates``.
+    ``covariates``; ``rank`` the rank test of the same rows (``test: mann_whitney``).
     """
     rows = len(raw)
     if not (len(metrics) == len(variants) == len(kinds) == len(higher_is_better) == rows):
@@ -108,6 +117,7 @@ def effects_from_comparison(
                 if cuped is not None and adjusted is not None
                 else None
             ),
+            rank=_rank(rank, i) if rank is not None else None,
         )
         for i in range(rows)
     ]
@@ -147,3 +157,15 @@ def segment_effects_from_comparison(
         )
         for i, s in enumerate(segments)
     ]
+
+
+def _rank(r: RankResult, i: int) -> RankEstimate:
+    """Row ``i`` of a rank test as the result model's ``RankEstimate``."""
+    return RankEstimate(
+        u=r.u[i],
+        z=r.z[i],
+        p_value=r.p_value[i],
+        prob_superiority=r.prob_superiority[i],
+        ci_low=r.ci_low[i],
+        ci_high=r.ci_high[i],
+    )

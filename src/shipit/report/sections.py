@@ -192,6 +192,54 @@ def _segments(a: Analysis) -> Section | None:
     )
 
 
+def _fairness(a: Analysis) -> Section | None:
+    """Each protected attribute's groups: effect, interval and the harm test's p-value."""
+    checks = [t for t in a.trust if t.name.startswith("fairness_") and "highest" in t.details]
+    if not checks:
+        return None
+    parts, notes = [], []
+    for t in checks:
+        d = t.details
+        num = fmt.pct if d.get("scale") == "relative" else fmt.signed
+        groups = [k[len("effect[") : -1] for k in d if k.startswith("effect[")]
+
+        def _n(key: str, d: dict[str, float | str | None] = d) -> float | None:
+            x = d.get(key)
+            return x if isinstance(x, float) else None
+
+        rows = tuple(
+            (
+                f"{d['attribute']}={g} ({d['variant']})",
+                num(_n(f"effect[{g}]")),
+                fmt.interval(_n(f"ci_low[{g}]"), _n(f"ci_high[{g}]"), num),
+                fmt.p_value(_n(f"p_harm_adjusted[{g}]")),
+            )
+            for g in groups
+        )
+        columns = (
+            Column("group"),
+            Column("effect", numeric=True),
+            Column("interval", numeric=True),
+            Column("p harmed (Holm)", numeric=True),
+        )
+        parts.append(Table(columns, rows))
+        ratio = _n("max_ratio")
+        ratio_txt = (
+            f", ratio {fmt.fixed(ratio, 3)} "
+            f"{fmt.interval(_n('max_ratio_ci_low'), _n('max_ratio_ci_high'), fmt.fixed)}"
+            if ratio is not None
+            else ""
+        )
+        diff = fmt.estimate(
+            _n("max_difference"), _n("max_difference_ci_low"), _n("max_difference_ci_high"), num
+        )
+        notes.append(
+            f"{t.name} [{t.status}]: {d['highest']} vs {d['lowest']}: difference {diff}"
+            f"{ratio_txt}; Cochran's Q p = {fmt.p_value(t.p_value)}"
+        )
+    return Section("fairness", "Fairness", tables=tuple(parts), notes=tuple(notes))
+
+
 def _daily(a: Analysis) -> Section | None:
     if not a.daily:
         return None
@@ -286,6 +334,7 @@ def build_report(a: Analysis) -> Report:
         _lights(a),
         _effects(a),
         _segments(a),
+        _fairness(a),
         _daily(a),
         _funnels(a),
         _power(a),

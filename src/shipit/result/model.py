@@ -30,6 +30,7 @@ __all__ = [
     "Heterogeneity",
     "Light",
     "PowerInfo",
+    "RankEstimate",
     "RolloutStep",
     "SegmentEffect",
     "SequentialBounds",
@@ -96,6 +97,18 @@ class CupedInfo(_Frozen):
     theta: dict[str, Num] = Field(default_factory=dict)
 
 
+class RankEstimate(_Frozen):
+    """A rank test's numbers (``test: mann_whitney``): U of the variant, z, p, and the
+    probability of superiority P(variant > control) + ½·P(tie) with its interval."""
+
+    u: Num = None
+    z: Num = None
+    p_value: Num = None
+    prob_superiority: Num = None
+    ci_low: Num = None
+    ci_high: Num = None
+
+
 class Effect(_Frozen):
     """One metric for one variant against control: raw and CUPED-adjusted side by side."""
 
@@ -114,6 +127,7 @@ class Effect(_Frozen):
     expected_loss: Num = None
     sequential: SequentialBounds | None = None
     cuped: CupedInfo | None = None
+    rank: RankEstimate | None = None
 
     @property
     def best(self) -> Estimate:

@@ -74,3 +74,12 @@ class AnalysisPlan(_Frozen):
     segments: tuple[str, ...] = ()
     # The sample-ratio mismatch check fails below this p-value.
     srm_threshold: float = Field(default=0.001, gt=0, lt=1)
+    # Protected attributes (exposure columns): a fairness trust check per attribute.
+    fairness: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _fairness_named(self) -> AnalysisPlan:
+        bad = [a for a in self.fairness if not a.strip()]
+        if bad or len(set(self.fairness)) != len(self.fairness):
+            raise ValueError("fairness: attributes must be distinct, non-empty column names")
+        return self

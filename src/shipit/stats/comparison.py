@@ -11,6 +11,7 @@ from shipit.stats.cuped import CupedResult, compare_cuped
 from shipit.stats.estimands import Effect, GroupStats, summarize
 from shipit.stats.frequentist import compare
 from shipit.stats.moments import Moments
+from shipit.stats.rank import RankResult
 from shipit.stats.results import ComparisonResult
 
 __all__ = ["Comparison", "compare_moments", "normal_posterior"]
@@ -35,6 +36,7 @@ class Comparison:
     variant: GroupStats
     relative: Effect | None = None
     cuped: CupedResult | None = None
+    rank: RankResult | None = None  # a rank test's U, p and probability of superiority
 
     @property
     def best(self) -> ComparisonResult:

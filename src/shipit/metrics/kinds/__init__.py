@@ -12,6 +12,7 @@ from shipit.metrics.kinds.base import (
     register,
     registered,
 )
+from shipit.metrics.kinds.bootstrap import BOOTSTRAP
 from shipit.metrics.kinds.funnel import FUNNEL
 from shipit.metrics.kinds.mean import MEAN
 from shipit.metrics.kinds.moment import MomentKind
@@ -38,3 +39,4 @@ register(RATIO)
 register(QUANTILE)
 register(FUNNEL)
 register(RANK)
+register(BOOTSTRAP)

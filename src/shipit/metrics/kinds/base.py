@@ -40,6 +40,7 @@ __all__ = [
     "MetricKind",
     "SummarySource",
     "UnitValue",
+    "kind_named",
     "kind_of",
     "register",
     "registered",
@@ -150,3 +151,11 @@ def kind_of(metric: MetricDef) -> MetricKind:
         raise SpecError(
             f"metric {metric.name!r}: no metric kind {name!r} (known: {', '.join(_KINDS)})"
         ) from None
+
+
+def kind_named(name: str) -> MetricKind:
+    """The registered kind called ``name`` (SpecError when there is none)."""
+    try:
+        return _KINDS[name]
+    except KeyError:
+        raise SpecError(f"no metric kind {name!r} (known: {', '.join(_KINDS)})") from None

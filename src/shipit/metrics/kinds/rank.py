@@ -155,7 +155,7 @@ class RankKind:
         welch = compare(c.moments(), v.moments(), "mean", alpha=alpha, alternative=alternative)
         r = v.rank(alpha=alpha, alternative=alternative)
         raw = replace(welch, statistic=r.u, p_value=r.p_value, df=np.full(len(v), np.nan))
-        return Comparison(raw, None, self.group_stats(c), self.group_stats(v))
+        return Comparison(raw, None, self.group_stats(c), self.group_stats(v), rank=r)
 
 
 RANK = RankKind()

@@ -1,0 +1,196 @@
+"""Bootstrap intervals (``interval: bootstrap``) for any kind: a Poisson bootstrap in the engine.
+
+The kind wraps the metric's own kind (mean, proportion, ratio, quantile): the estimate,
+its test and its p-value are that kind's; the intervals of the absolute and the relative
+effect are the percentile intervals of the per-resample effects, and their standard
+errors the resamples' standard deviations. The engine computes each group's estimate on
+every resample (``bootstrap_sql``); control and variant resamples are independent (their
+units differ). By day there are no resamples: the daily rows keep the kind's intervals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from shipit._types import FloatArray
+from shipit.errors import InputError
+from shipit.metrics.kinds.base import Comparison, SummarySource, UnitValue, kind_named, kind_of
+from shipit.metrics.kinds.bootstrap_sql import BootstrapQuery
+from shipit.metrics.summary import GroupKey, Summary
+from shipit.spec.metric import MetricDef
+from shipit.stats.estimands import GroupStats
+from shipit.stats.results import ComparisonResult
+
+__all__ = ["BOOTSTRAP", "BootstrapKind", "BootstrapSummary", "percentile_effects"]
+
+
+@dataclass(frozen=True)
+class BootstrapSummary:
+    """The metric's own summary, plus each group's estimate on every resample (groups ×
+    resamples; None by day)."""
+
+    base: Summary
+    base_kind: str
+    groups: tuple[GroupKey, ...]
+    resamples: FloatArray | None
+    sql: str = ""
+
+    @property
+    def n(self) -> FloatArray:
+        """Units per group (the base summary's)."""
+        return self.base.n
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+
+def _boot(summary: Summary) -> BootstrapSummary:
+    if not isinstance(summary, BootstrapSummary):
+        raise InputError(f"expected a bootstrap summary, got a {type(summary).__name__}")
+    return summary
+
+
+def _base_metric(metric: MetricDef) -> MetricDef:
+    return metric.model_copy(update={"interval": "default"})
+
+
+class BootstrapKind:
+    """``interval: bootstrap``: the metric's kind with percentile bootstrap intervals."""
+
+    name = "bootstrap"
+    supports_cuped = False  # the spec refuses covariates with a bootstrap interval
+    supports_posterior = True
+
+    def __repr__(self) -> str:
+        return "BootstrapKind()"
+
+    def unit_values(self, metric: MetricDef) -> tuple[tuple[str, UnitValue], ...]:
+        """The metric's own kind's values in the shared moments query."""
+        return kind_of(_base_metric(metric)).unit_values(metric)
+
+    def value_columns(self, metric: MetricDef) -> tuple[str, ...]:
+        """The metric's own kind's columns."""
+        return kind_of(_base_metric(metric)).value_columns(metric)
+
+    def summarize(self, source: SummarySource, metrics: Sequence[MetricDef]) -> dict[str, Summary]:
+        """The base summaries, and one resample query per metric (none by day)."""
+        out: dict[str, Summary] = {}
+        for m in metrics:
+            base = _base_metric(m)
+            kind = kind_of(base)
+            summary = kind.summarize(source, [base])[m.name]
+            resamples, sql = None, ""
+            if not source.request.day:
+                query = BootstrapQuery(source.request, m, source.engine.capabilities)
+                sql = query.sql()
+                resamples = _resamples(source.query(sql), query.keys, source.groups, m.resamples)
+            out[m.name] = BootstrapSummary(summary, kind.name, source.groups, resamples, sql)
+        return out
+
+    def pair(
+        self, summary: Summary, control: Sequence[int], variant: Sequence[int]
+    ) -> tuple[Summary, Summary]:
+        """The base summaries' pairs, and the resample rows of the same groups."""
+        s = _boot(summary)
+        c, v = kind_named(s.base_kind).pair(s.base, control, variant)
+        r = s.resamples
+
+        def side(base: Summary, rows: Sequence[int]) -> BootstrapSummary:
+            return replace(
+                s,
+                base=base,
+                groups=tuple(s.groups[i] for i in rows),
+                resamples=None if r is None else r[list(rows)],
+            )
+
+        return side(c, control), side(v, variant)
+
+    def group_stats(self, summary: Summary) -> GroupStats:
+        """The base kind's estimates and variances."""
+        s = _boot(summary)
+        return kind_named(s.base_kind).group_stats(s.base)
+
+    def compare(
+        self,
+        control: Summary,
+        variant: Summary,
+        *,
+        alpha: float,
+        alternative: str,
+        cuped: bool,
+    ) -> Comparison:
+        """The base kind's comparison with bootstrap percentile intervals."""
+        c, v = _boot(control), _boot(variant)
+        base = kind_named(c.base_kind).compare(
+            c.base, v.base, alpha=alpha, alternative=alternative, cuped=False
+        )
+        if c.resamples is None or v.resamples is None:
+            return base
+        raw = percentile_effects(
+            base.raw, c.resamples, v.resamples, alpha=alpha, alternative=alternative
+        )
+        return replace(base, raw=raw, adjusted=None)
+
+
+BOOTSTRAP = BootstrapKind()
+
+
+def percentile_effects(
+    result: ComparisonResult,
+    control: FloatArray,
+    variant: FloatArray,
+    *,
+    alpha: float = 0.05,
+    alternative: str = "two-sided",
+) -> ComparisonResult:
+    """``result`` with the percentile intervals and standard deviations of the resampled
+    effects (rows × resamples): variant − control and variant / control − 1. One-sided
+    tests get the 1 − 2α interval, as every other interval here."""
+    level = 1.0 - alpha if alternative == "two-sided" else 1.0 - 2.0 * alpha
+    lo_q, hi_q = 100.0 * (1.0 - level) / 2.0, 100.0 * (1.0 + level) / 2.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        absolute = variant - control
+        relative = np.where(control != 0, variant / control - 1.0, np.nan)
+
+    def band(x: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        ok = np.isfinite(x).all(axis=1)
+        lo = np.full(len(x), np.nan)
+        hi = np.full(len(x), np.nan)
+        sd = np.full(len(x), np.nan)
+        if ok.any():
+            lo[ok], hi[ok] = np.percentile(x[ok], [lo_q, hi_q], axis=1)
+            sd[ok] = np.std(x[ok], axis=1, ddof=1)
+        return lo, hi, sd
+
+    a_lo, a_hi, a_sd = band(absolute)
+    r_lo, r_hi, r_sd = band(relative)
+    return replace(
+        result,
+        abs_ci_low=a_lo,
+        abs_ci_high=a_hi,
+        abs_se=a_sd,
+        rel_ci_low=r_lo,
+        rel_ci_high=r_hi,
+        rel_se=r_sd,
+    )
+
+
+def _resamples(
+    raw: dict[str, list[Any]], keys: Sequence[str], groups: Sequence[GroupKey], b: int
+) -> FloatArray:
+    """The groups × resamples matrix of estimates (NaN where a resample has no data).
+
+    Each estimate is rounded to 12 significant digits: a parallel engine sums in no fixed
+    order, and the last bits would otherwise make the same seed's interval differ."""
+    where = {g: i for i, g in enumerate(groups)}
+    out = np.full((len(groups), b), np.nan)
+    for i in range(len(raw["b"])):
+        g = GroupKey.of_row(raw, keys, i)
+        est = raw["est"][i]
+        if g in where and est is not None:
+            out[where[g], int(raw["b"][i])] = float(f"{float(est):.12g}")
+    return out

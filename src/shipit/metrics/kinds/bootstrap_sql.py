@@ -1,0 +1,160 @@
+"""The engine query of a Poisson bootstrap: per group and resample, the weighted summary.
+
+Each (unit, resample b) gets a weight w ~ Poisson(1) computed in SQL from a hash of
+(unit, b, seed): the hash, reduced to a uniform u in [0, 1), is turned into a count by the
+thresholds of the Poisson(1) CDF. Resamples of a group are then weighted sums over its
+units (Σw·y/Σw for a mean or proportion, Σw·num/Σw·den for a ratio), or, for a quantile,
+the weighted quantile of the observations (each observation weighted by its unit's w):
+the smallest x whose running weight reaches q·Σw. Python gets one number per group and
+resample. The same seed gives the same weights, on every run.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import sqlglot
+from sqlglot import exp
+
+from shipit.metrics.kinds.quantile_sql import QuantileQuery
+from shipit.metrics.request import MomentsRequest
+from shipit.spec.metric import MetricDef
+from shipit.store.sql import Capabilities, capabilities_for
+
+__all__ = ["POISSON_THRESHOLDS", "BootstrapQuery"]
+
+_DUCKDB = capabilities_for("duckdb")
+
+
+def _poisson_thresholds(upto: int = 12) -> tuple[float, ...]:
+    """P(W ≤ k) for W ~ Poisson(1), k = 0..upto − 1 (the rest of the mass gets ``upto``)."""
+    out, cdf, term = [], 0.0, math.exp(-1.0)
+    for k in range(upto):
+        cdf += term
+        out.append(cdf)
+        term /= k + 1
+    return tuple(out)
+
+
+POISSON_THRESHOLDS = _poisson_thresholds()
+
+
+def poisson_weight(uniform: str) -> str:
+    """SQL turning a uniform in [0, 1) into a Poisson(1) count by the CDF's thresholds."""
+    whens = " ".join(f"WHEN {uniform} < {t!r} THEN {k}" for k, t in enumerate(POISSON_THRESHOLDS))
+    return f"CASE {whens} ELSE {len(POISSON_THRESHOLDS)} END"
+
+
+@dataclass(frozen=True)
+class BootstrapQuery:
+    """The SQL of one metric's Poisson bootstrap for a request (not by day)."""
+
+    request: MomentsRequest
+    metric: MetricDef
+    capabilities: Capabilities = _DUCKDB
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The group columns: variant[, segment]."""
+        return self.request.keys
+
+    def _weights(self, units: str) -> list[tuple[str, str]]:
+        """``b_idx`` (resamples 0..B−1) and ``b_w`` (unit_id, b, w > 0) for ``units``."""
+        m = self.metric
+        # The hash modulo 2³², made non-negative (Spark's hash is a signed 32-bit integer).
+        h = f"HASH(CAST(u.unit_id AS VARCHAR), i.b, {int(m.seed)}) % 4294967296"
+        u = f"CAST(({h} + 4294967296) % 4294967296 AS DOUBLE) / 4294967296.0"
+        return [
+            (  # inclusive bounds in every dialect (sqlglot rewrites it as Spark's SEQUENCE)
+                "b_idx",
+                "SELECT CAST(g.b AS BIGINT) AS b FROM "
+                f"(SELECT UNNEST(GENERATE_SERIES(0, {int(m.resamples) - 1})) AS b) g",
+            ),
+            (
+                "b_uniform",
+                f"SELECT u.unit_id, i.b, {u} AS u "
+                f"FROM (SELECT DISTINCT unit_id FROM {units}) u CROSS JOIN b_idx i",
+            ),
+            ("b_all", f"SELECT unit_id, b, {poisson_weight('u')} AS w FROM b_uniform"),
+            ("b_w", "SELECT unit_id, b, CAST(w AS DOUBLE) AS w FROM b_all WHERE w > 0"),
+        ]
+
+    def sql(self) -> str:
+        """Per group and resample b: ``est`` (NaN-free where the resample has units)."""
+        if self.metric.base_kind == "quantile":
+            return self._quantile_sql()
+        return self._moment_sql()
+
+    def _moment_sql(self) -> str:
+        from shipit.metrics.compile import compile_moments, render
+
+        m = self.metric.model_copy(update={"interval": "default", "covariates": ()})
+        request = replace(
+            self.request.with_metrics([m]), day_plan="dense", unit_slice=None, cap_values=None
+        )
+        tree = sqlglot.parse_one(compile_moments(request, _DUCKDB).sql, read="duckdb")
+        ctes = [(c.alias, c.this.sql("duckdb")) for c in tree.find_all(exp.CTE)]
+        moments = dict(ctes)["moments"]
+        source = "winsorized" if "winsorized" in dict(ctes) else "unit_values"
+        columns = _summed_columns(moments)
+        kept = [(n, s) for n, s in ctes if n not in ("moments", "sanity")]
+        keys = ", ".join(self.keys)
+        okeys = ", ".join(f"v.{k}" for k in self.keys)
+        if m.base_kind == "ratio":
+            num, den = columns["m0__num"], columns["m0__den"]
+        else:
+            num, den = columns["m0__y"], "1"
+        kept += self._weights(source)
+        kept.append(
+            (
+                "b_sums",
+                f"SELECT {okeys}, w.b, SUM(w.w * v.{num}) AS num, SUM(w.w * {_col('v', den)}) "
+                f"AS den FROM {source} v JOIN b_w w ON w.unit_id = v.unit_id "
+                f"GROUP BY {okeys}, w.b",
+            )
+        )
+        select = (
+            f"SELECT {keys}, b, CASE WHEN den <> 0 THEN num / den END AS est FROM b_sums "
+            f"ORDER BY {keys}, b"
+        )
+        body = ",\n".join(f"{name} AS ({sql})" for name, sql in kept)
+        return render(f"WITH {body}\n{select}", self.capabilities)
+
+    def _quantile_sql(self) -> str:
+        q = QuantileQuery(self.request, self.metric, self.capabilities)
+        keys = ", ".join(self.keys)
+        okeys = ", ".join(f"o.{k}" for k in self.keys)
+        level = float(self.metric.quantile or 0.5)
+        ctes = [*q._observations(), *self._weights("q_base")]
+        ctes += [
+            (
+                "b_obs",
+                f"SELECT {okeys}, w.b, o.x, w.w FROM q_obs o JOIN b_w w ON w.unit_id = o.unit_id",
+            ),
+            (
+                "b_run",
+                f"SELECT {keys}, b, x, SUM(w) OVER (PARTITION BY {keys}, b ORDER BY x "
+                "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cw, "
+                f"SUM(w) OVER (PARTITION BY {keys}, b) AS tw FROM b_obs",
+            ),
+        ]
+        select = (
+            f"SELECT {keys}, b, MIN(CASE WHEN cw >= {level!r} * tw THEN x END) AS est "
+            f"FROM b_run GROUP BY {keys}, b ORDER BY {keys}, b"
+        )
+        return q._render(ctes, select)
+
+
+def _col(alias: str, column: str) -> str:
+    return column if column == "1" else f"{alias}.{column}"
+
+
+def _summed_columns(moments_sql: str) -> dict[str, str]:
+    """Result alias → the unit_values column it sums, in a moments CTE (``SUM(c) AS a``)."""
+    tree = sqlglot.parse_one(moments_sql, read="duckdb")
+    out: dict[str, str] = {}
+    for alias in tree.find_all(exp.Alias):
+        if isinstance(alias.this, exp.Sum) and isinstance(alias.this.this, exp.Column):
+            out[alias.alias] = alias.this.this.name
+    return out

@@ -1,0 +1,146 @@
+"""Poisson bootstrap intervals from the engine: coverage of a known truth, reproducibility.
+
+REPS seeded experiments are the segments ``rep`` of one store, so that one query per
+metric resamples them all. Every unit has one event whose value is Gamma(2, scale) with
+scale 3 in the control and 3·LIFT in the treatment: the true difference of means is
+6·(LIFT − 1) and of medians median(Gamma(2, 3))·(LIFT − 1).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import gamma
+
+from shipit.metrics.kinds import kind_of
+from shipit.metrics.kinds.bootstrap import BootstrapSummary
+from shipit.metrics.kinds.bootstrap_sql import poisson_weight
+from shipit.metrics.run import compute_moments
+from shipit.metrics.summary import GroupKey
+from shipit.spec.metric import MetricDef
+from shipit.stats.results import ComparisonResult
+from shipit.store.duckdb import DuckDBEngine
+from shipit.store.loaders import load
+
+REPS, UNITS, LIFT = 250, 60, 1.25
+T0 = pd.Timestamp("2024-03-01")
+
+
+@pytest.fixture(scope="module")
+def engine() -> DuckDBEngine:
+    rng = np.random.default_rng(7)
+    n = REPS * 2 * UNITS
+    rep = np.repeat(np.arange(REPS), 2 * UNITS)
+    treated = np.tile(np.repeat([False, True], UNITS), REPS)
+    units = np.array([f"u{i}" for i in range(n)])
+    exposures = pd.DataFrame(
+        {
+            "experiment": "boot",
+            "phase": 1,
+            "unit_id": units,
+            "variant": np.where(treated, "treatment", "control"),
+            "timestamp": T0,
+            "rep": [f"r{r:03d}" for r in rep],
+        }
+    )
+    events = pd.DataFrame(
+        {
+            "event_id": [f"e{i}" for i in range(n)],
+            "unit_id": units,
+            "event": "buy",
+            "timestamp": T0 + pd.Timedelta(hours=1),
+            "value": rng.gamma(2.0, 3.0, n) * np.where(treated, LIFT, 1.0),
+        }
+    )
+    e = DuckDBEngine(":memory:")
+    load(e, "exposures", exposures)
+    load(e, "events", events)
+    return e
+
+
+def _compare(engine: DuckDBEngine, metric: MetricDef, by: str | None = "rep") -> ComparisonResult:
+    mm = compute_moments(engine, "boot", 1, ["control", "treatment"], [metric], by=by)
+    assert isinstance(mm[metric.name], BootstrapSummary)
+    cells = mm.segments if by else [None]
+    kind = kind_of(metric)
+    c, v = kind.pair(
+        mm[metric.name],
+        mm.rows([GroupKey("control", segment=s) for s in cells]),
+        mm.rows([GroupKey("treatment", segment=s) for s in cells]),
+    )
+    return kind.compare(c, v, alpha=0.05, alternative="two-sided", cuped=True).raw
+
+
+def _coverage(r: ComparisonResult, truth: float, relative: bool = False) -> float:
+    lo, hi = (r.rel_ci_low, r.rel_ci_high) if relative else (r.abs_ci_low, r.abs_ci_high)
+    assert len(lo) == REPS
+    assert np.isfinite(lo).all()
+    return float(np.mean((lo <= truth) & (truth <= hi)))
+
+
+def test_mean_interval_covers_the_true_difference(engine: DuckDBEngine) -> None:
+    m = MetricDef(name="rev", event="buy", interval="bootstrap", resamples=200, seed=1)
+    r = _compare(engine, m)
+    assert 0.93 <= _coverage(r, 6.0 * (LIFT - 1.0)) <= 0.97
+    assert 0.93 <= _coverage(r, LIFT - 1.0, relative=True) <= 0.97
+
+
+@pytest.mark.slow  # about 25 s on a busy two-core machine (weighted quantiles per resample)
+def test_quantile_interval_covers_the_true_difference(engine: DuckDBEngine) -> None:
+    m = MetricDef(
+        name="median", event="buy", quantile=0.5, interval="bootstrap", resamples=200, seed=1
+    )
+    r = _compare(engine, m)
+    truth = float(gamma.ppf(0.5, 2.0, scale=3.0)) * (LIFT - 1.0)
+    assert 0.93 <= _coverage(r, truth) <= 0.97
+
+
+def test_same_seed_same_interval_other_seed_another(engine: DuckDBEngine) -> None:
+    m = MetricDef(name="rev", event="buy", interval="bootstrap", resamples=100, seed=7)
+    a, b = _compare(engine, m, by=None), _compare(engine, m, by=None)
+    assert (a.abs_ci_low[0], a.abs_ci_high[0]) == (b.abs_ci_low[0], b.abs_ci_high[0])
+    other = _compare(engine, m.model_copy(update={"seed": 8}), by=None)
+    assert other.abs_ci_low[0] != a.abs_ci_low[0]
+    assert other.abs_ci_high[0] != a.abs_ci_high[0]
+
+
+def test_weights_are_poisson_one(engine: DuckDBEngine) -> None:
+    """The SQL weights' mean and variance are 1 and their P(0) is e^-1."""
+    u = "CAST(HASH(CAST(i AS VARCHAR), 3, 11) % 4294967296 AS DOUBLE) / 4294967296.0"
+    sql = (
+        f"SELECT AVG(w) AS m, VAR_SAMP(w) AS v, AVG(CASE WHEN w = 0 THEN 1 ELSE 0 END) AS p0 "
+        f"FROM (SELECT {poisson_weight(u)} AS w FROM range(200000) t(i))"
+    )
+    got = engine.query(sql).to_pydict()
+    assert got["m"][0] == pytest.approx(1.0, abs=0.01)
+    assert got["v"][0] == pytest.approx(1.0, abs=0.02)
+    assert got["p0"][0] == pytest.approx(np.exp(-1.0), abs=0.005)
+
+
+def test_ratio_and_proportion_resample_near_the_delta_method(engine: DuckDBEngine) -> None:
+    """On one large experiment the bootstrap's standard errors are the analytic ones ± 10%."""
+    for m in (
+        MetricDef(name="conv", event="buy", aggregation="any", interval="bootstrap"),
+        MetricDef(
+            name="aov",
+            numerator={"event": "buy"},  # type: ignore[arg-type]
+            denominator={"event": "buy", "aggregation": "count"},  # type: ignore[arg-type]
+            interval="bootstrap",
+            resamples=300,
+        ),
+        MetricDef(name="rev", event="buy", interval="bootstrap", resamples=300),
+    ):
+        boot = _compare(engine, m, by=None)
+        plain = m.model_copy(update={"interval": "default"})
+        mm = compute_moments(engine, "boot", 1, ["control", "treatment"], [plain])
+        kind = kind_of(plain)
+        c, v = kind.pair(
+            mm[m.name], mm.rows([GroupKey("control")]), mm.rows([GroupKey("treatment")])
+        )
+        ref = kind.compare(c, v, alpha=0.05, alternative="two-sided", cuped=False).raw
+        assert boot.abs_effect[0] == pytest.approx(ref.abs_effect[0], rel=1e-12)
+        if m.name == "conv":  # every unit converts: no variance to resample
+            assert boot.abs_se[0] == pytest.approx(0.0, abs=1e-12)
+            continue
+        assert boot.abs_se[0] == pytest.approx(ref.abs_se[0], rel=0.1)
