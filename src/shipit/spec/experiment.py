@@ -12,6 +12,7 @@ from shipit.spec.guardrail import Guardrail
 from shipit.spec.limits import check_raw
 from shipit.spec.metric import MetricDef
 from shipit.spec.plan import AnalysisPlan
+from shipit.spec.tables import TableMaps
 from shipit.spec.targeting import Condition
 
 __all__ = ["Experiment", "Holdout", "Namespace", "Variant"]
@@ -132,6 +133,7 @@ class Experiment(_Frozen):
     secondary_metrics: tuple[str, ...] = ()
     guardrails: tuple[Guardrail, ...] = ()
     analysis: AnalysisPlan = AnalysisPlan()
+    tables: TableMaps = TableMaps()
     start: date | None = None
     end: date | None = None
 
