@@ -165,7 +165,6 @@ def test_exposures_stamped_after_their_events_fail_a_trust_check() -> None:
     a = analyze(_spec([REVENUE]), e, daily=False)
     check = next(c for c in a.trust if c.name == "events_before_exposure")
     assert check.status == "fail"
-    # The first unit's events precede the experiment's start and are not counted.
     assert check.details["share_revenue"] == 1.0
     assert "revenue 100%" in check.message
     assert a.verdict.decision != "ship"
