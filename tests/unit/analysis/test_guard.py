@@ -209,3 +209,22 @@ def test_cli_exits_2_with_one_line(tmp_path: Path) -> None:
     lines = [x for x in run.stderr.splitlines() if x.strip()]
     assert len(lines) == 1, run.stderr
     assert "event 'purchases' has no rows" in lines[0]
+
+
+def test_shipit_metrics_refuses_an_event_typo_too(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from shipit.cli.main import app
+
+    store = tmp_path / "store.duckdb"
+    e = DuckDBEngine(store)
+    exposures, events = _frames(20)
+    load(e, "exposures", exposures)
+    load(e, "events", events)
+    e.close()
+    metrics = tmp_path / "metrics.yaml"
+    metrics.write_text("- {name: revenue, event: purchases}\n")
+    args = ["metrics", "promo", "--metrics", str(metrics), "--store", str(store)]
+    result = CliRunner().invoke(app, args)
+    assert isinstance(result.exception, DataError)
+    assert "event 'purchases' has no rows" in str(result.exception)
