@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import wraps
 from typing import ParamSpec, TypeVar
 
@@ -31,6 +31,7 @@ from shipit.store.engine import Engine
 __all__ = ["check_inputs", "engine_failure", "guarded", "timing_check"]
 
 _SHOWN = 20
+_TABLES = {"exposures": "exposures", "events": "events", "units": "units"}
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
@@ -55,25 +56,32 @@ def check_inputs(
     *,
     phase: int | None = None,
     segments: Sequence[str] = (),
+    tables: Mapping[str, str] | None = None,
 ) -> None:
     """Refuse (``DataError``) what would otherwise become zeros or an SRM halt: an
     experiment or a variant without exposures, a metric event without rows, a metric
-    column that does not exist or holds text where numbers are summed, an unknown segment."""
+    column that does not exist or holds text where numbers are summed, an unknown segment.
+    ``tables`` renames the store tables (as in ``compute_moments``)."""
+    t = {**_TABLES, **(tables or {})}
     try:
-        _check_exposures(experiment, variants, engine, phase)
-        _check_metrics(metrics, engine)
-        _check_segments(segments, engine)
+        _check_exposures(experiment, variants, engine, phase, t)
+        _check_metrics(metrics, engine, t)
+        _check_segments(segments, engine, t)
     except EngineError as exc:
         raise engine_failure(exc, metrics) from exc
 
 
 def _check_exposures(
-    experiment: str, variants: Sequence[str], engine: Engine, phase: int | None
+    experiment: str,
+    variants: Sequence[str],
+    engine: Engine,
+    phase: int | None,
+    t: Mapping[str, str],
 ) -> None:
     where = f" in phase {phase}" if phase is not None else ""
-    stored = variant_exposures(engine, experiment, phase)
+    stored = variant_exposures(engine, experiment, phase, t["exposures"])
     if not stored:
-        keys = experiment_keys(engine)
+        keys = experiment_keys(engine, t["exposures"])
         raise DataError(
             f"experiment {experiment!r} has no exposures in the store{where}"
             f"{_hint(experiment, keys)}; experiments with exposures: {_listed(keys)}"
@@ -87,12 +95,12 @@ def _check_exposures(
             )
 
 
-def _check_metrics(metrics: Sequence[MetricDef], engine: Engine) -> None:
+def _check_metrics(metrics: Sequence[MetricDef], engine: Engine, t: Mapping[str, str]) -> None:
     uses = [u for m in metrics for u in field_uses(m)]
     event_uses = [u for u in uses if u.event is not None]
-    ev_columns = engine.columns("events") or {}
+    ev_columns = engine.columns(t["events"]) or {}
     if event_uses:
-        names = event_names(engine) if ev_columns else {}
+        names = event_names(engine, t["events"]) if ev_columns else {}
         for u in event_uses:
             assert u.event is not None
             if u.event not in names:
@@ -112,7 +120,7 @@ def _check_metrics(metrics: Sequence[MetricDef], engine: Engine) -> None:
                 ev_columns,
             )
         if u.unit_column is not None:
-            units = engine.columns("units")
+            units = engine.columns(t["units"])
             if units is None:
                 raise DataError(
                     f"metric {u.metric!r}, field {u.field}: column {u.unit_column!r} is a units "
@@ -137,9 +145,9 @@ def _check_column(
         )
 
 
-def _check_segments(segments: Sequence[str], engine: Engine) -> None:
-    exposures = engine.columns("exposures") or {}
-    units = engine.columns("units") or {}
+def _check_segments(segments: Sequence[str], engine: Engine, t: Mapping[str, str]) -> None:
+    exposures = engine.columns(t["exposures"]) or {}
+    units = engine.columns(t["units"]) or {}
     fixed = {"experiment", "phase", "unit_id", "variant", "timestamp"}
     for s in segments:
         if s not in exposures and s not in units:
@@ -151,7 +159,12 @@ def _check_segments(segments: Sequence[str], engine: Engine) -> None:
 
 
 def timing_check(
-    experiment: str, metrics: Sequence[MetricDef], engine: Engine, *, phase: int | None = None
+    experiment: str,
+    metrics: Sequence[MetricDef],
+    engine: Engine,
+    *,
+    phase: int | None = None,
+    tables: Mapping[str, str] | None = None,
 ) -> TrustCheck | None:
     """The ``events_before_exposure`` check over the post-exposure metrics' events (None
     when no metric reads events after exposure)."""
@@ -166,7 +179,9 @@ def timing_check(
     if not post:
         return None
     try:
-        timing = event_timing(engine, experiment, phase, [e for es in post.values() for e in es])
+        timing = event_timing(
+            engine, experiment, phase, [e for es in post.values() for e in es], tables
+        )
     except EngineError as exc:
         raise engine_failure(exc, metrics) from exc
     per_metric = {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from functools import partial
 
 import numpy as np
 
@@ -18,6 +19,7 @@ from shipit.analysis.funnels import funnel_steps
 from shipit.analysis.guard import check_inputs, guarded, timing_check
 from shipit.analysis.policy import direction, metric_order, policy_from_spec
 from shipit.analysis.sequential import current_bounds
+from shipit.analysis.tables import mapped_tables
 from shipit.decide.assemble import assemble
 from shipit.decide.build import effects_from_comparison, segment_effects_from_comparison
 from shipit.decide.fairness import fairness_check
@@ -106,8 +108,9 @@ def analyze(
     others = [v for v in variants if v != control]
     key = experiment.key
     dims = tuple(plan.segments if segments is None else segments)
-    check_inputs(key, variants, metrics, engine, phase=phase, segments=dims)
-    compute_moments = guarded(_compute_moments, metrics)
+    tables = mapped_tables(experiment, engine) or None
+    check_inputs(key, variants, metrics, engine, phase=phase, segments=dims, tables=tables)
+    compute_moments = guarded(partial(_compute_moments, tables=tables), metrics)
     say("moments overall")
     overall = compute_moments(engine, key, phase, variants, metrics, phase_start=phase_start)
     counts = {v: int(n) for v, n in zip(variants, _n(overall, variants), strict=True)}
@@ -162,7 +165,7 @@ def analyze(
         seg_effects,
         novelty,
     )
-    timing = timing_check(key, metrics, engine, phase=phase)
+    timing = timing_check(key, metrics, engine, phase=phase, tables=tables)
     if timing is not None:
         trust.append(timing)
     trust += _fairness(

@@ -75,6 +75,9 @@ def _register() -> None:
     experiment.register(app)
     assign.register(app)
     load.register(app)
+    from shipit.cli.commands import map as map_command
+
+    map_command.register(app)
     metrics.register(app)
     stats.register(app)
     power.register(app)

@@ -21,9 +21,9 @@ BEFORE_EXPOSURE_FAIL = 0.5
 def events_before_exposure_check(
     timing: Mapping[str, tuple[int, int]], *, fail_share: float = BEFORE_EXPOSURE_FAIL
 ) -> TrustCheck:
-    """``timing`` maps each post-exposure metric to (its events by exposed units since the
-    experiment began, those stamped before the unit's first exposure); most of them before
-    fails, naming the metrics and their shares."""
+    """``timing`` maps each post-exposure metric to (its events by exposed units near
+    their first exposure, those stamped before it); most of them before fails, naming the
+    metrics and their shares."""
     shares: dict[str, float] = {}
     for metric, (events, before) in timing.items():
         if events < 0 or not 0 <= before <= events:
@@ -42,7 +42,7 @@ def events_before_exposure_check(
         worst = max(shares.items(), key=lambda x: x[1])
         message = f"events follow their exposures (at most {worst[1]:.0%} before, {worst[0]})"
     else:
-        message = "no events of the metrics since the experiment began"
+        message = "no events of the metrics near their units' exposures"
     return TrustCheck(
         name="events_before_exposure",
         status=status,

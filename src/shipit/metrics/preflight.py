@@ -13,11 +13,13 @@ from typing import Any
 
 from shipit.metrics.compile import render
 from shipit.metrics.exposures import phase_filter
-from shipit.spec.metric import Aggregate, Covariate, MetricDef
+from shipit.metrics.windows import condition
+from shipit.spec.metric import Aggregate, Covariate, MetricDef, Window
 from shipit.store.engine import Engine
 from shipit.store.sql import identifier, literal
 
 __all__ = [
+    "TIMING_HOURS",
     "EventTiming",
     "FieldUse",
     "event_names",
@@ -122,10 +124,15 @@ def experiment_keys(engine: Engine, table: str = "exposures", limit: int = 20) -
     return [str(k) for k in got["experiment"] if k is not None]
 
 
+# Events this close to their unit's first exposure (either side) are weighed by
+# ``event_timing``: a warehouse's older history says nothing about the stamps.
+TIMING_HOURS = 7 * 24.0
+
+
 @dataclass(frozen=True)
 class EventTiming:
-    """Of an event's rows by exposed units since the experiment began: how many, and how
-    many fall before their unit's first exposure."""
+    """Of an event's rows by exposed units within ``TIMING_HOURS`` of the unit's first
+    exposure: how many, and how many fall before it."""
 
     event: str
     events: int
@@ -143,24 +150,26 @@ def event_timing(
     phase: int | None,
     events: Sequence[str],
     tables: Mapping[str, str] | None = None,
+    hours: float = TIMING_HOURS,
 ) -> dict[str, EventTiming]:
-    """Per event name: its rows by the experiment's exposed units from the experiment's
-    first exposure on, and those before the unit's own first exposure (one join, in the
-    engine). Events from before the experiment began (a warehouse's history) are left out."""
+    """Per event name: its rows by the experiment's exposed units within ``hours`` of the
+    unit's first exposure, either side, and those before it (one join, in the engine)."""
     t = {"exposures": "exposures", "events": "events", **(tables or {})}
     if not events or engine.columns(t["events"]) is None:
         return {}
     where = " AND ".join(phase_filter(experiment, phase))
     uid, ts, ev = identifier("unit_id"), identifier("timestamp"), identifier("event")
     names = ", ".join(literal(e) for e in sorted(set(events)))
+    near = " AND ".join(
+        condition(Window(start_hours=-hours, end_hours=hours), f"e.{ts}", "f.first_ts")
+    )
     sql = (
         f"WITH f AS (SELECT {uid} AS unit_id, MIN({ts}) AS first_ts "
-        f"FROM {identifier(t['exposures'])} WHERE {where} GROUP BY {uid}), "
-        "s AS (SELECT MIN(first_ts) AS start_ts FROM f) "
+        f"FROM {identifier(t['exposures'])} WHERE {where} GROUP BY {uid}) "
         f"SELECT e.{ev} AS event, COUNT(*) AS n, "
         f"SUM(CASE WHEN e.{ts} < f.first_ts THEN 1 ELSE 0 END) AS before "
-        f"FROM {identifier(t['events'])} e JOIN f ON e.{uid} = f.unit_id CROSS JOIN s "
-        f"WHERE e.{ev} IN ({names}) AND e.{ts} >= s.start_ts GROUP BY e.{ev}"
+        f"FROM {identifier(t['events'])} e JOIN f ON e.{uid} = f.unit_id "
+        f"WHERE e.{ev} IN ({names}) AND {near} GROUP BY e.{ev}"
     )
     got = _rows(engine, sql)
     return {

@@ -98,7 +98,8 @@ def engineering(a: Analysis) -> list[str]:
     lines += [
         f"[{t.status.upper()}] {t.name}: {t.message}"
         for t in a.trust
-        if t.name.startswith("srm") or t.name in {"multi_variant_units", "out_of_phase_exposures"}
+        if t.name.startswith("srm")
+        or t.name in {"multi_variant_units", "out_of_phase_exposures", "events_before_exposure"}
     ]
     if a.verdict.rollout:
         steps = " → ".join(fmt.points(s.percent) for s in a.verdict.rollout)

@@ -14,6 +14,7 @@ from shipit.spec.metric import MetricDef
 from shipit.spec.monitoring import Monitoring
 from shipit.spec.plan import AnalysisPlan
 from shipit.spec.source import TableSource
+from shipit.spec.tables import TableMaps
 from shipit.spec.targeting import Condition
 
 __all__ = ["Experiment", "Holdout", "Namespace", "Variant"]
@@ -136,6 +137,8 @@ class Experiment(_Frozen):
     analysis: AnalysisPlan = AnalysisPlan()
     # A per-unit table instead of the event store (metrics then name columns).
     source: TableSource | None = None
+    # Tables already in the engine, read in place through a column mapping (docs/data.md).
+    tables: TableMaps = TableMaps()
     start: date | None = None
     end: date | None = None
     monitoring: Monitoring | None = None

@@ -85,40 +85,72 @@ def connect(url: str | Path | None = None) -> Engine:
 
 
 def map_table(
-    engine: Engine, name: TableName, source: str, columns: Mapping[str, str] | None = None
-) -> None:
+    engine: Engine,
+    name: TableName,
+    source: str,
+    columns: Mapping[str, str] | None = None,
+    *,
+    constants: Mapping[str, str | int | float] | None = None,
+    view: str | None = None,
+) -> str:
     """Bring your own table: define ``name`` as a view over an existing ``source`` table.
 
     ``columns`` maps shipit column names to source columns ({"unit_id": "customer_id"});
-    unmapped columns are taken by their own name, and the source's other columns are kept
-    as attributes. Nothing is copied.
+    ``constants`` gives a column one value for every row ({"experiment": "checkout"}: a
+    table of one experiment's assignments); unmapped columns are taken by their own name,
+    and the source's other columns are kept as attributes. Nothing is copied. The view is
+    called ``view`` (default ``name``); its name is returned.
     """
     schema = TABLES[name]
+    target = view or name
     found = engine.columns(source)
     if found is None:
         raise NotFoundError(f"table {source!r} does not exist in the {engine.dialect} engine")
     mapping = dict(columns or {})
+    fixed = dict(constants or {})
+    for given in [*mapping, *fixed]:
+        if schema.column(given) is None:
+            raise InputError(
+                f"{name} has no column {given!r} to map (its columns: {', '.join(schema.names)})"
+            )
+    both = sorted(set(mapping) & set(fixed))
+    if both:
+        raise InputError(f"{name}.{both[0]} is given both a source column and a constant")
     unknown = [c for c in mapping.values() if c not in found]
     if unknown:
         raise InputError(f"column {unknown[0]!r} not in table {source!r} (has {sorted(found)})")
     select: list[exp.Expression] = []
     used: set[str] = set()
     for col in schema.columns:
+        if col.name in fixed:
+            value = fixed[col.name]
+            lit = exp.Literal.string(value) if isinstance(value, str) else exp.Literal.number(value)
+            select.append(exp.cast(lit, col.type).as_(col.name, quoted=True))
+            continue
         src = mapping.get(col.name, col.name)
         if src not in found:
             if col.required:
                 raise InputError(
                     f"table {source!r} has no column for required {name}.{col.name}: "
                     f"map it, e.g. --map {col.name}=SOURCE_COLUMN"
+                    + (" or --constant experiment=KEY" if col.name == "experiment" else "")
                 )
             default = exp.Literal.number(0) if col.name == "phase" else exp.Null()
-            select.append(exp.cast(default, col.type).as_(col.name))
+            select.append(exp.cast(default, col.type).as_(col.name, quoted=True))
             continue
         used.add(src)
         select.append(exp.cast(exp.column(src, quoted=True), col.type).as_(col.name, quoted=True))
     for extra in found:
         if extra not in used and extra not in schema.names:
             select.append(exp.column(extra, quoted=True))
-    query = exp.select(*select).from_(exp.to_table(source))
-    view = exp.Create(this=exp.to_table(name), kind="VIEW", expression=query, replace=True)
-    engine.execute(view.sql(dialect=engine.dialect))
+    query = exp.select(*select).from_(exp.to_table(source)).sql(dialect=engine.dialect)
+    quoted = exp.to_identifier(target, quoted=True).sql(dialect=engine.dialect)
+    if engine.dialect == "spark":
+        # Spark's permanent views may not read temporary ones: a session view reads both.
+        engine.execute(f"CREATE OR REPLACE TEMPORARY VIEW {quoted} AS {query}")
+        return target
+    if engine.dialect == "postgres":
+        # PostgreSQL replaces a view only when its columns keep their names and order.
+        engine.execute(f"DROP VIEW IF EXISTS {quoted}")
+    engine.execute(f"CREATE OR REPLACE VIEW {quoted} AS {query}")
+    return target

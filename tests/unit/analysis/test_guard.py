@@ -165,7 +165,6 @@ def test_exposures_stamped_after_their_events_fail_a_trust_check() -> None:
     a = analyze(_spec([REVENUE]), e, daily=False)
     check = next(c for c in a.trust if c.name == "events_before_exposure")
     assert check.status == "fail"
-    # The first unit's events precede the experiment's start and are not counted.
     assert check.details["share_revenue"] == 1.0
     assert "revenue 100%" in check.message
     assert a.verdict.decision != "ship"
@@ -210,3 +209,22 @@ def test_cli_exits_2_with_one_line(tmp_path: Path) -> None:
     lines = [x for x in run.stderr.splitlines() if x.strip()]
     assert len(lines) == 1, run.stderr
     assert "event 'purchases' has no rows" in lines[0]
+
+
+def test_shipit_metrics_refuses_an_event_typo_too(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from shipit.cli.main import app
+
+    store = tmp_path / "store.duckdb"
+    e = DuckDBEngine(store)
+    exposures, events = _frames(20)
+    load(e, "exposures", exposures)
+    load(e, "events", events)
+    e.close()
+    metrics = tmp_path / "metrics.yaml"
+    metrics.write_text("- {name: revenue, event: purchases}\n")
+    args = ["metrics", "promo", "--metrics", str(metrics), "--store", str(store)]
+    result = CliRunner().invoke(app, args)
+    assert isinstance(result.exception, DataError)
+    assert "event 'purchases' has no rows" in str(result.exception)

@@ -108,8 +108,12 @@ def register(app: typer.Typer) -> None:
             )
             if not keys:
                 raise InputError(f"no variants for experiment {experiment!r} phase {phase}")
+            from shipit.analysis.guard import check_inputs, guarded
+
+            segments = [by] if by not in (None, "day") else []
+            check_inputs(experiment, keys, defs, engine, phase=phase, segments=segments)
             args = (engine, experiment, phase, keys, defs)
-            result = compute_moments(*args, by=by, phase_start=phase_start)
+            result = guarded(compute_moments, defs)(*args, by=by, phase_start=phase_start)
             if show_sql and output is Format.table:
                 typer.echo(result.sql)  # what ran (sliced by day at scale), not a re-plan
         finally:
