@@ -134,7 +134,7 @@ def analyze(
     metrics: Sequence[str] | str = (),
     ratios: Sequence[str | tuple[str, str]] = (),
     covariates: Sequence[str] | str = (),
-    segments: Sequence[str] | str = (),
+    segments: Sequence[str] | str | None = None,
     control: str | None = None,
     unit: str | None = None,
     srm_threshold: float | None = None,
@@ -151,7 +151,7 @@ def analyze(
     metrics: Sequence[str] | str = (),
     ratios: Sequence[str | tuple[str, str]] = (),
     covariates: Sequence[str] | str = (),
-    segments: Sequence[str] | str = (),
+    segments: Sequence[str] | str | None = None,
     control: str | None = None,
     unit: str | None = None,
     srm_threshold: float | None = None,
@@ -167,7 +167,7 @@ def analyze(
     metrics: Sequence[str] | str = (),
     ratios: Sequence[str | tuple[str, str]] = (),
     covariates: Sequence[str] | str = (),
-    segments: Sequence[str] | str = (),
+    segments: Sequence[str] | str | None = None,
     control: str | None = None,
     unit: str | None = None,
     srm_threshold: float | None = None,
@@ -187,7 +187,10 @@ def analyze(
             raise InputError("analyze(experiment, engine): name the engine holding its data")
         from shipit.analysis.pipeline import analyze as analyze_experiment
 
-        return analyze_experiment(data, engine, srm_threshold=srm_threshold, **options)
+        dims = None if segments is None else _names(segments)
+        return analyze_experiment(
+            data, engine, srm_threshold=srm_threshold, segments=dims, **options
+        )
     if variant is None:
         raise InputError("analyze(data, variant=COLUMN, metrics=[...]): name the variant column")
     if options:
@@ -200,7 +203,7 @@ def analyze(
             metrics=_names(metrics),
             ratios=[ratios] if isinstance(ratios, str) else ratios,
             covariates=_names(covariates),
-            segments=_names(segments),
+            segments=_names(segments or ()),
             control=control,
             unit=unit,
             srm_threshold=srm_threshold,
