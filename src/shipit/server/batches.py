@@ -74,7 +74,7 @@ def events_table(raw: bytes, max_rows: int) -> pa.Table | None:
         if not pa.types.is_struct(rows_array.type) or rows_array.null_count:
             return None
         table = pa.Table.from_struct_array(rows_array)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, AttributeError):
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
         return None
     names = table.schema.names
     if not set(names) <= _ALLOWED or any(n not in names for n in (*_TEXT, "timestamp")):
