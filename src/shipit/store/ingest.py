@@ -77,51 +77,63 @@ def _from_ipc(body: bytes) -> pa.Table:
     return pa.ipc.open_stream(pa.py_buffer(body)).read_all()
 
 
-class IngestLog:
-    """The durable log of acknowledged batches, with the keys already accepted.
+class BatchValidator:
+    """Validation shared by the ingestion paths: property bound, Arrow fast check or the
+    loader's checker, keys; the types of extra columns as accepted so far."""
 
-    One writer at a time (a lock); SQLite in WAL mode lets the drainer read concurrently.
-    """
-
-    def __init__(
-        self,
-        path: str | Path,
-        *,
-        stored_columns: Callable[[str], dict[str, str] | None] | None = None,
-        max_properties: int = DEFAULT_MAX_PROPERTIES,
-        synchronous: str = "FULL",
-    ) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, types: dict[str, dict[str, str]], max_properties: int) -> None:
         self.max_properties = max_properties
         self.lock = threading.Lock()
-        self.con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self.con.execute("PRAGMA journal_mode=WAL")
-        self.con.execute(f"PRAGMA synchronous={synchronous}")
-        self.con.execute("PRAGMA cache_size=-131072")  # 128 MB of key pages
-        self.con.executescript(
-            """
-            CREATE TABLE IF NOT EXISTS batches (
-                seq INTEGER PRIMARY KEY AUTOINCREMENT, tbl TEXT NOT NULL, rows INTEGER NOT NULL,
-                at REAL NOT NULL, body BLOB NOT NULL);
-            CREATE TABLE IF NOT EXISTS keys (
-                tbl TEXT NOT NULL, k TEXT NOT NULL, PRIMARY KEY (tbl, k)) WITHOUT ROWID;
-            CREATE TABLE IF NOT EXISTS columns (
-                tbl TEXT NOT NULL, name TEXT NOT NULL, type TEXT NOT NULL,
-                PRIMARY KEY (tbl, name)) WITHOUT ROWID;
-            CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID;
-            """
-        )
         self._checkers: dict[str, Any] = {}
-        self._types: dict[str, dict[str, str]] = {}
-        for name in TABLES:
-            have = (stored_columns(name) if stored_columns else None) or {}
-            self._types[name] = dict(have)
-        for tbl, name, sql_type in self.con.execute("SELECT tbl, name, type FROM columns"):
-            self._types.setdefault(tbl, {}).setdefault(name, sql_type)
-        self.wakeup = threading.Condition()
+        self._types: dict[str, dict[str, str]] = {n: dict(types.get(n, {})) for n in TABLES}
 
-    # -- accepting -----------------------------------------------------------------------
+    def validate(self, table: str, data: pa.Table) -> tuple[pa.RecordBatch, Callable[[], None]]:
+        """The checked batch and an undo for the types it taught (call it on failure);
+        the caller holds ``lock``."""
+        schema = TABLES[table]
+        self._check_properties(schema, data.schema.names)
+        checker = self._checker(schema)
+        checker.offset = 0
+        before = dict(checker.types)
+
+        def undo() -> None:
+            checker.types.clear()
+            checker.types.update(before)
+
+        try:
+            fast = self._fast_check(schema, data)
+            batches = (
+                [fast] if fast is not None else [checker.check(b, table) for b in data.to_batches()]
+            )
+        except BaseException:
+            undo()
+            raise
+        batch = (
+            pa.Table.from_batches(batches).combine_chunks().to_batches()[0]
+            if len(batches) > 1
+            else batches[0]
+        )
+        return batch, undo
+
+    def new_columns(self, table: str, batch: pa.RecordBatch) -> dict[str, str]:
+        """Extra columns of ``batch`` not accepted before, with their types."""
+        types = self._checker(TABLES[table]).types
+        return {n: types[n] for n in batch.schema.names if n not in self._types[table]}
+
+    def learn(self, table: str, batch: pa.RecordBatch) -> None:
+        """Remember the columns of an accepted batch."""
+        self._types[table].update(self.new_columns(table, batch))
+
+    @staticmethod
+    def keep_new(keys: list[str | None], new: set[str]) -> list[bool]:
+        """Which rows to keep: no key, or the first row of a key just accepted."""
+        seen: set[str] = set()
+        mask = []
+        for k in keys:
+            mask.append(k is None or (k in new and k not in seen))
+            if k is not None:
+                seen.add(k)
+        return mask
 
     def _checker(self, schema: TableSchema) -> Any:
         from shipit.store.loaders import _Checker
@@ -190,31 +202,52 @@ class IngestLog:
             for row in zip(*cols, strict=True)
         ]
 
+
+class IngestLog(BatchValidator):
+    """The durable log of acknowledged batches, with the keys already accepted.
+
+    One writer at a time (a lock); SQLite in WAL mode lets the drainer read concurrently.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        stored_columns: Callable[[str], dict[str, str] | None] | None = None,
+        max_properties: int = DEFAULT_MAX_PROPERTIES,
+        synchronous: str = "FULL",
+    ) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.con.execute("PRAGMA journal_mode=WAL")
+        self.con.execute(f"PRAGMA synchronous={synchronous}")
+        self.con.execute("PRAGMA cache_size=-131072")  # 128 MB of key pages
+        self.con.executescript(
+            """
+            CREATE TABLE IF NOT EXISTS batches (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT, tbl TEXT NOT NULL, rows INTEGER NOT NULL,
+                at REAL NOT NULL, body BLOB NOT NULL);
+            CREATE TABLE IF NOT EXISTS keys (
+                tbl TEXT NOT NULL, k TEXT NOT NULL, PRIMARY KEY (tbl, k)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS columns (
+                tbl TEXT NOT NULL, name TEXT NOT NULL, type TEXT NOT NULL,
+                PRIMARY KEY (tbl, name)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID;
+            """
+        )
+        types = {n: (stored_columns(n) if stored_columns else None) or {} for n in TABLES}
+        super().__init__(types, max_properties)
+        for tbl, name, sql_type in self.con.execute("SELECT tbl, name, type FROM columns"):
+            self._types.setdefault(tbl, {}).setdefault(name, sql_type)
+        self.wakeup = threading.Condition()
+
     def append(self, table: str, data: pa.Table) -> Accepted:
         """Validate ``data`` (DataError naming the row), drop already-accepted keys and log
         the rest durably; return once committed."""
         schema = TABLES[table]
         with self.lock:
-            self._check_properties(schema, data.schema.names)
-            checker = self._checker(schema)
-            checker.offset = 0
-            before = dict(checker.types)
-            try:
-                fast = self._fast_check(schema, data)
-                batches = (
-                    [fast]
-                    if fast is not None
-                    else [checker.check(b, table) for b in data.to_batches()]
-                )
-            except BaseException:
-                checker.types.clear()
-                checker.types.update(before)
-                raise
-            batch = (
-                pa.Table.from_batches(batches).combine_chunks().to_batches()[0]
-                if len(batches) > 1
-                else batches[0]
-            )
+            batch, undo = self.validate(table, data)
             con = self.con
             con.execute("BEGIN IMMEDIATE")
             try:
@@ -232,23 +265,14 @@ class IngestLog:
                             )
                         }
                     if len(new) < len(given):
-                        seen: set[str] = set()
-                        mask = []
-                        for k in keys:
-                            keep = k is None or (k in new and k not in seen)
-                            if k is not None:
-                                seen.add(k)
-                            mask.append(keep)
-                        batch = batch.filter(pa.array(mask, pa.bool_()))
+                        batch = batch.filter(pa.array(self.keep_new(keys, new), pa.bool_()))
                 seq = None
                 if batch.num_rows:
-                    for name in batch.schema.names:
-                        if name not in self._types[table]:
-                            sql_type = checker.types[name]
-                            con.execute(
-                                "INSERT OR IGNORE INTO columns VALUES (?, ?, ?)",
-                                (table, name, sql_type),
-                            )
+                    for name, sql_type in self.new_columns(table, batch).items():
+                        con.execute(
+                            "INSERT OR IGNORE INTO columns VALUES (?, ?, ?)",
+                            (table, name, sql_type),
+                        )
                     cur = con.execute(
                         "INSERT INTO batches (tbl, rows, at, body) VALUES (?, ?, ?, ?)",
                         (table, batch.num_rows, time.time(), _to_ipc(batch)),
@@ -257,11 +281,9 @@ class IngestLog:
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
-                checker.types.clear()
-                checker.types.update(before)
+                undo()
                 raise
-            for name in batch.schema.names:
-                self._types[table].setdefault(name, checker.types[name])
+            self.learn(table, batch)
         if seq is not None:
             with self.wakeup:
                 self.wakeup.notify_all()
