@@ -66,7 +66,7 @@ class RedisIngest(BatchValidator):
             import redis
         except ImportError as exc:
             raise EngineError("ingest = redis needs the redis package (pip install redis)") from exc
-        self.redis = redis.Redis.from_url(url)
+        self.redis: Any = redis.Redis.from_url(url)
         try:
             self.redis.ping()
         except redis.RedisError as exc:
@@ -90,7 +90,7 @@ class RedisIngest(BatchValidator):
             ).fetchall()
         super().__init__(types, max_properties)
         self.last_id = row[0][0] if row else "0-0"
-        self._script = self.redis.register_script(_APPEND)
+        self._script: Any = self.redis.register_script(_APPEND)
         self.error: BaseException | None = None
         self._stop = threading.Event()
         self._drain_lock = threading.Lock()
