@@ -285,7 +285,10 @@ def probes_during_analyses(
         ) as c:
             while not stop.is_set():
                 t0 = time.monotonic()
-                c.post("/v1/experiments/checkout/analyses").raise_for_status()
+                r = c.post("/v1/experiments/checkout/analyses")
+                if r.status_code != 201:
+                    print(f"  analysis failed: {r.status_code} {r.text[:300]}")
+                    return
                 times.append(time.monotonic() - t0)
 
     worker = threading.Thread(target=analyse, daemon=True)
