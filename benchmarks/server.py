@@ -238,7 +238,14 @@ def fill_experiment(store: Path, units: int) -> None:
         "CREATE TABLE IF NOT EXISTS exposures AS SELECT 'checkout' AS experiment, "
         "1::INTEGER AS phase, 'u' || range AS unit_id, "
         "CASE WHEN hash(range) % 2 = 0 THEN 'control' ELSE 'treatment' END AS variant, "
-        f"TIMESTAMP '2026-11-01' + range * INTERVAL 1 SECOND AS timestamp FROM range({units})"
+        "CAST(current_timestamp AS TIMESTAMP) + INTERVAL 1 HOUR + range * INTERVAL 1 MILLISECOND"
+        f" AS timestamp FROM range({units})"
+    )
+    e.con.execute(
+        "CREATE TABLE IF NOT EXISTS events AS SELECT 'p-' || range AS event_id, "
+        "'u' || (range * 7 % " + str(units) + ") AS unit_id, 'purchase' AS event, "
+        "CAST(current_timestamp AS TIMESTAMP) + INTERVAL 2 HOUR + range * INTERVAL 1 MILLISECOND"
+        f" AS timestamp, (range % 13)::DOUBLE AS value, 'fr' AS country FROM range({units // 4})"
     )
     e.close()
 

@@ -35,8 +35,12 @@ def readyz(services: ServicesDep) -> Any:
         checks["registry"] = f"unavailable: {type(exc).__name__}"
     try:
         probe, shared = services.probe()
-        with services.store_lock if shared else nullcontext():
-            probe.query("SELECT 1 AS ok")
+        try:
+            with services.store_lock if shared else nullcontext():
+                probe.query("SELECT 1 AS ok")
+        finally:
+            if not shared:
+                probe.close()
         checks["store"] = "ok"
     except Exception as exc:
         checks["store"] = f"unavailable: {type(exc).__name__}"
