@@ -49,6 +49,7 @@ class Services:
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="shipit-analysis")
     )
     _reader: Engine | None = None
+    _probes: threading.local = field(default_factory=threading.local)
 
     def __post_init__(self) -> None:
         if self.ingest is None:
@@ -63,12 +64,15 @@ class Services:
         return self._reader, self._reader is self.engine
 
     def probe(self) -> tuple[Engine, bool]:
-        """An engine for one readiness check and whether it needs ``store_lock``: on DuckDB
-        a new cursor (never waits on a write or an analysis; the caller closes it)."""
+        """An engine for readiness checks and whether it needs ``store_lock``: on DuckDB a
+        cursor per request thread (never waits on a write or an analysis)."""
         make = getattr(self.engine, "reader", None)
         if make is None:
             return self.engine, True
-        return make(), False
+        local = self._probes.__dict__
+        if "engine" not in local:
+            local["engine"] = make()
+        return local["engine"], False
 
     def forget_experiment(self, experiment: str) -> None:
         """Drop the compiled experiment after a change (other replicas: ``cache_seconds``)."""

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
 
 from shipit.server.deps import ServicesDep
 from shipit.server.schemas import ERRORS
@@ -29,18 +30,15 @@ def readyz(services: ServicesDep) -> Any:
     """The registry and the store answer."""
     checks: dict[str, str] = {}
     try:
-        services.registry.list_experiments()
+        with services.registry.engine.connect() as con:
+            con.execute(text("SELECT 1"))
         checks["registry"] = "ok"
     except Exception as exc:
         checks["registry"] = f"unavailable: {type(exc).__name__}"
     try:
         probe, shared = services.probe()
-        try:
-            with services.store_lock if shared else nullcontext():
-                probe.query("SELECT 1 AS ok")
-        finally:
-            if not shared:
-                probe.close()
+        with services.store_lock if shared else nullcontext():
+            probe.query("SELECT 1 AS ok")
         checks["store"] = "ok"
     except Exception as exc:
         checks["store"] = f"unavailable: {type(exc).__name__}"
