@@ -8,7 +8,6 @@ from typing import Any
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 
 from shipit.server.deps import ServicesDep
 from shipit.server.schemas import ERRORS
@@ -31,7 +30,7 @@ def readyz(services: ServicesDep) -> Any:
     checks: dict[str, str] = {}
     try:
         with services.registry.engine.connect() as con:
-            con.execute(text("SELECT 1"))
+            con.exec_driver_sql("SELECT 1")
         checks["registry"] = "ok"
     except Exception as exc:
         checks["registry"] = f"unavailable: {type(exc).__name__}"
