@@ -1,38 +1,44 @@
-"""The service under load on localhost: POST /v1/assign and POST /v1/events, and the SDK's
-local assignment rate beside the GrowthBook Python SDK's on the same experiment.
+"""The service under load, driven out of process by wrk, beside the framework floor.
 
-Run: ``python benchmarks/server.py [--seconds S] [--threads T]``. The server runs under
-uvicorn in a subprocess with fresh SQLite and DuckDB files; a pool of threads with one httpx
-client each sends requests for S seconds per scenario. Prints requests (and rows) per
-second with p50/p99 latency. GrowthBook runs in its own virtual environment (see
-``benchmarks/assign.py``, created under the temp directory when missing).
+Run: ``python benchmarks/server.py [--seconds S] [--connections C] [--stored N]
+[--analysis-units U] [--sdk]``.
+
+In one run it starts, each under uvicorn in its own process with fresh files:
+
+- shipit (``create_app``; the default ingestion: fsync'd log drained into DuckDB), and
+- the framework floor: a bare FastAPI app whose handlers validate the same bodies with the
+  same pydantic schemas and store nothing;
+
+then wrk (``apt-get install wrk``; Lua scripts make every event id unique) sends
+``POST /v1/events`` (1,000-event batches), ``POST /v1/assign`` (one unit) to both, and
+prints requests and rows per second, p50/p99 and shipit's share of the floor. Then it
+probes ``/healthz`` and ``/readyz`` while analyses of a ``U``-unit experiment run, and,
+with ``--stored N``, measures ingestion again on a store already holding ``N`` events
+(whose keys the log holds too) against the empty store. ``--sdk`` adds the SDK's local
+assignment rate beside the GrowthBook Python SDK's (see ``benchmarks/assign.py``).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-import numpy as np
 
 HERE = Path(__file__).resolve().parent
 SRC = HERE.parent / "src"
 sys.path.insert(0, str(SRC))
 sys.path.insert(0, str(HERE))
 
-from assign import growthbook_rate  # noqa: E402
-
 from shipit.registry.keys import KeyRepository  # noqa: E402
-from shipit.sdk import ShipitClient  # noqa: E402
 
 SPEC = """\
 key: checkout
@@ -42,10 +48,12 @@ variants:
   - {key: treatment, weight: 0.5}
 metrics:
   - {name: converted, event: purchase, aggregation: any}
+  - {name: revenue, event: purchase, aggregation: sum, value: value}
 primary_metric: converted
+secondary_metrics: [revenue]
 """
 
-LAUNCH = """
+SHIPIT = """
 import sys
 import uvicorn
 from shipit.server import ServerSettings, create_app
@@ -54,6 +62,77 @@ settings = ServerSettings(port=port, database_url=database_url, store=store)
 uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
             access_log=False)
 """
+
+# The floor: the same validation of the same bodies (shipit's column checks, with the
+# pydantic schema as fallback; and the pydantic schema alone), nothing stored.
+FLOOR = """
+import sys
+import orjson
+import uvicorn
+from fastapi import FastAPI, Header, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from shipit.server.batches import events_table
+from shipit.server.schemas import AssignRequest, EventsBatch, IngestResult
+app = FastAPI()
+
+def _check(raw: bytes) -> int:
+    table = events_table(raw, 100_000)
+    return table.num_rows if table is not None else len(EventsBatch.model_validate_json(raw).events)
+
+@app.post("/v1/events")
+async def events(request: Request, authorization: str = Header()) -> Response:
+    n = await run_in_threadpool(_check, await request.body())
+    return Response(orjson.dumps({"received": n, "stored": n, "duplicates": 0}),
+                    media_type="application/json")
+
+@app.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+@app.post("/v1/events-pydantic", response_model=IngestResult)
+def events_pydantic(body: EventsBatch, authorization: str = Header()) -> IngestResult:
+    n = len(body.events)
+    return IngestResult(received=n, stored=n, duplicates=0)
+
+@app.post("/v1/assign")
+def assign(body: AssignRequest, authorization: str = Header()) -> dict:
+    return {"experiment": body.experiment, "phase": 1,
+            "assignments": [{"unit_id": body.unit_id, "variant": "control", "reason": "ok"}]}
+
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning",
+            access_log=False)
+"""
+
+# wrk script: a fixed body template whose "@" placeholders become a per-request unique id.
+LUA = """
+local counter = 0
+local threads = {}
+function setup(thread)
+  thread:set("tid", #threads + 1)
+  table.insert(threads, thread)
+end
+function init(args)
+  local f = io.open(args[1], "rb"); template = f:read("*a"); f:close()
+  token = args[2]; path = args[3]; run = args[4]
+end
+function request()
+  counter = counter + 1
+  local body = string.gsub(template, "@", run .. "-" .. tid .. "-" .. counter)
+  return wrk.format("POST", path, {["Content-Type"] = "application/json",
+                                   ["Authorization"] = "Bearer " .. token}, body)
+end
+function done(summary, latency, requests)
+  local bad = summary.errors.status + summary.errors.connect + summary.errors.read
+              + summary.errors.write + summary.errors.timeout
+  io.write(string.format('WRK {"requests": %d, "seconds": %f, "errors": %d, '
+    .. '"p50_ms": %f, "p99_ms": %f}\\n', summary.requests, summary.duration / 1e6, bad,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+end
+"""
+
+GET_LUA = LUA.replace('return wrk.format("POST", path,', 'return wrk.format("GET", path,').replace(
+    ", body)", ", nil)"
+)
 
 
 def _free_port() -> int:
@@ -64,156 +143,239 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), *sys.path])}
+
+
 def _wait(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit("the server exited during start-up")
+            raise SystemExit("a server exited during start-up")
         try:
             if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
                 return
         except httpx.HTTPError:
             time.sleep(0.1)
-    raise SystemExit("the server did not start")
+    raise SystemExit("a server did not start")
 
 
-def drive(
-    url: str, token: str, seconds: float, threads: int, make: Callable[[int, int], tuple[str, dict]]
-) -> tuple[int, list[float]]:
-    """Send ``make(thread, i)`` requests from ``threads`` threads for ``seconds``."""
-    latencies: list[list[float]] = [[] for _ in range(threads)]
-    errors = [0]
-    stop = time.monotonic() + seconds
-
-    def work(t: int) -> None:
-        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as c:
-            i = 0
-            while time.monotonic() < stop:
-                path, body = make(t, i)
-                start = time.perf_counter()
-                r = c.post(path, json=body)
-                latencies[t].append(time.perf_counter() - start)
-                if r.status_code != 200:
-                    errors[0] += 1
-                i += 1
-
-    pool = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
-    for th in pool:
-        th.start()
-    for th in pool:
-        th.join()
-    return errors[0], [x for lat in latencies for x in lat]
+def wrk(
+    url: str, path: str, body: str | None, token: str, seconds: float, connections: int,
+    tmp: Path, run: str,
+) -> dict[str, float]:  # fmt: skip
+    """Run wrk on ``url + path`` (POST ``body``, or GET when None); its summary."""
+    script = tmp / ("get.lua" if body is None else "post.lua")
+    script.write_text(GET_LUA if body is None else LUA)
+    data = tmp / f"body-{run}.json"
+    data.write_text(body or "")
+    threads = min(2, connections)
+    out = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s",
+         "-s", str(script), url + path, "--", str(data), token, path, run],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    line = next(x for x in out.splitlines() if x.startswith("WRK "))
+    result: dict[str, float] = json.loads(line[4:])
+    result["rps"] = result["requests"] / result["seconds"]
+    return result
 
 
-def report(name: str, seconds: float, lat: list[float], rows_per_request: int, errors: int) -> None:
-    arr = np.asarray(lat) * 1000
-    rps = len(arr) / seconds
-    print(
-        f"{name:<34} {rps:>9,.0f} req/s {rps * rows_per_request:>11,.0f} rows/s   "
-        f"p50 {np.percentile(arr, 50):6.1f} ms   p99 {np.percentile(arr, 99):6.1f} ms"
-        + (f"   errors {errors}" if errors else "")
+def events_body(n: int) -> str:
+    """A batch of ``n`` events whose ids carry the per-request placeholder."""
+    rows = [
+        {"event_id": f"e@-{k}", "unit_id": f"u{k}", "event": "purchase",
+         "timestamp": "2026-11-01T12:00:00Z", "value": 1.0, "properties": {"country": "fr"}}
+        for k in range(n)
+    ]  # fmt: skip
+    return json.dumps({"events": rows})
+
+
+ASSIGN_BODY = json.dumps({"experiment": "checkout", "unit_id": "u@"})
+
+
+def line(
+    name: str, r: dict[str, float], rows: int = 1, floor: dict[str, float] | None = None
+) -> str:
+    """One printed result."""
+    text = (
+        f"  {name:<30} {r['rps']:>8,.0f} req/s {r['rps'] * rows:>10,.0f} rows/s   "
+        f"p50 {r['p50_ms']:6.1f} ms   p99 {r['p99_ms']:6.1f} ms"
     )
+    if floor is not None:
+        share, p99 = r["rps"] / floor["rps"], r["p99_ms"] / floor["p99_ms"]
+        text += f"   {share:5.0%} of floor rate, p99 {p99:.1f}x"
+    if r["errors"]:
+        text += f"   errors {r['errors']:.0f}"
+    return text
 
 
-def sdk_rates(url: str, token: str, n: int) -> tuple[float, float, float]:
-    """SDK single-call rate (with and without exposure logging) and batch rate, units/s."""
-    client = ShipitClient(url, token, start=False, max_buffer=4 * n)
-    client.refresh()
-    ids = [f"user-{i}" for i in range(n)]
-    best_quiet = best_logged = 0.0
-    for _ in range(3):
-        start = time.perf_counter()
-        for unit in ids:
-            client.assign("checkout", unit, log_exposure=False)
-        best_quiet = max(best_quiet, n / (time.perf_counter() - start))
-    start = time.perf_counter()
-    for unit in ids:
-        client.assign("checkout", unit)
-    best_logged = n / (time.perf_counter() - start)
-    big = np.array([f"user-{i}" for i in range(1_000_000)], dtype=object)
-    start = time.perf_counter()
-    client.assign_batch("checkout", big, log_exposures=False)
-    batch = len(big) / (time.perf_counter() - start)
-    return best_quiet, best_logged, batch
+class Server:
+    """A uvicorn subprocess running ``code`` with ``args``."""
+
+    def __init__(self, code: str, *args: str) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", code, str(self.port), *args], env=_env()
+        )
+        _wait(self.url, self.proc)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(120)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
 
 
-def _events(n: int) -> Callable[[int, int], tuple[str, dict]]:
-    """Requests of ``n`` new events each."""
+def fill_experiment(store: Path, units: int) -> None:
+    """Exposures and purchases of ``units`` units of ``checkout`` (for the analyses)."""
+    from shipit.store.duckdb import DuckDBEngine
 
-    def make(t: int, i: int) -> tuple[str, dict]:
-        now = datetime.now(UTC).isoformat()
-        rows = [
-            {
-                "event_id": f"e{n}-{t}-{i}-{k}",
-                "unit_id": f"u{k}",
-                "event": "purchase",
-                "timestamp": now,
-                "value": 1.0,
-            }
-            for k in range(n)
-        ]
-        return "/v1/events", {"events": rows}
+    e = DuckDBEngine(store)
+    e.con.execute(
+        "CREATE TABLE IF NOT EXISTS exposures AS SELECT 'checkout' AS experiment, "
+        "1::INTEGER AS phase, 'u' || range AS unit_id, "
+        "CASE WHEN hash(range) % 2 = 0 THEN 'control' ELSE 'treatment' END AS variant, "
+        "CAST(current_timestamp AS TIMESTAMP) + INTERVAL 1 HOUR + range * INTERVAL 1 MILLISECOND"
+        f" AS timestamp FROM range({units})"
+    )
+    e.con.execute(
+        "CREATE TABLE IF NOT EXISTS events AS SELECT 'p-' || range AS event_id, "
+        "'u' || (range * 7 % " + str(units) + ") AS unit_id, 'purchase' AS event, "
+        "CAST(current_timestamp AS TIMESTAMP) + INTERVAL 2 HOUR + range * INTERVAL 1 MILLISECOND"
+        f" AS timestamp, (range % 13)::DOUBLE AS value, 'fr' AS country FROM range({units // 4})"
+    )
+    e.close()
 
-    return make
+
+def fill_events(store: Path, n: int) -> None:
+    """``n`` stored events (with ids) in a store, written straight into DuckDB."""
+    from shipit.store.duckdb import DuckDBEngine
+
+    e = DuckDBEngine(store)
+    e.con.execute(
+        "CREATE TABLE events AS SELECT 'old-' || range AS event_id, 'u' || (range % 1000000) "
+        "AS unit_id, 'purchase' AS event, TIMESTAMP '2026-11-01' + range * INTERVAL 1 "
+        "MILLISECOND AS timestamp, (range % 7)::DOUBLE AS value, 'fr' AS country "
+        f"FROM range({n})"
+    )
+    e.close()
+
+
+def start_shipit(tmp: Path, name: str) -> tuple[Server, str, str]:
+    """shipit on fresh registry and the store ``tmp/name.duckdb``; its admin and sdk keys."""
+    database_url = f"sqlite:///{tmp / (name + '.db')}"
+    keys = KeyRepository.from_url(database_url)
+    admin, sdk = keys.create("bench", "admin").token, keys.create("bench", "sdk").token
+    keys.engine.dispose()
+    t0 = time.monotonic()
+    server = Server(SHIPIT, database_url, str(tmp / f"{name}.duckdb"))
+    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {admin}"}) as c:
+        c.post("/v1/experiments", json={"yaml": SPEC}).raise_for_status()
+        c.post("/v1/experiments/checkout/start").raise_for_status()
+    print(f"  (started in {time.monotonic() - t0:.1f} s)")
+    return server, admin, sdk
+
+
+def probes_during_analyses(
+    server: Server, admin: str, sdk: str, args: argparse.Namespace, tmp: Path
+) -> None:
+    """wrk on /healthz and /readyz while analyses run back to back."""
+    stop = threading.Event()
+    times: list[float] = []
+
+    def analyse() -> None:
+        with httpx.Client(
+            base_url=server.url, headers={"Authorization": f"Bearer {admin}"}, timeout=600
+        ) as c:
+            while not stop.is_set():
+                t0 = time.monotonic()
+                r = c.post("/v1/experiments/checkout/analyses")
+                if r.status_code != 201:
+                    print(f"  analysis failed: {r.status_code} {r.text[:300]}")
+                    return
+                times.append(time.monotonic() - t0)
+
+    worker = threading.Thread(target=analyse, daemon=True)
+    worker.start()
+    time.sleep(0.5)
+    for path in ("/healthz", "/readyz"):
+        r = wrk(server.url, path, None, sdk, args.seconds, args.connections, tmp, "h")
+        print(line(f"GET {path} during analyses", r))
+    stop.set()
+    worker.join(600)
+    if times:
+        print(f"  ({len(times)} analyses of {args.analysis_units:,} units, "
+              f"{sum(times) / len(times):.1f} s each)")  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=5.0, help="per scenario")
-    parser.add_argument("--threads", type=int, default=8)
-    parser.add_argument("--units", type=int, default=100_000, help="for the SDK rates")
+    parser.add_argument("--seconds", type=float, default=10.0, help="per scenario")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--batch", type=int, default=1000, help="events per POST")
+    parser.add_argument("--stored", type=int, default=0, help="also measure at N stored events")
+    parser.add_argument("--analysis-units", type=int, default=200_000)
+    parser.add_argument("--sdk", action="store_true", help="add the SDK's local rates")
     args = parser.parse_args()
-
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (apt-get install wrk)")
     tmp = Path(tempfile.mkdtemp(prefix="shipit-bench-"))
-    database_url = f"sqlite:///{tmp / 'registry.db'}"
-    keys = KeyRepository.from_url(database_url)
-    admin, sdk = keys.create("bench", "admin").token, keys.create("bench", "sdk").token
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), *sys.path])}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", LAUNCH, str(port), database_url, str(tmp / "store.duckdb")],
-        env=env,
-    )
+    body = events_body(args.batch)
+    print(f"wrk: {args.connections} connections, {args.seconds:g} s per scenario; "
+          f"uvicorn, one process each; {os.cpu_count()} cores")  # fmt: skip
+
+    print("framework floor (FastAPI validating the same bodies, storing nothing):")
+    floor = Server(FLOOR)
     try:
-        _wait(url, proc)
-        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {admin}"}) as c:
-            c.post("/v1/experiments", json={"yaml": SPEC}).raise_for_status()
-            c.post("/v1/experiments/checkout/start").raise_for_status()
-        print(f"server: uvicorn, 1 process; {args.threads} client threads, {args.seconds:g} s each")
-        scenarios: list[tuple[str, int, Callable[[int, int], tuple[str, dict]]]] = [
-            (
-                "POST /v1/assign (1 unit)",
-                1,
-                lambda t, i: ("/v1/assign", {"experiment": "checkout", "unit_id": f"u{t}-{i}"}),
-            ),
-            (
-                "POST /v1/assign (batch of 1,000)",
-                1000,
-                lambda t, i: (
-                    "/v1/assign",
-                    {
-                        "experiment": "checkout",
-                        "units": [{"unit_id": f"u{t}-{i}-{k}"} for k in range(1000)],
-                    },
-                ),
-            ),
-            ("POST /v1/events (batch of 100)", 100, _events(100)),
-            ("POST /v1/events (batch of 1,000)", 1000, _events(1000)),
-        ]
-        for name, rows, make in scenarios:
-            errors, lat = drive(url, sdk, args.seconds, args.threads, make)
-            report(name, args.seconds, lat, rows, errors)
-        quiet, logged, batch = sdk_rates(url, sdk, args.units)
+        f_events = wrk(floor.url, "/v1/events", body, "x", args.seconds, args.connections, tmp, "f")
+        print(line(f"POST /v1/events ({args.batch:,})", f_events, args.batch))
+        f_model = wrk(floor.url, "/v1/events-pydantic", body, "x", args.seconds,
+                      args.connections, tmp, "fp")  # fmt: skip
+        print(line("  same, pydantic per row", f_model, args.batch))
+        f_assign = wrk(floor.url, "/v1/assign", ASSIGN_BODY, "x", args.seconds,
+                       args.connections, tmp, "fa")  # fmt: skip
+        print(line("POST /v1/assign (1 unit)", f_assign))
     finally:
-        proc.terminate()
-        proc.wait(15)
-    gb = growthbook_rate(args.units)
-    print(f"\nlocal assignment, {args.units:,} units, two variants at 50/50:")
-    print(f"  GrowthBook SDK, single call           {gb:>12,.0f} units/s   1.0x")
-    print(f"  shipit SDK, single call               {quiet:>12,.0f} units/s   {quiet / gb:.1f}x")
-    print(f"  shipit SDK, single call + exposure    {logged:>12,.0f} units/s   {logged / gb:.1f}x")
-    print(f"  shipit SDK, batch (1M units)          {batch:>12,.0f} units/s   {batch / gb:.1f}x")
+        floor.stop()
+
+    print("shipit, empty store:")
+    fill_experiment(tmp / "main.duckdb", args.analysis_units)
+    server, admin, sdk = start_shipit(tmp, "main")
+    try:
+        s_events = wrk(server.url, "/v1/events", body, sdk, args.seconds, args.connections,
+                       tmp, "s")  # fmt: skip
+        print(line(f"POST /v1/events ({args.batch:,})", s_events, args.batch, f_events))
+        s_assign = wrk(server.url, "/v1/assign", ASSIGN_BODY, sdk, args.seconds,
+                       args.connections, tmp, "sa")  # fmt: skip
+        print(line("POST /v1/assign (1 unit)", s_assign, 1, f_assign))
+        t0 = time.monotonic()
+        with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {sdk}"}) as c:
+            c.post("/v1/ingest/flush", timeout=600).raise_for_status()
+        print(f"  (drain lag at the end: {time.monotonic() - t0:.2f} s to flush)")
+        probes_during_analyses(server, admin, sdk, args, tmp)
+        if args.sdk:
+            from sdk_rates import print_sdk_rates
+
+            print_sdk_rates(server.url, sdk)
+    finally:
+        server.stop()
+
+    if args.stored:
+        print(f"shipit, {args.stored:,} events already stored:")
+        fill_events(tmp / "big.duckdb", args.stored)
+        big, _, sdk = start_shipit(tmp, "big")
+        try:
+            b_events = wrk(big.url, "/v1/events", body, sdk, args.seconds, args.connections,
+                           tmp, "b")  # fmt: skip
+            print(line(f"POST /v1/events ({args.batch:,})", b_events, args.batch, f_events))
+            print(f"  rate at {args.stored:,} stored / empty store: "
+                  f"{b_events['rps'] / s_events['rps']:.0%}")  # fmt: skip
+        finally:
+            big.stop()
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

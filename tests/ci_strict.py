@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-SERVICES = ("postgres", "spark", "browser")
+SERVICES = ("postgres", "spark", "browser", "redis")
 
 
 def is_ci() -> bool:

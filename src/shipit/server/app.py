@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -62,6 +63,7 @@ def create_app(
     from shipit.server.dashboard import mount_dashboard
 
     mount_dashboard(app, settings)
+    _document_raw_bodies(app)
     from shipit.server.monitoring import install_monitor
 
     install_monitor(app, settings)
@@ -70,3 +72,25 @@ def create_app(
     app.add_middleware(SecurityHeaders)
     app.add_middleware(TelemetryMiddleware, telemetry=telemetry)
     return app
+
+
+def _document_raw_bodies(app: FastAPI) -> None:
+    """Put the schemas of bodies that handlers parse themselves (``POST /v1/events``) in
+    the OpenAPI document, which FastAPI only does for bodies it parses."""
+    from fastapi.openapi.utils import get_openapi
+
+    from shipit.server.schemas import EventsBatch
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = get_openapi(
+                title=app.title, version=app.version, summary=app.summary, routes=app.routes
+            )
+            extra = EventsBatch.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+            schemas.update(extra.pop("$defs", {}))
+            schemas["EventsBatch"] = extra
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

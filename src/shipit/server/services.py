@@ -49,7 +49,7 @@ class Services:
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="shipit-analysis")
     )
     _reader: Engine | None = None
-    _probe: Engine | None = None
+    _probes: threading.local = field(default_factory=threading.local)
 
     def __post_init__(self) -> None:
         if self.ingest is None:
@@ -64,12 +64,15 @@ class Services:
         return self._reader, self._reader is self.engine
 
     def probe(self) -> tuple[Engine, bool]:
-        """An engine for readiness checks (its own cursor on DuckDB: never waits on a
-        write or an analysis) and whether it needs ``store_lock``."""
-        if self._probe is None:
-            make = getattr(self.engine, "reader", None)
-            self._probe = make() if make is not None else self.engine
-        return self._probe, self._probe is self.engine
+        """An engine for readiness checks and whether it needs ``store_lock``: on DuckDB a
+        cursor per request thread (never waits on a write or an analysis)."""
+        make = getattr(self.engine, "reader", None)
+        if make is None:
+            return self.engine, True
+        local = self._probes.__dict__
+        if "engine" not in local:
+            local["engine"] = make()
+        return local["engine"], False
 
     def forget_experiment(self, experiment: str) -> None:
         """Drop the compiled experiment after a change (other replicas: ``cache_seconds``)."""
@@ -98,9 +101,8 @@ class Services:
         """Drain ingestion, stop the analysis worker, release the store and the registry."""
         self.analysis_pool.shutdown(wait=True)
         self.ingest.close()
-        for other in (self._reader, self._probe):
-            if other is not None and other is not self.engine:
-                other.close()
+        if self._reader is not None and self._reader is not self.engine:
+            self._reader.close()
         self.engine.close()
         self.registry.close()
 

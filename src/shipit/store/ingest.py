@@ -24,6 +24,7 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from shipit.errors import InputError
 from shipit.store.sql import identifier
@@ -76,7 +77,133 @@ def _from_ipc(body: bytes) -> pa.Table:
     return pa.ipc.open_stream(pa.py_buffer(body)).read_all()
 
 
-class IngestLog:
+class BatchValidator:
+    """Validation shared by the ingestion paths: property bound, Arrow fast check or the
+    loader's checker, keys; the types of extra columns as accepted so far."""
+
+    def __init__(self, types: dict[str, dict[str, str]], max_properties: int) -> None:
+        self.max_properties = max_properties
+        self.lock = threading.Lock()
+        self._checkers: dict[str, Any] = {}
+        self._types: dict[str, dict[str, str]] = {n: dict(types.get(n, {})) for n in TABLES}
+
+    def validate(self, table: str, data: pa.Table) -> tuple[pa.RecordBatch, Callable[[], None]]:
+        """The checked batch and an undo for the types it taught (call it on failure);
+        the caller holds ``lock``."""
+        schema = TABLES[table]
+        self._check_properties(schema, data.schema.names)
+        checker = self._checker(schema)
+        checker.offset = 0
+        before = dict(checker.types)
+
+        def undo() -> None:
+            checker.types.clear()
+            checker.types.update(before)
+
+        try:
+            fast = self._fast_check(schema, data)
+            batches = (
+                [fast] if fast is not None else [checker.check(b, table) for b in data.to_batches()]
+            )
+        except BaseException:
+            undo()
+            raise
+        batch = (
+            pa.Table.from_batches(batches).combine_chunks().to_batches()[0]
+            if len(batches) > 1
+            else batches[0]
+        )
+        return batch, undo
+
+    def new_columns(self, table: str, batch: pa.RecordBatch) -> dict[str, str]:
+        """Extra columns of ``batch`` not accepted before, with their types."""
+        types = self._checker(TABLES[table]).types
+        return {n: types[n] for n in batch.schema.names if n not in self._types[table]}
+
+    def learn(self, table: str, batch: pa.RecordBatch) -> None:
+        """Remember the columns of an accepted batch."""
+        self._types[table].update(self.new_columns(table, batch))
+
+    @staticmethod
+    def keep_new(keys: list[str | None], new: set[str]) -> list[bool]:
+        """Which rows to keep: no key, or the first row of a key just accepted."""
+        seen: set[str] = set()
+        mask = []
+        for k in keys:
+            mask.append(k is None or (k in new and k not in seen))
+            if k is not None:
+                seen.add(k)
+        return mask
+
+    def _checker(self, schema: TableSchema) -> Any:
+        from shipit.store.loaders import _Checker
+
+        checker = self._checkers.get(schema.name)
+        if checker is None:
+            checker = self._checkers[schema.name] = _Checker(schema, self._types[schema.name])
+        return checker
+
+    def _check_properties(self, schema: TableSchema, names: list[str]) -> None:
+        """A new extra column beyond the bound is refused (422 naming it)."""
+        check_properties(schema, self._types[schema.name], names, self.max_properties)
+
+    def _fast_check(self, schema: TableSchema, data: pa.Table) -> pa.RecordBatch | None:
+        """The checker's result computed with Arrow alone, for the common events batch
+        (fixed columns already typed, known properties of their stored type, timestamps
+        with an offset); None sends the batch to the full checker, which names bad rows."""
+        if schema.name != "events" or not data.num_rows:
+            return None
+        types = self._types["events"]
+        out: dict[str, Any] = {}
+        try:
+            for name in ("event_id", "unit_id", "event"):
+                col = data.column(name)
+                if col.type != pa.string() or (name != "event_id" and col.null_count):
+                    return None
+                trimmed = pc.utf8_length(pc.utf8_trim_whitespace(col))
+                if name != "event_id" and pc.min(trimmed).as_py() == 0:
+                    return None
+                out[name] = col
+            ts = pc.cast(data.column("timestamp"), pa.timestamp("us", "UTC"))
+            if ts.null_count:
+                return None
+            out["timestamp"] = ts.cast(pa.timestamp("us"))
+            value = data.column("value")
+            if value.type != pa.float64():
+                return None
+            out["value"] = value
+        except (KeyError, pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None
+        for name in data.schema.names:
+            if name in out:
+                continue
+            if name in schema.names or name.startswith("__"):
+                return None
+            col, known = data.column(name), types.get(name)
+            if known is None:
+                return None  # a new column: its type is inferred by the checker
+            if pa.types.is_null(col.type):
+                out[name] = col.cast(pa.float64() if known == "DOUBLE" else pa.string())
+            elif (known == "DOUBLE" and col.type == pa.float64()) or (
+                known == "VARCHAR" and col.type == pa.string()
+            ):
+                out[name] = col
+            else:
+                return None
+        return pa.table(out).combine_chunks().to_batches()[0]
+
+    def _keys(self, schema: TableSchema, batch: pa.RecordBatch) -> list[str | None]:
+        assert schema.key is not None
+        cols = [batch.column(batch.schema.get_field_index(k)).to_pylist() for k in schema.key]
+        if len(cols) == 1:
+            return [None if v is None else str(v) for v in cols[0]]
+        return [
+            None if any(v is None for v in row) else _KEY_SEP.join(map(str, row))
+            for row in zip(*cols, strict=True)
+        ]
+
+
+class IngestLog(BatchValidator):
     """The durable log of acknowledged batches, with the keys already accepted.
 
     One writer at a time (a lock); SQLite in WAL mode lets the drainer read concurrently.
@@ -92,8 +219,6 @@ class IngestLog:
     ) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.max_properties = max_properties
-        self.lock = threading.Lock()
         self.con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self.con.execute("PRAGMA journal_mode=WAL")
         self.con.execute(f"PRAGMA synchronous={synchronous}")
@@ -111,59 +236,18 @@ class IngestLog:
             CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID;
             """
         )
-        self._checkers: dict[str, Any] = {}
-        self._types: dict[str, dict[str, str]] = {}
-        for name in TABLES:
-            have = (stored_columns(name) if stored_columns else None) or {}
-            self._types[name] = dict(have)
+        types = {n: (stored_columns(n) if stored_columns else None) or {} for n in TABLES}
+        super().__init__(types, max_properties)
         for tbl, name, sql_type in self.con.execute("SELECT tbl, name, type FROM columns"):
             self._types.setdefault(tbl, {}).setdefault(name, sql_type)
         self.wakeup = threading.Condition()
-
-    # -- accepting -----------------------------------------------------------------------
-
-    def _checker(self, schema: TableSchema) -> Any:
-        from shipit.store.loaders import _Checker
-
-        checker = self._checkers.get(schema.name)
-        if checker is None:
-            checker = self._checkers[schema.name] = _Checker(schema, self._types[schema.name])
-        return checker
-
-    def _check_properties(self, schema: TableSchema, names: list[str]) -> None:
-        """A new extra column beyond the bound is refused (422 naming it)."""
-        check_properties(schema, self._types[schema.name], names, self.max_properties)
-
-    def _keys(self, schema: TableSchema, batch: pa.RecordBatch) -> list[str | None]:
-        assert schema.key is not None
-        cols = [batch.column(batch.schema.get_field_index(k)).to_pylist() for k in schema.key]
-        if len(cols) == 1:
-            return [None if v is None else str(v) for v in cols[0]]
-        return [
-            None if any(v is None for v in row) else _KEY_SEP.join(map(str, row))
-            for row in zip(*cols, strict=True)
-        ]
 
     def append(self, table: str, data: pa.Table) -> Accepted:
         """Validate ``data`` (DataError naming the row), drop already-accepted keys and log
         the rest durably; return once committed."""
         schema = TABLES[table]
         with self.lock:
-            self._check_properties(schema, data.schema.names)
-            checker = self._checker(schema)
-            checker.offset = 0
-            before = dict(checker.types)
-            try:
-                batches = [checker.check(b, table) for b in data.to_batches()]
-            except BaseException:
-                checker.types.clear()
-                checker.types.update(before)
-                raise
-            batch = (
-                pa.Table.from_batches(batches).combine_chunks().to_batches()[0]
-                if len(batches) > 1
-                else batches[0]
-            )
+            batch, undo = self.validate(table, data)
             con = self.con
             con.execute("BEGIN IMMEDIATE")
             try:
@@ -181,23 +265,14 @@ class IngestLog:
                             )
                         }
                     if len(new) < len(given):
-                        seen: set[str] = set()
-                        mask = []
-                        for k in keys:
-                            keep = k is None or (k in new and k not in seen)
-                            if k is not None:
-                                seen.add(k)
-                            mask.append(keep)
-                        batch = batch.filter(pa.array(mask, pa.bool_()))
+                        batch = batch.filter(pa.array(self.keep_new(keys, new), pa.bool_()))
                 seq = None
                 if batch.num_rows:
-                    for name in batch.schema.names:
-                        if name not in self._types[table]:
-                            sql_type = checker.types[name]
-                            con.execute(
-                                "INSERT OR IGNORE INTO columns VALUES (?, ?, ?)",
-                                (table, name, sql_type),
-                            )
+                    for name, sql_type in self.new_columns(table, batch).items():
+                        con.execute(
+                            "INSERT OR IGNORE INTO columns VALUES (?, ?, ?)",
+                            (table, name, sql_type),
+                        )
                     cur = con.execute(
                         "INSERT INTO batches (tbl, rows, at, body) VALUES (?, ?, ?, ?)",
                         (table, batch.num_rows, time.time(), _to_ipc(batch)),
@@ -206,11 +281,9 @@ class IngestLog:
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
-                checker.types.clear()
-                checker.types.update(before)
+                undo()
                 raise
-            for name in batch.schema.names:
-                self._types[table].setdefault(name, checker.types[name])
+            self.learn(table, batch)
         if seq is not None:
             with self.wakeup:
                 self.wakeup.notify_all()

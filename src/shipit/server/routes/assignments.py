@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+import orjson
 from fastapi import APIRouter, Response
 
 from shipit.errors import InputError
@@ -52,7 +52,7 @@ def assign(body: AssignRequest, services: ServicesDep, key: SdkKey) -> Any:
         payload["exposures_stored"] = _log_exposures(
             services, body.experiment, phase, rows, attributes
         )
-    return Response(json.dumps(payload), media_type="application/json")
+    return Response(orjson.dumps(payload), media_type="application/json")
 
 
 def _log_exposures(

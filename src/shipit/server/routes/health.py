@@ -29,7 +29,8 @@ def readyz(services: ServicesDep) -> Any:
     """The registry and the store answer."""
     checks: dict[str, str] = {}
     try:
-        services.registry.list_experiments()
+        with services.registry.engine.connect() as con:
+            con.exec_driver_sql("SELECT 1")
         checks["registry"] = "ok"
     except Exception as exc:
         checks["registry"] = f"unavailable: {type(exc).__name__}"

@@ -11,11 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pyarrow as pa
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 
-from shipit.errors import InputError, NotFoundError
+from shipit.errors import InputError, NotFoundError, ShipitError
 from shipit.registry.keys import ApiKey
+from shipit.server.batches import events_table
 from shipit.server.deps import EngineDep, ReadKey, SdkKey, ServicesDep, SettingsDep
 from shipit.server.schemas import ERRORS, EventsBatch, ExposuresBatch, IngestResult
 
@@ -67,16 +72,8 @@ def _check_size(n: int, limit: int, what: str) -> None:
         raise InputError(f"{what}: {n} rows in one batch; the limit is {limit}")
 
 
-@router.post("/events", response_model=IngestResult)
-def ingest_events(
-    body: EventsBatch,
-    services: ServicesDep,
-    engine: EngineDep,
-    settings: SettingsDep,
-    key: SdkKey,
-) -> Any:
-    """Store a batch of events (idempotent by ``event_id``)."""
-    _check_size(len(body.events), settings.max_batch_rows, "events")
+def events_from_model(body: EventsBatch) -> pa.Table:
+    """The events of a validated body as an Arrow table (the row-by-row path)."""
     rows = [
         {
             "event_id": e.event_id,
@@ -88,10 +85,52 @@ def ingest_events(
         }
         for e in body.events
     ]
-    data = to_table(rows, ["event_id", "unit_id", "event", "timestamp", "value"], "events")
-    stored = store_rows(services, engine, "events", data)
-    n = len(rows)
+    return to_table(rows, ["event_id", "unit_id", "event", "timestamp", "value"], "events")
+
+
+def _validated(raw: bytes) -> EventsBatch:
+    """The body through the pydantic schema: the 422 that names the row and field."""
+    try:
+        return EventsBatch.model_validate_json(raw)
+    except ValidationError as exc:
+        errors = [{**e, "loc": ("body", *e.get("loc", ()))} for e in exc.errors()]
+        raise RequestValidationError(errors) from None
+
+
+def store_events(services: Any, raw: bytes) -> IngestResult:
+    """Validate a raw ``POST /v1/events`` body (by column when it can, else row by row)
+    and hand it to the ingestion path."""
+    limit = services.settings.max_batch_rows
+    data = events_table(raw, limit)
+    if data is None:
+        body = _validated(raw)
+        _check_size(len(body.events), limit, "events")
+        data = events_from_model(body)
+        stored = store_rows(services, services.engine, "events", data)
+    else:
+        try:
+            stored = store_rows(services, services.engine, "events", data)
+        except ShipitError:
+            _validated(raw)  # the schema's message, where it finds the fault, wins
+            raise
+    n = data.num_rows
     return IngestResult(received=n, stored=stored, duplicates=n - stored)
+
+
+EVENTS_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EventsBatch"}}},
+    }
+}
+
+
+@router.post("/events", response_model=IngestResult, openapi_extra=EVENTS_BODY)
+async def ingest_events(request: Request, services: ServicesDep, key: SdkKey) -> Any:
+    """Store a batch of events (idempotent by ``event_id``; the body is an ``EventsBatch``)."""
+    raw = await request.body()
+    result = await run_in_threadpool(store_events, services, raw)
+    return Response(orjson.dumps(result.model_dump()), media_type="application/json")
 
 
 @router.post("/exposures", response_model=IngestResult)
