@@ -95,6 +95,8 @@ def run_demo(
         with bulk_load(engine) as bulk:
             for chunk in chunks:
                 write_chunk(bulk, experiment.key, record.phase.number, chunk, shift)
+            if stage is not None:
+                stage("storing: checking keys and committing")
         # A fresh connection for the analysis: the load's buffers are let go.
         engine.close()
         engine = _open(store_path)
@@ -108,6 +110,8 @@ def run_demo(
         )
         # Saved as POST /v1/experiments/KEY/analyses saves it, so that `shipit serve` on the
         # demo's registry shows the verdict.
+        if stage is not None:
+            stage("saving the analysis in the registry")
         AnalysisRepository(reg.engine).save(experiment.key, to_json(analysis), actor="shipit-demo")
     finally:
         engine.close()
