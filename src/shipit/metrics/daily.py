@@ -62,24 +62,20 @@ def daily_ctes(
     """
     day_of = f"GREATEST(CAST(ev.{ts} AS DATE), CAST(u.first_ts AS DATE))"
     nulls = [f"CAST(NULL AS DOUBLE) AS {p.alias}" for p in partials]
-    consts = [f"MAX({c}) AS {c}" for c in unit_columns]
     ctes: list[tuple[str, str]] = []
     ctes.append(
         (
             "unit_days",
             # Events before the exposure day count from the exposure day on; every unit has
-            # a row on its exposure day, with or without events.
-            "SELECT unit_id, day, MAX(variant) AS variant, "
-            + ", ".join(consts + [_partial_sql(p) for p in partials])
-            + " FROM ("
-            f"SELECT u.unit_id, {day_of} AS day, u.variant, "
-            + ", ".join(
-                [f"u.{c} AS {c}" for c in unit_columns] + [_partial_row(p) for p in partials]
-            )
+            # a row on its exposure day, with or without events. The unit's constants are
+            # joined back after the window pass, which then sorts only what it sums.
+            f"SELECT unit_id, day, {', '.join(_partial_sql(p) for p in partials)} FROM ("
+            f"SELECT u.unit_id, {day_of} AS day, "
+            + ", ".join(_partial_row(p) for p in partials)
             + f" FROM exposed u JOIN {events} ev ON {' AND '.join(on)}"
             " UNION ALL "
-            "SELECT unit_id, CAST(first_ts AS DATE) AS day, variant, "
-            + ", ".join([f"{c}" for c in unit_columns] + nulls)
+            "SELECT unit_id, CAST(first_ts AS DATE) AS day, "
+            + ", ".join(nulls)
             + " FROM exposed) unit_events GROUP BY unit_id, day",
         )
     )
@@ -93,12 +89,23 @@ def daily_ctes(
             previous.append(f"COALESCE({fn}({p.alias}) {before}, 0) AS {p.alias}__prev")
         else:
             values.append(f"COALESCE({fn}({p.alias}) OVER (PARTITION BY unit_id), 0) AS {p.alias}")
-    values += [f"CAST(COALESCE({c}, 0) AS DOUBLE) AS {c}" for c in unit_columns]
+    ctes.append(
+        (
+            "unit_running",
+            f"SELECT unit_id, day, {', '.join(values + previous)}, "
+            f"COUNT(*) {before} AS earlier FROM unit_days",
+        )
+    )
+    running = [p.alias for p in partials] + [f"{p.alias}__prev" for p in partials if p.cumulative]
     ctes.append(
         (
             "unit_values",
-            f"SELECT unit_id, day, variant, {', '.join(values + previous)}, "
-            f"COUNT(*) {before} AS earlier FROM unit_days",
+            "SELECT r.unit_id, r.day, e.variant, "
+            + ", ".join(
+                [f"r.{c}" for c in running]
+                + [f"CAST(COALESCE(e.{c}, 0) AS DOUBLE) AS {c}" for c in unit_columns]
+            )
+            + ", r.earlier FROM unit_running r JOIN exposed e ON e.unit_id = r.unit_id",
         )
     )
     # The previous row's values under the same names, so that every term reads them as is.

@@ -44,8 +44,6 @@ WITH phase_exposures AS NOT MATERIALIZED (
   SELECT
     unit_id,
     day,
-    MAX(variant) AS variant,
-    MAX(m6_x2) AS m6_x2,
     CAST(SUM(m0_y) AS DOUBLE) AS m0_y,
     CAST(COUNT(m1_y) AS DOUBLE) AS m1_y,
     CAST(MAX(m2_y) AS DOUBLE) AS m2_y,
@@ -59,8 +57,6 @@ WITH phase_exposures AS NOT MATERIALIZED (
     SELECT
       u.unit_id,
       GREATEST(CAST(ev."timestamp" AS DATE), CAST(u.first_ts AS DATE)) AS day,
-      u.variant,
-      u.m6_x2 AS m6_x2,
       CASE
         WHEN ev."event" = 'purchase' AND ev."timestamp" >= u.first_ts
         THEN ev."value"
@@ -95,8 +91,6 @@ WITH phase_exposures AS NOT MATERIALIZED (
     SELECT
       unit_id,
       CAST(first_ts AS DATE) AS day,
-      variant,
-      m6_x2,
       CAST(NULL AS DOUBLE) AS m0_y,
       CAST(NULL AS DOUBLE) AS m1_y,
       CAST(NULL AS DOUBLE) AS m2_y,
@@ -111,11 +105,10 @@ WITH phase_exposures AS NOT MATERIALIZED (
   GROUP BY
     unit_id,
     day
-), unit_values AS (
+), unit_running AS (
   SELECT
     unit_id,
     day,
-    variant,
     COALESCE(
       SUM(m0_y) OVER (PARTITION BY unit_id ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW),
       0
@@ -146,7 +139,6 @@ WITH phase_exposures AS NOT MATERIALIZED (
       0
     ) AS m7_y,
     COALESCE(SUM(m8_x1) OVER (PARTITION BY unit_id), 0) AS m8_x1,
-    CAST(COALESCE(m6_x2, 0) AS DOUBLE) AS m6_x2,
     COALESCE(
       SUM(m0_y) OVER (PARTITION BY unit_id ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
       0
@@ -177,6 +169,32 @@ WITH phase_exposures AS NOT MATERIALIZED (
     ) AS m7_y__prev,
     COUNT(*) OVER (PARTITION BY unit_id ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS earlier
   FROM unit_days
+), unit_values AS (
+  SELECT
+    r.unit_id,
+    r.day,
+    e.variant,
+    r.m0_y,
+    r.m1_y,
+    r.m2_y,
+    r.m3_y,
+    r.m4_den,
+    r.m5_y,
+    r.m6_x1,
+    r.m7_y,
+    r.m8_x1,
+    r.m0_y__prev,
+    r.m1_y__prev,
+    r.m2_y__prev,
+    r.m3_y__prev,
+    r.m4_den__prev,
+    r.m5_y__prev,
+    r.m7_y__prev,
+    CAST(COALESCE(e.m6_x2, 0) AS DOUBLE) AS m6_x2,
+    r.earlier
+  FROM unit_running AS r
+  JOIN exposed AS e
+    ON e.unit_id = r.unit_id
 ), unit_changes AS (
   SELECT
     variant,

@@ -44,8 +44,6 @@ WITH phase_exposures AS (
   SELECT
     unit_id,
     day,
-    MAX(variant) AS variant,
-    MAX(m1_x2) AS m1_x2,
     CAST(SUM(m0_y) AS DOUBLE) AS m0_y,
     CAST(COUNT(m1_y) AS DOUBLE) AS m1_y,
     CAST(COUNT(m1_x1) AS DOUBLE) AS m1_x1,
@@ -56,8 +54,6 @@ WITH phase_exposures AS (
     SELECT
       u.unit_id,
       GREATEST(CAST(ev.`timestamp` AS DATE), CAST(u.first_ts AS DATE)) AS day,
-      u.variant,
-      u.m1_x2 AS m1_x2,
       CASE
         WHEN ev.`event` = 'purchase' AND ev.`timestamp` >= u.first_ts
         THEN ev.`value`
@@ -96,8 +92,6 @@ WITH phase_exposures AS (
     SELECT
       unit_id,
       CAST(first_ts AS DATE) AS day,
-      variant,
-      m1_x2,
       CAST(NULL AS DOUBLE) AS m0_y,
       CAST(NULL AS DOUBLE) AS m1_y,
       CAST(NULL AS DOUBLE) AS m1_x1,
@@ -109,11 +103,10 @@ WITH phase_exposures AS (
   GROUP BY
     unit_id,
     day
-), unit_values AS (
+), unit_running AS (
   SELECT
     unit_id,
     day,
-    variant,
     COALESCE(
       SUM(m0_y) OVER (
         PARTITION BY unit_id
@@ -148,7 +141,6 @@ WITH phase_exposures AS (
       0
     ) AS m2_den,
     COALESCE(SUM(m2_x1) OVER (PARTITION BY unit_id), 0) AS m2_x1,
-    CAST(COALESCE(m1_x2, 0) AS DOUBLE) AS m1_x2,
     COALESCE(
       SUM(m0_y) OVER (
         PARTITION BY unit_id
@@ -187,6 +179,26 @@ WITH phase_exposures AS (
       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
     ) AS earlier
   FROM unit_days
+), unit_values AS (
+  SELECT
+    r.unit_id,
+    r.day,
+    e.variant,
+    r.m0_y,
+    r.m1_y,
+    r.m1_x1,
+    r.m2_num,
+    r.m2_den,
+    r.m2_x1,
+    r.m0_y__prev,
+    r.m1_y__prev,
+    r.m2_num__prev,
+    r.m2_den__prev,
+    CAST(COALESCE(e.m1_x2, 0) AS DOUBLE) AS m1_x2,
+    r.earlier
+  FROM unit_running AS r
+  JOIN exposed AS e
+    ON e.unit_id = r.unit_id
 ), unit_changes AS (
   SELECT
     variant,
