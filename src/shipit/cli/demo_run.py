@@ -119,16 +119,15 @@ def run_demo(
     return DemoResult(analysis, experiment, store_path, registry_path, design)
 
 
-STORE_MEMORY_MB = 3072
-"""DuckDB's memory cap in the demo: beyond it, sorts and joins spill to temporary files, so a
-10M-user run stays within about 5 GB with the generator's chunk beside it."""
-
-
 def _open(path: Path) -> DuckDBEngine:
-    """The demo's store, its memory capped so that the generator's chunks fit beside it."""
+    """The demo's store, its memory capped so that the generator's chunks fit beside it.
+
+    Half the machine's memory: a 3 GB cap made the 10M-user analysis run out of memory (its
+    overall moments query), so the cap is not lower.
+    """
     engine = DuckDBEngine(path)
     engine.execute("SET enable_progress_bar = false")
-    engine.execute(f"SET memory_limit = '{min(_memory_mb() // 2, STORE_MEMORY_MB)}MB'")
+    engine.execute(f"SET memory_limit = '{_memory_mb() // 2}MB'")
     return engine
 
 
