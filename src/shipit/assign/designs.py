@@ -32,7 +32,13 @@ def _weights(variants: Sequence[str], weights: Sequence[float] | None) -> npt.ND
 
 
 def _labels(values: Sequence[Any] | npt.NDArray[Any]) -> tuple[npt.NDArray[Any], IntArray]:
-    uniques, inverse = np.unique(np.asarray(values).astype(str), return_inverse=True)
+    """Each value's label (its text) and a code per value: the same labels, and codes that
+    group the same values, whether integers are compared as numbers (fast) or as text."""
+    arr = np.asarray(values)
+    if arr.dtype.kind in "iu":
+        uniques, inverse = np.unique(arr, return_inverse=True)
+        return uniques.astype(str), inverse.reshape(-1).astype(np.int64)
+    uniques, inverse = np.unique(arr.astype(str), return_inverse=True)
     return uniques, inverse.reshape(-1).astype(np.int64)
 
 

@@ -95,6 +95,8 @@ def run_demo(
         with bulk_load(engine) as bulk:
             for chunk in chunks:
                 write_chunk(bulk, experiment.key, record.phase.number, chunk, shift)
+            if stage is not None:
+                stage("storing: checking keys and committing")
         # A fresh connection for the analysis: the load's buffers are let go.
         engine.close()
         engine = _open(store_path)
@@ -108,6 +110,8 @@ def run_demo(
         )
         # Saved as POST /v1/experiments/KEY/analyses saves it, so that `shipit serve` on the
         # demo's registry shows the verdict.
+        if stage is not None:
+            stage("saving the analysis in the registry")
         AnalysisRepository(reg.engine).save(experiment.key, to_json(analysis), actor="shipit-demo")
     finally:
         engine.close()
@@ -116,7 +120,11 @@ def run_demo(
 
 
 def _open(path: Path) -> DuckDBEngine:
-    """The demo's store, its memory capped so that the generator's chunks fit beside it."""
+    """The demo's store, its memory capped so that the generator's chunks fit beside it.
+
+    Half the machine's memory: a 3 GB cap made the 10M-user analysis run out of memory (its
+    overall moments query), so the cap is not lower.
+    """
     engine = DuckDBEngine(path)
     engine.execute("SET enable_progress_bar = false")
     engine.execute(f"SET memory_limit = '{_memory_mb() // 2}MB'")

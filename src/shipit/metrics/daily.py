@@ -31,20 +31,16 @@ class Partial:
     cumulative: bool
 
 
+def _partial_row(p: Partial) -> str:
+    """One event's contribution to the unit-day aggregate (NULL when it does not match)."""
+    value = "1" if p.aggregation in ("count", "any") else p.value
+    return f"CASE WHEN {p.when} THEN {value} END AS {p.alias}"
+
+
 def _partial_sql(p: Partial) -> str:
-    """The aggregate over one unit-day's events (NULL when nothing matched)."""
-    if p.aggregation == "sum":
-        return f"CAST(SUM(CASE WHEN {p.when} THEN {p.value} END) AS DOUBLE) AS {p.alias}"
-    if p.aggregation == "count":
-        return f"CAST(COUNT(CASE WHEN {p.when} THEN 1 END) AS DOUBLE) AS {p.alias}"
-    if p.aggregation == "max":
-        return f"CAST(MAX(CASE WHEN {p.when} THEN {p.value} END) AS DOUBLE) AS {p.alias}"
-    return f"CAST(MAX(CASE WHEN {p.when} THEN 1 END) AS DOUBLE) AS {p.alias}"  # any
-
-
-def _combine(p: Partial) -> str:
-    fn = "SUM" if p.aggregation in ("sum", "count") else "MAX"
-    return f"{fn}({p.alias}) AS {p.alias}"
+    """The aggregate over one unit-day's contributions (NULL when nothing matched)."""
+    fn = {"sum": "SUM", "count": "COUNT", "max": "MAX"}.get(p.aggregation, "MAX")
+    return f"CAST({fn}({p.alias}) AS DOUBLE) AS {p.alias}"
 
 
 def daily_ctes(
@@ -59,56 +55,72 @@ def daily_ctes(
 
     ``unit_columns`` are aliases of per-unit constants carried on ``exposed``; ``terms``
     are (result column, SQL over the per-unit values) for every moment sum but n.
+
+    A unit's change on a day is every term at its running values minus the same term at
+    its running values of the previous row (taken in the same window pass, so no term is
+    lagged one by one): the rows of both signs are summed per (variant, day).
     """
     day_of = f"GREATEST(CAST(ev.{ts} AS DATE), CAST(u.first_ts AS DATE))"
-    consts = [f"MAX(u.{c}) AS {c}" for c in unit_columns]
     nulls = [f"CAST(NULL AS DOUBLE) AS {p.alias}" for p in partials]
     ctes: list[tuple[str, str]] = []
     ctes.append(
         (
             "unit_days",
-            # Events before the exposure day count from the exposure day on.
-            f"SELECT u.unit_id, {day_of} AS day, MAX(u.variant) AS variant, "
-            + ", ".join(consts + [_partial_sql(p) for p in partials])
-            + f" FROM exposed u JOIN {events} ev ON {' AND '.join(on)} GROUP BY 1, 2"
+            # Events before the exposure day count from the exposure day on; every unit has
+            # a row on its exposure day, with or without events. The unit's constants are
+            # joined back after the window pass, which then sorts only what it sums.
+            f"SELECT unit_id, day, {', '.join(_partial_sql(p) for p in partials)} FROM ("
+            f"SELECT u.unit_id, {day_of} AS day, "
+            + ", ".join(_partial_row(p) for p in partials)
+            + f" FROM exposed u JOIN {events} ev ON {' AND '.join(on)}"
             " UNION ALL "
-            "SELECT unit_id, CAST(first_ts AS DATE) AS day, variant, "
-            + ", ".join([f"{c}" for c in unit_columns] + nulls)
-            + " FROM exposed",
+            "SELECT unit_id, CAST(first_ts AS DATE) AS day, "
+            + ", ".join(nulls)
+            + " FROM exposed) unit_events GROUP BY unit_id, day",
         )
     )
-    ctes.append(
-        (
-            "unit_steps",
-            "SELECT unit_id, day, MAX(variant) AS variant, "
-            + ", ".join(f"MAX({c}) AS {c}" for c in unit_columns)
-            + (", " if unit_columns else "")
-            + ", ".join(_combine(p) for p in partials)
-            + " FROM unit_days GROUP BY unit_id, day",
-        )
-    )
-    run = (
-        "OVER (PARTITION BY unit_id ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
-    )
-    values = []
+    order = "PARTITION BY unit_id ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND"
+    run, before = f"OVER ({order} CURRENT ROW)", f"OVER ({order} 1 PRECEDING)"
+    values, previous = [], []
     for p in partials:
         fn = "SUM" if p.aggregation in ("sum", "count") else "MAX"
-        window = run if p.cumulative else "OVER (PARTITION BY unit_id)"
-        values.append(f"COALESCE({fn}({p.alias}) {window}, 0) AS {p.alias}")
-    values += [f"CAST(COALESCE({c}, 0) AS DOUBLE) AS {c}" for c in unit_columns]
+        if p.cumulative:
+            values.append(f"COALESCE({fn}({p.alias}) {run}, 0) AS {p.alias}")
+            previous.append(f"COALESCE({fn}({p.alias}) {before}, 0) AS {p.alias}__prev")
+        else:
+            values.append(f"COALESCE({fn}({p.alias}) OVER (PARTITION BY unit_id), 0) AS {p.alias}")
     ctes.append(
-        ("unit_values", f"SELECT unit_id, day, variant, {', '.join(values)} FROM unit_steps")
+        (
+            "unit_running",
+            f"SELECT unit_id, day, {', '.join(values + previous)}, "
+            f"COUNT(*) {before} AS earlier FROM unit_days",
+        )
     )
+    running = [p.alias for p in partials] + [f"{p.alias}__prev" for p in partials if p.cumulative]
+    ctes.append(
+        (
+            "unit_values",
+            "SELECT r.unit_id, r.day, e.variant, "
+            + ", ".join(
+                [f"r.{c}" for c in running]
+                + [f"CAST(COALESCE(e.{c}, 0) AS DOUBLE) AS {c}" for c in unit_columns]
+            )
+            + ", r.earlier FROM unit_running r JOIN exposed e ON e.unit_id = r.unit_id",
+        )
+    )
+    # The previous row's values under the same names, so that every term reads them as is.
+    prev_cols = [
+        f"{p.alias}__prev AS {p.alias}" if p.cumulative else p.alias for p in partials
+    ] + list(unit_columns)
     all_terms = [("n", "1"), *terms]
-    prev = "OVER (PARTITION BY unit_id ORDER BY day)"
+    now = ", ".join(f"{sql} AS {name}" for name, sql in all_terms)
+    then = ", ".join(f"-({sql}) AS {name}" for name, sql in all_terms)
     ctes.append(
         (
             "unit_changes",
-            "SELECT variant, day, "
-            + ", ".join(
-                f"({sql}) - COALESCE(LAG({sql}) {prev}, 0) AS {name}" for name, sql in all_terms
-            )
-            + " FROM unit_values",
+            f"SELECT variant, day, {now} FROM unit_values UNION ALL "
+            f"SELECT variant, day, {then} FROM (SELECT variant, day, {', '.join(prev_cols)} "
+            "FROM unit_values WHERE earlier > 0) unit_before",
         )
     )
     ctes.append(

@@ -13,6 +13,8 @@ from typing import Protocol
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from shipit.errors import InputError
 from shipit.spec.metric import MetricDef
@@ -120,7 +122,9 @@ class Scenario(Protocol):
 
 def unit_ids(first: int, n: int) -> pd.Series:
     """Stable string ids u00000001, u00000002, ... for units first..first+n-1."""
-    return pd.Series(np.arange(first, first + n)).map("u{:08d}".format)
+    digits = pa.array(np.arange(first, first + n)).cast(pa.string())
+    ids = pc.binary_join_element_wise("u", pc.utf8_lpad(digits, 8, "0"), "")
+    return pd.Series(ids.to_numpy(zero_copy_only=False))
 
 
 def generate_chunks(

@@ -111,3 +111,14 @@ def test_switchback_schedule_with_burn_in() -> None:
             salt="s",
             burn_in=timedelta(hours=2),
         )
+
+
+def test_integer_strata_assign_as_their_text_does() -> None:
+    """Integer strata take a fast path: the same variants as the strata written as text."""
+    units = [f"u{i}" for i in range(3_001)]
+    strata = np.arange(3_001) % 12  # labels 10 and 11 sort before 2 as text
+    as_int = stratified(units, strata, ["a", "b", "c"], [0.5, 0.3, 0.2], salt="s")
+    as_text = stratified(units, strata.astype(str), ["a", "b", "c"], [0.5, 0.3, 0.2], salt="s")
+    assert list(as_int) == list(as_text)
+    clusters = cluster(strata, ["a", "b"], salt="s")
+    assert list(clusters) == list(cluster(strata.astype(str), ["a", "b"], salt="s"))

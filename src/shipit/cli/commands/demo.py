@@ -41,31 +41,48 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Simulate an experiment with a known truth, analyse it and write its report."""
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TaskID,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
         from shipit.cli.demo_run import run_demo
         from shipit.report import render_terminal, to_json, write_html
 
         err = Console(stderr=True)
         with Progress(
-            "[progress.description]{task.description}",
+            TextColumn("[progress.description]{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             console=err,
-            transient=True,
             disable=not err.is_terminal,
         ) as bar:
-            task = bar.add_task(f"simulating and storing {scenario.value}", total=users)
+            # One bar per step: the users simulated and stored, then each analysis step.
+            current: list[TaskID] = [
+                bar.add_task(f"simulating and storing {scenario.value}", total=users)
+            ]
+
+            def stage(step: str) -> None:
+                done = bar.tasks[current[0]]
+                bar.update(current[0], total=done.total or 1, completed=done.total or 1)
+                current[0] = bar.add_task(step, total=None)
+
             result = run_demo(
                 scenario.value,
                 users,
                 out,
                 seed=seed,
                 movielens=movielens,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
-                stage=lambda step: bar.update(task, description=step),
+                progress=lambda done, total: bar.update(current[0], completed=done, total=total),
+                stage=stage,
             )
+            stage("done")
+            bar.remove_task(current[0])
         render_terminal(result.analysis)
         html = write_html(result.analysis, out / "report.html")
         json_file = out / "analysis.json"

@@ -42,93 +42,73 @@ WITH phase_exposures AS NOT MATERIALIZED (
     )
 ), unit_days AS (
   SELECT
-    u.unit_id,
-    GREATEST(CAST(ev."timestamp" AS DATE), CAST(u.first_ts AS DATE)) AS day,
-    MAX(u.variant) AS variant,
-    MAX(u.m6_x2) AS m6_x2,
-    CAST(SUM(
+    unit_id,
+    day,
+    CAST(SUM(m0_y) AS DOUBLE) AS m0_y,
+    CAST(COUNT(m1_y) AS DOUBLE) AS m1_y,
+    CAST(MAX(m2_y) AS DOUBLE) AS m2_y,
+    CAST(MAX(m3_y) AS DOUBLE) AS m3_y,
+    CAST(COUNT(m4_den) AS DOUBLE) AS m4_den,
+    CAST(SUM(m5_y) AS DOUBLE) AS m5_y,
+    CAST(COUNT(m6_x1) AS DOUBLE) AS m6_x1,
+    CAST(MAX(m7_y) AS DOUBLE) AS m7_y,
+    CAST(SUM(m8_x1) AS DOUBLE) AS m8_x1
+  FROM (
+    SELECT
+      u.unit_id,
+      GREATEST(CAST(ev."timestamp" AS DATE), CAST(u.first_ts AS DATE)) AS day,
       CASE
         WHEN ev."event" = 'purchase' AND ev."timestamp" >= u.first_ts
         THEN ev."value"
-      END
-    ) AS DOUBLE) AS m0_y,
-    CAST(COUNT(CASE WHEN ev."event" = 'purchase' AND ev."timestamp" >= u.first_ts THEN 1 END) AS DOUBLE) AS m1_y,
-    CAST(MAX(
-      CASE WHEN ev."event" = 'view' AND ev."timestamp" >= u.first_ts THEN ev."value" END
-    ) AS DOUBLE) AS m2_y,
-    CAST(MAX(CASE WHEN ev."event" = 'signup' AND ev."timestamp" >= u.first_ts THEN 1 END) AS DOUBLE) AS m3_y,
-    CAST(COUNT(CASE WHEN ev."event" = 'view' AND ev."timestamp" >= u.first_ts THEN 1 END) AS DOUBLE) AS m4_den,
-    CAST(SUM(
+      END AS m0_y,
+      CASE WHEN ev."event" = 'purchase' AND ev."timestamp" >= u.first_ts THEN 1 END AS m1_y,
+      CASE WHEN ev."event" = 'view' AND ev."timestamp" >= u.first_ts THEN ev."value" END AS m2_y,
+      CASE WHEN ev."event" = 'signup' AND ev."timestamp" >= u.first_ts THEN 1 END AS m3_y,
+      CASE WHEN ev."event" = 'view' AND ev."timestamp" >= u.first_ts THEN 1 END AS m4_den,
       CASE
         WHEN ev."event" = 'purchase'
         AND ev."timestamp" >= u.first_ts + INTERVAL '3600' SECOND
         AND ev."timestamp" < u.first_ts + INTERVAL '86400' SECOND
         THEN ev."value"
-      END
-    ) AS DOUBLE) AS m5_y,
-    CAST(COUNT(
+      END AS m5_y,
       CASE
         WHEN ev."event" = 'view'
         AND ev."timestamp" >= u.first_ts - INTERVAL '1209600' SECOND
         AND ev."timestamp" < u.first_ts
         THEN 1
-      END
-    ) AS DOUBLE) AS m6_x1,
-    CAST(MAX(CASE WHEN ev."event" = 'view' AND ev."timestamp" >= u.first_ts THEN ev."neg" END) AS DOUBLE) AS m7_y,
-    CAST(SUM(
+      END AS m6_x1,
+      CASE WHEN ev."event" = 'view' AND ev."timestamp" >= u.first_ts THEN ev."neg" END AS m7_y,
       CASE
         WHEN ev."event" = 'purchase' AND ev."timestamp" >= u.first_ts
         THEN ev."value"
-      END
-    ) AS DOUBLE) AS m8_x1
-  FROM exposed AS u
-  JOIN "events" AS ev
-    ON ev."unit_id" = u.unit_id
-    AND ev."event" IN ('purchase', 'signup', 'view')
-    AND ev."timestamp" >= u.first_ts - INTERVAL '1209600' SECOND
-  GROUP BY
-    1,
-    2
-  UNION ALL
-  SELECT
-    unit_id,
-    CAST(first_ts AS DATE) AS day,
-    variant,
-    m6_x2,
-    CAST(NULL AS DOUBLE) AS m0_y,
-    CAST(NULL AS DOUBLE) AS m1_y,
-    CAST(NULL AS DOUBLE) AS m2_y,
-    CAST(NULL AS DOUBLE) AS m3_y,
-    CAST(NULL AS DOUBLE) AS m4_den,
-    CAST(NULL AS DOUBLE) AS m5_y,
-    CAST(NULL AS DOUBLE) AS m6_x1,
-    CAST(NULL AS DOUBLE) AS m7_y,
-    CAST(NULL AS DOUBLE) AS m8_x1
-  FROM exposed
-), unit_steps AS (
-  SELECT
-    unit_id,
-    day,
-    MAX(variant) AS variant,
-    MAX(m6_x2) AS m6_x2,
-    SUM(m0_y) AS m0_y,
-    SUM(m1_y) AS m1_y,
-    MAX(m2_y) AS m2_y,
-    MAX(m3_y) AS m3_y,
-    SUM(m4_den) AS m4_den,
-    SUM(m5_y) AS m5_y,
-    SUM(m6_x1) AS m6_x1,
-    MAX(m7_y) AS m7_y,
-    SUM(m8_x1) AS m8_x1
-  FROM unit_days
+      END AS m8_x1
+    FROM exposed AS u
+    JOIN "events" AS ev
+      ON ev."unit_id" = u.unit_id
+      AND ev."event" IN ('purchase', 'signup', 'view')
+      AND ev."timestamp" >= u.first_ts - INTERVAL '1209600' SECOND
+    UNION ALL
+    SELECT
+      unit_id,
+      CAST(first_ts AS DATE) AS day,
+      CAST(NULL AS DOUBLE) AS m0_y,
+      CAST(NULL AS DOUBLE) AS m1_y,
+      CAST(NULL AS DOUBLE) AS m2_y,
+      CAST(NULL AS DOUBLE) AS m3_y,
+      CAST(NULL AS DOUBLE) AS m4_den,
+      CAST(NULL AS DOUBLE) AS m5_y,
+      CAST(NULL AS DOUBLE) AS m6_x1,
+      CAST(NULL AS DOUBLE) AS m7_y,
+      CAST(NULL AS DOUBLE) AS m8_x1
+    FROM exposed
+  ) AS unit_events
   GROUP BY
     unit_id,
     day
-), unit_values AS (
+), unit_running AS (
   SELECT
     unit_id,
     day,
-    variant,
     COALESCE(
       SUM(m0_y) OVER (PARTITION BY unit_id ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW),
       0
@@ -159,109 +139,217 @@ WITH phase_exposures AS NOT MATERIALIZED (
       0
     ) AS m7_y,
     COALESCE(SUM(m8_x1) OVER (PARTITION BY unit_id), 0) AS m8_x1,
-    CAST(COALESCE(m6_x2, 0) AS DOUBLE) AS m6_x2
-  FROM unit_steps
+    COALESCE(
+      SUM(m0_y) OVER (PARTITION BY unit_id ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
+      0
+    ) AS m0_y__prev,
+    COALESCE(
+      SUM(m1_y) OVER (PARTITION BY unit_id ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
+      0
+    ) AS m1_y__prev,
+    COALESCE(
+      MAX(m2_y) OVER (PARTITION BY unit_id ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
+      0
+    ) AS m2_y__prev,
+    COALESCE(
+      MAX(m3_y) OVER (PARTITION BY unit_id ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
+      0
+    ) AS m3_y__prev,
+    COALESCE(
+      SUM(m4_den) OVER (PARTITION BY unit_id ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
+      0
+    ) AS m4_den__prev,
+    COALESCE(
+      SUM(m5_y) OVER (PARTITION BY unit_id ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
+      0
+    ) AS m5_y__prev,
+    COALESCE(
+      MAX(m7_y) OVER (PARTITION BY unit_id ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
+      0
+    ) AS m7_y__prev,
+    COUNT(*) OVER (PARTITION BY unit_id ORDER BY day ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS earlier
+  FROM unit_days
+), unit_values AS (
+  SELECT
+    r.unit_id,
+    r.day,
+    e.variant,
+    r.m0_y,
+    r.m1_y,
+    r.m2_y,
+    r.m3_y,
+    r.m4_den,
+    r.m5_y,
+    r.m6_x1,
+    r.m7_y,
+    r.m8_x1,
+    r.m0_y__prev,
+    r.m1_y__prev,
+    r.m2_y__prev,
+    r.m3_y__prev,
+    r.m4_den__prev,
+    r.m5_y__prev,
+    r.m7_y__prev,
+    CAST(COALESCE(e.m6_x2, 0) AS DOUBLE) AS m6_x2,
+    r.earlier
+  FROM unit_running AS r
+  JOIN exposed AS e
+    ON e.unit_id = r.unit_id
 ), unit_changes AS (
   SELECT
     variant,
     day,
-    (
-      1
-    ) - COALESCE(LAG(1) OVER (PARTITION BY unit_id ORDER BY day), 0) AS n,
-    (
-      m0_y
-    ) - COALESCE(LAG(m0_y) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m0__y,
-    (
-      m0_y * m0_y
-    ) - COALESCE(LAG(m0_y * m0_y) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m0__y__y,
-    (
-      m1_y
-    ) - COALESCE(LAG(m1_y) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m1__y,
-    (
-      m1_y * m1_y
-    ) - COALESCE(LAG(m1_y * m1_y) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m1__y__y,
-    (
-      m2_y
-    ) - COALESCE(LAG(m2_y) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m2__y,
-    (
-      m2_y * m2_y
-    ) - COALESCE(LAG(m2_y * m2_y) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m2__y__y,
-    (
-      m3_y
-    ) - COALESCE(LAG(m3_y) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m3__y,
-    (
-      m3_y * m3_y
-    ) - COALESCE(LAG(m3_y * m3_y) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m3__y__y,
-    (
-      m0_y
-    ) - COALESCE(LAG(m0_y) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m4__num,
-    (
-      m0_y * m0_y
-    ) - COALESCE(LAG(m0_y * m0_y) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m4__num__num,
-    (
-      m0_y * m4_den
-    ) - COALESCE(LAG(m0_y * m4_den) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m4__num__den,
-    (
-      m4_den
-    ) - COALESCE(LAG(m4_den) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m4__den,
-    (
-      m4_den * m4_den
-    ) - COALESCE(LAG(m4_den * m4_den) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m4__den__den,
-    (
-      m5_y
-    ) - COALESCE(LAG(m5_y) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m5__y,
-    (
-      m5_y * m5_y
-    ) - COALESCE(LAG(m5_y * m5_y) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m5__y__y,
-    (
-      m4_den
-    ) - COALESCE(LAG(m4_den) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m6__y,
-    (
-      m4_den * m4_den
-    ) - COALESCE(LAG(m4_den * m4_den) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m6__y__y,
-    (
-      m4_den * m6_x1
-    ) - COALESCE(LAG(m4_den * m6_x1) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m6__y__x1,
-    (
-      m4_den * m6_x2
-    ) - COALESCE(LAG(m4_den * m6_x2) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m6__y__x2,
-    (
-      m6_x1
-    ) - COALESCE(LAG(m6_x1) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m6__x1,
-    (
-      m6_x1 * m6_x1
-    ) - COALESCE(LAG(m6_x1 * m6_x1) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m6__x1__x1,
-    (
-      m6_x1 * m6_x2
-    ) - COALESCE(LAG(m6_x1 * m6_x2) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m6__x1__x2,
-    (
-      m6_x2
-    ) - COALESCE(LAG(m6_x2) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m6__x2,
-    (
-      m6_x2 * m6_x2
-    ) - COALESCE(LAG(m6_x2 * m6_x2) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m6__x2__x2,
-    (
-      m7_y
-    ) - COALESCE(LAG(m7_y) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m7__y,
-    (
-      m7_y * m7_y
-    ) - COALESCE(LAG(m7_y * m7_y) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m7__y__y,
-    (
-      m0_y
-    ) - COALESCE(LAG(m0_y) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m8__y,
-    (
-      m0_y * m0_y
-    ) - COALESCE(LAG(m0_y * m0_y) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m8__y__y,
-    (
-      m0_y * m8_x1
-    ) - COALESCE(LAG(m0_y * m8_x1) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m8__y__x1,
-    (
-      m8_x1
-    ) - COALESCE(LAG(m8_x1) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m8__x1,
-    (
-      m8_x1 * m8_x1
-    ) - COALESCE(LAG(m8_x1 * m8_x1) OVER (PARTITION BY unit_id ORDER BY day), 0) AS m8__x1__x1
+    1 AS n,
+    m0_y AS m0__y,
+    m0_y * m0_y AS m0__y__y,
+    m1_y AS m1__y,
+    m1_y * m1_y AS m1__y__y,
+    m2_y AS m2__y,
+    m2_y * m2_y AS m2__y__y,
+    m3_y AS m3__y,
+    m3_y * m3_y AS m3__y__y,
+    m0_y AS m4__num,
+    m0_y * m0_y AS m4__num__num,
+    m0_y * m4_den AS m4__num__den,
+    m4_den AS m4__den,
+    m4_den * m4_den AS m4__den__den,
+    m5_y AS m5__y,
+    m5_y * m5_y AS m5__y__y,
+    m4_den AS m6__y,
+    m4_den * m4_den AS m6__y__y,
+    m4_den * m6_x1 AS m6__y__x1,
+    m4_den * m6_x2 AS m6__y__x2,
+    m6_x1 AS m6__x1,
+    m6_x1 * m6_x1 AS m6__x1__x1,
+    m6_x1 * m6_x2 AS m6__x1__x2,
+    m6_x2 AS m6__x2,
+    m6_x2 * m6_x2 AS m6__x2__x2,
+    m7_y AS m7__y,
+    m7_y * m7_y AS m7__y__y,
+    m0_y AS m8__y,
+    m0_y * m0_y AS m8__y__y,
+    m0_y * m8_x1 AS m8__y__x1,
+    m8_x1 AS m8__x1,
+    m8_x1 * m8_x1 AS m8__x1__x1
   FROM unit_values
+  UNION ALL
+  SELECT
+    variant,
+    day,
+    -(
+      1
+    ) AS n,
+    -(
+      m0_y
+    ) AS m0__y,
+    -(
+      m0_y * m0_y
+    ) AS m0__y__y,
+    -(
+      m1_y
+    ) AS m1__y,
+    -(
+      m1_y * m1_y
+    ) AS m1__y__y,
+    -(
+      m2_y
+    ) AS m2__y,
+    -(
+      m2_y * m2_y
+    ) AS m2__y__y,
+    -(
+      m3_y
+    ) AS m3__y,
+    -(
+      m3_y * m3_y
+    ) AS m3__y__y,
+    -(
+      m0_y
+    ) AS m4__num,
+    -(
+      m0_y * m0_y
+    ) AS m4__num__num,
+    -(
+      m0_y * m4_den
+    ) AS m4__num__den,
+    -(
+      m4_den
+    ) AS m4__den,
+    -(
+      m4_den * m4_den
+    ) AS m4__den__den,
+    -(
+      m5_y
+    ) AS m5__y,
+    -(
+      m5_y * m5_y
+    ) AS m5__y__y,
+    -(
+      m4_den
+    ) AS m6__y,
+    -(
+      m4_den * m4_den
+    ) AS m6__y__y,
+    -(
+      m4_den * m6_x1
+    ) AS m6__y__x1,
+    -(
+      m4_den * m6_x2
+    ) AS m6__y__x2,
+    -(
+      m6_x1
+    ) AS m6__x1,
+    -(
+      m6_x1 * m6_x1
+    ) AS m6__x1__x1,
+    -(
+      m6_x1 * m6_x2
+    ) AS m6__x1__x2,
+    -(
+      m6_x2
+    ) AS m6__x2,
+    -(
+      m6_x2 * m6_x2
+    ) AS m6__x2__x2,
+    -(
+      m7_y
+    ) AS m7__y,
+    -(
+      m7_y * m7_y
+    ) AS m7__y__y,
+    -(
+      m0_y
+    ) AS m8__y,
+    -(
+      m0_y * m0_y
+    ) AS m8__y__y,
+    -(
+      m0_y * m8_x1
+    ) AS m8__y__x1,
+    -(
+      m8_x1
+    ) AS m8__x1,
+    -(
+      m8_x1 * m8_x1
+    ) AS m8__x1__x1
+  FROM (
+    SELECT
+      variant,
+      day,
+      m0_y__prev AS m0_y,
+      m1_y__prev AS m1_y,
+      m2_y__prev AS m2_y,
+      m3_y__prev AS m3_y,
+      m4_den__prev AS m4_den,
+      m5_y__prev AS m5_y,
+      m6_x1,
+      m7_y__prev AS m7_y,
+      m8_x1,
+      m6_x2
+    FROM unit_values
+    WHERE
+      earlier > 0
+  ) AS unit_before
 ), day_changes AS (
   SELECT
     variant,

@@ -42,91 +42,71 @@ WITH phase_exposures AS (
     )
 ), unit_days AS (
   SELECT
-    u.unit_id,
-    GREATEST(CAST(ev.`timestamp` AS DATE), CAST(u.first_ts AS DATE)) AS day,
-    MAX(u.variant) AS variant,
-    MAX(u.m1_x2) AS m1_x2,
-    CAST(SUM(
+    unit_id,
+    day,
+    CAST(SUM(m0_y) AS DOUBLE) AS m0_y,
+    CAST(COUNT(m1_y) AS DOUBLE) AS m1_y,
+    CAST(COUNT(m1_x1) AS DOUBLE) AS m1_x1,
+    CAST(SUM(m2_num) AS DOUBLE) AS m2_num,
+    CAST(COUNT(m2_den) AS DOUBLE) AS m2_den,
+    CAST(SUM(m2_x1) AS DOUBLE) AS m2_x1
+  FROM (
+    SELECT
+      u.unit_id,
+      GREATEST(CAST(ev.`timestamp` AS DATE), CAST(u.first_ts AS DATE)) AS day,
       CASE
         WHEN ev.`event` = 'purchase' AND ev.`timestamp` >= u.first_ts
         THEN ev.`value`
-      END
-    ) AS DOUBLE) AS m0_y,
-    CAST(COUNT(CASE WHEN ev.`event` = 'view' AND ev.`timestamp` >= u.first_ts THEN 1 END) AS DOUBLE) AS m1_y,
-    CAST(COUNT(
+      END AS m0_y,
+      CASE WHEN ev.`event` = 'view' AND ev.`timestamp` >= u.first_ts THEN 1 END AS m1_y,
       CASE
         WHEN ev.`event` = 'view'
         AND ev.`timestamp` >= u.first_ts - INTERVAL '1209600' SECOND
         AND ev.`timestamp` < u.first_ts
         THEN 1
-      END
-    ) AS DOUBLE) AS m1_x1,
-    CAST(SUM(
+      END AS m1_x1,
       CASE
         WHEN ev.`event` = 'purchase'
         AND ev.`timestamp` >= u.first_ts
         AND ev.`timestamp` < u.first_ts + INTERVAL '172800' SECOND
         THEN ev.`value`
-      END
-    ) AS DOUBLE) AS m2_num,
-    CAST(COUNT(
+      END AS m2_num,
       CASE
         WHEN ev.`event` = 'view'
         AND ev.`timestamp` >= u.first_ts
         AND ev.`timestamp` < u.first_ts + INTERVAL '172800' SECOND
         THEN 1
-      END
-    ) AS DOUBLE) AS m2_den,
-    CAST(SUM(
+      END AS m2_den,
       CASE
         WHEN ev.`event` = 'purchase'
         AND ev.`timestamp` >= u.first_ts - INTERVAL '172800' SECOND
         AND ev.`timestamp` < u.first_ts
         THEN ev.`value`
-      END
-    ) AS DOUBLE) AS m2_x1
-  FROM exposed AS u
-  JOIN `events` AS ev
-    ON ev.`unit_id` = u.unit_id
-    AND ev.`event` IN ('purchase', 'view')
-    AND ev.`timestamp` >= u.first_ts - INTERVAL '1209600' SECOND
-  GROUP BY
-    1,
-    2
-  UNION ALL
-  SELECT
-    unit_id,
-    CAST(first_ts AS DATE) AS day,
-    variant,
-    m1_x2,
-    CAST(NULL AS DOUBLE) AS m0_y,
-    CAST(NULL AS DOUBLE) AS m1_y,
-    CAST(NULL AS DOUBLE) AS m1_x1,
-    CAST(NULL AS DOUBLE) AS m2_num,
-    CAST(NULL AS DOUBLE) AS m2_den,
-    CAST(NULL AS DOUBLE) AS m2_x1
-  FROM exposed
-), unit_steps AS (
-  SELECT
-    unit_id,
-    day,
-    MAX(variant) AS variant,
-    MAX(m1_x2) AS m1_x2,
-    SUM(m0_y) AS m0_y,
-    SUM(m1_y) AS m1_y,
-    SUM(m1_x1) AS m1_x1,
-    SUM(m2_num) AS m2_num,
-    SUM(m2_den) AS m2_den,
-    SUM(m2_x1) AS m2_x1
-  FROM unit_days
+      END AS m2_x1
+    FROM exposed AS u
+    JOIN `events` AS ev
+      ON ev.`unit_id` = u.unit_id
+      AND ev.`event` IN ('purchase', 'view')
+      AND ev.`timestamp` >= u.first_ts - INTERVAL '1209600' SECOND
+    UNION ALL
+    SELECT
+      unit_id,
+      CAST(first_ts AS DATE) AS day,
+      CAST(NULL AS DOUBLE) AS m0_y,
+      CAST(NULL AS DOUBLE) AS m1_y,
+      CAST(NULL AS DOUBLE) AS m1_x1,
+      CAST(NULL AS DOUBLE) AS m2_num,
+      CAST(NULL AS DOUBLE) AS m2_den,
+      CAST(NULL AS DOUBLE) AS m2_x1
+    FROM exposed
+  ) AS unit_events
   GROUP BY
     unit_id,
     day
-), unit_values AS (
+), unit_running AS (
   SELECT
     unit_id,
     day,
-    variant,
     COALESCE(
       SUM(m0_y) OVER (
         PARTITION BY unit_id
@@ -161,94 +141,172 @@ WITH phase_exposures AS (
       0
     ) AS m2_den,
     COALESCE(SUM(m2_x1) OVER (PARTITION BY unit_id), 0) AS m2_x1,
-    CAST(COALESCE(m1_x2, 0) AS DOUBLE) AS m1_x2
-  FROM unit_steps
+    COALESCE(
+      SUM(m0_y) OVER (
+        PARTITION BY unit_id
+        ORDER BY day NULLS LAST
+        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+      ),
+      0
+    ) AS m0_y__prev,
+    COALESCE(
+      SUM(m1_y) OVER (
+        PARTITION BY unit_id
+        ORDER BY day NULLS LAST
+        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+      ),
+      0
+    ) AS m1_y__prev,
+    COALESCE(
+      SUM(m2_num) OVER (
+        PARTITION BY unit_id
+        ORDER BY day NULLS LAST
+        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+      ),
+      0
+    ) AS m2_num__prev,
+    COALESCE(
+      SUM(m2_den) OVER (
+        PARTITION BY unit_id
+        ORDER BY day NULLS LAST
+        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+      ),
+      0
+    ) AS m2_den__prev,
+    COUNT(*) OVER (
+      PARTITION BY unit_id
+      ORDER BY day NULLS LAST
+      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+    ) AS earlier
+  FROM unit_days
+), unit_values AS (
+  SELECT
+    r.unit_id,
+    r.day,
+    e.variant,
+    r.m0_y,
+    r.m1_y,
+    r.m1_x1,
+    r.m2_num,
+    r.m2_den,
+    r.m2_x1,
+    r.m0_y__prev,
+    r.m1_y__prev,
+    r.m2_num__prev,
+    r.m2_den__prev,
+    CAST(COALESCE(e.m1_x2, 0) AS DOUBLE) AS m1_x2,
+    r.earlier
+  FROM unit_running AS r
+  JOIN exposed AS e
+    ON e.unit_id = r.unit_id
 ), unit_changes AS (
   SELECT
     variant,
     day,
-    (
-      1
-    ) - COALESCE(LAG(1) OVER (PARTITION BY unit_id ORDER BY day NULLS LAST), 0) AS n,
-    (
-      LEAST(m0_y, 41.5)
-    ) - COALESCE(LAG(LEAST(m0_y, 41.5)) OVER (PARTITION BY unit_id ORDER BY day NULLS LAST), 0) AS m0__y,
-    (
-      LEAST(m0_y, 41.5) * LEAST(m0_y, 41.5)
-    ) - COALESCE(
-      LAG(LEAST(m0_y, 41.5) * LEAST(m0_y, 41.5)) OVER (PARTITION BY unit_id ORDER BY day NULLS LAST),
-      0
-    ) AS m0__y__y,
-    (
-      m1_y
-    ) - COALESCE(LAG(m1_y) OVER (PARTITION BY unit_id ORDER BY day NULLS LAST), 0) AS m1__y,
-    (
-      m1_y * m1_y
-    ) - COALESCE(LAG(m1_y * m1_y) OVER (PARTITION BY unit_id ORDER BY day NULLS LAST), 0) AS m1__y__y,
-    (
-      m1_y * m1_x1
-    ) - COALESCE(LAG(m1_y * m1_x1) OVER (PARTITION BY unit_id ORDER BY day NULLS LAST), 0) AS m1__y__x1,
-    (
-      m1_y * m1_x2
-    ) - COALESCE(LAG(m1_y * m1_x2) OVER (PARTITION BY unit_id ORDER BY day NULLS LAST), 0) AS m1__y__x2,
-    (
-      m1_x1
-    ) - COALESCE(LAG(m1_x1) OVER (PARTITION BY unit_id ORDER BY day NULLS LAST), 0) AS m1__x1,
-    (
-      m1_x1 * m1_x1
-    ) - COALESCE(LAG(m1_x1 * m1_x1) OVER (PARTITION BY unit_id ORDER BY day NULLS LAST), 0) AS m1__x1__x1,
-    (
-      m1_x1 * m1_x2
-    ) - COALESCE(LAG(m1_x1 * m1_x2) OVER (PARTITION BY unit_id ORDER BY day NULLS LAST), 0) AS m1__x1__x2,
-    (
-      m1_x2
-    ) - COALESCE(LAG(m1_x2) OVER (PARTITION BY unit_id ORDER BY day NULLS LAST), 0) AS m1__x2,
-    (
-      m1_x2 * m1_x2
-    ) - COALESCE(LAG(m1_x2 * m1_x2) OVER (PARTITION BY unit_id ORDER BY day NULLS LAST), 0) AS m1__x2__x2,
-    (
-      LEAST(m2_num, 12.25)
-    ) - COALESCE(LAG(LEAST(m2_num, 12.25)) OVER (PARTITION BY unit_id ORDER BY day NULLS LAST), 0) AS m2__num,
-    (
-      LEAST(m2_num, 12.25) * LEAST(m2_num, 12.25)
-    ) - COALESCE(
-      LAG(LEAST(m2_num, 12.25) * LEAST(m2_num, 12.25)) OVER (PARTITION BY unit_id ORDER BY day NULLS LAST),
-      0
-    ) AS m2__num__num,
-    (
-      LEAST(m2_num, 12.25) * LEAST(m2_den, 3.0)
-    ) - COALESCE(
-      LAG(LEAST(m2_num, 12.25) * LEAST(m2_den, 3.0)) OVER (PARTITION BY unit_id ORDER BY day NULLS LAST),
-      0
-    ) AS m2__num__den,
-    (
-      LEAST(m2_num, 12.25) * m2_x1
-    ) - COALESCE(
-      LAG(LEAST(m2_num, 12.25) * m2_x1) OVER (PARTITION BY unit_id ORDER BY day NULLS LAST),
-      0
-    ) AS m2__num__x1,
-    (
-      LEAST(m2_den, 3.0)
-    ) - COALESCE(LAG(LEAST(m2_den, 3.0)) OVER (PARTITION BY unit_id ORDER BY day NULLS LAST), 0) AS m2__den,
-    (
-      LEAST(m2_den, 3.0) * LEAST(m2_den, 3.0)
-    ) - COALESCE(
-      LAG(LEAST(m2_den, 3.0) * LEAST(m2_den, 3.0)) OVER (PARTITION BY unit_id ORDER BY day NULLS LAST),
-      0
-    ) AS m2__den__den,
-    (
-      LEAST(m2_den, 3.0) * m2_x1
-    ) - COALESCE(
-      LAG(LEAST(m2_den, 3.0) * m2_x1) OVER (PARTITION BY unit_id ORDER BY day NULLS LAST),
-      0
-    ) AS m2__den__x1,
-    (
-      m2_x1
-    ) - COALESCE(LAG(m2_x1) OVER (PARTITION BY unit_id ORDER BY day NULLS LAST), 0) AS m2__x1,
-    (
-      m2_x1 * m2_x1
-    ) - COALESCE(LAG(m2_x1 * m2_x1) OVER (PARTITION BY unit_id ORDER BY day NULLS LAST), 0) AS m2__x1__x1
+    1 AS n,
+    LEAST(m0_y, 41.5) AS m0__y,
+    LEAST(m0_y, 41.5) * LEAST(m0_y, 41.5) AS m0__y__y,
+    m1_y AS m1__y,
+    m1_y * m1_y AS m1__y__y,
+    m1_y * m1_x1 AS m1__y__x1,
+    m1_y * m1_x2 AS m1__y__x2,
+    m1_x1 AS m1__x1,
+    m1_x1 * m1_x1 AS m1__x1__x1,
+    m1_x1 * m1_x2 AS m1__x1__x2,
+    m1_x2 AS m1__x2,
+    m1_x2 * m1_x2 AS m1__x2__x2,
+    LEAST(m2_num, 12.25) AS m2__num,
+    LEAST(m2_num, 12.25) * LEAST(m2_num, 12.25) AS m2__num__num,
+    LEAST(m2_num, 12.25) * LEAST(m2_den, 3.0) AS m2__num__den,
+    LEAST(m2_num, 12.25) * m2_x1 AS m2__num__x1,
+    LEAST(m2_den, 3.0) AS m2__den,
+    LEAST(m2_den, 3.0) * LEAST(m2_den, 3.0) AS m2__den__den,
+    LEAST(m2_den, 3.0) * m2_x1 AS m2__den__x1,
+    m2_x1 AS m2__x1,
+    m2_x1 * m2_x1 AS m2__x1__x1
   FROM unit_values
+  UNION ALL
+  SELECT
+    variant,
+    day,
+    -(
+      1
+    ) AS n,
+    -(
+      LEAST(m0_y, 41.5)
+    ) AS m0__y,
+    -(
+      LEAST(m0_y, 41.5) * LEAST(m0_y, 41.5)
+    ) AS m0__y__y,
+    -(
+      m1_y
+    ) AS m1__y,
+    -(
+      m1_y * m1_y
+    ) AS m1__y__y,
+    -(
+      m1_y * m1_x1
+    ) AS m1__y__x1,
+    -(
+      m1_y * m1_x2
+    ) AS m1__y__x2,
+    -(
+      m1_x1
+    ) AS m1__x1,
+    -(
+      m1_x1 * m1_x1
+    ) AS m1__x1__x1,
+    -(
+      m1_x1 * m1_x2
+    ) AS m1__x1__x2,
+    -(
+      m1_x2
+    ) AS m1__x2,
+    -(
+      m1_x2 * m1_x2
+    ) AS m1__x2__x2,
+    -(
+      LEAST(m2_num, 12.25)
+    ) AS m2__num,
+    -(
+      LEAST(m2_num, 12.25) * LEAST(m2_num, 12.25)
+    ) AS m2__num__num,
+    -(
+      LEAST(m2_num, 12.25) * LEAST(m2_den, 3.0)
+    ) AS m2__num__den,
+    -(
+      LEAST(m2_num, 12.25) * m2_x1
+    ) AS m2__num__x1,
+    -(
+      LEAST(m2_den, 3.0)
+    ) AS m2__den,
+    -(
+      LEAST(m2_den, 3.0) * LEAST(m2_den, 3.0)
+    ) AS m2__den__den,
+    -(
+      LEAST(m2_den, 3.0) * m2_x1
+    ) AS m2__den__x1,
+    -(
+      m2_x1
+    ) AS m2__x1,
+    -(
+      m2_x1 * m2_x1
+    ) AS m2__x1__x1
+  FROM (
+    SELECT
+      variant,
+      day,
+      m0_y__prev AS m0_y,
+      m1_y__prev AS m1_y,
+      m1_x1,
+      m2_num__prev AS m2_num,
+      m2_den__prev AS m2_den,
+      m2_x1,
+      m1_x2
+    FROM unit_values
+    WHERE
+      earlier > 0
+  ) AS unit_before
 ), day_changes AS (
   SELECT
     variant,
