@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 __all__ = ["Aggregate", "Cap", "Covariate", "Filter", "MetricDef", "Window", "Winsorize"]
 
@@ -98,6 +98,17 @@ class Winsorize(_Frozen):
         return self
 
 
+def _winsorize_form(value: object) -> str:
+    return "tails" if isinstance(value, dict | Winsorize) else "upper"
+
+
+# One form validated at a time, so that an error speaks of the form that was given.
+WinsorizeSpec = Annotated[
+    Annotated[float, Field(gt=0.5, lt=1.0), Tag("upper")] | Annotated[Winsorize, Tag("tails")],
+    Discriminator(_winsorize_form),
+]
+
+
 class Cap(_Frozen):
     """Absolute caps of the per-unit values: ``{max: 1000}``, ``{min: 0}`` or both."""
 
@@ -156,7 +167,7 @@ class MetricDef(_Frozen):
     denominator: Aggregate | None = None
     window: Window = Window()
     # ``winsorize: 0.99`` (the upper pooled quantile cap) or ``{lower: 0.01, upper: 0.99}``.
-    winsorize: Annotated[float, Field(gt=0.5, lt=1.0)] | Winsorize | None = None
+    winsorize: WinsorizeSpec | None = None
     covariates: tuple[Covariate, ...] = ()
     higher_is_better: bool = True
     # A quantile metric (0 < q < 1) of every event's value, or of the per-unit values.
