@@ -2,8 +2,10 @@
 
 A team defines "revenue" once; experiments reference it by name. The metric's kind follows
 from its aggregation: ``any`` gives a proportion, a ``ratio`` divides two per-unit
-aggregations, ``quantile`` asks for a quantile of the values, everything else is a mean of
-per-unit values.
+aggregations, ``quantile`` asks for a quantile of the values, ``funnel`` for the share of
+units doing its steps in order, everything else is a mean of per-unit values. ``where``
+filters the events on their properties; ``winsorize`` and ``cap`` cap per-unit values
+(docs/metrics.md).
 """
 
 from __future__ import annotations
@@ -267,7 +269,7 @@ def _funnel_problem(m: MetricDef) -> str | None:
 
 
 def _capping_problem(m: MetricDef) -> str | None:
-    """Capping that cannot apply: both tails must leave a range."""
+    """Capping that cannot apply: a 0/1 value per unit has nothing to cap."""
     if m.aggregation == "any" and m.is_capped and m.numerator is None:
         return "an aggregation: any metric is 0 or 1 per unit: capping does not apply"
     return None
