@@ -16,5 +16,7 @@ VariantKey: TypeAlias = str
 
 MetricKind: TypeAlias = Literal["proportion", "mean", "ratio"]
 Alternative: TypeAlias = Literal["two-sided", "greater", "less"]
-Correction: TypeAlias = Literal["none", "bonferroni", "holm", "bh"]
+Correction: TypeAlias = Literal[
+    "none", "bonferroni", "holm", "bh", "sidak", "holm_sidak", "hochberg", "hommel", "by"
+]
 Method: TypeAlias = Literal["frequentist", "bayesian", "sequential"]

@@ -11,10 +11,13 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from shipit.assign.designs import stratified
 from shipit.cli.demo_run import run_demo
 from shipit.cli.main import app
 from shipit.errors import InputError
+from shipit.registry import open_registry
 from shipit.sim import generate, iter_chunks
+from shipit.sim.recommender import SALT
 
 runner = CliRunner()
 
@@ -42,10 +45,31 @@ def test_demo_exposures_equal_shipit_assign(name: str, tmp_path: Path) -> None:
     assert len(set(expected.values())) == (2 if name == "ecommerce" else 4)
 
 
-def test_recommender_says_it_uses_the_stratified_design(tmp_path: Path) -> None:
-    result = run_demo("recommender", 300, tmp_path, chunk_size=300)
-    assert "stratified design on pre-period activity deciles" in result.design
+def test_recommender_uses_shipit_assign_stratified_design(tmp_path: Path) -> None:
+    """Its exposures are ``designs.stratified`` on the stored tenure bands with the
+    registered experiment's salt and weights."""
+    result = run_demo("recommender", 3_000, tmp_path, chunk_size=1_000)
+    assert "stratified design on tenure bands" in result.design
     assert result.design.startswith("assignment: shipit.assign")
+    con = duckdb.connect(str(result.store), read_only=True)
+    rows = con.execute(
+        "SELECT e.unit_id, e.variant, u.tenure_band FROM exposures e JOIN units u USING (unit_id)"
+        " ORDER BY e.unit_id"
+    ).fetchall()
+    con.close()
+    ids = np.array([r[0] for r in rows])
+    band = np.array([int(r[2]) for r in rows])  # the store keeps numbers as doubles
+    reg = open_registry(f"sqlite:///{result.registry}")
+    exp = reg.get("recommender").experiment
+    reg.close()
+    assert exp.hash_salt == SALT
+    expected = np.empty(len(ids), dtype=object)
+    for k in range(3):  # one design per generated chunk of 1,000 units
+        part = slice(k * 1_000, (k + 1) * 1_000)
+        expected[part] = stratified(
+            ids[part], band[part], exp.variant_keys, exp.weights, salt=exp.hash_salt
+        )
+    assert [r[1] for r in rows] == list(expected)
 
 
 def test_given_assignments_replace_the_draw_and_keep_the_rest() -> None:
@@ -63,9 +87,18 @@ def test_given_assignments_replace_the_draw_and_keep_the_rest() -> None:
     assert ctr == pytest.approx(0.065, rel=0.04)
 
 
-def test_recommender_takes_no_assignments() -> None:
-    with pytest.raises(InputError, match="randomizes itself"):
-        next(iter_chunks("recommender", 100, assign=lambda ids: np.zeros(len(ids), np.int64)))
+def test_recommender_takes_a_stratified_design() -> None:
+    seen: list[np.ndarray] = []
+
+    def design(ids: np.ndarray, strata: np.ndarray) -> np.ndarray:
+        seen.append(strata)
+        return np.zeros(len(ids), np.int64)
+
+    chunk = next(iter_chunks("recommender", 100, assign=design))
+    assert set(chunk.exposures["variant"]) == {"control"}
+    assert list(seen[0]) == list(chunk.units["tenure_band"])
+    with pytest.raises(InputError, match="design must give"):
+        next(iter_chunks("recommender", 100, assign=lambda ids, s: np.full(len(ids), 2)))
 
 
 @pytest.mark.parametrize(

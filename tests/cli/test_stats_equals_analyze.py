@@ -244,9 +244,17 @@ def test_stats_fed_the_metrics_moments_equals_analyze(
             assert e["adjusted"] is not None, key
             for name in CUPED_KEYS:
                 _close(row["cuped"][name], e["adjusted"][name], f"{key} CUPED {name}")
+            # what the adjustment did reads the same in both: θ and the variance reduction
+            for name in ("variance_reduction", "equivalent_n"):
+                _close(row["cuped"][name], e["cuped"][name], f"{key} CUPED {name}")
+            np.testing.assert_allclose(
+                list(e["cuped"]["theta"].values()), row["cuped"]["theta"], rtol=1e-9
+            )
+            assert list(e["cuped"]["theta"]) == ["pre_revenue"]
             best.append(row["cuped"]["p_value"])
         else:
             assert e["adjusted"] is None, key
+            assert e["cuped"] is None, key
             best.append(row["p_value"])
         if not cuped or e["adjusted"] is not None:
             # both corrected over the raw p-values of the family

@@ -74,6 +74,12 @@ class Live:
     app: Any = None
     read: str = ""
 
+    def release_store(self) -> None:
+        """Drain the ingestion log and close the store, so a test can open the file."""
+        services = self.app.state.services
+        services.ingest.close()
+        services.engine.close()
+
     def client(self, key: str | None = None) -> httpx.Client:
         """An httpx client on the server, authenticated with ``key`` when given."""
         headers = {"Authorization": f"Bearer {key}"} if key else {}

@@ -30,7 +30,7 @@ def test_run_then_fetch_latest(live: Live, monkeypatch: pytest.MonkeyPatch) -> N
         assert run.status_code == 201, run.text
         assert run.json()["verdict"]["decision"] == "ship"
     services = live.app.state.services
-    assert calls == [("checkout", services.engine, services.registry)]
+    assert calls == [("checkout", services.reader()[0], services.registry)]
     with live.client(live.read) as c:
         latest = c.get("/v1/experiments/checkout/analyses/latest")
         assert latest.json() == run.json()

@@ -123,7 +123,7 @@ def test_assign_can_log_the_exposures_of_enrolled_units(live: Live) -> None:
     enrolled = [a for a in got["assignments"] if a["variant"] is not None]
     assert got["exposures_stored"] == len(enrolled) > 0
     assert single["exposures_stored"] == (assigner.assign("solo").variant is not None)
-    live.app.state.services.engine.close()
+    live.release_store()
     con = duckdb.connect(live.store, read_only=True)
     stored = con.execute(
         "SELECT unit_id, variant, phase, country FROM exposures WHERE unit_id LIKE 'x%' "
@@ -151,7 +151,7 @@ def test_events_are_idempotent_and_acknowledged_once_stored(live: Live) -> None:
         again = c.post("/v1/events", json={"events": rows[:30]}).json()
     assert first == {"received": 50, "stored": 50, "duplicates": 0}
     assert again == {"received": 30, "stored": 0, "duplicates": 30}
-    live.app.state.services.engine.close()  # the reply came after the commit: read it back
+    live.release_store()  # the reply came after the commit: read it back
     con = duckdb.connect(live.store, read_only=True)
     n, distinct, hour = con.execute(
         "SELECT count(*), count(DISTINCT event_id), min(hour(timestamp)) FROM events"

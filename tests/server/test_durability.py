@@ -87,3 +87,44 @@ def test_killed_server_loses_no_acknowledged_event(tmp_path: Path) -> None:
     assert set(rows.values()) == {1}
     assert client.stats.dropped == 0
     assert client.stats.pending == 0
+
+
+def test_killed_right_after_acknowledging_then_retried_stores_once(tmp_path: Path) -> None:
+    """kill -9 just after the last reply (the drain is usually still behind): after the
+    restart the log is drained, and a client resending every batch stores nothing twice."""
+    import httpx
+
+    from shipit.registry.keys import KeyRepository
+
+    database_url = f"sqlite:///{tmp_path / 'registry.db'}"
+    store = str(tmp_path / "store.duckdb")
+    token = KeyRepository.from_url(database_url).create("ingest", "sdk").token
+    port = free_port()
+    server = ProcessServer(port, database_url, store)
+    headers = {"Authorization": f"Bearer {token}"}
+    batches = [
+        [
+            {"event_id": f"b{b}-{i}", "unit_id": f"u{i}", "event": "view",
+             "timestamp": "2026-11-01T00:00:00Z", "properties": {"n": float(i)}}
+            for i in range(500)
+        ]
+        for b in range(12)
+    ]  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    server.start()
+    try:
+        with httpx.Client(base_url=url, headers=headers, timeout=10) as c:
+            for rows in batches:
+                assert c.post("/v1/events", json={"events": rows}).json()["stored"] == 500
+        server.kill()
+        server.start()
+        with httpx.Client(base_url=url, headers=headers, timeout=10) as c:
+            for rows in batches:
+                assert c.post("/v1/events", json={"events": rows}).json()["duplicates"] == 500
+            assert c.post("/v1/ingest/flush").json()["rows"] == 0
+    finally:
+        server.stop()
+    con = duckdb.connect(store, read_only=True)
+    n, distinct = con.execute("SELECT count(*), count(DISTINCT event_id) FROM events").fetchone()
+    con.close()
+    assert (n, distinct) == (6_000, 6_000)

@@ -21,7 +21,7 @@ def _running(live: Live, yaml: str = SPEC_YAML) -> None:
 
 
 def _exposures(live: Live) -> list[tuple[Any, ...]]:
-    live.app.state.services.engine.close()
+    live.release_store()
     con = duckdb.connect(live.store, read_only=True)
     try:
         tables = {r[0] for r in con.execute("SHOW TABLES").fetchall()}

@@ -25,7 +25,7 @@ def _event(i: int, **extra: Any) -> dict[str, Any]:
 
 
 def _stored(live: Live) -> int:
-    live.app.state.services.engine.close()
+    live.release_store()
     con = duckdb.connect(live.store, read_only=True)
     try:
         return int(con.execute("SELECT count(*) FROM events").fetchone()[0])  # type: ignore[index]

@@ -13,7 +13,7 @@ from server.live import SPEC_YAML, Live
 
 WRITE = {"post", "put", "patch", "delete"}
 # Endpoints an SDK key may call; every other write needs an admin key.
-SDK_WRITES = {"/v1/assign", "/v1/events", "/v1/exposures"}
+SDK_WRITES = {"/v1/assign", "/v1/events", "/v1/exposures", "/v1/ingest/flush"}
 
 
 def _writes(live: Live) -> list[tuple[str, str]]:

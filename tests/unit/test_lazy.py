@@ -10,7 +10,14 @@ import pytest
 import shipit.registry
 import shipit.report
 
-PACKAGES = ["shipit", "shipit.spec", "shipit.stats", "shipit.report", "shipit.registry"]
+PACKAGES = [
+    "shipit",
+    "shipit.spec",
+    "shipit.stats",
+    "shipit.report",
+    "shipit.registry",
+    "shipit.operate",
+]
 
 
 @pytest.mark.parametrize("name", PACKAGES)

@@ -158,18 +158,21 @@ def trust_checks(
     variants = list(exp.variant_keys)
     weights = dict(zip(variants, exp.weights, strict=True))
     w = [weights[v] for v in variants]
-    out = [srm_check(counts, weights)]
+    threshold = exp.analysis.srm_threshold
+    out = [srm_check(counts, weights, threshold=threshold)]
     for dim, mm in by_segment.items():
         cells = mm.segments
         if cells:
             keys = [[GroupKey(v, segment=s) for v in variants] for s in cells]
-            out.append(srm_locate(f"srm_by_{dim}", cells, _counts(mm, keys), w))
+            out.append(
+                srm_locate(f"srm_by_{dim}", cells, _counts(mm, keys), w, threshold=threshold)
+            )
     if by_day is not None:
         days = by_day.days
         if days:
             cumulative = _counts(by_day, [[GroupKey(v, day=d) for v in variants] for d in days])
             new = np.diff(np.vstack([np.zeros(len(variants)), cumulative]), axis=0)
-            out.append(srm_locate("srm_by_day", days, np.maximum(new, 0.0), w))
+            out.append(srm_locate("srm_by_day", days, np.maximum(new, 0.0), w, threshold=threshold))
     total = sum(counts.values())
     out += exposure_checks(total, overall.multi_variant_units, overall.pre_phase_exposures)
     primary = exp.metric(exp.primary_metric or effects[0].metric)

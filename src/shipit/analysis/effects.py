@@ -16,6 +16,7 @@ from shipit.metrics.summary import GroupKey, MetricMoments, Summary
 from shipit.spec.metric import MetricDef
 from shipit.spec.plan import AnalysisPlan
 from shipit.stats.bayesian import NormalComparison, NormalPrior
+from shipit.stats.cuped import CupedResult
 from shipit.stats.results import ComparisonResult
 
 __all__ = ["SPENDING", "RowStats", "pair_rows", "row_stats"]
@@ -42,6 +43,7 @@ class RowStats:
     raw: ComparisonResult
     adjusted: ComparisonResult | None
     posterior: NormalComparison | None
+    cuped: CupedResult | None = None
 
     @property
     def best(self) -> ComparisonResult:
@@ -72,4 +74,4 @@ def row_stats(
             else NormalPrior()
         )
         posterior = cmp.posterior(normal, level=1.0 - plan.alpha, higher_is_better=higher_is_better)
-    return RowStats(cmp.raw, cmp.adjusted, posterior)
+    return RowStats(cmp.raw, cmp.adjusted, posterior, cmp.cuped)

@@ -15,20 +15,53 @@ import numpy as np
 from shipit.analysis.checks import daily_effects, power_of_primary, trust_checks
 from shipit.analysis.effects import RowStats, pair_rows, row_stats
 from shipit.analysis.funnels import funnel_steps
+from shipit.analysis.guard import check_inputs, guarded, timing_check
 from shipit.analysis.policy import direction, metric_order, policy_from_spec
 from shipit.analysis.sequential import current_bounds
 from shipit.decide.assemble import assemble
 from shipit.decide.build import effects_from_comparison, segment_effects_from_comparison
-from shipit.errors import DataError
+from shipit.errors import DataError, InputError
 from shipit.metrics.kinds import kind_of
-from shipit.metrics.run import compute_moments
+from shipit.metrics.run import compute_moments as _compute_moments
 from shipit.metrics.summary import GroupKey, MetricMoments
 from shipit.result.model import Analysis, Effect, SegmentEffect, SequentialBounds
 from shipit.spec.experiment import Experiment
 from shipit.spec.metric import MetricDef
+from shipit.spec.plan import AnalysisPlan
 from shipit.store.engine import Engine
 
-__all__ = ["analyze"]
+__all__ = ["analyze", "with_srm_threshold"]
+
+
+def with_srm_threshold(experiment: Experiment, threshold: float) -> Experiment:
+    """The experiment with its plan's SRM threshold replaced (validated: 0 < p < 1)."""
+    from pydantic import ValidationError
+
+    try:
+        plan = AnalysisPlan.model_validate(
+            {**experiment.analysis.model_dump(), "srm_threshold": threshold}
+        )
+    except ValidationError as exc:
+        raise InputError(
+            f"srm threshold must be between 0 and 1 (exclusive), got {threshold}"
+        ) from exc
+    return experiment.model_copy(update={"analysis": plan})
+
+
+def _analyze_source(experiment: Experiment, engine: Engine) -> Analysis:
+    """A spec whose ``source`` is a per-unit table: a data file, or a table of ``engine``."""
+    from shipit.analysis.table import analyze_source
+    from shipit.store.frames import ENGINE_PREFIX, file_table, is_table_path, store_table
+
+    assert experiment.source is not None
+    table = experiment.source.table
+    if table.startswith(ENGINE_PREFIX) or not is_table_path(table):
+        return analyze_source(experiment, store_table(engine, table))
+    ref = file_table(table)
+    try:
+        return analyze_source(experiment, ref)
+    finally:
+        ref.engine.close()
 
 
 def analyze(
@@ -44,6 +77,7 @@ def analyze(
     planned_units: int | None = None,
     progress: Callable[[str], None] | None = None,
     recorded_looks: Mapping[str, Sequence[float]] | None = None,
+    srm_threshold: float | None = None,
 ) -> Analysis:
     """The whole analysis of ``experiment`` from the exposures and events in ``engine``.
 
@@ -52,8 +86,14 @@ def analyze(
     step as it starts (the engine queries take minutes at 10M units). ``recorded_looks``
     (per variant) are the information fractions of earlier analyses of this phase, which a
     group-sequential plan counts as looks taken (else the plan's schedule: see
-    ``analysis.sequential.looks_taken``).
+    ``analysis.sequential.looks_taken``). ``srm_threshold`` overrides the plan's
+    ``analysis.srm_threshold``. A spec with a ``source`` reads its per-unit table instead
+    (a file, or ``engine:NAME`` in ``engine``).
     """
+    if srm_threshold is not None:
+        experiment = with_srm_threshold(experiment, srm_threshold)
+    if experiment.source is not None:
+        return _analyze_source(experiment, engine)
     say = progress or (lambda _step: None)
     plan = experiment.analysis
     defs = experiment.metric_defs()
@@ -63,6 +103,9 @@ def analyze(
     control = experiment.control_variant
     others = [v for v in variants if v != control]
     key = experiment.key
+    dims = tuple(plan.segments if segments is None else segments)
+    check_inputs(key, variants, metrics, engine, phase=phase, segments=dims)
+    compute_moments = guarded(_compute_moments, metrics)
     say("moments overall")
     overall = compute_moments(engine, key, phase, variants, metrics, phase_start=phase_start)
     counts = {v: int(n) for v, n in zip(variants, _n(overall, variants), strict=True)}
@@ -74,7 +117,6 @@ def analyze(
     effects: list[Effect] = []
     for metric in metrics:
         effects += _effects(overall, metric, control, others, experiment, recorded_looks)
-    dims = tuple(plan.segments if segments is None else segments)
     by_segment = {}
     for d in dims:
         say(f"moments by {d}")
@@ -118,6 +160,9 @@ def analyze(
         seg_effects,
         novelty,
     )
+    timing = timing_check(key, metrics, engine, phase=phase)
+    if timing is not None:
+        trust.append(timing)
     policy = policy_from_spec(experiment)
     power, power_checks = power_of_primary(experiment, overall, by_day, effects, planned_units)
     result = assemble(
@@ -170,6 +215,8 @@ def _effects(
         prob_better=list(post.prob_better) if post is not None else None,
         expected_loss=list(post.expected_loss_variant) if post is not None else None,
         sequential=seq,
+        cuped=rs.cuped,
+        covariates=[c.column or c.name for c in metric.covariates],
     )
 
 

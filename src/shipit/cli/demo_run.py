@@ -2,10 +2,10 @@
 
 Scenario data is generated chunk by chunk and written to a DuckDB store, so that 10M
 users never sit in memory at once; timestamps are moved so the experiment starts when its
-registry phase does. Plainly randomized scenarios (ecommerce, three-models) are assigned
-by ``shipit.assign`` with the registered experiment's salt and weights, as ``shipit assign``
-would; the recommender keeps its own offline design, stratified on pre-period activity
-deciles, which needs each unit's pre-period before assignment.
+registry phase does. Every scenario is assigned by ``shipit.assign`` with the registered
+experiment's salt and weights: the plainly randomized ones (ecommerce, three-models) by the
+live hash, as ``shipit assign`` would; the recommender by the offline stratified design
+(``shipit.assign.designs.stratified``) on each unit's tenure band.
 """
 
 from __future__ import annotations
@@ -21,9 +21,12 @@ import numpy as np
 
 from shipit.analysis import analyze_registered
 from shipit.assign import Assigner
+from shipit.assign.designs import stratified
 from shipit.errors import InputError
 from shipit.registry import open_registry
+from shipit.registry.analyses import AnalysisRepository
 from shipit.result.model import Analysis
+from shipit.result.schema import to_json
 from shipit.sim import iter_chunks, scenario
 from shipit.sim.storage import experiment_for, write_chunk
 from shipit.spec.experiment import Experiment
@@ -58,8 +61,9 @@ def run_demo(
     progress: Callable[[int, int], None] | None = None,
     stage: Callable[[str], None] | None = None,
 ) -> DemoResult:
-    """Register, start, store and analyse one scenario under ``out`` (replacing a former run);
-    ``progress`` counts the users stored, ``stage`` is told each analysis step."""
+    """Register, start, store and analyse one scenario under ``out`` (replacing a former run),
+    and save the analysis in the registry; ``progress`` counts the users stored, ``stage``
+    is told each analysis step."""
     if n_users < 100:
         raise InputError(f"--users must be at least 100, got {n_users}")
     info = scenario(name, movielens=movielens).info()
@@ -102,6 +106,9 @@ def run_demo(
             true_effects_absolute=tuple(sorted(info.absolute)),
             progress=None if stage is None else (lambda step: stage(f"analysing: {step}")),
         )
+        # Saved as POST /v1/experiments/KEY/analyses saves it, so that `shipit serve` on the
+        # demo's registry shows the verdict.
+        AnalysisRepository(reg.engine).save(experiment.key, to_json(analysis), actor="shipit-demo")
     finally:
         engine.close()
         reg.close()
@@ -124,12 +131,20 @@ def _memory_mb() -> int:
         return 4096
 
 
-def _design(name: str, experiment: Experiment) -> tuple[Callable[[Any], Any] | None, str]:
+def _design(name: str, experiment: Experiment) -> tuple[Callable[..., Any], str]:
     """How the demo's units get their variants, and that said in words."""
     if name == "recommender":
-        return None, (
-            "assignment: shipit.assign's stratified design on pre-period activity deciles "
-            "(an offline cohort design, not the live hash)"
+        keys, weights, salt = experiment.variant_keys, experiment.weights, experiment.hash_salt
+
+        def design(ids: Any, strata: Any) -> Any:
+            picked = stratified(ids, strata, keys, weights, salt=salt)
+            order = np.argsort(np.asarray(keys))
+            return order[np.searchsorted(np.asarray(keys)[order], picked)].astype(np.int64)
+
+        return design, (
+            f"assignment: shipit.assign's stratified design on tenure bands (salt {salt!r}, "
+            f"weights {'/'.join(f'{w:g}' for w in weights)}; an offline cohort design, "
+            "not the live hash)"
         )
     assigner = Assigner(experiment)
 

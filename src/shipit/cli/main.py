@@ -83,10 +83,13 @@ def _register() -> None:
     simulate.register(app)
     analyze.register(app)
     demo.register(app)
-    from shipit.cli.commands import keys, serve
+    from shipit.cli.commands import keys, lifecycle, monitor, portfolio, serve
 
     keys.register(app)
     serve.register(app)
+    lifecycle.register(app)
+    monitor.register(app)
+    portfolio.register(app)
 
 
 @app.callback()

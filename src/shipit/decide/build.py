@@ -9,10 +9,31 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from shipit.errors import InputError
-from shipit.result.model import Effect, Estimate, SegmentEffect, SequentialBounds
+from shipit.result.model import CupedInfo, Effect, Estimate, SegmentEffect, SequentialBounds
+from shipit.stats.cuped import CupedResult
 from shipit.stats.results import ComparisonResult
 
-__all__ = ["effects_from_comparison", "estimate_from", "segment_effects_from_comparison"]
+__all__ = [
+    "cuped_info_from",
+    "effects_from_comparison",
+    "estimate_from",
+    "segment_effects_from_comparison",
+]
+
+
+def cuped_info_from(result: CupedResult, row: int, names: Sequence[str] | None = None) -> CupedInfo:
+    """Row ``row`` of a CUPED adjustment: θ per covariate and the variance reduction.
+
+    ``names`` are the covariates as the spec names them, one per column of θ (the
+    moments' own column names otherwise)."""
+    keys = [str(c) for c in result.covariates]
+    if names is not None and len(names) == len(keys):
+        keys = list(names)
+    return CupedInfo(
+        variance_reduction=float(result.variance_reduction[row]),
+        equivalent_n=float(result.equivalent_n[row]),
+        theta={k: float(t) for k, t in zip(keys, result.theta[row], strict=True)},
+    )
 
 
 def estimate_from(result: ComparisonResult, row: int) -> Estimate:
@@ -45,12 +66,15 @@ def effects_from_comparison(
     prob_better: Sequence[float] | None = None,
     expected_loss: Sequence[float] | None = None,
     sequential: Sequence[SequentialBounds] | None = None,
+    cuped: CupedResult | None = None,
+    covariates: Sequence[str] | None = None,
 ) -> list[Effect]:
     """One ``Effect`` per row of a comparison whose rows are (metric, variant) pairs.
 
     ``adjusted`` is the CUPED comparison of the same rows; ``prob_better``,
     ``expected_loss`` (Bayesian plans) and ``sequential`` (sequential plans) give one value
-    per row.
+    per row; ``cuped`` the adjustment behind ``adjusted``, its covariates named by
+    ``covariates``.
     """
     rows = len(raw)
     if not (len(metrics) == len(variants) == len(kinds) == len(higher_is_better) == rows):
@@ -79,6 +103,11 @@ def effects_from_comparison(
             prob_better=prob_better[i] if prob_better is not None else None,
             expected_loss=expected_loss[i] if expected_loss is not None else None,
             sequential=sequential[i] if sequential is not None else None,
+            cuped=(
+                cuped_info_from(cuped, i, covariates)
+                if cuped is not None and adjusted is not None
+                else None
+            ),
         )
         for i in range(rows)
     ]

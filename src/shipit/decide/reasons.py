@@ -1,7 +1,7 @@
 """The reasons' wording: each estimate and test a rule relies on, in plain words with numbers.
 
 Every p-value is named by what it is: the raw or CUPED estimate's own p-value, and the
-one adjusted by the plan's correction (named: Holm, Bonferroni, BH). A Bayesian plan is
+one adjusted by the plan's correction (named: Holm, Bonferroni, BH, Šidák, ...). A Bayesian plan is
 read in its own terms, P(better) and expected loss, never a p-value.
 """
 
@@ -13,7 +13,16 @@ from shipit.result.model import Effect, SegmentEffect
 
 __all__ = ["correction_name", "fmt_est", "mde_clause", "mde_txt", "method_note", "segment_line"]
 
-_CORRECTION_NAMES = {"holm": "Holm", "bonferroni": "Bonferroni", "bh": "BH"}
+_CORRECTION_NAMES = {
+    "holm": "Holm",
+    "bonferroni": "Bonferroni",
+    "bh": "BH",
+    "sidak": "Šidák",
+    "holm_sidak": "Holm–Šidák",
+    "hochberg": "Hochberg",
+    "hommel": "Hommel",
+    "by": "BY",
+}
 
 
 def correction_name(policy: DecisionPolicy) -> str | None:

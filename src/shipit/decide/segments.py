@@ -13,19 +13,17 @@ import numpy as np
 from shipit.errors import InputError
 from shipit.result.model import Estimate, Heterogeneity, SegmentEffect
 from shipit.stats.heterogeneity import cochran_q
-from shipit.stats.multiple import adjust_p_values
+from shipit.stats.multiple import CORRECTIONS, adjust_p_values
 
 __all__ = ["adjust_segments", "cochran_q", "heterogeneity"]
-
-_METHODS = {"holm": "holm", "bonferroni": "bonferroni", "bh": "fdr_bh", "none": None}
 
 
 def adjust_segments(
     effects: Sequence[SegmentEffect], *, correction: str = "holm"
 ) -> list[SegmentEffect]:
     """Fill ``p_value_adjusted`` across all segments given (one family of tests)."""
-    if correction not in _METHODS:
-        raise InputError(f"correction {correction!r} is not one of {', '.join(_METHODS)}")
+    if correction not in CORRECTIONS:
+        raise InputError(f"correction {correction!r} is not one of {', '.join(CORRECTIONS)}")
     p = np.array([np.nan if e.estimate.p_value is None else e.estimate.p_value for e in effects])
     adj = adjust_p_values(p, correction)
     return [

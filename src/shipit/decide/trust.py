@@ -66,13 +66,15 @@ def srm_check(
         else "no units"
     )
     bad = bool(p[0] < threshold)
+    # through the one formatter: an underflowed p reads "< 1e-300", never "p = 0"
+    p_txt = fmt.p_equals(float(p[0]), alpha=threshold) if np.isfinite(p[0]) else "p = —"
     return TrustCheck(
         name="srm",
         status="fail" if bad else "pass",
         message=(
-            f"sample ratio mismatch: {shares}; χ² = {stat[0]:.2f}, p = {p[0]:.2g} < {threshold}"
+            f"sample ratio mismatch: {shares}; χ² = {stat[0]:.2f}, {p_txt} < {threshold}"
             if bad
-            else f"split as planned: {shares}; χ² = {stat[0]:.2f}, p = {p[0]:.2g}"
+            else f"split as planned: {shares}; χ² = {stat[0]:.2f}, {p_txt}"
         ),
         statistic=float(stat[0]),
         p_value=float(p[0]),
@@ -129,13 +131,14 @@ def balance_check(
         return TrustCheck(name="balance", status="pass", message="no pre-period covariates")
     rows = [compare(control, variant, "mean", y=c) for c in covariates]
     p = np.array([float(r.p_value[0]) for r in rows])
-    rel = np.array([float(r.rel_effect[0]) for r in rows])
     finite = np.isfinite(p)
     p_adj = adjust_p_values(p, "holm")
     flagged = [c for c, pa in zip(covariates, p_adj, strict=True) if pa < alpha]
     details: dict[str, float | str | None] = {}
-    for c, r, pa in zip(covariates, rel, p_adj, strict=True):
-        details[f"{c}_rel_diff"] = float(r)
+    for c, r, pa in zip(covariates, rows, p_adj, strict=True):
+        details[f"{c}_rel_diff"] = float(r.rel_effect[0])
+        details[f"{c}_rel_ci_low"] = float(r.rel_ci_low[0])
+        details[f"{c}_rel_ci_high"] = float(r.rel_ci_high[0])
         details[f"{c}_p_adjusted"] = float(pa)
     if flagged:
         at = dict(zip(covariates, rows, strict=True))
@@ -346,7 +349,7 @@ def simpson_check(
             message=(
                 f"Simpson's paradox: pooled {pooled_txt} but every segment's effect has "
                 f"the opposite sign; segment mix differs between arms "
-                f"({fmt.p_equals(mix_p_val)})"
+                f"({fmt.p_equals(mix_p_val, alpha=threshold)})"
             ),
             p_value=mix_p_val,
             details=details,

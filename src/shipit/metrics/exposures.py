@@ -20,8 +20,11 @@ def phase_start_literal(request: MomentsRequest) -> str | None:
 
 
 def _segment_from_exposures(request: MomentsRequest) -> str | None:
-    """The quoted segment column when the segment is an exposures attribute."""
+    """The segment expression over an exposure row when the segment is an exposures
+    attribute, or the entry week (each unit keeps the week of its first exposure)."""
     segment = request.segment
+    if segment and request.segment_in == "entry":
+        return f"CAST(DATE_TRUNC('week', {identifier('timestamp')}) AS DATE)"
     return identifier(segment) if segment and request.segment_in == "exposures" else None
 
 

@@ -13,6 +13,8 @@ from shipit.spec.metric import MetricDef
 __all__ = ["MomentsRequest"]
 
 TABLES = {"exposures": "exposures", "events": "events", "units": "units"}
+# The segment computed from each unit's first exposure: its week (when no column has the name).
+ENTRY_WEEK = "entry_week"
 
 
 @dataclass(frozen=True)
@@ -20,7 +22,9 @@ class MomentsRequest:
     """The summaries of ``metrics`` for an experiment (phase) and its ``variants``.
 
     ``by`` is None, ``"day"`` (cumulative to the end of each UTC day) or the name of a
-    segment attribute, read from ``segment_in`` (the exposures or the units table).
+    segment attribute, read from ``segment_in`` (the exposures or the units table), or
+    ``entry_week`` with ``segment_in="entry"``: the week (Monday, UTC) of each unit's first
+    exposure, for entry-cohort effects.
     By day, ``day_plan="dense"`` forces the units × days plan (for comparison).
     ``unit_slice=(i, k)`` keeps the units whose id hashes to ``i`` modulo ``k`` (engines
     that support unit slices): moments of disjoint slices add up to those of all units.
@@ -34,7 +38,7 @@ class MomentsRequest:
     variants: Sequence[str]
     metrics: Sequence[MetricDef]
     by: str | None = None
-    segment_in: Literal["exposures", "units"] = "exposures"
+    segment_in: Literal["exposures", "units", "entry"] = "exposures"
     phase_start: datetime | None = None
     tables: Mapping[str, str] | None = None
     day_plan: Literal["auto", "dense"] = "auto"

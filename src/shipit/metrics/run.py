@@ -14,7 +14,7 @@ from shipit.errors import InputError
 from shipit.metrics.compile import CompiledQuery, compile_exposure_count, compile_moments
 from shipit.metrics.filters import check_properties, metric_filters
 from shipit.metrics.kinds import MetricKind, SummarySource, kind_of
-from shipit.metrics.request import MomentsRequest
+from shipit.metrics.request import ENTRY_WEEK, MomentsRequest
 from shipit.metrics.summary import GroupKey, MetricMoments, Summary
 from shipit.spec.metric import MetricDef
 from shipit.stats.moments import Moments
@@ -91,8 +91,13 @@ def request_for(
             segment_in = "exposures"
         elif by in (engine.columns(t["units"]) or {}):
             segment_in = "units"
+        elif by == ENTRY_WEEK:
+            segment_in = "entry"
         else:
-            raise InputError(f"segment {by!r} is neither an exposures attribute nor a units column")
+            raise InputError(
+                f"segment {by!r} is neither an exposures attribute nor a units column "
+                f"(nor {ENTRY_WEEK!r}, the week of first exposure)"
+            )
     if by == "day" and cap_values is None:
         cap_values = _period_caps(
             engine, experiment_key, phase, variants, metrics, phase_start, tables

@@ -35,6 +35,8 @@ __all__ = [
 ]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# Decisions that take the variants away: recording one turns the kill switch on.
+WITHDRAWN = frozenset({Decision.KILL, Decision.ROLL_BACK, Decision.HALT})
 
 
 @dataclass(frozen=True)
@@ -247,19 +249,25 @@ class SqlAlchemyRepository:
         with self.engine.begin() as conn:
             row = self._row(conn, key, lock=True)
             check_transition(key, Status(row.status), Status.STOPPED)
-            self._set_status(conn, key, Status.STOPPED, now)
-            conn.execute(
-                phases.update()
-                .where(phases.c.experiment_key == key, phases.c.ended_at.is_(None))
-                .values(ended_at=now)
-            )
+            self._close_phase(conn, key, now)
             record(conn, key, now, actor, "stop", {})
             return self._get(conn, key)
 
     def decide(
-        self, key: str, decision: Decision | str, actor: str = "unknown"
+        self,
+        key: str,
+        decision: Decision | str,
+        actor: str = "unknown",
+        *,
+        reason: str = "",
+        stop_running: bool = False,
     ) -> ExperimentRecord:
-        """stopped → decided, with ship, kill or iterate."""
+        """stopped → decided, with any value of the verdict's vocabulary (``Decision``).
+
+        With ``stop_running`` a running experiment is stopped first, in the same transaction.
+        A decision that takes the variants away (kill, roll_back, halt) also turns the kill
+        switch on, so assignment serves control to everyone not forced.
+        """
         try:
             verdict = Decision(decision)
         except ValueError as exc:
@@ -269,9 +277,80 @@ class SqlAlchemyRepository:
         now = _now()
         with self.engine.begin() as conn:
             row = self._row(conn, key, lock=True)
-            check_transition(key, Status(row.status), Status.DECIDED)
+            status = Status(row.status)
+            if stop_running and status is Status.RUNNING:
+                self._close_phase(conn, key, now)
+                record(conn, key, now, actor, "stop", {"reason": f"decided: {verdict.value}"})
+                status = Status.STOPPED
+            check_transition(key, status, Status.DECIDED)
+            details: dict[str, Any] = {"decision": verdict.value}
+            if reason:
+                details["reason"] = reason
+            if verdict in WITHDRAWN and not row.spec.get("kill_switch", False):
+                spec = {**row.spec, "kill_switch": True}
+                conn.execute(experiments.update().where(experiments.c.key == key).values(spec=spec))
+                details["kill_switch"] = True
             self._set_status(conn, key, Status.DECIDED, now, decision=verdict)
-            record(conn, key, now, actor, "decide", {"decision": verdict.value})
+            record(conn, key, now, actor, "decide", details)
+            return self._get(conn, key)
+
+    def kill(self, key: str, actor: str = "unknown", *, reason: str = "") -> ExperimentRecord:
+        """Turn a draft's or running experiment's kill switch on (control for everyone not
+        forced), audited as ``kill`` with who and why; no phase change, as for any edit of
+        the switch. Idempotent: an experiment already killed gets no second entry."""
+        now = _now()
+        with self.engine.begin() as conn:
+            row = self._row(conn, key, lock=True)
+            status = Status(row.status)
+            if status not in (Status.DRAFT, Status.RUNNING):
+                raise StateError(f"cannot kill experiment {key!r}: it is {status}")
+            if not row.spec.get("kill_switch", False):
+                spec = {**row.spec, "kill_switch": True}
+                conn.execute(
+                    experiments.update()
+                    .where(experiments.c.key == key)
+                    .values(spec=spec, updated_at=now)
+                )
+                record(conn, key, now, actor, "kill", {"kill_switch": True, "reason": reason})
+            return self._get(conn, key)
+
+    def note(self, key: str, action: str, details: dict[str, Any], actor: str = "unknown") -> None:
+        """Append an audit entry about ``key`` that changes nothing else (a rollout step
+        taken, an alert sent)."""
+        with self.engine.begin() as conn:
+            self._row(conn, key)
+            record(conn, key, _now(), actor, action, details)
+
+    def ramp(
+        self, key: str, traffic: float, actor: str = "unknown", *, reason: str = ""
+    ) -> ExperimentRecord:
+        """Set a running experiment's traffic: a new phase, audited as ``ramp``."""
+        if not 0.0 < traffic <= 1.0:
+            raise SpecError(f"traffic must be in (0, 1], got {traffic:g}")
+        now = _now()
+        with self.engine.begin() as conn:
+            row = self._row(conn, key, lock=True)
+            status = Status(row.status)
+            if status is not Status.RUNNING:
+                raise StateError(f"cannot ramp experiment {key!r}: it is {status}, not running")
+            old = Experiment.model_validate(row.spec)
+            if old.traffic == traffic:
+                raise StateError(f"experiment {key!r} already runs at traffic {traffic:g}")
+            new = old.model_copy(update={"traffic": traffic})
+            spec = new.to_dict(with_shared=True)
+            conn.execute(
+                experiments.update()
+                .where(experiments.c.key == key)
+                .values(spec=spec, updated_at=now)
+            )
+            why = f"traffic {old.traffic:g} -> {traffic:g}" + (f": {reason}" if reason else "")
+            number = self._new_phase(conn, new, now, why)
+            details = {
+                "traffic": [old.traffic, traffic],
+                "phase": {"number": number, "reason": why},
+                "reason": reason,
+            }
+            record(conn, key, now, actor, "ramp", details)
             return self._get(conn, key)
 
     def archive(self, key: str, actor: str = "unknown") -> ExperimentRecord:
@@ -338,6 +417,15 @@ class SqlAlchemyRepository:
         if decision is not None:
             values["decision"] = decision.value
         conn.execute(experiments.update().where(experiments.c.key == key).values(**values))
+
+    def _close_phase(self, conn: sa.Connection, key: str, now: datetime) -> None:
+        """running → stopped: the status and the current phase's end."""
+        self._set_status(conn, key, Status.STOPPED, now)
+        conn.execute(
+            phases.update()
+            .where(phases.c.experiment_key == key, phases.c.ended_at.is_(None))
+            .values(ended_at=now)
+        )
 
     def _new_phase(
         self, conn: sa.Connection, experiment: Experiment, now: datetime, reason: str

@@ -45,12 +45,41 @@ def _headline(h: model.Headline) -> Text:
 def _items_table(s: model.Section, columns: tuple[str, str]) -> Table:
     table = Table(title=s.title, expand=True)
     table.add_column("", width=3)
-    table.add_column(columns[0])
+    table.add_column(columns[0], no_wrap=True)
     table.add_column(columns[1], overflow="fold")
     for i in s.items:
         light = Text("●", style=LIGHT_STYLE[i.light]) if i.light else Text("")
-        table.add_row(light, i.label or "", i.text)
+        table.add_row(light, Text(i.label or ""), Text(i.text))
     return table
+
+
+def _items_list(s: model.Section) -> Table:
+    """The items for a narrow console: each label whole on its own line, its text below."""
+    table = Table(title=s.title, expand=True, show_header=False)
+    table.add_column("", overflow="fold")
+    for n, i in enumerate(s.items):
+        if n:
+            table.add_section()
+        head = Text("● " if i.light else "", style=LIGHT_STYLE[i.light] if i.light else "")
+        head.append(i.label or "", style="bold")
+        table.add_row(head)
+        table.add_row(Text(i.text))
+    return table
+
+
+class _FittedItems:
+    """A section's labelled items: a three-column table when every label fits whole
+    beside at least 24 cells of text, a list when the console is narrower."""
+
+    def __init__(self, section: model.Section, columns: tuple[str, str]) -> None:
+        self.section, self.columns = section, columns
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Table]:
+        label = max(
+            [cell_len(self.columns[0]), *(cell_len(i.label or "") for i in self.section.items)]
+        )
+        fits = 3 + label + 24 + 3 * 3 + 1 <= options.max_width
+        yield _items_table(self.section, self.columns) if fits else _items_list(self.section)
 
 
 def _wide(t: model.Table, title: str) -> Table:
@@ -63,7 +92,7 @@ def _wide(t: model.Table, title: str) -> Table:
         else:  # only a trailing text column (free prose) wraps
             out.add_column(c.name, no_wrap=n != last, overflow="fold")
     for row in t.rows:
-        out.add_row(*row)
+        out.add_row(*map(Text, row))
     return out
 
 
@@ -71,7 +100,8 @@ def _stacked(t: model.Table, title: str) -> Table:
     """The table for a narrow terminal: each record's text cells as a heading, then one
     line per number."""
     out = Table(title=title, expand=True, show_header=False)
-    out.add_column("", style="bold", no_wrap=True)
+    # the heading wraps at its separators but never cuts a name short (no "watch_…")
+    out.add_column("", style="bold", overflow="fold")
     out.add_column("", justify="right", overflow="fold")
     for n, row in enumerate(t.rows):
         if n:
@@ -80,7 +110,7 @@ def _stacked(t: model.Table, title: str) -> Table:
         out.add_row(Text(head, style="bold"), "")
         for c, x in zip(t.columns, row, strict=True):
             if c.numeric:
-                out.add_row(f"  {c.name}", x)
+                out.add_row(Text(f"  {c.name}"), Text(x))
     return out
 
 
@@ -124,7 +154,7 @@ def _section(report: model.Report, s: model.Section) -> list[RenderableType]:
         title = f"{report.title} · {s.title.lower()}" if s.headline is not None else s.title
         parts.append(Panel(Group(*lines), title=title, expand=True))
     elif s.items and s.item_columns is not None:
-        parts.append(_items_table(s, s.item_columns))
+        parts.append(_FittedItems(s, s.item_columns))
     titled = bool(parts)  # the section's title is already shown above the tables
     for t in s.tables:
         if titled:

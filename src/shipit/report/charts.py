@@ -11,12 +11,18 @@ from plotly.subplots import make_subplots
 
 from shipit.report.sections import CHART_NEEDS, chart_names
 from shipit.result import format as fmt
-from shipit.result.model import Analysis, Estimate
+from shipit.result.model import Analysis, Estimate, TrustCheck
 
 __all__ = ["CHARTS", "all_charts"]
 
+# One colour per variant, the same in every chart (Plotly's default sequence).
+PALETTE = ("#636efa", "#ef553b", "#00cc96", "#ab63fa", "#ffa15a", "#19d3f3", "#ff6692")
 LIGHT_COLORS = {"green": "#2e7d32", "yellow": "#f9a825", "red": "#c62828"}
 _LAYOUT = {"template": "plotly_white", "margin": {"l": 60, "r": 20, "t": 50, "b": 40}}
+
+
+def _number(x: object) -> float | None:
+    return float(x) if isinstance(x, int | float) else None
 
 
 def _err(e: Estimate) -> tuple[float | None, float | None]:
@@ -212,24 +218,66 @@ def srm_chart(a: Analysis) -> go.Figure | None:
     )
     srm = next((t for t in a.trust if t.name == "srm"), None)
     sub = (
-        f" (χ² {fmt.p_equals(srm.p_value)})" if srm is not None and srm.p_value is not None else ""
+        f" (χ² {fmt.p_equals(srm.p_value, alpha=0.001)})"
+        if srm is not None and srm.p_value is not None
+        else ""
     )
     fig.update_layout(title=f"Sample ratio{sub}", barmode="group", **_LAYOUT)
     return fig
 
 
+def _balance_checks(a: Analysis) -> list[tuple[str, TrustCheck]]:
+    """(variant, balance check) for every variant: ``balance`` is the first variant's,
+    ``balance_<variant>`` each other one's."""
+    others = [v for v in a.variants if v != a.control]
+    out = []
+    for t in a.trust:
+        if t.name == "balance" and others:
+            out.append((others[0], t))
+        elif t.name.startswith("balance_") and t.name.removeprefix("balance_") in others:
+            out.append((t.name.removeprefix("balance_"), t))
+    return out
+
+
 def balance_chart(a: Analysis) -> go.Figure | None:
-    """Relative difference of each pre-period covariate between arms (an A/A view)."""
-    check = next((t for t in a.trust if t.name == "balance"), None)
-    if check is None or not CHART_NEEDS["balance"](a):
+    """Relative difference of each pre-period covariate against control, per variant, with
+    its 95% interval (an A/A view: chance alone puts 1 in 20 intervals off zero)."""
+    if not CHART_NEEDS["balance"](a):
         return None
-    names = [k.removesuffix("_rel_diff") for k in check.details if k.endswith("_rel_diff")]
-    fig = go.Figure(
-        go.Bar(
-            x=names, y=[check.details[f"{n}_rel_diff"] for n in names], name="variant vs control"
+    fig = go.Figure()
+    for n, (variant, check) in enumerate(_balance_checks(a)):
+        d = check.details
+        names = [k.removesuffix("_rel_diff") for k in d if k.endswith("_rel_diff")]
+        y = [_number(d[f"{c}_rel_diff"]) for c in names]
+        hi = [_number(d.get(f"{c}_rel_ci_high")) for c in names]
+        lo = [_number(d.get(f"{c}_rel_ci_low")) for c in names]
+        has_ci = all(v is not None for v in (*hi, *lo, *y))
+        color = PALETTE[n % len(PALETTE)]
+        fig.add_trace(
+            go.Bar(
+                x=names,
+                y=y,
+                name=f"{variant} vs {a.control}",
+                marker_color=color,
+                error_y=(
+                    {
+                        "type": "data",
+                        "symmetric": False,
+                        "array": [h - v for h, v in zip(hi, y, strict=True)],  # type: ignore[operator]
+                        "arrayminus": [v - lo_ for lo_, v in zip(lo, y, strict=True)],  # type: ignore[operator]
+                        "color": "#333",
+                    }
+                    if has_ci
+                    else None
+                ),
+            )
         )
+    fig.update_layout(
+        title="Pre-period balance (95% intervals)",
+        yaxis_tickformat="+.1%",
+        barmode="group",
+        **_LAYOUT,
     )
-    fig.update_layout(title="Pre-period balance", yaxis_tickformat="+.1%", **_LAYOUT)
     return fig
 
 

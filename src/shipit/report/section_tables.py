@@ -84,6 +84,9 @@ def effects(rows: Sequence[Effect], alpha: float | None = None) -> Table:
     cols += [("raw lift", True), ("raw interval", True), ("p", True)]
     if cuped:
         cols += [("CUPED lift", True), ("CUPED interval", True), ("p (CUPED)", True)]
+    reduced = any(e.cuped is not None for e in rows)
+    if reduced:
+        cols.append(("variance reduction", True))
     if bayes:
         cols.append(("P(better)", True))
     out = []
@@ -91,6 +94,8 @@ def effects(rows: Sequence[Effect], alpha: float | None = None) -> Table:
         cells = [e.metric, e.variant, *_lift(e.raw, alpha)]
         if cuped:
             cells += _lift(e.adjusted, alpha)
+        if reduced:
+            cells.append(fmt.share(e.cuped.variance_reduction) if e.cuped else fmt.MISSING)
         if bayes:
             cells.append(fmt.share(e.prob_better))
         out.append(cells)

@@ -23,7 +23,7 @@ from shipit.report import section_tables as tables
 from shipit.report.section_tables import Column, Table
 from shipit.report.summaries import AUDIENCES, DECISION_WORDS, summaries, true_effect
 from shipit.result import format as fmt
-from shipit.result.model import Analysis, CheckStatus, Decision, Light
+from shipit.result.model import Analysis, CheckStatus, Decision, Effect, Light
 
 __all__ = [
     "CHART_NEEDS",
@@ -147,11 +147,31 @@ def _lights(a: Analysis) -> Section:
     )
 
 
+def _cuped_note(e: Effect) -> str | None:
+    """What CUPED did for one effect: θ per covariate, the variance it removed and the
+    units an unadjusted analysis would need for the same precision (as ``shipit stats``)."""
+    c = e.cuped
+    if c is None:
+        return None
+    theta = ", ".join(f"{k} {fmt.num(v, 3)}" for k, v in c.theta.items()) or fmt.MISSING
+    same = (
+        f"; as precise as {fmt.count(c.equivalent_n)} units without it"
+        if c.equivalent_n is not None
+        else ""
+    )
+    return (
+        f"CUPED on {e.metric} ({e.variant}): θ {theta}; variance reduced by "
+        f"{fmt.share(c.variance_reduction)}{same}"
+    )
+
+
 def _effects(a: Analysis) -> Section:
+    notes = tuple(n for e in a.effects if (n := _cuped_note(e)) is not None)
     return Section(
         "effects",
         "Effects (relative)",
         tables=(tables.effects(a.effects, a.alpha),),
+        notes=notes,
         charts=chart_names(a, ("effects",)),
     )
 

@@ -51,7 +51,7 @@ def cuped_table(results: Sequence[Mapping[str, Any]]) -> Table | None:
             f"{num(c['mean_control'])}\n{num(c['mean_variant'])}",
             f"{num(c['abs_effect'])}\n{interval(c['abs_ci_low'], c['abs_ci_high'], num)}",
             f"{pct(c['rel_effect'])}\n{interval(c['rel_ci_low'], c['rel_ci_high'])}",
-            num(c["p_value"], 3),
+            fmt.p_value(c["p_value"]),
             f"{fmt.share(c['variance_reduction'])}\n(n ≈ {fmt.count(c.get('equivalent_n'))})",
             theta or "—",
             pct(r.get("rel_effect")),
@@ -122,7 +122,7 @@ def sequential_table(results: Sequence[Mapping[str, Any]]) -> Table | None:
         table.add_row(
             r["metric"],
             r["variant"],
-            num(r.get("p_value_always_valid"), 3),
+            fmt.p_value(r.get("p_value_always_valid")),
             z,
             Text(decision, style=style),
             interval(r.get("seq_ci_low"), r.get("seq_ci_high"), num),

@@ -114,10 +114,12 @@ def data_science(a: Analysis) -> list[str]:
     for e in a.effects:
         r = e.raw
         raw = fmt.estimate(r.rel_effect, r.rel_ci_low, r.rel_ci_high)
-        line = f"{e.metric} ({e.variant}): raw {raw}, {fmt.p_equals(r.p_value)}"
+        line = f"{e.metric} ({e.variant}): raw {raw}, {fmt.p_equals(r.p_value, 'raw p', a.alpha)}"
         if e.adjusted is not None:
             ad = e.adjusted
             line += f"; CUPED {fmt.estimate(ad.rel_effect, ad.rel_ci_low, ad.rel_ci_high)}"
+            if ad.p_value is not None:
+                line += f", {fmt.p_equals(ad.p_value, 'CUPED p', a.alpha)}"
         if e.prob_better is not None:
             line += f"; P(better) = {fmt.share(e.prob_better)}"
         lines.append(line)

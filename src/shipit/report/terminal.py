@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from shipit.report.stats_extras import bayesian_tables, cuped_table, sequential_table
-from shipit.result.format import interval, num, pct, points
+from shipit.result.format import interval, num, p_equals, p_value, pct, points
 
 __all__ = ["render_power_at_n", "render_power_plan", "render_stats"]
 
@@ -24,11 +24,12 @@ def render_stats(summary: Mapping[str, Any]) -> RenderableType:
         verdict = "MISMATCH: do not trust the effects" if srm["mismatch"] else "ok"
         parts.append(
             Text(
-                f"SRM: χ² = {num(srm['chi2'])}, p = {num(srm['p_value'])} → {verdict}",
+                f"SRM: χ² = {num(srm['chi2'])}, {p_equals(srm['p_value'])} → {verdict}",
                 style=style,
             )
         )
-    conf = 100 * (1 - summary.get("alpha", 0.05))
+    alpha = summary.get("alpha", 0.05)
+    conf = 100 * (1 - alpha)
     table = Table(
         title=f"{points(conf)} intervals · correction: {summary.get('correction', 'none')}",
         title_justify="left",
@@ -53,7 +54,7 @@ def render_stats(summary: Mapping[str, Any]) -> RenderableType:
             num(r["mean_variant"]),
             f"{num(r['abs_effect'])}\n{abs_ci}",
             f"{pct(r['rel_effect'])}\n{rel_ci}",
-            f"{num(r['p_value'], 3)}\n({num(r['p_value_adjusted'], 3)})",
+            f"{p_value(r['p_value'], alpha)}\n({p_value(r['p_value_adjusted'], alpha)})",
             Text("yes", style="bold green") if r["significant"] else Text("no"),
             Text(r["status"], style="" if r["status"] == "ok" else "yellow"),
         )

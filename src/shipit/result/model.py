@@ -20,6 +20,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "Analysis",
     "CheckStatus",
+    "CupedInfo",
     "DailyEffect",
     "Decision",
     "Effect",
@@ -85,6 +86,16 @@ class SequentialBounds(_Frozen):
     crossed: Literal["upper", "lower", "none"] = "none"
 
 
+class CupedInfo(_Frozen):
+    """What the CUPED adjustment of one effect did: θ per pre-period covariate (0 for one
+    it dropped), the variance reduction 1 − Var(adjusted)/Var(raw), and the units an
+    unadjusted analysis would need for the same precision."""
+
+    variance_reduction: Num = None
+    equivalent_n: Num = None
+    theta: dict[str, Num] = Field(default_factory=dict)
+
+
 class Effect(_Frozen):
     """One metric for one variant against control: raw and CUPED-adjusted side by side."""
 
@@ -102,6 +113,7 @@ class Effect(_Frozen):
     prob_better: Num = None
     expected_loss: Num = None
     sequential: SequentialBounds | None = None
+    cuped: CupedInfo | None = None
 
     @property
     def best(self) -> Estimate:

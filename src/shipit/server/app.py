@@ -14,7 +14,15 @@ from fastapi import FastAPI
 from shipit.server.errors import CatchAll, install_error_handlers
 from shipit.server.headers import SecurityHeaders
 from shipit.server.limits import BodySizeLimit
-from shipit.server.routes import analyses, assignments, experiments, features, health, ingest
+from shipit.server.routes import (
+    analyses,
+    assignments,
+    experiments,
+    features,
+    health,
+    ingest,
+    operations,
+)
 from shipit.server.services import Services, open_services
 from shipit.server.settings import ServerSettings
 from shipit.server.telemetry import Telemetry, TelemetryMiddleware
@@ -49,11 +57,14 @@ def create_app(
     )
     app.state.services = services
     install_error_handlers(app)
-    for module in (health, experiments, assignments, ingest, features, analyses):
+    for module in (health, experiments, assignments, ingest, features, analyses, operations):
         app.include_router(module.router)
     from shipit.server.dashboard import mount_dashboard
 
     mount_dashboard(app, settings)
+    from shipit.server.monitoring import install_monitor
+
+    install_monitor(app, settings)
     app.add_middleware(CatchAll)  # innermost: sees what no exception handler took
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)

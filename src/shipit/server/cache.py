@@ -41,6 +41,11 @@ class TtlCache(Generic[K, V]):
             self._items[key] = (now, value)
         return value
 
+    def discard(self, key: K) -> None:
+        """Forget one key (its value changed)."""
+        with self._lock:
+            self._items.pop(key, None)
+
     def clear(self) -> None:
         """Forget everything."""
         with self._lock:

@@ -92,9 +92,10 @@ class ExperimentPublic(BaseModel):
 
 
 class DecideRequest(_Body):
-    """The decision that closes an experiment."""
+    """The decision that closes an experiment: any value of the verdict's vocabulary."""
 
-    decision: Literal["ship", "kill", "iterate"]
+    decision: Literal["halt", "roll_back", "ship", "ship_to_segment", "iterate", "kill"]
+    reason: str = Field(default="", max_length=2000)
 
 
 class AuditEntryPublic(BaseModel):

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from shipit.assign import Assigner
 from shipit.errors import StateError
@@ -38,6 +40,40 @@ class Services:
     assigner_cache: TtlCache[str, tuple[Assigner, int]] = field(
         default_factory=lambda: TtlCache(0.0)
     )
+    # Where accepted batches go (``store.ingest``: the WAL, direct, or a broker); made from
+    # ``settings.ingest`` when not given.
+    ingest: Any = None
+    # The analysis worker: one analysis at a time, off the event loop and the request
+    # threads, reading its own snapshot of the store.
+    analysis_pool: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="shipit-analysis")
+    )
+    _reader: Engine | None = None
+    _probe: Engine | None = None
+
+    def __post_init__(self) -> None:
+        if self.ingest is None:
+            self.ingest = open_ingest(self.settings, self.engine, self.store_lock)
+
+    def reader(self) -> tuple[Engine, bool]:
+        """An engine for reads and whether it needs ``store_lock``: a DuckDB store gets its
+        own cursor (a snapshot, no lock), other engines are shared."""
+        if self._reader is None:
+            make = getattr(self.engine, "reader", None)
+            self._reader = make() if make is not None else self.engine
+        return self._reader, self._reader is self.engine
+
+    def probe(self) -> tuple[Engine, bool]:
+        """An engine for readiness checks (its own cursor on DuckDB: never waits on a
+        write or an analysis) and whether it needs ``store_lock``."""
+        if self._probe is None:
+            make = getattr(self.engine, "reader", None)
+            self._probe = make() if make is not None else self.engine
+        return self._probe, self._probe is self.engine
+
+    def forget_experiment(self, experiment: str) -> None:
+        """Drop the compiled experiment after a change (other replicas: ``cache_seconds``)."""
+        self.assigner_cache.discard(experiment)
 
     def verify_key(self, token: str) -> ApiKey:
         """The active key behind ``token`` (checked at most every ``cache_seconds``)."""
@@ -59,9 +95,39 @@ class Services:
         return self.assigner_cache.get(experiment, make)
 
     def close(self) -> None:
-        """Release the store and registry connections."""
+        """Drain ingestion, stop the analysis worker, release the store and the registry."""
+        self.analysis_pool.shutdown(wait=True)
+        self.ingest.close()
+        for other in (self._reader, self._probe):
+            if other is not None and other is not self.engine:
+                other.close()
         self.engine.close()
         self.registry.close()
+
+
+def open_ingest(settings: ServerSettings, engine: Engine, lock: threading.Lock) -> Any:
+    """The ingestion path ``settings.ingest`` names (``direct`` where a WAL cannot work)."""
+    from shipit.store.duckdb import DuckDBEngine
+    from shipit.store.ingest import DirectIngest, WalIngest
+
+    limit = settings.max_property_columns
+    embedded = isinstance(engine, DuckDBEngine) and engine.path != ":memory:"
+    if settings.ingest == "redis":
+        from shipit.store.broker import RedisIngest
+
+        return RedisIngest(
+            engine, lock, url=settings.redis_url, stream=settings.redis_stream,
+            max_properties=limit, interval=settings.drain_interval,
+        )  # fmt: skip
+    if settings.ingest == "wal" and embedded:
+        return WalIngest(
+            engine,
+            lock,
+            max_properties=limit,
+            synchronous=settings.ingest_sync,
+            interval=settings.drain_interval,
+        )
+    return DirectIngest(engine, lock, limit)
 
 
 def open_services(settings: ServerSettings, telemetry: Telemetry | None = None) -> Services:

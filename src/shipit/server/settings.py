@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -40,3 +41,26 @@ class ServerSettings(BaseSettings):
     session_secret: str | None = Field(default=None, min_length=16)
     # Hours a dashboard session lasts.
     session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    # How accepted batches reach the store. ``wal`` (default for a DuckDB file): logged
+    # durably (fsync'd SQLite WAL beside the store) and acknowledged, then drained into the
+    # store in bulk in the background. ``direct``: written into the store before the reply
+    # (the only mode for ``:memory:`` and non-DuckDB stores). ``redis``: appended to a Redis
+    # stream (``redis_url``) that a writer drains into the store.
+    ingest: Literal["wal", "direct", "redis"] = "wal"
+    # fsync policy of the ingest log: FULL survives power loss; NORMAL survives a killed
+    # process only (WAL mode), and is faster.
+    ingest_sync: Literal["FULL", "NORMAL"] = "FULL"
+    # Seconds the drainer waits for more batches when idle: the lag of reads at low traffic.
+    drain_interval: float = Field(default=0.2, gt=0)
+    # Property (events) and attribute (exposures) columns ingestion may add to a table;
+    # a batch naming a new one beyond this is refused with a 422 naming it.
+    max_property_columns: int = Field(default=64, ge=0, le=10_000)
+    # Redis for ``ingest = "redis"``.
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_stream: str = "shipit:ingest"
+    # Run the monitor (scheduled analyses, alerts, automatic rollback) in the background,
+    # waking every this many seconds; with several replicas a lease lets one work at a time.
+    monitor: bool = False
+    monitor_interval_seconds: float = Field(default=60.0, gt=0)
+    # Base URL of the dashboard for links in notifications (default: http://host:port).
+    dashboard_url: str = ""

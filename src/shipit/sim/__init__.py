@@ -19,6 +19,7 @@ from shipit.sim._base import (
     ScenarioInfo,
     SimChunk,
     SimData,
+    StratifiedAssign,
     collect,
     generate_chunks,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "ScenarioInfo",
     "SimChunk",
     "SimData",
+    "StratifiedAssign",
     "ThreeModels",
     "generate",
     "iter_chunks",
@@ -104,11 +106,12 @@ def iter_chunks(
     chunk_size: int = 500_000,
     progress: Progress | None = None,
     movielens: str | Path | None = None,
-    assign: Assign | None = None,
+    assign: Assign | StratifiedAssign | None = None,
 ) -> Iterator[SimChunk]:
     """A scenario's data chunk by chunk, for writing 10M users into a store.
 
-    ``assign`` gives the variants (index per unit id) instead of the scenario's own draw.
+    ``assign`` gives the variants (index per unit id, or per unit id and stratum for the
+    recommender's stratified design) instead of the scenario's own draw.
     """
     return generate_chunks(
         scenario(name, movielens=movielens),

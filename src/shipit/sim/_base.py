@@ -24,6 +24,7 @@ __all__ = [
     "ScenarioInfo",
     "SimChunk",
     "SimData",
+    "StratifiedAssign",
     "generate_chunks",
 ]
 
@@ -32,6 +33,9 @@ Progress = Callable[[int, int], None]
 
 Assign = Callable[[np.ndarray], np.ndarray]
 """Variant index per unit, given the units' ids: an outside assignment replacing the draw."""
+
+StratifiedAssign = Callable[[np.ndarray, np.ndarray], np.ndarray]
+"""Variant index per unit, given the units' ids and strata: an outside stratified design."""
 
 START = pd.Timestamp("2026-01-05")
 
@@ -49,6 +53,7 @@ class GuardrailDef:
 class ScenarioInfo:
     """Everything about a scenario but its rows: the experiment and its recorded truth.
 
+    ``salt`` is the experiment's assignment salt where the scenario's draw depends on it.
     ``true_effects`` maps a metric (or ``metric[variant]``, ``metric@dimension=segment``)
     to its true effect: relative unless the key is listed in ``absolute``.
     """
@@ -67,6 +72,7 @@ class ScenarioInfo:
     mde: float = 0.02
     days: int = 28
     start: pd.Timestamp = START
+    salt: str | None = None
 
 
 @dataclass(frozen=True)
@@ -124,13 +130,15 @@ def generate_chunks(
     seed: int = 0,
     chunk_size: int = 500_000,
     progress: Progress | None = None,
-    assign: Assign | None = None,
+    assign: Assign | StratifiedAssign | None = None,
 ) -> Iterator[SimChunk]:
     """Chunks of a scenario's data; chunk k draws from the stream (seed, k) alone.
 
-    With ``assign``, units get the variants it gives (scenarios with ``takes_assignments``).
+    With ``assign``, units get the variants it gives: from their ids (scenarios with
+    ``takes_assignments``) or from their ids and strata (``takes_strata``, a stratified design).
     """
-    if assign is not None and not getattr(scenario, "takes_assignments", False):
+    strata = getattr(scenario, "takes_strata", False)
+    if assign is not None and not (strata or getattr(scenario, "takes_assignments", False)):
         raise InputError(
             f"scenario {scenario.info().name!r} randomizes itself and takes no assignments"
         )
@@ -144,8 +152,10 @@ def generate_chunks(
         rng = np.random.default_rng([seed, k])
         if assign is None:
             chunk = scenario.chunk(rng, done, n, event_offset)
+        elif strata:
+            chunk = scenario.chunk(rng, done, n, event_offset, design=assign)  # type: ignore[call-arg]
         else:
-            given = assign(unit_ids(done, n).to_numpy())
+            given = assign(unit_ids(done, n).to_numpy())  # type: ignore[call-arg]
             chunk = scenario.chunk(rng, done, n, event_offset, variants=given)  # type: ignore[call-arg]
         event_offset += len(chunk.events)
         done += n

@@ -31,6 +31,7 @@ def experiment_for(info: ScenarioInfo) -> Experiment:
         key=info.name,
         name=info.name,
         hypothesis=info.description,
+        salt=info.salt,
         variants=tuple(
             Variant(key=v, weight=w) for v, w in zip(info.variants, info.weights, strict=True)
         ),

@@ -25,7 +25,9 @@ if TYPE_CHECKING:
         loads_experiments,
     )
     from shipit.spec.metric import Aggregate, Covariate, MetricDef, Window
+    from shipit.spec.monitoring import Monitoring, Notify
     from shipit.spec.plan import AnalysisPlan, BayesianPlan, Prior, SequentialPlan
+    from shipit.spec.source import TableSource
     from shipit.spec.targeting import AllOf, AnyOf, Condition, Not, Rule, may_overlap
 
 __all__ = [
@@ -41,12 +43,15 @@ __all__ = [
     "Guardrail",
     "Holdout",
     "MetricDef",
+    "Monitoring",
     "Namespace",
     "Not",
+    "Notify",
     "Prior",
     "Rule",
     "SequentialPlan",
     "SpecValidationError",
+    "TableSource",
     "Variant",
     "Window",
     "check_file_conflicts",
@@ -72,12 +77,15 @@ _WHERE: dict[str, str] = {
     "Guardrail": "shipit.spec.guardrail",
     "Holdout": "shipit.spec.experiment",
     "MetricDef": "shipit.spec.metric",
+    "Monitoring": "shipit.spec.monitoring",
     "Namespace": "shipit.spec.experiment",
     "Not": "shipit.spec.targeting",
+    "Notify": "shipit.spec.monitoring",
     "Prior": "shipit.spec.plan",
     "Rule": "shipit.spec.targeting",
     "SequentialPlan": "shipit.spec.plan",
     "SpecValidationError": "shipit.spec._problems",
+    "TableSource": "shipit.spec.source",
     "Variant": "shipit.spec.experiment",
     "Window": "shipit.spec.metric",
     "check_file_conflicts": "shipit.spec.io",

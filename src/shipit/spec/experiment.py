@@ -11,7 +11,9 @@ from shipit.spec._problems import Loc, SpecValidationError
 from shipit.spec.guardrail import Guardrail
 from shipit.spec.limits import check_raw
 from shipit.spec.metric import MetricDef
+from shipit.spec.monitoring import Monitoring
 from shipit.spec.plan import AnalysisPlan
+from shipit.spec.source import TableSource
 from shipit.spec.targeting import Condition
 
 __all__ = ["Experiment", "Holdout", "Namespace", "Variant"]
@@ -20,7 +22,8 @@ KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 # Column sizes of the registry (PostgreSQL enforces them): keys and units 200, salts 400.
 MAX_KEY = 200
 MAX_SALT = 400
-WEIGHT_TOLERANCE = 1e-9
+# Weights summing to 1 within this are accepted and normalised (1/3 may be typed 0.333333).
+WEIGHT_TOLERANCE = 1e-6
 
 
 class _Frozen(BaseModel):
@@ -32,10 +35,24 @@ class _Frozen(BaseModel):
 class Variant(_Frozen):
     """One variant and its share of the enrolled traffic."""
 
-    key: str = Field(min_length=1, max_length=MAX_KEY, pattern=KEY_PATTERN)
+    # Variant keys are data (they are stored, reported and compared as given): any
+    # printable text, spaces included, that is not blank.
+    key: str = Field(min_length=1, max_length=MAX_KEY)
     weight: float = Field(ge=0, le=1)
     name: str = ""
     description: str = ""
+
+    @field_validator("key")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("a variant key cannot be blank")
+        if not value.isprintable():
+            bad = next(c for c in value if not c.isprintable())
+            raise ValueError(
+                f"a variant key is printable text; {value!r} holds the control character {bad!r}"
+            )
+        return value
 
 
 class Namespace(_Frozen):
@@ -117,14 +134,26 @@ class Experiment(_Frozen):
     secondary_metrics: tuple[str, ...] = ()
     guardrails: tuple[Guardrail, ...] = ()
     analysis: AnalysisPlan = AnalysisPlan()
+    # A per-unit table instead of the event store (metrics then name columns).
+    source: TableSource | None = None
     start: date | None = None
     end: date | None = None
+    monitoring: Monitoring | None = None
 
     @model_validator(mode="before")
     @classmethod
     def _raw_limits(cls, data: Any) -> Any:
         check_raw(data)
         return data
+
+    @field_validator("variants")
+    @classmethod
+    def _normalised(cls, value: tuple[Variant, ...]) -> tuple[Variant, ...]:
+        """Weights within ``WEIGHT_TOLERANCE`` of summing to 1 are scaled to sum to 1."""
+        total = sum(v.weight for v in value)
+        if abs(total - 1.0) > 1e-12 and _sums_to_one(total):  # idempotent: no ulp games
+            return tuple(v.model_copy(update={"weight": v.weight / total}) for v in value)
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> Experiment:
@@ -168,6 +197,12 @@ class Experiment(_Frozen):
         return self.model_dump(mode="json", by_alias=True, exclude_defaults=True, exclude=exclude)
 
 
+def _sums_to_one(total: float) -> bool:
+    """Whether weights summing to ``total`` sum to 1 within ``WEIGHT_TOLERANCE`` (and the
+    rounding of the sum itself: 3 × 0.333333 is 1e-6 short, give or take an ulp)."""
+    return abs(total - 1.0) <= WEIGHT_TOLERANCE + 1e-12
+
+
 def _problems(exp: Experiment) -> list[tuple[Loc, str]]:
     """Cross-field rules, each reported with its path."""
     out: list[tuple[Loc, str]] = []
@@ -176,9 +211,9 @@ def _problems(exp: Experiment) -> list[tuple[Loc, str]]:
         if key in keys[:i]:
             out.append((("variants", i, "key"), f"duplicate variant key {key!r}"))
     total = sum(v.weight for v in exp.variants)
-    if abs(total - 1.0) > WEIGHT_TOLERANCE:
+    if not _sums_to_one(total):
         shown = " + ".join(f"{v.weight:g}" for v in exp.variants)
-        out.append((("variants",), f"weights must sum to 1, got {shown} = {total:g}"))
+        out.append((("variants",), f"weights must sum to 1, got {shown} = {total:.9g}"))
     if exp.control is not None and exp.control not in keys:
         out.append((("control",), f"unknown variant {exp.control!r}; variants are {keys}"))
     for unit, variant in exp.forced.items():
@@ -218,6 +253,7 @@ def _problems(exp: Experiment) -> list[tuple[Loc, str]]:
     for i, unit in enumerate(exp.exclude):
         if unit in exp.forced:
             out.append((("exclude", i), f"unit {unit!r} is both excluded and forced"))
+    out += _source_problems(exp)
     seq = exp.analysis.sequential
     if seq.kind == "gst" and seq.horizon is None:
         out.append(
@@ -227,4 +263,30 @@ def _problems(exp: Experiment) -> list[tuple[Loc, str]]:
                 "at the last look, from which each look's information fraction is read",
             )
         )
+    return out
+
+
+def _source_problems(exp: Experiment) -> list[tuple[Loc, str]]:
+    """Metrics of a per-unit table name columns; metrics of the event store name events."""
+    out: list[tuple[Loc, str]] = []
+    for field in ("shared_metrics", "metrics"):
+        for i, m in enumerate(getattr(exp, field)):
+            parts = [m] if m.numerator is None else [m.numerator, m.denominator]
+            columns = [p.column for p in parts if p is not None]
+            if exp.source is not None and None in columns:
+                out.append(
+                    (
+                        (field, i),
+                        f"metric {m.name!r} names an event, but the experiment reads a "
+                        "per-unit table (source): give the metric a column",
+                    )
+                )
+            elif exp.source is None and any(c is not None for c in columns):
+                out.append(
+                    (
+                        (field, i),
+                        f"metric {m.name!r} names a column: add a source block "
+                        "(source: {table: ..., variant: ...}) or give it an event",
+                    )
+                )
     return out

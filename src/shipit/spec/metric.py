@@ -127,13 +127,23 @@ class Cap(_Frozen):
 
 
 class Aggregate(_Frozen):
-    """One per-unit aggregation of one event's values (``value`` column by default),
-    of the events passing ``where``."""
+    """One per-unit aggregation of one event's values (``value`` column by default) of the
+    events passing ``where``, or a column of a per-unit table (``column``, for an experiment
+    with a ``source``)."""
 
-    event: str = Field(min_length=1)
+    event: str | None = Field(default=None, min_length=1)
     aggregation: Aggregation = "sum"
     value: str = "value"
     where: Where = ()
+    column: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Aggregate:
+        if (self.event is None) == (self.column is None):
+            raise ValueError("a numerator or denominator takes either an event or a column")
+        if self.column is not None and self.where:
+            raise ValueError("a column of a per-unit table takes no where filter")
+        return self
 
 
 class Covariate(_Frozen):
@@ -167,6 +177,8 @@ class MetricDef(_Frozen):
     value: str = "value"
     numerator: Aggregate | None = None
     denominator: Aggregate | None = None
+    # A column of a per-unit table (an experiment with a ``source``): the unit's value.
+    column: str | None = Field(default=None, min_length=1)
     window: Window = Window()
     # ``winsorize: 0.99`` (the upper pooled quantile cap) or ``{lower: 0.01, upper: 0.99}``.
     winsorize: WinsorizeSpec | None = None
@@ -205,6 +217,21 @@ class MetricDef(_Frozen):
         """Whether the per-unit values are capped (absolute or pooled quantile caps)."""
         return self.winsorize is not None or self.cap is not None
 
+    # Rank test and bootstrap interval (docs/metric-tests.md): ``test: mann_whitney`` on a
+    # per-unit metric; ``interval: bootstrap`` (Poisson bootstrap over units, in the engine)
+    # with ``resamples`` and ``seed``.
+    test: Literal["default", "mann_whitney"] = "default"
+    interval: Literal["default", "bootstrap"] = "default"
+    resamples: int = Field(default=1000, ge=100, le=100_000)
+    seed: int = Field(default=0, ge=0, lt=2**31)
+
+    @model_validator(mode="after")
+    def _test_and_interval(self) -> MetricDef:
+        problem = _test_problem(self)
+        if problem:
+            raise ValueError(f"metric {self.name!r}: {problem}")
+        return self
+
     @model_validator(mode="after")
     def _shape(self) -> MetricDef:
         ratio = self.numerator is not None or self.denominator is not None
@@ -212,16 +239,36 @@ class MetricDef(_Frozen):
             raise ValueError("a ratio metric needs both numerator and denominator")
         if ratio and self.event is not None:
             raise ValueError("a ratio metric takes numerator/denominator, not event")
-        if not ratio and self.event is None and self.funnel is None:
-            raise ValueError("a metric needs an event (or a numerator and denominator)")
+        if ratio and self.column is not None:
+            raise ValueError("a ratio metric takes numerator/denominator, not column")
+        if self.event is not None and self.column is not None:
+            raise ValueError("a metric takes an event or a column (of a per-unit table), not both")
+        if self.funnel is not None and self.column is not None:
+            raise ValueError("a funnel metric takes funnel steps, not a column")
+        if not ratio and self.event is None and self.column is None and self.funnel is None:
+            raise ValueError(
+                "a metric needs an event (or a numerator and denominator, a funnel, "
+                "or a column of a per-unit table)"
+            )
         problem = _quantile_problem(self, ratio)
         if problem:
             raise ValueError(problem)
         return self
 
     @property
-    def kind(self) -> Literal["proportion", "mean", "ratio", "quantile", "funnel"]:
+    def kind(
+        self,
+    ) -> Literal["proportion", "mean", "ratio", "quantile", "funnel", "rank", "bootstrap"]:
         """The statistical kind the definition implies."""
+        if self.test == "mann_whitney":
+            return "rank"
+        if self.interval == "bootstrap":
+            return "bootstrap"
+        return self.base_kind
+
+    @property
+    def base_kind(self) -> Literal["proportion", "mean", "ratio", "quantile", "funnel"]:
+        """The kind of the estimand, whatever its test or interval."""
         if self.funnel is not None:
             return "funnel"
         if self.quantile is not None:
@@ -272,4 +319,25 @@ def _capping_problem(m: MetricDef) -> str | None:
     """Capping that cannot apply: a 0/1 value per unit has nothing to cap."""
     if m.aggregation == "any" and m.is_capped and m.numerator is None:
         return "an aggregation: any metric is 0 or 1 per unit: capping does not apply"
+    return None
+
+
+def _test_problem(m: MetricDef) -> str | None:
+    """What is wrong with a definition's ``test`` and ``interval`` fields, if anything."""
+    if m.funnel is not None and (m.test != "default" or m.interval != "default"):
+        return "a funnel metric takes no test or interval option (its steps have intervals)"
+    if m.test == "mann_whitney":
+        if m.numerator is not None or m.quantile is not None:
+            return (
+                "test: mann_whitney takes a per-unit metric (an event's aggregate), "
+                "not a ratio or a quantile"
+            )
+        if m.interval == "bootstrap":
+            return "test: mann_whitney has its own interval; drop interval: bootstrap"
+        if m.covariates:
+            return "test: mann_whitney takes no covariates (CUPED does not apply to ranks)"
+        if m.is_capped:
+            return "test: mann_whitney cannot be winsorized (ranks resist outliers)"
+    if m.interval == "bootstrap" and m.covariates:
+        return "interval: bootstrap takes no covariates (the bootstrap is of the raw estimate)"
     return None

@@ -72,3 +72,5 @@ class AnalysisPlan(_Frozen):
     bayesian: BayesianPlan = BayesianPlan()
     cuped: bool = True
     segments: tuple[str, ...] = ()
+    # The sample-ratio mismatch check fails below this p-value.
+    srm_threshold: float = Field(default=0.001, gt=0, lt=1)

@@ -47,8 +47,25 @@ class DuckDBEngine:
         except duckdb.Error as exc:
             raise EngineError(f"cannot open DuckDB store {self.path}: {exc}") from exc
 
+    @classmethod
+    def from_connection(cls, con: duckdb.DuckDBPyConnection) -> DuckDBEngine:
+        """An engine on an open DuckDB connection (an Ibis DuckDB backend's), not owned."""
+        engine = cls.__new__(cls)
+        engine.path = ":connection:"
+        engine.con = con
+        return engine
+
     def __repr__(self) -> str:
         return f"DuckDBEngine({self.path!r})"
+
+    def reader(self) -> DuckDBEngine:
+        """An engine on the same database through its own cursor: it reads a snapshot
+        (DuckDB's MVCC) while this one writes, with no lock between them."""
+        other = object.__new__(DuckDBEngine)
+        other.path = self.path
+        other.con = self.con.cursor()
+        other.con.execute("SET TimeZone = 'UTC'")
+        return other
 
     def query(self, sql: str) -> pa.Table:
         """Run a SELECT; errors become EngineError with the engine's message."""

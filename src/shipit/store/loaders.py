@@ -11,7 +11,7 @@ import csv
 import io
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -26,13 +26,15 @@ from shipit.store.engine import Engine
 from shipit.store.sql import identifier
 from shipit.store.tables import TABLES, TableSchema
 
-__all__ = ["BulkLoad", "Progress", "bulk_load", "load", "read_batches"]
+__all__ = ["BulkLoad", "Progress", "bulk_load", "detect_delimiter", "load", "read_batches"]
 
 # (done, total) in bytes for CSV files and in rows otherwise.
 Progress = Callable[[int, int], None]
 BATCH_ROWS = 1_000_000
 MAX_REASONS = 10
 _ROW = "__shipit_row"
+# Delimiters a CSV header is tried with, comma first (it wins a tie).
+DELIMITERS = (",", ";", "\t", "|")
 
 
 class _CountingFile(io.RawIOBase):
@@ -59,16 +61,28 @@ class _CountingFile(io.RawIOBase):
         super().close()
 
 
+def detect_delimiter(header: str) -> str:
+    """The delimiter of a CSV file from its header line: the one of ``DELIMITERS`` that
+    splits it most (column names seldom hold any), a comma when none does."""
+    counts = {d: header.count(d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])  # max keeps the first of a tie
+    return best if counts[best] > 0 else ","
+
+
 def read_batches(
     source: str | Path | pa.Table | pa.RecordBatch | Any,
     *,
     progress: Progress | None = None,
     batch_rows: int = BATCH_ROWS,
+    null_values: Sequence[str] = (),
+    delimiter: str | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """Record batches of a CSV or Parquet file, a pandas DataFrame or an Arrow table.
 
     CSV columns are read as text and typed by validation, so that a bad value is reported
-    with its row instead of failing the read.
+    with its row instead of failing the read. Only an empty CSV field is missing, unless
+    ``null_values`` names more ("NA", "null"); the ``delimiter`` is detected from the
+    header when not given (tab for ``.tsv``).
     """
     if isinstance(source, pa.RecordBatch):
         source = pa.Table.from_batches([source])
@@ -101,9 +115,13 @@ def read_batches(
         return
     if suffix not in {".csv", ".tsv", ".txt"}:
         raise InputError(f"{path}: unknown file type {suffix!r} (use .csv or .parquet)")
-    delimiter = "\t" if suffix == ".tsv" else ","
-    with path.open(newline="") as f:
-        header = next(csv.reader(f, delimiter=delimiter), None)
+    with path.open(newline="", encoding="utf-8", errors="replace") as f:
+        first = f.readline().rstrip("\r\n")
+    if delimiter is None:
+        delimiter = "\t" if suffix == ".tsv" else detect_delimiter(first)
+    if len(delimiter) != 1:
+        raise InputError(f"a CSV delimiter is one character, got {delimiter!r}")
+    header = next(csv.reader([first], delimiter=delimiter), None)
     if not header:
         raise DataError(f"{path}: the file is empty (a header row is needed)")
     raw = _CountingFile(path, progress)
@@ -117,14 +135,18 @@ def read_batches(
             convert_options=pacsv.ConvertOptions(
                 column_types={c: pa.string() for c in header},
                 strings_can_be_null=True,
-                null_values=[""],
+                null_values=["", *null_values],
                 quoted_strings_can_be_null=True,
             ),
         )
         for batch in reader:
             yield batch
     except pa.ArrowInvalid as exc:
-        raise DataError(f"{path}: not a valid CSV file: {exc}") from exc
+        shown = "tab" if delimiter == "\t" else repr(delimiter)
+        raise DataError(
+            f"{path}: not a valid CSV file with delimiter {shown} (give another with "
+            f"--delimiter): {exc}"
+        ) from exc
     finally:
         raw.close()
 
@@ -136,10 +158,13 @@ def load(
     *,
     progress: Progress | None = None,
     batch_rows: int = BATCH_ROWS,
+    null_values: Sequence[str] = (),
+    delimiter: str | None = None,
 ) -> int:
     """Validate and append ``source`` to ``table`` as one atomic, idempotent batch.
 
-    Returns the number of rows stored (rows already present are not counted).
+    Returns the number of rows stored (rows already present are not counted). For CSV
+    files, ``null_values`` and ``delimiter`` are as in ``read_batches``.
 
     >>> from shipit.store.duckdb import DuckDBEngine
     >>> import pyarrow as pa
@@ -155,7 +180,13 @@ def load(
     name = str(source) if isinstance(source, (str, Path)) else table
     batches = (
         checker.check(batch, name)
-        for batch in read_batches(source, progress=progress, batch_rows=batch_rows)
+        for batch in read_batches(
+            source,
+            progress=progress,
+            batch_rows=batch_rows,
+            null_values=null_values,
+            delimiter=delimiter,
+        )
     )
     return engine.append(schema, batches)
 
@@ -265,6 +296,11 @@ class _Checker:
                 f"{source}: required column {missing[0]!r} is missing "
                 f"(columns found: {names}; required: "
                 f"{[c.name for c in self.schema.columns if c.required]})"
+                + (
+                    "; the file may use another delimiter: name it with --delimiter"
+                    if len(names) == 1 and any(d in names[0] for d in DELIMITERS)
+                    else ""
+                )
             )
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:

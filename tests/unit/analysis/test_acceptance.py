@@ -56,7 +56,7 @@ def _replications_store() -> DuckDBEngine:
 
 
 @pytest.mark.slow
-def test_cuped_interval_covers_the_truth_while_the_raw_lift_is_biased() -> None:
+def test_cuped_interval_covers_the_truth_and_both_lifts_centre_on_it() -> None:
     """Over 150 seeded replications (one moments query, one vectorized CUPED call)."""
     info = scenario("recommender").info()
     exp = experiment_for(info)
@@ -76,12 +76,11 @@ def test_cuped_interval_covers_the_truth_while_the_raw_lift_is_biased() -> None:
     adj = rs.adjusted
     covered = np.mean((adj.rel_ci_low < truth) & (truth < adj.rel_ci_high))
     assert 0.90 <= covered <= 1.0, covered
-    # The chance imbalance inflates the raw lift: about +13% against the true +7%.
+    # The imbalance is chance: the raw lift scatters around the truth, CUPED much less.
     raw = np.asarray(rs.raw.rel_effect)
-    assert np.mean(raw) > truth + 0.04
+    assert abs(np.mean(raw) - truth) < 3 * np.std(raw) / np.sqrt(REPS)
     assert abs(np.mean(adj.rel_effect) - truth) < 0.01
-    # The raw lift's bias is many of its own standard errors of the mean across replications.
-    assert (np.mean(raw) - truth) / (np.std(raw) / np.sqrt(REPS)) > 10
+    assert np.std(adj.rel_effect) < 0.5 * np.std(raw)
 
 
 @pytest.mark.slow
@@ -89,7 +88,11 @@ def test_recommender_light_users_gain_more_and_guardrail_uncertainty_is_named(
     recommender_run: DemoResult,
 ) -> None:
     a = recommender_run.analysis
-    seg = {s.segment: s.estimate.rel_effect for s in a.segments if s.dimension == "activity"}
+    seg = {
+        s.segment: s.estimate.rel_effect
+        for s in a.segments
+        if s.dimension == "activity" and s.metric == "watch_time"
+    }
     assert seg["light"] is not None
     assert seg["medium"] is not None
     assert seg["heavy"] is not None
@@ -103,7 +106,7 @@ def test_recommender_light_users_gain_more_and_guardrail_uncertainty_is_named(
     assert primary is not None
     assert primary.adjusted is not None
     assert primary.raw.rel_effect is not None
-    assert primary.raw.rel_effect > 0.11
+    assert primary.raw.rel_effect > 0.09  # the default draw's chance imbalance
     lo, hi = primary.adjusted.rel_ci_low, primary.adjusted.rel_ci_high
     assert lo is not None
     assert hi is not None

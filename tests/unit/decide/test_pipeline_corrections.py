@@ -30,10 +30,19 @@ def _spec(plan: AnalysisPlan) -> Experiment:
 def _reference(p: list[float], correction: str) -> list[float]:
     if correction == "none":
         return p
-    return list(multipletests(p, method={"bh": "fdr_bh"}.get(correction, correction))[1])
+    names = {
+        "bh": "fdr_bh",
+        "by": "fdr_by",
+        "holm_sidak": "holm-sidak",
+        "hochberg": "simes-hochberg",
+    }
+    return list(multipletests(p, method=names.get(correction, correction))[1])
 
 
-@pytest.mark.parametrize("correction", ["none", "bonferroni", "holm", "bh"])
+@pytest.mark.parametrize(
+    "correction",
+    ["none", "bonferroni", "holm", "bh", "sidak", "holm_sidak", "hochberg", "hommel", "by"],
+)
 def test_analyze_corrects_primary_and_secondary_over_variants(store: Path, correction: str) -> None:
     plan = AnalysisPlan(mde=0.02, segments=("platform",), correction=correction)  # type: ignore[arg-type]
     a = analyze(_spec(plan), DuckDBEngine(store), daily=False)

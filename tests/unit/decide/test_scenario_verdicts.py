@@ -296,13 +296,13 @@ def test_three_models_ships_hybrid_with_collaborative_runner_up() -> None:
 @pytest.mark.slow
 def test_recommender_names_the_guardrails_uncertainty() -> None:
     # Sessions' true −2% sits on the guardrail's −2% margin: the light is yellow in
-    # most draws, so the verdict extends and says why (seed 10 is such a draw).
-    data = generate("recommender", 100_000, seed=10)
+    # most draws, so the verdict extends and says why (the demo's default draw is one).
+    data = generate("recommender", 100_000, seed=0)
     verdict, effects = _verdict(data)
     primary = next(e for e in effects if e.metric == "watch_time")
     assert primary.raw.rel_effect is not None
     assert primary.adjusted is not None
-    assert primary.raw.rel_effect > 0.11  # the unlucky draw inflates the raw lift
+    assert primary.raw.rel_effect > 0.09  # the default draw's chance imbalance inflates it
     lo, hi = primary.adjusted.rel_ci_low, primary.adjusted.rel_ci_high
     assert lo is not None
     assert hi is not None
@@ -317,8 +317,9 @@ def test_recommender_names_the_guardrails_uncertainty() -> None:
 
 @pytest.mark.slow
 def test_recommender_analysis_whole() -> None:
-    """Trust checks see the unlucky draw and the novelty; light users gain more; reports render."""
-    a = _analysis(generate("recommender", 60_000, seed=21))
+    """Trust checks see the default draw's chance imbalance and the novelty; light users gain
+    more; reports render."""
+    a = _analysis(generate("recommender", 100_000, seed=0))
     checks = {t.name: t for t in a.trust}
     assert checks["srm"].status == "pass"
     assert checks["srm_by_activity"].status == "pass"
@@ -326,7 +327,7 @@ def test_recommender_analysis_whole() -> None:
     assert checks["balance"].status == "warn"
     assert "pre_watch_time" in checks["balance"].message
     assert checks["novelty"].status == "warn"
-    seg = {s.segment: s.estimate.rel_effect for s in a.segments}
+    seg = {s.segment: s.estimate.rel_effect for s in a.segments if s.metric == "watch_time"}
     assert seg["light"] is not None
     assert seg["light"] > seg["medium"]
     (het,) = a.heterogeneity

@@ -113,7 +113,7 @@ def test_several_mistakes_give_one_line_each() -> None:
         ({"key": "bad key!"}, "key"),
         ({"analysis": {"alpha": 1.5}}, "alpha"),
         ({"analysis": {"method": "magic"}}, "method"),
-        ({"analysis": {"correction": "sidak"}}, "correction"),
+        ({"analysis": {"correction": "sidakk"}}, "correction"),
         ({"analysis": {"bayesian": {"prior": {"kind": "normal"}}}}, "normal prior needs sd"),
         ({"guardrails": [{"metric": "latency", "margin": 1, "relative_margin": 1}]}, "margin"),
         ({"targeting": {"attribute": "x"}}, "a rule needs an operator"),

@@ -243,7 +243,9 @@ def experiments(draw: st.DrawFn) -> dict[str, Any]:
         "analysis": {
             "method": draw(st.sampled_from(["frequentist", "bayesian", "sequential"])),
             "alpha": draw(st.floats(0.001, 0.2)),
-            "correction": draw(st.sampled_from(["none", "bonferroni", "holm", "bh"])),
+            "correction": draw(
+                st.sampled_from(["none", "bonferroni", "holm", "bh", "sidak", "hommel", "by"])
+            ),
             "segments": draw(st.lists(_keys, max_size=2)),
         },
     }
@@ -400,7 +402,8 @@ _G = "  - {name: g, event: e}\n"
         ),
         (
             _BASE.replace(_G, "  - {name: g}\n"),
-            "7: metrics[1]: a metric needs an event (or a numerator and denominator)",
+            "7: metrics[1]: a metric needs an event (or a numerator and denominator, "
+            "or a column of a per-unit table)",
         ),
         (
             _BASE.replace(

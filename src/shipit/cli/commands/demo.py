@@ -72,3 +72,7 @@ def register(app: typer.Typer) -> None:
         json_file.write_text(to_json(result.analysis), encoding="utf-8")
         err.print(result.design)
         err.print(f"report: {html}\nJSON: {json_file}\nstore: {result.store}")
+        err.print(
+            f"registry: {result.registry} (the analysis is saved there: "
+            f"shipit serve --database-url sqlite:///{result.registry} --store {result.store})"
+        )

@@ -31,11 +31,29 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option("--store", help="Store path or URL (default .shipit/store.duckdb)."),
         ] = None,
+        null_values: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--null-values",
+                help="CSV texts read as missing besides an empty field, comma-separated or "
+                "repeated (e.g. --null-values NA,null). By default NA, null and NaN are text.",
+            ),
+        ] = None,
+        delimiter: Annotated[
+            str | None,
+            typer.Option(
+                "--delimiter",
+                help="CSV delimiter (default: detected from the header among , ; tab |).",
+            ),
+        ] = None,
     ) -> None:
         """Append a file to the store: all rows or none, and never the same event twice."""
         from shipit.store.engine import connect
         from shipit.store.loaders import load
 
+        nulls = [v for given in null_values or [] for v in given.split(",")]
+        if delimiter in ("\\t", "tab"):
+            delimiter = "\t"
         engine = connect(store)
         err = Console(stderr=True)
         size = file.stat().st_size if file.is_file() else 0
@@ -57,9 +75,11 @@ def register(app: typer.Typer) -> None:
                         table.value,
                         file,
                         progress=lambda done, total: bar.update(task, completed=done, total=total),
+                        null_values=nulls,
+                        delimiter=delimiter,
                     )
             else:
-                n = load(engine, table.value, file)
+                n = load(engine, table.value, file, null_values=nulls, delimiter=delimiter)
         finally:
             engine.close()
         typer.echo(f"loaded {n} new rows into {table.value}")

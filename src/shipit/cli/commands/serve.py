@@ -23,6 +23,11 @@ def register(app: typer.Typer) -> None:
             None, help="Event store: DuckDB file or engine URL [SHIPIT_STORE]."
         ),
         log_level: str = typer.Option("info", help="uvicorn log level."),
+        monitor: bool | None = typer.Option(
+            None,
+            "--monitor/--no-monitor",
+            help="Run the monitor (scheduled analyses, alerts) in the background [SHIPIT_MONITOR].",
+        ),
     ) -> None:
         """Serve the API and the dashboard (settings from SHIPIT_* variables and options)."""
         try:
@@ -40,6 +45,7 @@ def register(app: typer.Typer) -> None:
             "port": port,
             "database_url": database_url,
             "store": store,
+            "monitor": monitor,
         }
         settings = ServerSettings(**{k: v for k, v in given.items() if v is not None})
         uvicorn.run(

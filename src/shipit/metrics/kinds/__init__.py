@@ -17,6 +17,7 @@ from shipit.metrics.kinds.mean import MEAN
 from shipit.metrics.kinds.moment import MomentKind
 from shipit.metrics.kinds.proportion import PROPORTION
 from shipit.metrics.kinds.quantile import QUANTILE
+from shipit.metrics.kinds.rank import RANK
 from shipit.metrics.kinds.ratio import RATIO
 
 __all__ = [
@@ -36,3 +37,4 @@ register(MEAN)
 register(RATIO)
 register(QUANTILE)
 register(FUNNEL)
+register(RANK)

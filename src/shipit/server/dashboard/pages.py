@@ -1,4 +1,4 @@
-"""Dashboard pages: experiments list, experiment detail, power planner.
+"""Dashboard pages: experiments list, experiment detail, power planner, portfolio.
 
 The pages only read: the registry's records and audit log, the latest saved analysis
 (its sections from ``shipit.report.sections`` through the report's own sections partial,
@@ -227,5 +227,14 @@ def mount_dashboard(app: FastAPI, settings: ServerSettings) -> None:
                 error = str(exc)
         context = {"form": form, "result": result, "error": error, "page": "planner"}
         return templates.TemplateResponse(request, "planner.html.j2", context)
+
+    @router.get("/portfolio", response_class=HTMLResponse)
+    def portfolio_page(request: Request, services: ServicesDep) -> Any:
+        if (refused := _guard(request)) is not None:
+            return refused
+        from shipit.operate.portfolio import portfolio
+
+        context = {"p": portfolio(services.registry), "page": "portfolio"}
+        return templates.TemplateResponse(request, "portfolio.html.j2", context)
 
     app.include_router(router)

@@ -3,7 +3,9 @@ or fetch the latest run, as the stable JSON of ``shipit.result.schema``."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from contextlib import nullcontext
 from typing import Any
 
 from fastapi import APIRouter, status
@@ -50,20 +52,26 @@ def check_columns(engine: Any, experiment: Experiment) -> None:
 
 
 def run_analysis(services: Any, key: str, *, actor: str) -> str:
-    """Analyse ``key`` now, save the run in the registry and return its JSON."""
+    """Analyse ``key`` now, save the run in the registry and return its JSON.
+
+    Every batch acknowledged before the call is drained into the store first; the analysis
+    then reads its own snapshot (DuckDB: a separate cursor, no lock), so ingestion and the
+    health probes go on while it runs."""
     try:
         from shipit.analysis import analyze_registered
         from shipit.result.schema import to_json
     except ImportError as exc:
         raise UnavailableError("the analysis pipeline is not available in this build") from exc
     record = services.registry.get(key)  # NotFoundError before any work
-    with services.store_lock:
-        check_columns(services.engine, record.experiment)
+    services.ingest.flush()
+    engine, shared = services.reader()
+    with services.store_lock if shared else nullcontext():
+        check_columns(engine, record.experiment)
         try:
-            analysis = analyze_registered(key, services.engine, services.registry)
+            analysis = analyze_registered(key, engine, services.registry)
         except EngineError as exc:
             for table in ("exposures", "events"):
-                if services.engine.columns(table) is None:
+                if engine.columns(table) is None:
                     raise DataError(
                         f"{key}: no {table} are stored yet; send {table} before analysing"
                     ) from exc
@@ -79,10 +87,15 @@ def run_analysis(services: Any, key: str, *, actor: str) -> str:
     response_model=dict[str, Any],
     responses={501: {"model": ErrorPublic, "description": "No analysis pipeline in this build"}},
 )
-def create_analysis(key: str, services: ServicesDep, api_key: AdminKey) -> Any:
-    """Run the analysis of an experiment now and keep it as the latest."""
+async def create_analysis(key: str, services: ServicesDep, api_key: AdminKey) -> Any:
+    """Run the analysis of an experiment now and keep it as the latest (in the analysis
+    worker: the event loop and the request threads stay free while it runs)."""
     actor = actor_of(api_key)
-    return json.loads(run_analysis(services, key, actor=actor))
+    loop = asyncio.get_running_loop()
+    body = await loop.run_in_executor(
+        services.analysis_pool, lambda: run_analysis(services, key, actor=actor)
+    )
+    return json.loads(body)
 
 
 @router.get("/{key}/analyses/latest", response_model=dict[str, Any])

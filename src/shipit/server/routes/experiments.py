@@ -5,10 +5,11 @@ Every change goes through the registry, which enforces the lifecycle and phase r
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Depends, Query, Request, status
 
 from shipit.errors import ConflictError, InputError, NotFoundError, ShipitError, SpecError
 from shipit.registry import ExperimentRecord, SqlAlchemyRepository, Status
@@ -29,7 +30,27 @@ from shipit.spec.limits import check_raw, check_storable
 
 __all__ = ["actor_of", "router", "to_public"]
 
-router = APIRouter(prefix="/v1/experiments", tags=["experiments"], responses=ERRORS)
+
+def _forget_changed(request: Request) -> Iterator[None]:
+    """After (and before) a change to an experiment, drop its compiled assigner from this
+    process's cache, so assignment follows the change at once here (other replicas and
+    workers within ``cache_seconds``)."""
+    key = request.path_params.get("key")
+    services = request.app.state.services
+    changes = request.method not in {"GET", "HEAD", "OPTIONS"}
+    if changes and key and services is not None:
+        services.forget_experiment(key)
+    yield
+    if changes and key and services is not None:
+        services.forget_experiment(key)
+
+
+router = APIRouter(
+    prefix="/v1/experiments",
+    tags=["experiments"],
+    responses=ERRORS,
+    dependencies=[Depends(_forget_changed)],
+)
 
 
 def actor_of(key: ApiKey) -> str:
@@ -176,7 +197,8 @@ def decide_experiment(
     key: str, body: DecideRequest, registry: RegistryDep, api_key: AdminKey
 ) -> Any:
     """Record the decision (stopped → decided)."""
-    return to_public(registry.decide(key, body.decision, actor_of(api_key)), registry)
+    record = registry.decide(key, body.decision, actor_of(api_key), reason=body.reason)
+    return to_public(record, registry)
 
 
 @router.post("/{key}/archive", response_model=ExperimentPublic)

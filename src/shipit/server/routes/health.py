@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any
 
 from fastapi import APIRouter, Depends, Response
@@ -18,7 +19,7 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
-def healthz() -> dict[str, str]:
+async def healthz() -> dict[str, str]:
     """The process is up."""
     return {"status": "ok"}
 
@@ -33,8 +34,9 @@ def readyz(services: ServicesDep) -> Any:
     except Exception as exc:
         checks["registry"] = f"unavailable: {type(exc).__name__}"
     try:
-        with services.store_lock:
-            services.engine.query("SELECT 1 AS ok")
+        probe, shared = services.probe()
+        with services.store_lock if shared else nullcontext():
+            probe.query("SELECT 1 AS ok")
         checks["store"] = "ok"
     except Exception as exc:
         checks["store"] = f"unavailable: {type(exc).__name__}"

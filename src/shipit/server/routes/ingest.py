@@ -1,8 +1,10 @@
 """``POST /v1/events`` and ``POST /v1/exposures``: batches stored by ``shipit.store``.
 
-A batch is validated row by row (a bad row is named by index and field, and nothing is
-stored), then appended in one transaction; the reply is sent only after the commit, and a
-retried batch is stored once (events by ``event_id``, exposures by their full identity).
+A batch is validated (a bad row is named by index and field, and nothing is stored), then
+made durable by the ingestion path (``shipit.store.ingest``: by default an fsync'd log that
+a background drainer moves into the store in bulk); the reply is sent only after that
+commit, and a retried batch is stored once (events by ``event_id``, exposures by their full
+identity). ``POST /v1/ingest/flush`` drains the log now; ``GET /v1/ingest`` shows the lag.
 """
 
 from __future__ import annotations
@@ -14,9 +16,8 @@ from fastapi import APIRouter
 
 from shipit.errors import InputError, NotFoundError
 from shipit.registry.keys import ApiKey
-from shipit.server.deps import EngineDep, SdkKey, ServicesDep, SettingsDep
+from shipit.server.deps import EngineDep, ReadKey, SdkKey, ServicesDep, SettingsDep
 from shipit.server.schemas import ERRORS, EventsBatch, ExposuresBatch, IngestResult
-from shipit.store.loaders import load
 
 __all__ = ["router"]
 
@@ -34,12 +35,12 @@ def to_table(rows: list[dict[str, Any]], fixed: list[str], what: str) -> pa.Tabl
 
 
 def store_rows(services: Any, engine: Any, table: str, data: pa.Table) -> int:
-    """Validate and append ``data`` to a store table (one writer at a time); rows stored."""
-    with services.store_lock:
-        stored = load(engine, table, data)
+    """Validate ``data`` and hand it to the ingestion path (durable when this returns);
+    the rows accepted as new."""
+    accepted = services.ingest.append(table, data)
     services.telemetry.ingested.labels(table).inc(data.num_rows)
-    services.telemetry.stored.labels(table).inc(stored)
-    return int(stored)
+    services.telemetry.stored.labels(table).inc(accepted.stored)
+    return int(accepted.stored)
 
 
 def check_registered(services: Any, key: ApiKey, experiments: list[str]) -> None:
@@ -120,3 +121,16 @@ def ingest_exposures(
     stored = store_rows(services, engine, "exposures", data)
     n = len(rows)
     return IngestResult(received=n, stored=stored, duplicates=n - stored)
+
+
+@router.get("/ingest", response_model=dict[str, Any])
+def ingest_status(services: ServicesDep, key: ReadKey) -> Any:
+    """The ingestion lag: batches and rows acknowledged but not yet in the store."""
+    return services.ingest.pending()
+
+
+@router.post("/ingest/flush", response_model=dict[str, Any])
+def ingest_flush(services: ServicesDep, key: SdkKey) -> Any:
+    """Drain every batch acknowledged so far into the store (reads then see them)."""
+    services.ingest.flush()
+    return services.ingest.pending()

@@ -253,7 +253,7 @@ BAD = [
     ),
     (["metrics", 0, "variants", "control", "sum"], "500", "field 'sum' must be a finite number"),
     (["metrics", 0, "name"], _DELETE, "metrics[0]: field 'name' is missing"),
-    (["correction"], "sidak", "field 'correction' is 'sidak'"),
+    (["correction"], "sidakk", "field 'correction' is 'sidakk'"),
     (["alternative"], "both", "field 'alternative' is 'both'"),
     (["alpha"], 1.5, "field 'alpha' must lie in (0, 1)"),
     (["srm", "weights", "control"], 0, "srm: needs at least two variants, each with a weight > 0"),

@@ -1,0 +1,56 @@
+"""The monitor in the background of ``shipit serve`` (setting ``SHIPIT_MONITOR=true``).
+
+A thread runs :class:`shipit.operate.Monitor` every ``monitor_interval_seconds`` over the
+app's registry and store while the app runs. Replicas may all run it: the registry's lease
+lets one of them work at a time, so each due analysis runs once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from shipit.server.settings import ServerSettings
+
+__all__ = ["install_monitor"]
+
+
+def install_monitor(app: FastAPI, settings: ServerSettings) -> None:
+    """Wrap the app's lifespan so that the monitor thread runs while the app does."""
+    if not settings.monitor:
+        return
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(application: Any) -> AsyncIterator[Any]:
+        async with inner(application) as state:
+            from shipit.operate.monitor import Monitor
+
+            services = application.state.services
+            base = settings.dashboard_url or f"http://{settings.host}:{settings.port}"
+            monitor = Monitor(
+                services.registry,
+                lambda: services.engine,
+                dashboard_url=base,
+                close_store=False,  # the app's store: the app closes it
+                store_lock=getattr(services, "store_lock", None),
+            )
+            stop = threading.Event()
+            thread = threading.Thread(
+                target=monitor.run_forever,
+                args=(stop, settings.monitor_interval_seconds),
+                name="shipit-monitor",
+                daemon=True,
+            )
+            thread.start()
+            try:
+                yield state
+            finally:
+                stop.set()
+                thread.join(timeout=30)
+
+    app.router.lifespan_context = lifespan

@@ -1,0 +1,508 @@
+"""Ingestion whose cost does not grow with the store: a write-ahead log drained in bulk.
+
+``IngestLog.append`` validates a batch, removes the rows whose key was already accepted
+(a B-tree lookup per key in the log, never a scan of the store), writes the batch as Arrow
+IPC into a SQLite database in WAL mode and commits (``synchronous=FULL``: fsync'd) before
+it returns, so an acknowledged batch survives ``kill -9``. ``Drainer`` writes the logged
+batches into the DuckDB store in large transactions, each recording the last log sequence
+number it holds in the same transaction (table ``__shipit_ingest``): after a crash the
+drain resumes from there, so every acknowledged row is stored exactly once.
+
+Reads see drained rows only; ``Drainer.flush()`` drains everything acknowledged so far
+(analyses call it first), and ``IngestLog.pending()`` tells the lag.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow as pa
+
+from shipit.errors import InputError
+from shipit.store.sql import identifier
+from shipit.store.tables import TABLES, TableSchema
+
+__all__ = [
+    "DEFAULT_MAX_PROPERTIES",
+    "Accepted",
+    "DirectIngest",
+    "Drainer",
+    "IngestLog",
+    "WalIngest",
+    "check_properties",
+    "log_path_for",
+]
+
+# Extra (property / attribute) columns a table may grow to through ingestion.
+DEFAULT_MAX_PROPERTIES = 64
+OFFSETS = "__shipit_ingest"
+_KEY_SEP = "\x1f"
+
+
+def log_path_for(store: str) -> Path:
+    """Where the log of a DuckDB store file lives: beside it."""
+    return Path(f"{store}.ingest.sqlite")
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """What ``IngestLog.append`` did with a batch."""
+
+    received: int
+    stored: int
+    seq: int | None  # log sequence number of the batch (None: nothing new to log)
+
+    @property
+    def duplicates(self) -> int:
+        """Rows whose key was already accepted (or repeated inside the batch)."""
+        return self.received - self.stored
+
+
+def _to_ipc(batch: pa.RecordBatch) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, batch.schema) as writer:
+        writer.write_batch(batch)
+    return bytes(sink.getvalue().to_pybytes())
+
+
+def _from_ipc(body: bytes) -> pa.Table:
+    return pa.ipc.open_stream(pa.py_buffer(body)).read_all()
+
+
+class IngestLog:
+    """The durable log of acknowledged batches, with the keys already accepted.
+
+    One writer at a time (a lock); SQLite in WAL mode lets the drainer read concurrently.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        stored_columns: Callable[[str], dict[str, str] | None] | None = None,
+        max_properties: int = DEFAULT_MAX_PROPERTIES,
+        synchronous: str = "FULL",
+    ) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.max_properties = max_properties
+        self.lock = threading.Lock()
+        self.con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.con.execute("PRAGMA journal_mode=WAL")
+        self.con.execute(f"PRAGMA synchronous={synchronous}")
+        self.con.execute("PRAGMA cache_size=-131072")  # 128 MB of key pages
+        self.con.executescript(
+            """
+            CREATE TABLE IF NOT EXISTS batches (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT, tbl TEXT NOT NULL, rows INTEGER NOT NULL,
+                at REAL NOT NULL, body BLOB NOT NULL);
+            CREATE TABLE IF NOT EXISTS keys (
+                tbl TEXT NOT NULL, k TEXT NOT NULL, PRIMARY KEY (tbl, k)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS columns (
+                tbl TEXT NOT NULL, name TEXT NOT NULL, type TEXT NOT NULL,
+                PRIMARY KEY (tbl, name)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID;
+            """
+        )
+        self._checkers: dict[str, Any] = {}
+        self._types: dict[str, dict[str, str]] = {}
+        for name in TABLES:
+            have = (stored_columns(name) if stored_columns else None) or {}
+            self._types[name] = dict(have)
+        for tbl, name, sql_type in self.con.execute("SELECT tbl, name, type FROM columns"):
+            self._types.setdefault(tbl, {}).setdefault(name, sql_type)
+        self.wakeup = threading.Condition()
+
+    # -- accepting -----------------------------------------------------------------------
+
+    def _checker(self, schema: TableSchema) -> Any:
+        from shipit.store.loaders import _Checker
+
+        checker = self._checkers.get(schema.name)
+        if checker is None:
+            checker = self._checkers[schema.name] = _Checker(schema, self._types[schema.name])
+        return checker
+
+    def _check_properties(self, schema: TableSchema, names: list[str]) -> None:
+        """A new extra column beyond the bound is refused (422 naming it)."""
+        check_properties(schema, self._types[schema.name], names, self.max_properties)
+
+    def _keys(self, schema: TableSchema, batch: pa.RecordBatch) -> list[str | None]:
+        assert schema.key is not None
+        cols = [batch.column(batch.schema.get_field_index(k)).to_pylist() for k in schema.key]
+        if len(cols) == 1:
+            return [None if v is None else str(v) for v in cols[0]]
+        return [
+            None if any(v is None for v in row) else _KEY_SEP.join(map(str, row))
+            for row in zip(*cols, strict=True)
+        ]
+
+    def append(self, table: str, data: pa.Table) -> Accepted:
+        """Validate ``data`` (DataError naming the row), drop already-accepted keys and log
+        the rest durably; return once committed."""
+        schema = TABLES[table]
+        with self.lock:
+            self._check_properties(schema, data.schema.names)
+            checker = self._checker(schema)
+            checker.offset = 0
+            before = dict(checker.types)
+            try:
+                batches = [checker.check(b, table) for b in data.to_batches()]
+            except BaseException:
+                checker.types.clear()
+                checker.types.update(before)
+                raise
+            batch = (
+                pa.Table.from_batches(batches).combine_chunks().to_batches()[0]
+                if len(batches) > 1
+                else batches[0]
+            )
+            con = self.con
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                if schema.key is not None:
+                    keys = self._keys(schema, batch)
+                    given = [k for k in keys if k is not None]
+                    new: set[str] = set()
+                    if given:
+                        new = {
+                            r[0]
+                            for r in con.execute(
+                                "INSERT OR IGNORE INTO keys (tbl, k) "
+                                "SELECT ?, value FROM json_each(?) RETURNING k",
+                                (table, orjson.dumps(given).decode()),
+                            )
+                        }
+                    if len(new) < len(given):
+                        seen: set[str] = set()
+                        mask = []
+                        for k in keys:
+                            keep = k is None or (k in new and k not in seen)
+                            if k is not None:
+                                seen.add(k)
+                            mask.append(keep)
+                        batch = batch.filter(pa.array(mask, pa.bool_()))
+                seq = None
+                if batch.num_rows:
+                    for name in batch.schema.names:
+                        if name not in self._types[table]:
+                            sql_type = checker.types[name]
+                            con.execute(
+                                "INSERT OR IGNORE INTO columns VALUES (?, ?, ?)",
+                                (table, name, sql_type),
+                            )
+                    cur = con.execute(
+                        "INSERT INTO batches (tbl, rows, at, body) VALUES (?, ?, ?, ?)",
+                        (table, batch.num_rows, time.time(), _to_ipc(batch)),
+                    )
+                    seq = cur.lastrowid
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                checker.types.clear()
+                checker.types.update(before)
+                raise
+            for name in batch.schema.names:
+                self._types[table].setdefault(name, checker.types[name])
+        if seq is not None:
+            with self.wakeup:
+                self.wakeup.notify_all()
+        return Accepted(received=data.num_rows, stored=batch.num_rows, seq=seq)
+
+    # -- reading (the drainer) -----------------------------------------------------------
+
+    def last_seq(self) -> int:
+        """The newest sequence number ever logged (0 when none)."""
+        row = self.con.execute("SELECT seq FROM sqlite_sequence WHERE name = 'batches'")
+        found = row.fetchone()
+        return int(found[0]) if found else 0
+
+    def skip_to(self, seq: int) -> None:
+        """Number the next batch after ``seq`` (a store that drained a lost log)."""
+        with self.lock:
+            if self.last_seq() < seq:
+                self.con.execute("DELETE FROM sqlite_sequence WHERE name = 'batches'")
+                self.con.execute("INSERT INTO sqlite_sequence VALUES ('batches', ?)", (seq,))
+
+    def seeded(self) -> bool:
+        """Whether the keys of rows stored before the log existed were imported."""
+        return self.con.execute("SELECT 1 FROM meta WHERE k = 'seeded'").fetchone() is not None
+
+    def seed(self, table: str, batches: Any) -> None:
+        """Accept the keys of rows already in the store (once, when the log is new)."""
+        schema = TABLES[table]
+        with self.lock:
+            self.con.execute("BEGIN IMMEDIATE")
+            for batch in batches:
+                keys = [k for k in self._keys(schema, batch) if k is not None]
+                self.con.executemany(
+                    "INSERT OR IGNORE INTO keys VALUES (?, ?)", ((table, k) for k in keys)
+                )
+            self.con.execute("COMMIT")
+
+    def mark_seeded(self) -> None:
+        """Record that ``seed`` ran for every table."""
+        with self.lock:
+            self.con.execute("INSERT OR REPLACE INTO meta VALUES ('seeded', '1')")
+
+    def read(self, after: int, max_rows: int) -> list[tuple[int, str, bytes]]:
+        """Logged batches after ``after``, in order, until ``max_rows`` rows (at least one)."""
+        out: list[tuple[int, str, bytes]] = []
+        total = 0
+        cur = self.con.cursor()
+        for seq, tbl, rows, body in cur.execute(
+            "SELECT seq, tbl, rows, body FROM batches WHERE seq > ? ORDER BY seq", (after,)
+        ):
+            out.append((int(seq), str(tbl), bytes(body)))
+            total += int(rows)
+            if total >= max_rows:
+                break
+        cur.close()
+        return out
+
+    def forget(self, through: int) -> None:
+        """Drop logged batches up to ``through`` (they are in the store)."""
+        with self.lock:
+            self.con.execute("BEGIN IMMEDIATE")
+            self.con.execute("DELETE FROM batches WHERE seq <= ?", (through,))
+            self.con.execute("INSERT OR REPLACE INTO meta VALUES ('drained', ?)", (str(through),))
+            self.con.execute("COMMIT")
+
+    def pending(self) -> dict[str, Any]:
+        """The lag: batches and rows logged but not yet forgotten, age of the oldest."""
+        row = self.con.execute("SELECT count(*), coalesce(sum(rows), 0), min(at) FROM batches")
+        n, rows, oldest = row.fetchone()
+        return {
+            "batches": int(n),
+            "rows": int(rows),
+            "oldest_seconds": round(time.time() - oldest, 3) if oldest else 0.0,
+        }
+
+    def close(self) -> None:
+        """Close the log."""
+        self.con.close()
+
+
+class Drainer:
+    """Moves logged batches into a DuckDB store in large transactions (a daemon thread).
+
+    ``lock`` is the store's writer lock; ``interval`` bounds the lag when traffic is low.
+    """
+
+    def __init__(
+        self,
+        log: IngestLog,
+        engine: Any,
+        lock: threading.Lock,
+        *,
+        interval: float = 0.2,
+        max_rows: int = 500_000,
+    ) -> None:
+        self.log = log
+        self.engine = engine
+        self.lock = lock
+        self.interval = interval
+        self.max_rows = max_rows
+        self.drained = self._stored_offset()
+        log.skip_to(self.drained)
+        if not log.seeded():
+            self._seed()
+        self.error: BaseException | None = None
+        self._stop = threading.Event()
+        self._drain_lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="shipit-drainer", daemon=True)
+
+    def _stored_offset(self) -> int:
+        con = self.engine.con
+        with self.lock:
+            con.execute(
+                f"CREATE TABLE IF NOT EXISTS {OFFSETS} (log VARCHAR PRIMARY KEY, seq BIGINT)"
+            )
+            row = con.execute(f"SELECT seq FROM {OFFSETS} WHERE log = 'wal'").fetchall()
+        return int(row[0][0]) if row else 0
+
+    def _seed(self) -> None:
+        """Import the keys of rows stored before the log existed (so retries stay unique)."""
+        for name, schema in TABLES.items():
+            if schema.key is None or schema.replace or self.engine.columns(name) is None:
+                continue
+            cols = ", ".join(identifier(k) for k in schema.key)
+            with self.lock:
+                table = self.engine.con.sql(
+                    f"SELECT {cols} FROM {identifier(name)}"
+                ).to_arrow_table()
+            batches = table.to_batches(max_chunksize=100_000)
+            self.log.seed(name, batches)
+        self.log.mark_seeded()
+
+    def start(self) -> Drainer:
+        """Start draining in the background."""
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                moved = self.drain_once()
+            except Exception as exc:  # kept and retried: the log still holds the rows
+                self.error = exc
+                moved = 0
+            if moved == 0:
+                with self.log.wakeup:
+                    self.log.wakeup.wait(self.interval)
+
+    def drain_once(self) -> int:
+        """Move one chunk of the log into the store; the rows moved."""
+        with self._drain_lock:
+            items = self.log.read(self.drained, self.max_rows)
+            if not items:
+                return 0
+            through = items[-1][0]
+            by_table: dict[str, list[pa.Table]] = {}
+            for _, tbl, body in items:
+                by_table.setdefault(tbl, []).append(_from_ipc(body))
+            moved = 0
+            con = self.engine.con
+            with self.lock:
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    for tbl, tables in sorted(by_table.items()):
+                        data = pa.concat_tables(tables, promote_options="permissive")
+                        # Keys were made unique when accepted: a plain append.
+                        schema = replace(TABLES[tbl], key=None)
+                        self.engine._ensure(schema, tbl, data.schema)
+                        con.register("__shipit_drain", data)
+                        try:
+                            con.execute(
+                                f"INSERT INTO {identifier(tbl)} BY NAME FROM __shipit_drain"
+                            )
+                        finally:
+                            con.unregister("__shipit_drain")
+                        moved += data.num_rows
+                    con.execute(f"INSERT OR REPLACE INTO {OFFSETS} VALUES ('wal', ?)", [through])
+                    con.execute("COMMIT")
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+            self.drained = through
+            self.error = None
+        self.log.forget(through)
+        return moved
+
+    def flush(self, timeout: float = 60.0) -> int:
+        """Drain everything acknowledged before the call; the sequence number reached."""
+        target = self.log.last_seq()
+        deadline = time.monotonic() + timeout
+        while self.drained < target:
+            if self.drain_once() == 0 and self.drained < target:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the ingest log did not drain to {target}")
+                time.sleep(0.01)
+        return self.drained
+
+    def stop(self) -> None:
+        """Stop the thread and drain what is left (a clean shutdown leaves the log empty)."""
+        self._stop.set()
+        with self.log.wakeup:
+            self.log.wakeup.notify_all()
+        if self._thread.is_alive():
+            self._thread.join(30)
+        self.flush()
+
+
+def check_properties(
+    schema: TableSchema, have: dict[str, str] | None, names: list[str], limit: int
+) -> None:
+    """Refuse a batch whose new extra columns would pass ``limit`` (InputError naming one)."""
+    extras = {n for n in (have or {}) if n not in schema.names}
+    new = [n for n in names if n not in schema.names and n not in extras]
+    room = limit - len(extras)
+    if len(new) > room:
+        what = "property" if schema.name == "events" else "attribute"
+        raise InputError(
+            f"{schema.name}: new {what} {new[max(room, 0)]!r} would make "
+            f"{len(extras) + len(new)} {what} columns; the limit is {limit} "
+            f"(SHIPIT_MAX_PROPERTY_COLUMNS); reuse an existing {what} or raise the limit"
+        )
+
+
+class DirectIngest:
+    """Batches written into the store before the reply (``:memory:`` and non-DuckDB stores)."""
+
+    def __init__(self, engine: Any, lock: threading.Lock, max_properties: int) -> None:
+        self.engine = engine
+        self.lock = lock
+        self.max_properties = max_properties
+
+    def append(self, table: str, data: pa.Table) -> Accepted:
+        """Validate and store ``data`` now (idempotent by the table's key)."""
+        from shipit.store.loaders import load
+
+        with self.lock:
+            have = self.engine.columns(table)
+            check_properties(TABLES[table], have, data.schema.names, self.max_properties)
+            stored = int(load(self.engine, table, data))
+        return Accepted(received=data.num_rows, stored=stored, seq=None)
+
+    def flush(self) -> int:
+        """Nothing to drain."""
+        return 0
+
+    def pending(self) -> dict[str, Any]:
+        """Nothing is ever pending."""
+        return {"mode": "direct", "batches": 0, "rows": 0, "oldest_seconds": 0.0}
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class WalIngest:
+    """The embedded default: ``IngestLog`` + ``Drainer`` on a DuckDB store file."""
+
+    def __init__(
+        self,
+        engine: Any,
+        lock: threading.Lock,
+        *,
+        max_properties: int,
+        synchronous: str = "FULL",
+        interval: float = 0.2,
+    ) -> None:
+        def stored(name: str) -> dict[str, str] | None:
+            with lock:
+                return engine.columns(name)  # type: ignore[no-any-return]
+
+        self.log = IngestLog(
+            log_path_for(engine.path),
+            stored_columns=stored,
+            max_properties=max_properties,
+            synchronous=synchronous,
+        )
+        self.drainer = Drainer(self.log, engine, lock, interval=interval).start()
+
+    def append(self, table: str, data: pa.Table) -> Accepted:
+        """Log ``data`` durably; it reaches the store within the drain lag."""
+        return self.log.append(table, data)
+
+    def flush(self) -> int:
+        """Drain everything acknowledged so far."""
+        return self.drainer.flush()
+
+    def pending(self) -> dict[str, Any]:
+        """The drain lag, and the last drain error if any."""
+        out = {"mode": "wal", **self.log.pending(), "drained_seq": self.drainer.drained}
+        if self.drainer.error is not None:
+            out["error"] = f"{type(self.drainer.error).__name__}: {self.drainer.error}"
+        return out
+
+    def close(self) -> None:
+        """Drain what is left and close the log."""
+        self.drainer.stop()
+        self.log.close()
