@@ -195,7 +195,7 @@ class MetricDef(_Frozen):
 
     @model_validator(mode="after")
     def _language(self) -> MetricDef:
-        problem = _funnel_problem(self) or _capping_problem(self)
+        problem = _funnel_problem(self)
         if problem:
             raise ValueError(problem)
         return self
@@ -312,13 +312,6 @@ def _funnel_problem(m: MetricDef) -> str | None:
         return "a funnel metric takes funnel steps, not event, numerator or quantile"
     if m.is_capped or m.covariates:
         return "a funnel metric is a proportion: no winsorize, cap or covariates"
-    return None
-
-
-def _capping_problem(m: MetricDef) -> str | None:
-    """Capping that cannot apply: a 0/1 value per unit has nothing to cap."""
-    if m.aggregation == "any" and m.is_capped and m.numerator is None:
-        return "an aggregation: any metric is 0 or 1 per unit: capping does not apply"
     return None
 
 

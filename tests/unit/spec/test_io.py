@@ -403,7 +403,7 @@ _G = "  - {name: g, event: e}\n"
         (
             _BASE.replace(_G, "  - {name: g}\n"),
             "7: metrics[1]: a metric needs an event (or a numerator and denominator, "
-            "or a column of a per-unit table)",
+            "a funnel, or a column of a per-unit table)",
         ),
         (
             _BASE.replace(
