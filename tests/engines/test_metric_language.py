@@ -330,7 +330,6 @@ def test_injection_attempts_are_values(engine: DuckDBEngine, data: Dataset) -> N
         ({"winsorize": 0.3}, "greater than 0.5"),
         ({"cap": {"min": 5, "max": 1}}, "must not exceed"),
         ({"cap": {}}, "min, max or both"),
-        ({"aggregation": "any", "cap": {"max": 1}}, "capping does not apply"),
         ({"aggregation": "median"}, "aggregation"),
     ],
 )
@@ -343,3 +342,37 @@ def test_plain_winsorize_keeps_its_meaning() -> None:
     m = MetricDef(name="m", event="view", winsorize=0.99)
     assert (m.winsorize_lower, m.winsorize_upper) == (None, 0.99)
     assert m.model_dump(exclude_defaults=True)["winsorize"] == 0.99
+
+
+def test_quantile_of_filtered_events_matches_numpy(engine: DuckDBEngine, data: Dataset) -> None:
+    """A quantile metric's observations pass its filters too."""
+    from .test_funnel import exposed_units
+
+    m = MetricDef(
+        name="p90_fr",
+        event="purchase",
+        quantile=0.9,
+        where=[F(property="country", op="in", value=["fr", "de"])],
+    )
+    got = compute_moments(engine, "checkout", 1, VARIANTS, [m], phase_start=PHASE_START)
+    units = exposed_units(data, PHASE_START)
+    ev = data.events[
+        (data.events["event"] == "purchase") & data.events["country"].isin(["fr", "de"])
+    ]
+    ev = ev.merge(units[["unit_id", "first_ts", "variant"]], on="unit_id")
+    ev = ev[(ev["timestamp"] >= ev["first_ts"]) & ev["value"].notna()]
+    summary = got["p90_fr"]
+    for i, v in enumerate(VARIANTS):
+        want = np.quantile(ev[ev["variant"] == v]["value"], 0.9)
+        assert summary.estimate[i] == pytest.approx(want, abs=1e-9)  # type: ignore[attr-defined]
+
+
+def test_yaml_errors_name_the_field(tmp_path: Any) -> None:
+    from shipit.spec.io import load_metrics
+
+    path = tmp_path / "metrics.yaml"
+    path.write_text(
+        "- name: fr\n  event: purchase\n  where:\n    - {property: country, op: like, value: fr}\n"
+    )
+    with pytest.raises(SpecError, match=r"metrics.yaml.*where.*op"):
+        load_metrics(path)

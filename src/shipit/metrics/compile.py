@@ -7,8 +7,9 @@ The query, readable top to bottom (one function below per CTE):
 3. ``exposed``: units with exactly one variant (intent to treat: all of them count);
 4. ``unit_values``: one pass over the events, per unit one column per metric value and
    covariate, each within its window relative to the unit's first exposure (0 if none);
-5. ``caps`` / ``winsorized``: pooled quantile caps (same for all variants; by day, the
-   whole period's caps, given as values, so that every day is capped alike);
+5. ``caps`` / ``winsorized``: pooled quantile caps, upper and lower (same for all
+   variants, of the values after any absolute ``cap``; by day, the whole period's caps,
+   given as values, so that every day is capped alike);
 6. ``moments``: n, Σz and Σzzᵀ per (variant[, segment][, day]) for every metric at once;
 7. a last join adds the exposure sanity counts.
 

@@ -67,10 +67,10 @@ def _uses_of(
 def field_uses(metric: MetricDef) -> list[FieldUse]:
     """Every event, events column and units column ``metric`` reads, field by field."""
     out: list[FieldUse] = []
-    if metric.funnel is not None:
+    if metric.funnel is not None:  # every step is an event; only rows are counted
         out += [
-            FieldUse(metric.name, f"funnel[{i}]", step, None, False)
-            for i, step in enumerate(metric.funnel)
+            FieldUse(metric.name, f"funnel[{j}]", step, None, False)
+            for j, step in enumerate(metric.funnel)
         ]
     elif metric.numerator is not None and metric.denominator is not None:
         out += _uses_of(metric.name, "numerator.", metric.numerator)

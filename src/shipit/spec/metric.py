@@ -2,15 +2,17 @@
 
 A team defines "revenue" once; experiments reference it by name. The metric's kind follows
 from its aggregation: ``any`` gives a proportion, a ``ratio`` divides two per-unit
-aggregations, ``quantile`` asks for a quantile of the values, everything else is a mean of
-per-unit values.
+aggregations, ``quantile`` asks for a quantile of the values, ``funnel`` for the share of
+units doing its steps in order, everything else is a mean of per-unit values. ``where``
+filters the events on their properties; ``winsorize`` and ``cap`` cap per-unit values
+(docs/metrics.md).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 __all__ = ["Aggregate", "Cap", "Covariate", "Filter", "MetricDef", "Window", "Winsorize"]
 
@@ -98,6 +100,17 @@ class Winsorize(_Frozen):
         return self
 
 
+def _winsorize_form(value: object) -> str:
+    return "tails" if isinstance(value, dict | Winsorize) else "upper"
+
+
+# One form validated at a time, so that an error speaks of the form that was given.
+WinsorizeSpec = Annotated[
+    Annotated[float, Field(gt=0.5, lt=1.0), Tag("upper")] | Annotated[Winsorize, Tag("tails")],
+    Discriminator(_winsorize_form),
+]
+
+
 class Cap(_Frozen):
     """Absolute caps of the per-unit values: ``{max: 1000}``, ``{min: 0}`` or both."""
 
@@ -168,7 +181,7 @@ class MetricDef(_Frozen):
     column: str | None = Field(default=None, min_length=1)
     window: Window = Window()
     # ``winsorize: 0.99`` (the upper pooled quantile cap) or ``{lower: 0.01, upper: 0.99}``.
-    winsorize: Annotated[float, Field(gt=0.5, lt=1.0)] | Winsorize | None = None
+    winsorize: WinsorizeSpec | None = None
     covariates: tuple[Covariate, ...] = ()
     higher_is_better: bool = True
     # A quantile metric (0 < q < 1) of every event's value, or of the per-unit values.
@@ -182,7 +195,7 @@ class MetricDef(_Frozen):
 
     @model_validator(mode="after")
     def _language(self) -> MetricDef:
-        problem = _funnel_problem(self) or _capping_problem(self)
+        problem = _funnel_problem(self)
         if problem:
             raise ValueError(problem)
         return self
@@ -299,13 +312,6 @@ def _funnel_problem(m: MetricDef) -> str | None:
         return "a funnel metric takes funnel steps, not event, numerator or quantile"
     if m.is_capped or m.covariates:
         return "a funnel metric is a proportion: no winsorize, cap or covariates"
-    return None
-
-
-def _capping_problem(m: MetricDef) -> str | None:
-    """Capping that cannot apply: both tails must leave a range."""
-    if m.aggregation == "any" and m.is_capped and m.numerator is None:
-        return "an aggregation: any metric is 0 or 1 per unit: capping does not apply"
     return None
 
 
