@@ -24,6 +24,7 @@ from shipit.metrics.preflight import (
     is_numeric,
     variant_exposures,
 )
+from shipit.metrics.request import ENTRY_WEEK
 from shipit.result.model import TrustCheck
 from shipit.spec.metric import MetricDef
 from shipit.store.engine import Engine
@@ -150,6 +151,8 @@ def _check_segments(segments: Sequence[str], engine: Engine, t: Mapping[str, str
     units = engine.columns(t["units"]) or {}
     fixed = {"experiment", "phase", "unit_id", "variant", "timestamp"}
     for s in segments:
+        if s == ENTRY_WEEK:  # computed from each unit's first exposure
+            continue
         if s not in exposures and s not in units:
             attrs = [c for c in exposures if c not in fixed] + [c for c in units if c != "unit_id"]
             raise DataError(
