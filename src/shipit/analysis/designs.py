@@ -17,16 +17,25 @@ import numpy as np
 
 from shipit.errors import DataError, InputError
 from shipit.metrics.run import compute_moments
-from shipit.spec.design import ClusterDesign
+from shipit.metrics.summary import GroupKey
+from shipit.spec.design import ClusterDesign, StratifiedDesign
 from shipit.spec.experiment import Experiment
 from shipit.spec.metric import MetricDef
 from shipit.stats.clustered import cluster_totals, compare_clustered
 from shipit.stats.frequentist import compare
 from shipit.stats.moments import Moments
 from shipit.stats.results import ComparisonResult
+from shipit.stats.stratified import StratifiedEffect, compare_stratified
 from shipit.store.engine import Engine
 
-__all__ = ["ClusterAnalysis", "ClusterEffect", "analyze_cluster", "design_metrics"]
+__all__ = [
+    "ClusterAnalysis",
+    "ClusterEffect",
+    "StratifiedResult",
+    "analyze_cluster",
+    "analyze_stratified",
+    "design_metrics",
+]
 
 _CLUSTER_KINDS = ("mean", "proportion", "ratio")
 
@@ -165,3 +174,59 @@ def _pooled(cells: Moments, arms: np.ndarray, variants: Sequence[str]) -> Moment
     for i, v in enumerate(variants):
         matrix[i] = cells.matrix[arms == v].sum(axis=0)
     return Moments(tuple(variants), cells.names, matrix)
+
+
+@dataclass(frozen=True)
+class StratifiedResult:
+    """One metric, one variant: the stratified estimate and the unstratified comparison."""
+
+    metric: str
+    variant: str
+    stratified: StratifiedEffect
+    unstratified: ComparisonResult
+
+
+def analyze_stratified(
+    engine: Engine,
+    experiment: Experiment,
+    *,
+    phase: int | None = None,
+    metrics: Sequence[str] | None = None,
+) -> list[StratifiedResult]:
+    """Stratified effects of a stratified (one ``by`` attribute) experiment from the store:
+    the engine's moments per (variant, stratum), combined with the strata's weights."""
+    design = experiment.design
+    if not isinstance(design, StratifiedDesign):
+        raise InputError(f"experiment {experiment.key!r} does not have a stratified design")
+    if len(design.by) != 1:
+        raise InputError(
+            f"design.by {list(design.by)}: the analysis reads one stratum attribute; store "
+            "their combination as one column and name it"
+        )
+    defs = design_metrics(experiment, metrics)
+    variants = list(experiment.variant_keys)
+    summary = compute_moments(engine, experiment.key, phase, variants, defs, by=design.by[0])
+    strata = summary.segments
+    control = experiment.control_variant
+    out = []
+    for m in defs:
+        cells = summary.moments(m.name)
+        kind = str(m.kind)
+        arms = np.array([g.variant for g in summary.groups], dtype=str)
+
+        def arm_cells(variant: str, cells: Moments = cells, arms: np.ndarray = arms) -> Moments:
+            return cells.take([summary.rows([GroupKey(variant, s)])[0] for s in strata]).rename(
+                strata
+            )
+
+        units = _pooled(cells, arms, variants)
+        c = variants.index(control)
+        for v, variant in enumerate(variants):
+            if variant == control:
+                continue
+            effect = compare_stratified(
+                arm_cells(control), arm_cells(variant), kind, alpha=experiment.analysis.alpha
+            )
+            plain = compare(units.take([c]), units.take([v]), kind, alpha=experiment.analysis.alpha)
+            out.append(StratifiedResult(m.name, variant, effect, plain))
+    return out
