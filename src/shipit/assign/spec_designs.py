@@ -23,7 +23,7 @@ from shipit.spec.design import (
 )
 from shipit.spec.experiment import Experiment
 
-__all__ = ["assign_design", "default_block_size", "switchback_schedule"]
+__all__ = ["assign_design", "assign_online", "default_block_size", "switchback_schedule"]
 
 _MAX_BLOCK = 10_000
 
@@ -117,4 +117,40 @@ def switchback_schedule(
         salt=experiment.hash_salt,
         burn_in=design.burn_in,
         weights=list(experiment.weights),
+    )
+
+
+def assign_online(
+    experiment: Experiment,
+    unit: str,
+    attributes: Mapping[str, Any] | None = None,
+    at: datetime | None = None,
+) -> str:
+    """The variant of one arriving unit under a design that can be served one unit at a
+    time (API, SDK): cluster (by its cluster attribute) and switchback (by region and the
+    time ``at``). Stratified and blocked designs balance a known population, so they are
+    assigned in batch (``assign_design``): InputError."""
+    design = experiment.design
+    attrs = dict(attributes or {})
+    if isinstance(design, ClusterDesign):
+        value = attrs.get(design.by)
+        if value is None:
+            raise InputError(f"unit {unit!r} has no {design.by!r} attribute (its cluster)")
+        return str(assign_design(experiment, [unit], {design.by: [value]})[0])
+    if isinstance(design, SwitchbackDesign):
+        if at is None:
+            raise InputError(f"unit {unit!r}: a switchback design needs the time of the request")
+        region = str(attrs.get(design.by)) if design.by else "all"
+        if design.by and attrs.get(design.by) is None:
+            raise InputError(f"unit {unit!r} has no {design.by!r} attribute (its region)")
+        if design.start is None and experiment.start is None:
+            raise InputError("serving a switchback needs design.start or the experiment's start")
+        schedule = switchback_schedule(experiment, [region], at, at)
+        variant, _ = schedule.lookup([region], [at])
+        if variant[0] is None:
+            raise InputError(f"time {at} is outside the switchback schedule")
+        return str(variant[0])
+    kind = design.kind if design is not None else "none"
+    raise InputError(
+        f"experiment {experiment.key!r} (design {kind}) is assigned in batch: use assign_design"
     )

@@ -12,7 +12,7 @@ import pytest
 
 from shipit.analysis.designs import analyze_cluster
 from shipit.assign.spec_designs import assign_design
-from shipit.errors import DataError
+from shipit.errors import DataError, InputError
 from shipit.spec.design import ClusterDesign
 from shipit.spec.experiment import Experiment
 from shipit.spec.io import loads_experiments
@@ -94,3 +94,16 @@ def test_a_cluster_in_two_variants_is_a_data_error() -> None:
     load(engine, "exposures", broken)
     with pytest.raises(DataError, match="has units in variants"):
         analyze_cluster(engine, exp)
+
+
+def test_online_cluster_assignment_equals_batch() -> None:
+    from shipit.assign.spec_designs import assign_online
+
+    exp = doc_spec()
+    cities = [f"city{k}" for k in range(50)]
+    batch = assign_design(exp, [f"u{k}" for k in range(50)], {"city": cities})
+    online = [assign_online(exp, f"other{k}", {"city": c}) for k, c in enumerate(cities)]
+    assert list(batch) == online
+    assert set(online) == {"control", "treatment"}
+    with pytest.raises(InputError, match="'city'"):
+        assign_online(exp, "u1", {})

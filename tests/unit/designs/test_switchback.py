@@ -80,3 +80,13 @@ def test_switchback_block_analysis_recovers_the_lift() -> None:
         estimates.append(r.rel_effect[0])
     assert covered >= 10
     assert np.mean(estimates) == pytest.approx(LIFT, abs=0.04)
+
+
+def test_online_switchback_equals_the_batch_schedule() -> None:
+    from shipit.assign.spec_designs import assign_online
+
+    exp = _experiment(3)
+    times = [START + timedelta(minutes=37 * i) for i in range(80)]
+    batch = assign_design(exp, [f"u{i}" for i in range(80)], {"region": ["r2"] * 80}, times)
+    online = [assign_online(exp, f"u{i}", {"region": "r2"}, t) for i, t in enumerate(times)]
+    assert list(batch) == online
