@@ -85,3 +85,29 @@ def test_cluster_robust_se_matches_statsmodels_sandwich() -> None:
     t_mean, c_mean = y[treated[cluster]].mean(), y[~treated[cluster]].mean()
     assert np.isclose(result.abs_effect[0], t_mean - c_mean)
     assert np.isclose(result.abs_se[0], np.sqrt(var), rtol=1e-9)
+
+
+def test_ratio_metric_uses_cluster_sums_of_numerator_and_denominator() -> None:
+    rng = np.random.default_rng(8)
+    clusters, size = 30, rng.integers(2, 30, 30)
+    cell = np.repeat(np.arange(clusters), size)
+    den = rng.poisson(3, cell.size).astype(float) + 1
+    num = den * rng.gamma(2.0, 1.0 + (cell % 3), cell.size)
+    sums = np.column_stack([np.bincount(cell, num), np.bincount(cell, den)])
+    n = np.bincount(cell).astype(float)
+    cross = np.zeros((clusters, 2, 2))
+    for a, col_a in enumerate((num, den)):
+        for b, col_b in enumerate((num, den)):
+            cross[:, a, b] = np.bincount(cell, col_a * col_b)
+    cells = Moments.from_sums([f"c{i}" for i in range(clusters)], ["num", "den"], n, sums, cross)
+    arms = np.where(np.arange(clusters) % 2 == 0, "c", "t")
+    totals = cluster_totals(cells, arms, ["c", "t"], "ratio")
+    result = compare_clustered(totals.take([0]), totals.take([1]))
+    var, means = 0.0, []
+    for arm in ("c", "t"):
+        nums, dens = sums[arms == arm, 0], sums[arms == arm, 1]
+        r = nums.sum() / dens.sum()
+        means.append(r)
+        var += np.var((nums - r * dens) / dens.mean(), ddof=1) / len(nums)
+    assert np.isclose(result.abs_effect[0], means[1] - means[0])
+    assert np.isclose(result.abs_se[0], np.sqrt(var))
