@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shipit.spec._problems import Loc, SpecValidationError
+from shipit.spec.design import Design
 from shipit.spec.guardrail import Guardrail
 from shipit.spec.limits import check_raw
 from shipit.spec.metric import MetricDef
@@ -142,6 +143,8 @@ class Experiment(_Frozen):
     start: date | None = None
     end: date | None = None
     monitoring: Monitoring | None = None
+    # How units are randomized (stratified, blocked, cluster, switchback; default: by unit).
+    design: Design | None = None
 
     @model_validator(mode="before")
     @classmethod
