@@ -19,6 +19,15 @@ from shipit.server.settings import ServerSettings
 __all__ = ["install_monitor"]
 
 
+def _drained_store(services: Any) -> Any:
+    """The app's store after the ingest log drained into it: the monitor analyses every
+    event acknowledged before its run, not what the drainer happened to reach."""
+    ingest = getattr(services, "ingest", None)
+    if ingest is not None:
+        ingest.flush()
+    return services.engine
+
+
 def install_monitor(app: FastAPI, settings: ServerSettings) -> None:
     """Wrap the app's lifespan so that the monitor thread runs while the app does."""
     if not settings.monitor:
@@ -34,7 +43,7 @@ def install_monitor(app: FastAPI, settings: ServerSettings) -> None:
             base = settings.dashboard_url or f"http://{settings.host}:{settings.port}"
             monitor = Monitor(
                 services.registry,
-                lambda: services.engine,
+                lambda: _drained_store(services),
                 dashboard_url=base,
                 close_store=False,  # the app's store: the app closes it
                 store_lock=getattr(services, "store_lock", None),

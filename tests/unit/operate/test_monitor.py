@@ -309,3 +309,40 @@ def test_auto_rollback_acts_on_a_guardrail_already_red(
     assert json.loads(receiver.posts[-1][1])["action"] == "kill_switch_on"
     assert len(receiver.posts) == 2
     repo.close()
+
+
+def test_the_background_monitor_reads_the_store_after_the_ingest_log_drained(
+    prepared: Path, tmp_path: Path
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from shipit.registry.keys import KeyRepository
+    from shipit.server import ServerSettings, create_app
+    from shipit.server.monitoring import _drained_store
+
+    url, store = _copy(prepared, tmp_path, every="1h")
+    keys = KeyRepository.from_url(url)
+    sdk = keys.create("test sdk", "sdk").token
+    keys.engine.dispose()
+    # A drainer that would wait an hour: only the monitor's flush can move the batch.
+    settings = ServerSettings(database_url=url, store=store, drain_interval=3600.0)
+    app = create_app(settings)
+    with TestClient(app) as c:
+        with app.state.services.store_lock:
+            before = app.state.services.engine.query("SELECT count(*) AS n FROM events")
+        rows = [
+            {
+                "event_id": f"late-{i}",
+                "unit_id": f"late-u{i}",
+                "event": "purchase",
+                "timestamp": "2026-11-01T00:00:00Z",
+                "value": 1.0,
+            }
+            for i in range(25)
+        ]
+        r = c.post("/v1/events", json={"events": rows}, headers={"Authorization": f"Bearer {sdk}"})
+        assert r.status_code == 200, r.text
+        engine = _drained_store(app.state.services)
+        with app.state.services.store_lock:  # as the monitor holds it around an analysis
+            after = engine.query("SELECT count(*) AS n FROM events")
+    assert after.column(0)[0].as_py() == before.column(0)[0].as_py() + 25
