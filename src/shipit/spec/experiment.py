@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -18,7 +18,11 @@ from shipit.spec.source import TableSource
 from shipit.spec.tables import TableMaps
 from shipit.spec.targeting import Condition
 
-__all__ = ["Experiment", "Holdout", "Namespace", "Variant"]
+__all__ = ["Experiment", "ExperimentType", "Holdout", "Namespace", "Variant"]
+
+# What kind of experiment: a fixed-split A/B/n test, an adaptive bandit, an interleaving of two
+# rankers, or a shadow run of a candidate model beside production.
+ExperimentType = Literal["ab", "bandit", "interleaving", "shadow"]
 
 KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 # Column sizes of the registry (PostgreSQL enforces them): keys and units 200, salts 400.
@@ -145,6 +149,7 @@ class Experiment(_Frozen):
     monitoring: Monitoring | None = None
     # How units are randomized (stratified, blocked, cluster, switchback; default: by unit).
     design: Design | None = None
+    type: ExperimentType = "ab"
 
     @model_validator(mode="before")
     @classmethod
