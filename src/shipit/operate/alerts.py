@@ -4,7 +4,9 @@ A rule's state is a short string, ``""`` when quiet: the failed SRM checks, the 
 guardrails, the verdict, the crossed sequential boundaries, whether the planned end has
 passed. Comparing with the state stored after the previous run makes every alert fire once
 per change, however often the monitor runs. The verdict's first value is a baseline, not a
-change.
+change. A rule that goes quiet again (a guardrail back from red, SRM passing again) fires a
+resolved alert, with the quiet state ``""``, so whoever was told of the problem is told it
+ended; the verdict never goes quiet.
 """
 
 from __future__ import annotations
@@ -30,6 +32,11 @@ class Alert:
     rule: str
     state: str
     message: str
+
+    @property
+    def resolved(self) -> bool:
+        """Whether the rule went quiet again (the problem it reported has ended)."""
+        return not self.state
 
 
 def observe(analysis: Analysis, experiment: Experiment, today: date) -> dict[str, tuple[str, str]]:
@@ -77,15 +84,25 @@ def observe(analysis: Analysis, experiment: Experiment, today: date) -> dict[str
 def evaluate_rules(
     observed: Mapping[str, tuple[str, str]], previous: Mapping[str, str]
 ) -> list[Alert]:
-    """The alerts that fire: rules whose state changed to a non-quiet one (the verdict only
-    when a previous verdict was stored)."""
+    """The alerts that fire: rules whose state changed (the verdict only when a previous
+    verdict was stored); a rule that went quiet fires as resolved."""
     fired = []
     for rule in RULES:
         state, message = observed.get(rule, ("", ""))
         before = previous.get(rule, "")
-        if not state or state == before:
+        if state == before or (rule == "verdict" and not before):
             continue
-        if rule == "verdict" and not before:
-            continue
+        if not state:
+            message = f"resolved: {_RESOLVED[rule]} (was {before})"
         fired.append(Alert(rule, state, message))
     return fired
+
+
+# What a quiet state means, for the resolved alert of each rule.
+_RESOLVED = {
+    "srm": "the sample ratio checks pass again",
+    "guardrail": "no guardrail is red any more",
+    "verdict": "",
+    "sequential": "no sequential boundary is crossed any more",
+    "past_end": "the planned end is no longer passed",
+}

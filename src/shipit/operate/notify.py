@@ -85,7 +85,7 @@ def body_for(
     """The request body: the JSON event, or a Slack incoming-webhook message (``text``)."""
     if fmt == "slack":
         lines = [f"*shipit*: experiment `{key}` — verdict *{verdict}*"]
-        lines += [f"• {a.rule}: {a.message}" for a in alerts]
+        lines += [f"• {a.rule}{' (resolved)' if a.resolved else ''}: {a.message}" for a in alerts]
         if action:
             lines.append(f"• action taken: {action}")
         lines.append(f"<{link}|open the dashboard>")
@@ -94,7 +94,10 @@ def body_for(
         "experiment": key,
         "rule": alerts[0].rule if alerts else None,
         "rules": [a.rule for a in alerts],
-        "alerts": [{"rule": a.rule, "state": a.state, "message": a.message} for a in alerts],
+        "alerts": [
+            {"rule": a.rule, "state": a.state, "message": a.message, "resolved": a.resolved}
+            for a in alerts
+        ],
         "verdict": verdict,
         "reasons": list(reasons),
         "action": action,

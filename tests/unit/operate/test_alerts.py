@@ -33,11 +33,15 @@ def test_each_alert_fires_once_per_change_of_state() -> None:
     assert fired[0].state == "load/b"
     assert evaluate_rules(red, _states(red)) == []  # same state: nothing new
     later = observe(analysis(light="green", srm="fail"), exp, date(2026, 12, 2))
-    rules = [a.rule for a in evaluate_rules(later, _states(red))]
-    assert rules == ["srm", "verdict", "past_end"]  # green again is a quiet change
+    changed = evaluate_rules(later, _states(red))
+    assert [a.rule for a in changed] == ["srm", "guardrail", "verdict", "past_end"]
+    resolved = [a for a in changed if a.resolved]  # green again: the red alert ended
+    assert [(a.rule, a.state) for a in resolved] == [("guardrail", "")]
+    assert "resolved" in resolved[0].message and "load/b" in resolved[0].message
+    assert evaluate_rules(later, _states(later)) == []  # resolved fires once
     back = observe(analysis(light="red", decision=Decision.ROLL_BACK), exp, date(2026, 12, 3))
-    again = [a.rule for a in evaluate_rules(back, _states(later))]
-    assert again == ["guardrail", "verdict"]  # red after green fires again
+    again = [(a.rule, a.resolved) for a in evaluate_rules(back, _states(later))]
+    assert again == [("srm", True), ("guardrail", False), ("verdict", False)]  # red again
 
 
 def test_a_crossed_sequential_boundary_is_a_state() -> None:
@@ -67,6 +71,17 @@ def test_signature_is_the_hex_hmac_sha256_of_the_body() -> None:
     assert verify(body, "k", f"sha256={reference}")
     assert not verify(body + b" ", "k", f"sha256={reference}")
     assert json.loads(body)["rules"] == ["srm"]
+    assert json.loads(body)["alerts"][0]["resolved"] is False
+    ended = body_for(
+        "json",
+        key="exp",
+        alerts=[Alert("srm", "", "resolved")],
+        verdict="ship",
+        reasons=[],
+        link="",
+        action=None,
+    )
+    assert json.loads(ended)["alerts"][0]["resolved"] is True
     slack = json.loads(
         body_for(
             "slack",
