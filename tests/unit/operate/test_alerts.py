@@ -37,7 +37,8 @@ def test_each_alert_fires_once_per_change_of_state() -> None:
     assert [a.rule for a in changed] == ["srm", "guardrail", "verdict", "past_end"]
     resolved = [a for a in changed if a.resolved]  # green again: the red alert ended
     assert [(a.rule, a.state) for a in resolved] == [("guardrail", "")]
-    assert "resolved" in resolved[0].message and "load/b" in resolved[0].message
+    assert "resolved" in resolved[0].message
+    assert "load/b" in resolved[0].message
     assert evaluate_rules(later, _states(later)) == []  # resolved fires once
     back = observe(analysis(light="red", decision=Decision.ROLL_BACK), exp, date(2026, 12, 3))
     again = [(a.rule, a.resolved) for a in evaluate_rules(back, _states(later))]
