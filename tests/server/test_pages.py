@@ -79,3 +79,35 @@ def test_pages_escape_what_specs_contain(live: Live) -> None:
         page = httpx.get(live.url + path, headers=_read(live)).text
         assert "<script>alert(1)</script>" not in page
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_experiment_page_shows_active_alerts_and_deliveries(live: Live) -> None:
+    from datetime import UTC, datetime
+
+    from shipit.registry import open_registry
+    from shipit.registry.monitoring import MonitorState
+
+    spec = SPEC_YAML + "monitoring: {every: 1h, auto_rollback: true}\n"
+    admin = {"Authorization": f"Bearer {live.admin}"}
+    assert httpx.post(f"{live.url}/v1/experiments", json={"yaml": spec}, headers=admin).is_success
+    page = httpx.get(f"{live.url}/experiments/checkout", headers=_read(live)).text
+    assert "No alert is active." in page
+    assert "Analysed every 1h; rolled back automatically" in page
+    repo = open_registry(live.database_url)
+    state = MonitorState(repo.engine)
+    now = datetime(2026, 12, 3, 9, 30, tzinfo=UTC)
+    state.set_alert_states(
+        "checkout", {"guardrail": "revenue/green", "srm": "", "verdict": "x"}, now
+    )
+    hook = "https://hooks.example/T0/SECRET"
+    state.record_delivery("checkout", hook, ["guardrail"], ok=True, attempts=1, status_code=200)
+    state.record_delivery(
+        "checkout", hook, ["srm"], ok=False, attempts=4, status_code=503, error="HTTP 503 busy"
+    )
+    repo.close()
+    page = httpx.get(f"{live.url}/experiments/checkout", headers=_read(live)).text
+    assert page.count('<tr class="alert">') == 1  # the red guardrail; quiet SRM and verdict not
+    assert "<td>revenue/green</td><td>2026-12-03 09:30</td>" in page
+    assert "failed after 4 attempts (HTTP 503): HTTP 503 busy" in page
+    assert page.index("failed after 4") < page.index("delivered")  # newest first
+    assert "SECRET" not in page  # a webhook URL is a credential: never shown

@@ -1,4 +1,5 @@
-"""Dashboard pages: experiments list, experiment detail, power planner, portfolio.
+"""Dashboard pages: experiments list, experiment detail (with its alerts and webhook
+deliveries), power planner, portfolio.
 
 The pages only read: the registry's records and audit log, the latest saved analysis
 (its sections from ``shipit.report.sections`` through the report's own sections partial,
@@ -72,6 +73,24 @@ def _charts(analysis: Any) -> dict[str, Markup]:
         name: box.format(name, Markup(fig.to_json().replace("</", "<\\/")), config)
         for name, fig in all_charts(analysis).items()
     }
+
+
+def _monitoring(services: Any, key: str, spec: dict[str, Any]) -> dict[str, Any] | None:
+    """The monitor's view of ``key``: its schedule, the alerts active now (rules whose
+    stored state is not quiet) and the newest webhook deliveries; None when unmonitored."""
+    from shipit.registry.monitoring import MonitorState
+
+    state = MonitorState(services.registry.engine)
+    alerts = [
+        s
+        for s in state.alert_states(key).values()
+        if s.state and s.rule != "verdict" and not s.rule.startswith("_")
+    ]
+    deliveries = state.deliveries(key)[-10:][::-1]
+    monitoring = spec.get("monitoring")
+    if monitoring is None and not alerts and not deliveries:
+        return None
+    return {"spec": monitoring or {}, "alerts": alerts, "deliveries": deliveries}
 
 
 def _report(analysis: Any) -> Any:
@@ -210,6 +229,7 @@ def mount_dashboard(app: FastAPI, settings: ServerSettings) -> None:
             "report": _report(analysis) if analysis is not None else None,
             "charts": charts,
             "light": LIGHTS.get(decision or ""),
+            "monitoring": _monitoring(services, key, exp.spec),
             "page": "experiment",
         }
         return templates.TemplateResponse(request, "experiment.html.j2", context)
