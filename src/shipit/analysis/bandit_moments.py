@@ -52,7 +52,12 @@ def _ts(at: datetime) -> str:
 
 
 def _view_sql(
-    view: str, source: str, experiment: str, phase: int | None, starts: Sequence[datetime]
+    view: str,
+    source: str,
+    experiment: str,
+    phase: int | None,
+    starts: Sequence[datetime],
+    temporary: bool,
 ) -> str:
     """The first exposure of every unit, tagged with the period it falls in."""
     ts = identifier("timestamp")
@@ -65,7 +70,7 @@ def _view_sql(
         where.append(f"{identifier('phase')} = {int(phase)}")
     cols = ", ".join(identifier(c) for c in ("experiment", "phase", "unit_id", "variant"))
     return (
-        f"CREATE OR REPLACE VIEW {identifier(view)} AS "
+        f"CREATE OR REPLACE {'TEMP ' if temporary else ''}VIEW {identifier(view)} AS "
         f"SELECT {cols}, {ts}, CASE {cases} ELSE {literal(f'{0:06d}')} END AS "
         f"{identifier(PERIOD_COLUMN)} FROM (SELECT {cols}, {ts}, ROW_NUMBER() OVER "
         f"(PARTITION BY {identifier('unit_id')} ORDER BY {ts}, {identifier('variant')}) AS "
@@ -93,9 +98,11 @@ def period_moments(
     variants = experiment.variant_keys
     tables = mapped_tables(experiment, engine)
     view = f"shipit_bandit_{uuid.uuid4().hex[:16]}"
-    engine.execute(
-        _view_sql(view, tables.get("exposures", "exposures"), experiment.key, phase, starts)
-    )
+    # On DuckDB a temporary view: it lives in this cursor's catalog, not in the database,
+    # so a reader's snapshot never writes (other engines get a plain view, dropped after).
+    source = tables.get("exposures", "exposures")
+    temporary = engine.dialect == "duckdb"
+    engine.execute(_view_sql(view, source, experiment.key, phase, starts, temporary))
     try:
         mm = compute_moments(
             engine,

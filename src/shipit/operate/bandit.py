@@ -52,11 +52,7 @@ def _period_dict(p: BanditPeriod) -> dict[str, Any]:
 
 def current_weights(registry: Any, key: str) -> dict[str, float] | None:
     """The weights a running bandit serves now (None: not a bandit or not started)."""
-    record = registry.get(key)
-    if record.experiment.type != "bandit" or record.phase is None:
-        return None
-    recorded = BanditPeriods(registry.engine).recorded(key, record.phase.number)
-    return recorded[-1].weights if recorded else None
+    return BanditPeriods(registry.engine).current(registry.get(key))
 
 
 def _running_bandit(registry: Any, key: str) -> Any:

@@ -73,6 +73,24 @@ class BanditPeriods:
         )
         return [first, *self.recorded(key, record.phase.number)]
 
+    def current(self, record: Any) -> dict[str, float] | None:
+        """The weights a started bandit serves now: its last recorded period's (None: not a
+        bandit, not started, or never updated, so the spec's weights serve)."""
+        if record.experiment.type != "bandit" or record.phase is None:
+            return None
+        query = (
+            sa.select(bandit_periods.c.weights)
+            .where(
+                bandit_periods.c.experiment_key == record.key,
+                bandit_periods.c.phase == record.phase.number,
+            )
+            .order_by(bandit_periods.c.number.desc())
+            .limit(1)
+        )
+        with reading(self.engine) as con:
+            weights = con.scalar(query)
+        return None if weights is None else {str(k): float(v) for k, v in weights.items()}
+
     def recorded(self, key: str, phase: int) -> list[BanditPeriod]:
         """The periods recorded by updates (period 1 onwards) of one phase."""
         query = (
