@@ -35,8 +35,7 @@ def allocated(experiment: Experiment, weights: Mapping[str, float] | None) -> Ex
             f"sum to 1, got {dict(weights)}"
         )
     variants = tuple(
-        v.model_copy(update={"weight": float(weights[v.key]) / total})
-        for v in experiment.variants
+        v.model_copy(update={"weight": float(weights[v.key]) / total}) for v in experiment.variants
     )
     return experiment.model_copy(update={"variants": variants})
 

@@ -63,9 +63,10 @@ def next_weights(
         epsilon=spec.epsilon,
         seed=spec.seed,
     )
+    s_ = np.clip(s_, 0.0, n_) if binary else s_  # rounding noise of the engine's sums
     data = {
         v: VariantTotals(n=float(a), total=float(b), total_sq=float(c))
-        for v, a, b, c in zip(variants, n_, np.clip(s_, 0, None) if binary else s_, ss_, strict=True)
+        for v, a, b, c in zip(variants, n_, s_, ss_, strict=True)
     }
     # The period count seeds the draws (BanditState seeds by its number of periods).
     placeholder = AllocationPeriod(start=at, weights=dict.fromkeys(variants, 0.0), reason="log")

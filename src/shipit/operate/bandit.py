@@ -9,6 +9,9 @@ period is older than their ``update_every``; the monitor updates them.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,7 +23,15 @@ from shipit.registry import Status
 from shipit.registry.bandits import BanditPeriod, BanditPeriods
 from shipit.store.engine import Engine
 
-__all__ = ["BanditUpdate", "current_weights", "due_bandits", "update_bandit"]
+__all__ = [
+    "BanditUpdate",
+    "current_weights",
+    "due_bandits",
+    "update_bandit",
+    "update_due_bandits",
+]
+
+log = logging.getLogger("shipit.operate.bandit")
 
 
 @dataclass(frozen=True)
@@ -122,3 +133,22 @@ def due_bandits(registry: Any, now: datetime | None = None) -> list[str]:
         if last + timedelta(seconds=spec.update_seconds) <= now:
             out.append(record.key)
     return out
+
+
+def update_due_bandits(
+    registry: Any,
+    store: Callable[[], Engine],
+    now: datetime | None = None,
+    lock: AbstractContextManager[Any] | None = None,
+) -> list[BanditUpdate]:
+    """Open the next period of every due bandit (the monitor's step); ``store`` gives the
+    engine (opened only when one is due). One bandit's failure is logged, never raised."""
+    done = []
+    for key in due_bandits(registry, now):
+        try:
+            engine = store()
+            with lock if lock is not None else nullcontext():
+                done.append(update_bandit(registry, engine, key, now=now))
+        except Exception as exc:  # one bandit's failure never stops the others
+            log.warning("bandit update of %s failed: %s", key, exc)
+    return done

@@ -97,8 +97,8 @@ class Services:
                 )
             # A bandit serves the weights of its current allocation period.
             weights = BanditPeriods(self.registry.engine).current(record)
-            experiment = allocated(record.experiment, weights)
-            return Assigner(experiment), record.phase.number if record.phase else 0
+            serving = allocated(record.experiment, weights)
+            return Assigner(serving), record.phase.number if record.phase else 0
 
         return self.assigner_cache.get(experiment, make)
 

@@ -8,6 +8,7 @@ the propensities the analysis weights by.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -47,7 +48,7 @@ class BanditSpec(BaseModel):
 
 
 def bandit_problems(
-    kind: str, bandit: BanditSpec | None, variants: int, metrics: dict[str, str]
+    kind: str, bandit: BanditSpec | None, variants: int, metrics: Mapping[str, str]
 ) -> list[tuple[Loc, str]]:
     """Cross-field rules of a bandit: the type and the block go together, the reward is a
     known metric of a kind the policy can use, and the floors leave room to adapt.
