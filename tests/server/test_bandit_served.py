@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from server.live import Live
@@ -22,6 +23,7 @@ UNITS = 1500  # new units per allocation period
 PERIODS = 4
 
 
+@pytest.mark.slow
 def test_bandit_served_over_http_moves_to_the_better_variant(live: Live, tmp_path: Path) -> None:
     with live.client(live.admin) as admin:
         created = admin.post("/v1/experiments", json={"yaml": EXAMPLE.read_text()})
@@ -55,17 +57,20 @@ def test_bandit_served_over_http_moves_to_the_better_variant(live: Live, tmp_pat
             )
         assert update.status_code == 200, update.text
         doc = update.json()
-        assert doc["updated"] and len(doc["periods"]) == period + 2
+        assert doc["updated"]
+        assert len(doc["periods"]) == period + 2
     weights = doc["periods"][-1]["weights"]
     assert weights["short"] > 0.8, weights  # the better variant gets the traffic
     assert min(weights.values()) >= 0.05 - 1e-9  # each keeps its minimum share
-    assert shares[0] < 0.45 and shares[-1] > 0.7, shares  # and serving followed the weights
+    assert shares[0] < 0.45, shares  # serving followed the weights: a third at first,
+    assert shares[-1] > 0.7, shares  # most at the end
 
     with live.client(live.admin) as admin:
         analysed = admin.post("/v1/experiments/headline-bandit/analyses")
     assert analysed.status_code == 201, analysed.text
     bandit = analysed.json()["bandit"]
-    assert bandit["best"] == "short" and bandit["p_best"] > 0.95
+    assert bandit["best"] == "short"
+    assert bandit["p_best"] > 0.95
     arms = {a["variant"]: a for a in bandit["arms"]}
     for variant, rate in RATES.items():
         assert arms[variant]["ci_low"] <= rate <= arms[variant]["ci_high"], arms[variant]
@@ -79,11 +84,10 @@ def test_bandit_served_over_http_moves_to_the_better_variant(live: Live, tmp_pat
     out = runner.invoke(app, ["bandit", "periods", "headline-bandit", "--format", "json", *common])
     assert out.exit_code == 0, out.output
     assert len(json.loads(out.output)["periods"]) == PERIODS + 1
-    store = ["--store", live.store, *common]
-    out = runner.invoke(app, ["analyze", "headline-bandit", "--format", "json", *store])
-    assert out.exit_code == 0, out.output
-    assert json.loads(out.output)["bandit"]["best"] == "short"
     html = tmp_path / "report.html"
-    out = runner.invoke(app, ["analyze", "headline-bandit", "--format", "html", "--out", str(html), *store])
+    args = ["analyze", "headline-bandit", "--format", "html", "--out", str(html)]
+    out = runner.invoke(app, [*args, "--store", live.store, *common])
     assert out.exit_code == 0, out.output
-    assert "Bandit: adaptive-aware estimates" in html.read_text()
+    page = html.read_text()
+    assert "Bandit: adaptive-aware estimates" in page
+    assert "short is the best variant" in page
