@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from functools import partial
+from typing import Any
 
 import numpy as np
 
@@ -82,6 +83,7 @@ def analyze(
     progress: Callable[[str], None] | None = None,
     recorded_looks: Mapping[str, Sequence[float]] | None = None,
     srm_threshold: float | None = None,
+    bandit_periods: Sequence[Any] | None = None,
 ) -> Analysis:
     """The whole analysis of ``experiment`` from the exposures and events in ``engine``.
 
@@ -92,13 +94,22 @@ def analyze(
     group-sequential plan counts as looks taken (else the plan's schedule: see
     ``analysis.sequential.looks_taken``). ``srm_threshold`` overrides the plan's
     ``analysis.srm_threshold``. A spec with a ``source`` reads its per-unit table instead
-    (a file, or ``engine:NAME`` in ``engine``).
+    (a file, or ``engine:NAME`` in ``engine``). A bandit adds its adaptive-aware estimates
+    over ``bandit_periods`` (``registry.bandits.BanditPeriod``; default: the spec's weights).
     """
     if srm_threshold is not None:
         experiment = with_srm_threshold(experiment, srm_threshold)
     if experiment.source is not None:
         return _analyze_source(experiment, engine)
     say = progress or (lambda _step: None)
+    bandit = None
+    if experiment.type == "bandit":
+        from shipit.analysis.bandit import attach_bandit, prepare_bandit
+
+        say("bandit moments by allocation period")
+        experiment, bandit = prepare_bandit(
+            experiment, engine, bandit_periods, phase=phase, phase_start=phase_start
+        )
     plan = experiment.analysis
     defs = experiment.metric_defs()
     names = metric_order(experiment)
@@ -189,6 +200,8 @@ def analyze(
         true_effects_absolute=true_effects_absolute,
     )
     steps = funnel_steps(overall, metrics, variants, plan.alpha)
+    if bandit is not None:
+        result = attach_bandit(result, bandit)
     return result.model_copy(update={"funnel_steps": tuple(steps)}) if steps else result
 
 

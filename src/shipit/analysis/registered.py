@@ -9,6 +9,7 @@ from typing import Any
 from shipit.analysis.pipeline import analyze
 from shipit.analysis.sequential import recorded_looks
 from shipit.registry.analyses import AnalysisRepository
+from shipit.registry.bandits import BanditPeriods
 from shipit.result.model import Analysis
 from shipit.spec.experiment import Experiment
 from shipit.store.engine import Engine
@@ -34,6 +35,8 @@ def analyze_registered(
     if "recorded_looks" not in options:
         since = phase.started_at if phase is not None else None
         options["recorded_looks"] = _saved_looks(record.experiment, registry, since)
+    if record.experiment.type == "bandit" and phase is not None and hasattr(registry, "engine"):
+        options.setdefault("bandit_periods", BanditPeriods(registry.engine).periods(registry, key))
     return analyze(
         record.experiment,
         engine,

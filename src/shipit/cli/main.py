@@ -94,6 +94,9 @@ def _register() -> None:
     monitor.register(app)
     portfolio.register(app)
     holdout.register(app)
+    from shipit.cli.commands import bandit
+
+    bandit.register(app)
 
 
 @app.callback()

@@ -29,6 +29,7 @@ from typing import Any
 
 from shipit.analysis.registered import analyze_registered
 from shipit.operate.alerts import ROLLBACK_RULES, Alert, evaluate_rules, observe
+from shipit.operate.bandit import BanditUpdate, update_due_bandits
 from shipit.operate.notify import DEFAULT_RETRY, RetryPolicy, body_for, send_webhook
 from shipit.registry.analyses import AnalysisRepository
 from shipit.registry.lifecycle import Status
@@ -67,6 +68,7 @@ class MonitorRun:
 
     ran: bool
     outcomes: tuple[Outcome, ...] = field(default_factory=tuple)
+    bandit_updates: tuple[BanditUpdate, ...] = field(default_factory=tuple)
 
 
 class Monitor:
@@ -136,11 +138,20 @@ class Monitor:
                     log.warning("monitor: %s failed: %s", key, exc)
                     outcomes.append(Outcome(key, "error", error=f"{type(exc).__name__}: {exc}"))
                     self._record_failure(key, now or datetime.now(UTC))
+
+            def store() -> Engine:
+                nonlocal engine
+                if engine is None:
+                    engine = self.open_store()
+                return engine
+
+            # Bandits whose allocation period has lasted update_every get their next one.
+            updates = update_due_bandits(self.registry, store, now, self.store_lock)
         finally:
             if engine is not None and self.close_store:
                 engine.close()
             self.state.release(LEASE, self.holder)
-        return MonitorRun(ran=True, outcomes=tuple(outcomes))
+        return MonitorRun(ran=True, outcomes=tuple(outcomes), bandit_updates=tuple(updates))
 
     def run_forever(self, stop: threading.Event, interval: float = 60.0) -> None:
         """Run once every ``interval`` seconds until ``stop`` is set; errors are logged."""

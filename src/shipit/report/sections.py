@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from shipit.report import section_tables as tables
+from shipit.report.bandit_section import bandit_section_parts
 from shipit.report.section_tables import Column, Table
 from shipit.report.summaries import AUDIENCES, DECISION_WORDS, summaries, true_effect
 from shipit.result import format as fmt
@@ -257,6 +258,13 @@ def _funnels(a: Analysis) -> Section | None:
     return Section("funnels", "Funnel steps", tables=(tables.funnel_steps(a.funnel_steps),))
 
 
+def _bandit(a: Analysis) -> Section | None:
+    if a.bandit is None:
+        return None
+    parts, notes = bandit_section_parts(a.bandit)
+    return Section("bandit", "Bandit: adaptive-aware estimates", tables=parts, notes=notes)
+
+
 def _power(a: Analysis) -> Section | None:
     if not a.power:
         return None
@@ -333,6 +341,7 @@ def build_report(a: Analysis) -> Report:
         _rollout(a),
         _lights(a),
         _effects(a),
+        _bandit(a),
         _segments(a),
         _fairness(a),
         _daily(a),

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from shipit.result.bandit import BanditResult
 from shipit.spec.decision import Decision
 
 __all__ = [
@@ -290,6 +291,8 @@ class Analysis(_Frozen):
     guardrails: tuple[GuardrailResult, ...] = ()
     power: tuple[PowerInfo, ...] = ()
     funnel_steps: tuple[FunnelStep, ...] = ()
+    # Adaptive-aware estimates of a bandit experiment (``result.bandit``).
+    bandit: BanditResult | None = None
     verdict: Verdict
     true_effects: dict[str, float] | None = None
     true_effects_absolute: tuple[str, ...] = Field(

@@ -18,6 +18,7 @@ from shipit.server.limits import BodySizeLimit
 from shipit.server.routes import (
     analyses,
     assignments,
+    bandits,
     experiments,
     features,
     health,
@@ -60,6 +61,7 @@ def create_app(
     install_error_handlers(app)
     for module in (health, experiments, assignments, ingest, features, analyses, operations):
         app.include_router(module.router)
+    app.include_router(bandits.router)
     from shipit.server.dashboard import mount_dashboard
 
     mount_dashboard(app, settings)

@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shipit.assign import Assigner
+from shipit.assign.bandit import allocated
 from shipit.errors import StateError
 from shipit.registry import SqlAlchemyRepository, Status
 from shipit.registry.analyses import AnalysisRepository
+from shipit.registry.bandits import BanditPeriods
 from shipit.registry.keys import ApiKey, KeyRepository
 from shipit.server.cache import TtlCache
 from shipit.server.settings import ServerSettings
@@ -93,7 +95,10 @@ class Services:
                     f"experiment {experiment!r} is {record.status}; only a running experiment "
                     "assigns units (start it first)"
                 )
-            return Assigner(record.experiment), record.phase.number if record.phase else 0
+            # A bandit serves the weights of its current allocation period.
+            weights = BanditPeriods(self.registry.engine).current(record)
+            serving = allocated(record.experiment, weights)
+            return Assigner(serving), record.phase.number if record.phase else 0
 
         return self.assigner_cache.get(experiment, make)
 

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shipit.spec._problems import Loc, SpecValidationError
+from shipit.spec.bandit import BanditSpec, bandit_problems
 from shipit.spec.design import Design
 from shipit.spec.guardrail import Guardrail
 from shipit.spec.limits import check_raw
@@ -150,6 +151,7 @@ class Experiment(_Frozen):
     # How units are randomized (stratified, blocked, cluster, switchback; default: by unit).
     design: Design | None = None
     type: ExperimentType = "ab"
+    bandit: BanditSpec | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -265,6 +267,8 @@ def _problems(exp: Experiment) -> list[tuple[Loc, str]]:
         if unit in exp.forced:
             out.append((("exclude", i), f"unit {unit!r} is both excluded and forced"))
     out += _source_problems(exp)
+    kinds = {m.name: m.base_kind for m in (*exp.shared_metrics, *exp.metrics)}
+    out += bandit_problems(exp.type, exp.bandit, len(exp.variants), kinds)
     seq = exp.analysis.sequential
     if seq.kind == "gst" and seq.horizon is None:
         out.append(

@@ -31,7 +31,12 @@ def _experiment(ref: str, database_url: str | None) -> Experiment:
     path = Path(ref)
     if path.suffix in {".yaml", ".yml"} or path.is_file():
         return load_experiment(path)
-    return registry(database_url).get(ref).experiment
+    from shipit.assign.bandit import allocated
+    from shipit.registry.bandits import BanditPeriods
+
+    repo = registry(database_url)
+    record = repo.get(ref)  # a bandit serves its current allocation period's weights
+    return allocated(record.experiment, BanditPeriods(repo.engine).current(record))
 
 
 def _read_units(path: Path, unit: str) -> list[str]:

@@ -36,6 +36,10 @@ def _print(run: MonitorRun) -> None:
         extra = "; kill switch turned on" if o.rolled_back else ""
         sent = f"; notified {o.delivered}" + (f", {o.failed} failed" if o.failed else "")
         typer.echo(f"{o.key}: analysed, verdict {o.verdict}; alerts: {rules}{extra}{sent}")
+    for u in run.bandit_updates:
+        if u.period is not None:
+            shares = ", ".join(f"{v} {w:.1%}" for v, w in u.period.weights.items())
+            typer.echo(f"{u.key}: bandit period {u.period.number} serves {shares}")
 
 
 def register(app: typer.Typer) -> None:

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request, Response
 
 from shipit.registry import Status
 from shipit.server.deps import RegistryDep, SdkKey, SettingsDep
-from shipit.server.routes.experiments import to_public
+from shipit.server.routes.bandits import serving
 from shipit.server.schemas import ERRORS, FeaturesPayload
 
 __all__ = ["router"]
@@ -32,7 +32,8 @@ def read_features(
 ) -> Any:
     """Specs of every running experiment."""
     now = datetime.now(UTC)
-    running = [to_public(r, registry, now) for r in registry.list_experiments(Status.RUNNING)]
+    # A bandit's spec carries the weights of its current allocation period.
+    running = [serving(r, registry, now) for r in registry.list_experiments(Status.RUNNING)]
     running.sort(key=lambda e: e.key)
     identity = "\n".join(f"{e.key}:{e.phase}:{e.spec}" for e in running)
     etag = '"' + hashlib.sha256(identity.encode()).hexdigest()[:32] + '"'
