@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from shipit.spec._problems import Loc, SpecValidationError
 from shipit.spec.design import Design
 from shipit.spec.guardrail import Guardrail
+from shipit.spec.interleaving import InterleavingSpec, interleaving_problems
 from shipit.spec.limits import check_raw
 from shipit.spec.metric import MetricDef
 from shipit.spec.monitoring import Monitoring
@@ -150,6 +151,8 @@ class Experiment(_Frozen):
     # How units are randomized (stratified, blocked, cluster, switchback; default: by unit).
     design: Design | None = None
     type: ExperimentType = "ab"
+    # Interleaving experiments: how the two rankers are merged and credited.
+    interleaving: InterleavingSpec | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -265,6 +268,7 @@ def _problems(exp: Experiment) -> list[tuple[Loc, str]]:
         if unit in exp.forced:
             out.append((("exclude", i), f"unit {unit!r} is both excluded and forced"))
     out += _source_problems(exp)
+    out += interleaving_problems(exp.type, exp.interleaving, exp.variant_keys)
     seq = exp.analysis.sequential
     if seq.kind == "gst" and seq.horizon is None:
         out.append(
