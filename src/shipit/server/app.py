@@ -60,6 +60,9 @@ def create_app(
     install_error_handlers(app)
     for module in (health, experiments, assignments, ingest, features, analyses, operations):
         app.include_router(module.router)
+    from shipit.server.routes import interleaving
+
+    app.include_router(interleaving.router)
     from shipit.server.dashboard import mount_dashboard
 
     mount_dashboard(app, settings)
