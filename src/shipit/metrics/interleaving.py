@@ -124,7 +124,12 @@ def interleaving_counts(
     """Run the query on ``engine``; DataError when the store holds no impressions."""
     block = experiment.interleaving
     assert block is not None
-    cols = engine.columns("events") or {}
+    cols = engine.columns("events")
+    if not cols:
+        raise DataError(
+            f"experiment {experiment.key!r}: the store has no events table, so no "
+            f"{block.impression_event!r} impressions"
+        )
     missing = [c for c in ("unit_id", "event", *IMPRESSION_COLUMNS) if c not in cols]
     if missing:
         raise DataError(
