@@ -101,6 +101,10 @@ def analyze(
         experiment = with_srm_threshold(experiment, srm_threshold)
     if experiment.source is not None:
         return _analyze_source(experiment, engine)
+    if experiment.type == "interleaving":
+        from shipit.analysis.interleaving import analyze_interleaving
+
+        return analyze_interleaving(experiment, engine, phase_start=phase_start)
     say = progress or (lambda _step: None)
     bandit = None
     if experiment.type == "bandit":

@@ -336,11 +336,14 @@ def _audiences(a: Analysis) -> tuple[Section, ...]:
 
 def build_report(a: Analysis) -> Report:
     """The report of ``a``: every section it has content for, in reading order."""
+    from shipit.report.interleaving import interleaving_section
+
     parts = [
         _verdict(a),
         _rollout(a),
         _lights(a),
-        _effects(a),
+        interleaving_section(a),
+        _effects(a) if a.effects or a.interleaving is None else None,
         _bandit(a),
         _segments(a),
         _fairness(a),

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from shipit.result.bandit import BanditResult
+from shipit.result.interleaving import InterleavingResult
 from shipit.spec.decision import Decision
 
 __all__ = [
@@ -300,6 +301,8 @@ class Analysis(_Frozen):
         description="keys of true_effects that are absolute effects; the rest are relative",
     )
     notes: tuple[str, ...] = ()
+    # Interleaving experiments: the preference between the two rankers.
+    interleaving: InterleavingResult | None = None
 
     def effect(self, metric: str, variant: str) -> Effect | None:
         """The effect row of one metric and variant, if analysed."""

@@ -62,6 +62,9 @@ def create_app(
     for module in (health, experiments, assignments, ingest, features, analyses, operations):
         app.include_router(module.router)
     app.include_router(bandits.router)
+    from shipit.server.routes import interleaving
+
+    app.include_router(interleaving.router)
     from shipit.server.dashboard import mount_dashboard
 
     mount_dashboard(app, settings)

@@ -11,6 +11,7 @@ from shipit.spec._problems import Loc, SpecValidationError
 from shipit.spec.bandit import BanditSpec, bandit_problems
 from shipit.spec.design import Design
 from shipit.spec.guardrail import Guardrail
+from shipit.spec.interleaving import InterleavingSpec, interleaving_problems
 from shipit.spec.limits import check_raw
 from shipit.spec.metric import MetricDef
 from shipit.spec.monitoring import Monitoring
@@ -152,6 +153,8 @@ class Experiment(_Frozen):
     design: Design | None = None
     type: ExperimentType = "ab"
     bandit: BanditSpec | None = None
+    # Interleaving experiments: how the two rankers are merged and credited.
+    interleaving: InterleavingSpec | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -269,6 +272,7 @@ def _problems(exp: Experiment) -> list[tuple[Loc, str]]:
     out += _source_problems(exp)
     kinds = {m.name: m.base_kind for m in (*exp.shared_metrics, *exp.metrics)}
     out += bandit_problems(exp.type, exp.bandit, len(exp.variants), kinds)
+    out += interleaving_problems(exp.type, exp.interleaving, exp.variant_keys)
     seq = exp.analysis.sequential
     if seq.kind == "gst" and seq.horizon is None:
         out.append(
