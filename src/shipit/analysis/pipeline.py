@@ -14,6 +14,7 @@ from functools import partial
 import numpy as np
 
 from shipit.analysis.checks import daily_effects, power_of_primary, trust_checks
+from shipit.analysis.design_effects import design_effects
 from shipit.analysis.effects import RowStats, pair_rows, row_stats
 from shipit.analysis.funnels import funnel_steps
 from shipit.analysis.guard import check_inputs, guarded, timing_check
@@ -122,6 +123,18 @@ def analyze(
     effects: list[Effect] = []
     for metric in metrics:
         effects += _effects(overall, metric, control, others, experiment, recorded_looks)
+    # A randomization design (spec ``design:``): the effects the verdict reads use its variance.
+    designed = design_effects(
+        experiment,
+        engine,
+        metrics,
+        effects,
+        phase=phase,
+        phase_start=phase_start,
+        tables=tables,
+        recorded_looks=recorded_looks,
+    )
+    effects = designed.effects if designed is not None else effects
     by_segment = {}
     for d in dims:
         say(f"moments by {d}")
@@ -188,6 +201,8 @@ def analyze(
         true_effects=true_effects,
         true_effects_absolute=true_effects_absolute,
     )
+    if designed is not None:
+        result = result.model_copy(update={"design": designed.info})
     steps = funnel_steps(overall, metrics, variants, plan.alpha)
     return result.model_copy(update={"funnel_steps": tuple(steps)}) if steps else result
 

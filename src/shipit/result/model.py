@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from shipit.result.design import DesignInfo
 from shipit.spec.decision import Decision
 
 __all__ = [
@@ -290,6 +291,7 @@ class Analysis(_Frozen):
     guardrails: tuple[GuardrailResult, ...] = ()
     power: tuple[PowerInfo, ...] = ()
     funnel_steps: tuple[FunnelStep, ...] = ()
+    design: DesignInfo | None = None
     verdict: Verdict
     true_effects: dict[str, float] | None = None
     true_effects_absolute: tuple[str, ...] = Field(
