@@ -39,9 +39,9 @@ from shipit.spec.design import BlockedDesign, ClusterDesign, StratifiedDesign, S
 from shipit.spec.experiment import Experiment
 from shipit.spec.metric import MetricDef
 from shipit.stats.bayesian import NormalPrior, compare_normal
+from shipit.stats.clustered import compare_clustered
 from shipit.stats.estimands import Effect as StatsEffect
 from shipit.stats.estimands import GroupStats
-from shipit.stats.frequentist import compare
 from shipit.stats.moments import Moments
 from shipit.stats.results import ComparisonResult
 from shipit.stats.stratified import compare_stratified_result
@@ -227,18 +227,13 @@ def _effects(
     )
 
 
-def _pairs(ctx: _Context, moments: Moments, kind: str) -> ComparisonResult:
-    """Every treatment against control, rows of ``moments`` labelled by variant."""
+def _cluster_pairs(ctx: _Context, moments: Moments) -> ComparisonResult:
+    """Every treatment against control, rows of cluster-total moments labelled by variant."""
     c = moments.labels.index(ctx.control)
     idx = [moments.labels.index(v) for v in ctx.others]
     plan = ctx.experiment.analysis
-    return compare(
-        moments.take([c] * len(idx)),
-        moments.take(idx),
-        kind,
-        alpha=plan.alpha,
-        alternative=plan.alternative,
-    )
+    a, b = moments.take([c] * len(idx)), moments.take(idx)
+    return compare_clustered(a, b, alpha=plan.alpha, alternative=plan.alternative)
 
 
 def _cluster(
@@ -254,7 +249,7 @@ def _cluster(
         phase_start=ctx.phase_start,
         tables=ctx.tables,
     )
-    rows = {m.name: _pairs(ctx, cm.metrics[m.name], "ratio") for m in metrics}
+    rows = {m.name: _cluster_pairs(ctx, cm.metrics[m.name]) for m in metrics}
     info = DesignInfo(
         kind="cluster",
         unit_of_analysis="cluster",
