@@ -8,9 +8,10 @@ design (``Experiment.design``) this module replaces the overall effects by the d
   in the engine, ``metrics.clusters``);
 - switchback: the (region, interval) block is the unit, the burn-in of each interval left
   out (``analysis.switchback``);
+- ego clusters of a graph: cluster-robust over the ego clusters, and the exposure
+  analysis (``analysis.interference``): direct and spillover effects;
 - stratified and blocked: the stratified estimator, within strata (stratified by its
-  attribute; blocked by the ``block`` attribute of the exposures when the assignment
-  stored it, else by bands of the ``order_by`` attribute).
+  attribute; blocked by the ``block`` attribute the assignment stores with the exposures).
 
 The unit-level standard errors stay in the result's ``design`` block beside the design's,
 so the report can say how far a naive analysis would have been off. CUPED is not applied
@@ -35,7 +36,13 @@ from shipit.metrics.run import compute_moments
 from shipit.metrics.summary import GroupKey
 from shipit.result.design import DesignComparison, DesignInfo
 from shipit.result.model import Effect, SequentialBounds
-from shipit.spec.design import BlockedDesign, ClusterDesign, StratifiedDesign, SwitchbackDesign
+from shipit.spec.design import (
+    BlockedDesign,
+    ClusterDesign,
+    EgoClusterDesign,
+    StratifiedDesign,
+    SwitchbackDesign,
+)
 from shipit.spec.experiment import Experiment
 from shipit.spec.metric import MetricDef
 from shipit.stats.bayesian import NormalPrior, compare_normal
@@ -103,7 +110,15 @@ def design_effects(
     if not metrics:
         return None
     if isinstance(design, ClusterDesign):
-        rows, info = _cluster(ctx, design, metrics)
+        rows, info = _cluster(ctx, design.by, metrics)
+    elif isinstance(design, EgoClusterDesign):
+        from shipit.analysis.interference import analyze_exposure
+
+        rows, info = _cluster(ctx, design.by, metrics)
+        exposure = analyze_exposure(
+            engine, experiment, phase=phase, phase_start=phase_start, tables=tables
+        )
+        info = info.model_copy(update={"kind": "ego_cluster", "exposure": exposure})
     elif isinstance(design, SwitchbackDesign):
         rows, info = _switchback(ctx, design, metrics)
     elif isinstance(design, (StratifiedDesign, BlockedDesign)):
@@ -150,6 +165,7 @@ def design_effects(
 _MOMENT_KINDS = ("mean", "proportion", "ratio")
 _KINDS = {
     "cluster": _MOMENT_KINDS,
+    "ego_cluster": _MOMENT_KINDS,
     "stratified": _MOMENT_KINDS,
     "blocked": _MOMENT_KINDS,
     "switchback": ("count", "sum"),
@@ -237,7 +253,7 @@ def _cluster_pairs(ctx: _Context, moments: Moments) -> ComparisonResult:
 
 
 def _cluster(
-    ctx: _Context, design: ClusterDesign, metrics: Sequence[MetricDef]
+    ctx: _Context, by: str, metrics: Sequence[MetricDef]
 ) -> tuple[dict[str, ComparisonResult], DesignInfo]:
     cm = cluster_moments(
         ctx.engine,
@@ -245,7 +261,7 @@ def _cluster(
         ctx.phase,
         ctx.variants,
         metrics,
-        design.by,
+        by,
         phase_start=ctx.phase_start,
         tables=ctx.tables,
     )
@@ -254,7 +270,7 @@ def _cluster(
         kind="cluster",
         unit_of_analysis="cluster",
         variance="cluster-robust: delta method on cluster totals",
-        by=(design.by,),
+        by=(by,),
         clusters=dict(cm.clusters),
     )
     return rows, info

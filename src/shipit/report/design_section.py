@@ -80,4 +80,25 @@ def design_content(d: DesignInfo) -> DesignContent:
             "design effect = (design se / unit-level se)²; above 1 the naive test over-rejects"
         )
         table = Table(columns, rows, caption)
-    return DesignContent(tuple(lines), table, d.notes)
+    notes = d.notes
+    x = d.exposure
+    if x is not None:
+        for label, e in (("direct effect", x.direct), ("spillover effect", x.spillover),
+                         ("total effect", x.total)):  # fmt: skip
+            lines.append((label, f"{fmt.estimate(e.estimate, e.ci_low, e.ci_high, fmt.signed)} "
+                                 f"({fmt.p_equals(e.p_value)})"))  # fmt: skip
+        c = x.contrast
+        lines.append((
+            "mostly treated vs mostly control",
+            f"{fmt.estimate(c.estimate, c.ci_low, c.ci_high, fmt.signed)} "
+            f"({fmt.count(x.units_mostly_treated)} treated units with ≥ "
+            f"{fmt.share(x.threshold, 0)} of neighbours treated, "
+            f"{fmt.count(x.units_mostly_control)} control units with "
+            f"≤ {fmt.share(1 - x.threshold, 0)})",
+        ))  # fmt: skip
+        notes = (*notes, (
+            f"exposure analysis of {x.metric} over {fmt.count(x.clusters)} ego clusters: "
+            "y ~ own treatment + share of treated neighbours, cluster-robust; the spillover "
+            "effect is that of all neighbours treated against none, in the metric's unit"
+        ))  # fmt: skip
+    return DesignContent(tuple(lines), table, notes)

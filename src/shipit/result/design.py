@@ -12,7 +12,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-__all__ = ["DesignComparison", "DesignInfo", "DesignKind", "UnitOfAnalysis"]
+__all__ = [
+    "DesignComparison",
+    "DesignInfo",
+    "DesignKind",
+    "ExposureAnalysis",
+    "ExposureEstimate",
+    "UnitOfAnalysis",
+]
 
 DesignKind = Literal["cluster", "switchback", "stratified", "blocked", "ego_cluster"]
 UnitOfAnalysis = Literal["cluster", "block", "unit"]
@@ -48,6 +55,41 @@ class DesignComparison(_Frozen):
     naive_p_value: Num = None
 
 
+class ExposureEstimate(_Frozen):
+    """One effect of the exposure analysis, in the metric's unit, with its interval."""
+
+    estimate: Num = None
+    se: Num = None
+    ci_low: Num = None
+    ci_high: Num = None
+    p_value: Num = None
+
+
+class ExposureAnalysis(_Frozen):
+    """Interference: effects by each unit's share of treated neighbours (ego-cluster designs).
+
+    ``direct`` is the effect of a unit's own treatment at a fixed neighbourhood, ``spillover``
+    that of going from no treated neighbour to all of them, ``total`` their sum (everyone
+    treated against no one), from the cluster-robust regression y ~ t + f. ``contrast`` is
+    the difference in means between treated units whose neighbourhood is mostly treated
+    (share ≥ ``threshold``) and control units whose neighbourhood is mostly control."""
+
+    metric: str
+    edges: str
+    threshold: float
+    units: int = 0
+    units_with_neighbours: int = 0
+    clusters: int = 0
+    direct: ExposureEstimate = ExposureEstimate()
+    spillover: ExposureEstimate = ExposureEstimate()
+    total: ExposureEstimate = ExposureEstimate()
+    contrast: ExposureEstimate = ExposureEstimate()
+    units_mostly_treated: int = 0
+    units_mostly_control: int = 0
+    treated_share_mostly_treated: Num = None
+    treated_share_mostly_control: Num = None
+
+
 class DesignInfo(_Frozen):
     """What was randomized and which variance the effects use."""
 
@@ -65,4 +107,5 @@ class DesignInfo(_Frozen):
     interval_hours: float | None = None
     burn_in_minutes: float | None = None
     comparisons: tuple[DesignComparison, ...] = ()
+    exposure: ExposureAnalysis | None = None
     notes: tuple[str, ...] = ()
