@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from shipit.analysis.checks import daily_effects, power_of_primary, trust_checks
+from shipit.analysis.design_effects import design_effects
 from shipit.analysis.effects import RowStats, pair_rows, row_stats
 from shipit.analysis.funnels import funnel_steps
 from shipit.analysis.guard import check_inputs, guarded, timing_check
@@ -137,6 +138,18 @@ def analyze(
     effects: list[Effect] = []
     for metric in metrics:
         effects += _effects(overall, metric, control, others, experiment, recorded_looks)
+    # A randomization design (spec ``design:``): the effects the verdict reads use its variance.
+    designed = design_effects(
+        experiment,
+        engine,
+        metrics,
+        effects,
+        phase=phase,
+        phase_start=phase_start,
+        tables=tables,
+        recorded_looks=recorded_looks,
+    )
+    effects = designed.effects if designed is not None else effects
     by_segment = {}
     for d in dims:
         say(f"moments by {d}")
@@ -203,6 +216,8 @@ def analyze(
         true_effects=true_effects,
         true_effects_absolute=true_effects_absolute,
     )
+    if designed is not None:
+        result = result.model_copy(update={"design": designed.info})
     steps = funnel_steps(overall, metrics, variants, plan.alpha)
     if bandit is not None:
         result = attach_bandit(result, bandit)

@@ -18,6 +18,7 @@ from shipit.errors import InputError
 from shipit.spec.design import (
     BlockedDesign,
     ClusterDesign,
+    EgoClusterDesign,
     StratifiedDesign,
     SwitchbackDesign,
 )
@@ -78,7 +79,9 @@ def assign_design(
             except (TypeError, ValueError) as err:
                 raise InputError(f"order_by {design.order_by!r} must be numeric: {err}") from err
         out = designs.blocked(units, variants, size, order, weights, salt=salt)
-    elif isinstance(design, ClusterDesign):
+    elif isinstance(design, (ClusterDesign, EgoClusterDesign)):
+        # An ego-cluster design's clusters come from the graph (assign.interference), stored
+        # as the units' attribute ``by``.
         clusters = _column(attributes, design.by, n)
         out = designs.cluster(
             clusters, variants, weights, salt=salt, hash_version=experiment.hash_version
@@ -132,7 +135,7 @@ def assign_online(
     assigned in batch (``assign_design``): InputError."""
     design = experiment.design
     attrs = dict(attributes or {})
-    if isinstance(design, ClusterDesign):
+    if isinstance(design, (ClusterDesign, EgoClusterDesign)):
         value = attrs.get(design.by)
         if value is None:
             raise InputError(f"unit {unit!r} has no {design.by!r} attribute (its cluster)")

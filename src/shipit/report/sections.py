@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from shipit.report import section_tables as tables
 from shipit.report.bandit_section import bandit_section_parts
+from shipit.report.design_section import design_content
 from shipit.report.section_tables import Column, Table
 from shipit.report.summaries import AUDIENCES, DECISION_WORDS, summaries, true_effect
 from shipit.result import format as fmt
@@ -241,6 +242,15 @@ def _fairness(a: Analysis) -> Section | None:
     return Section("fairness", "Fairness", tables=tuple(parts), notes=tuple(notes))
 
 
+def _design(a: Analysis) -> Section | None:
+    if a.design is None:
+        return None
+    d = design_content(a.design)
+    items = tuple(Item(text, label) for label, text in d.lines)
+    return Section("design", "Design", items=items, item_columns=("aspect", "design"),
+                   tables=(d.table,) if d.table else (), notes=d.notes)  # fmt: skip
+
+
 def _daily(a: Analysis) -> Section | None:
     if not a.daily:
         return None
@@ -344,6 +354,7 @@ def build_report(a: Analysis) -> Report:
         _lights(a),
         interleaving_section(a),
         _effects(a) if a.effects or a.interleaving is None else None,
+        _design(a),
         _bandit(a),
         _segments(a),
         _fairness(a),

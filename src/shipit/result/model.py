@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from shipit.result.bandit import BanditResult
+from shipit.result.design import DesignInfo
 from shipit.result.interleaving import InterleavingResult
 from shipit.spec.decision import Decision
 
@@ -294,6 +295,7 @@ class Analysis(_Frozen):
     funnel_steps: tuple[FunnelStep, ...] = ()
     # Adaptive-aware estimates of a bandit experiment (``result.bandit``).
     bandit: BanditResult | None = None
+    design: DesignInfo | None = None
     verdict: Verdict
     true_effects: dict[str, float] | None = None
     true_effects_absolute: tuple[str, ...] = Field(

@@ -1,4 +1,5 @@
-"""Randomization designs a spec can ask for: stratified, blocked, cluster and switchback.
+"""Randomization designs a spec can ask for: stratified, blocked, cluster, switchback and
+ego-network clusters of a graph (interference).
 
 The design says how units are assigned (``shipit.assign.designs``) and, as a consequence,
 which variance the analysis must use: cluster-robust for cluster designs, time blocks with
@@ -16,6 +17,7 @@ __all__ = [
     "BlockedDesign",
     "ClusterDesign",
     "Design",
+    "EgoClusterDesign",
     "StratifiedDesign",
     "SwitchbackDesign",
 ]
@@ -83,7 +85,24 @@ class SwitchbackDesign(_Frozen):
         return timedelta(minutes=self.burn_in_minutes)
 
 
+class EgoClusterDesign(_Frozen):
+    """Randomization on a graph: ``edges`` (a CSV or Parquet file, or ``engine:TABLE``, with
+    columns ``unit_id`` and ``neighbour_id``) is cut into ego-network clusters (a unit and
+    its not yet clustered neighbours, by falling degree), each cluster given one variant.
+    Each unit's cluster id is stored as its exposure attribute ``by``. The analysis is
+    cluster-robust over those clusters, and adds the exposure analysis: each unit's share
+    of treated neighbours (computed in the engine by a join over the edges), the direct and
+    spillover effects, and the effect on units whose neighbourhood is mostly treated
+    (share ≥ ``threshold``) against those whose neighbourhood is mostly control
+    (share ≤ 1 − ``threshold``)."""
+
+    kind: Literal["ego_cluster"]
+    edges: str = Field(min_length=1, max_length=1000)
+    by: str = Field(default="ego_cluster", min_length=1, max_length=200)
+    threshold: float = Field(default=0.75, gt=0.5, le=1.0)
+
+
 Design = Annotated[
-    StratifiedDesign | BlockedDesign | ClusterDesign | SwitchbackDesign,
+    StratifiedDesign | BlockedDesign | ClusterDesign | SwitchbackDesign | EgoClusterDesign,
     Field(discriminator="kind"),
 ]

@@ -13,10 +13,12 @@ import numpy as np
 from scipy import stats as sps
 
 from shipit.errors import InputError
-from shipit.stats.estimands import summarize
+from shipit.stats.estimands import GroupStats, summarize
+from shipit.stats.frequentist import compare_stats
 from shipit.stats.moments import Moments
+from shipit.stats.results import ComparisonResult
 
-__all__ = ["StratifiedEffect", "compare_stratified"]
+__all__ = ["StratifiedEffect", "compare_stratified", "compare_stratified_result"]
 
 
 @dataclass(frozen=True)
@@ -51,3 +53,41 @@ def compare_stratified(
     z = sps.norm.ppf(1 - alpha / 2)
     p = float(2 * sps.norm.sf(abs(estimate) / se)) if se > 0 else float("nan")
     return StratifiedEffect(estimate, se, estimate - z * se, estimate + z * se, p, len(control))
+
+
+def _stratified_means(
+    control: Moments, variant: Moments, kind: str
+) -> tuple[GroupStats, GroupStats]:
+    """Each arm's stratum-weighted mean Σ w_s ȳ_s and its variance Σ w_s² Var ȳ_s."""
+    if len(control) != len(variant) or len(control) == 0:
+        raise InputError(f"{len(variant)} variant strata for {len(control)} control strata")
+    c, v = summarize(control, kind), summarize(variant, kind)
+    empty = np.flatnonzero((c.n < 2) | (v.n < 2))
+    if empty.size:
+        raise InputError(
+            f"stratum {control.labels[int(empty[0])]!r} has fewer than 2 units in an arm: "
+            "merge it with another stratum"
+        )
+    w = (c.n + v.n) / float(np.sum(c.n + v.n))
+
+    def arm(g: GroupStats) -> GroupStats:
+        n = np.array([np.sum(g.n)])
+        var = np.array([np.sum(w**2 * g.var)])
+        return GroupStats(n=n, mean=np.array([np.sum(w * g.mean)]), unit_var=var * n, var=var)
+
+    return arm(c), arm(v)
+
+
+def compare_stratified_result(
+    control: Moments,
+    variant: Moments,
+    kind: str,
+    *,
+    alpha: float = 0.05,
+    alternative: str = "two-sided",
+) -> ComparisonResult:
+    """The stratified comparison as one row of a ``ComparisonResult``: absolute effect and
+    standard error as in ``compare_stratified``, the relative effect over the stratified
+    control mean by the delta method (the two arms' units are disjoint, so independent)."""
+    c, v = _stratified_means(control, variant, kind)
+    return compare_stats(c, v, alpha=alpha, alternative=alternative)
