@@ -73,7 +73,7 @@ def next_weights(
     state = BanditState(
         config=config, variants=list(variants), data=data, periods=[placeholder] * period
     )
-    weights = state._compute()
+    weights = state.allocate(at, reason="update").weights
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(n_ > 0, s_ / n_, np.nan)
     return NextAllocation(
