@@ -81,6 +81,7 @@ def test_the_better_ranker_is_found_through_the_store() -> None:
     assert covered >= 17  # ~95% of 20: P(fewer than 17 | 95%) < 2%
 
 
+@pytest.mark.slow
 def test_interval_covers_the_true_preference_in_95_percent_of_runs() -> None:
     """400 seeded runs of 1,000 sessions (the numerics alone, from simulated counts)."""
     _, truth = true_preference(PAIR)

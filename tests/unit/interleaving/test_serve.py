@@ -132,7 +132,7 @@ def test_only_interleaving_experiments_interleave() -> None:
 _ids = st.lists(st.integers(0, 30).map(lambda i: f"d{i}"), min_size=1, max_size=12, unique=True)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(a=_ids, b=_ids, unit=st.text(min_size=1, max_size=8), query=st.text(max_size=8))
 def test_team_draft_laws(a: list[str], b: list[str], unit: str, query: str) -> None:
     """Every item shown once; each ranker's items in its own order; while both rankers
