@@ -119,12 +119,17 @@ SELECT * FROM s CROSS JOIN u CROSS JOIN stray
 
 
 def interleaving_counts(
-    experiment: Experiment, engine: Engine, *, phase_start: datetime | None = None
+    experiment: Experiment,
+    engine: Engine,
+    *,
+    phase_start: datetime | None = None,
+    table: str = "events",
 ) -> InterleavingCounts:
-    """Run the query on ``engine``; DataError when the store holds no impressions."""
+    """Run the query on ``engine`` (over ``table``, the events table by default);
+    DataError when it holds no impressions."""
     block = experiment.interleaving
     assert block is not None
-    cols = engine.columns("events")
+    cols = engine.columns(table)
     if not cols:
         raise DataError(
             f"experiment {experiment.key!r}: the store has no events table, so no "
@@ -137,7 +142,7 @@ def interleaving_counts(
             f"so no {block.impression_event!r} impressions were logged (interleave through "
             "the SDK or POST /v1/interleave)"
         )
-    sql = interleaving_sql(experiment, phase_start=phase_start)
+    sql = interleaving_sql(experiment, phase_start=phase_start, table=table)
     row = engine.query(transpile(sql, engine.dialect)).to_pylist()[0]
     if not row["sessions"]:
         raise DataError(

@@ -110,7 +110,7 @@ def _unit_interval(share: float, u: UnitSums, alpha: float) -> tuple[float | Non
         return None, None
     resid_sq = u.sum_wins_b_sq - 2 * share * u.sum_cross + share**2 * u.sum_decisive_sq
     var = max(resid_sq, 0.0) / u.sum_decisive**2 * u.units / (u.units - 1)
-    half = normal_ppf(1 - alpha / 2) * math.sqrt(var)
+    half = float(normal_ppf(1 - alpha / 2)) * math.sqrt(var)
     return max(0.0, share - half), min(1.0, share + half)
 
 
@@ -154,7 +154,7 @@ def sign_test_sessions(share: float, alpha: float, power: float) -> float:
     if not 0.0 < share < 1.0 or share == 0.5:
         raise InputError(f"share must lie in (0, 1) and differ from ½, got {share}")
     za, zb = normal_ppf(1 - alpha / 2), normal_ppf(power)
-    return ((za * 0.5 + zb * math.sqrt(share * (1 - share))) / (share - 0.5)) ** 2
+    return float(((za * 0.5 + zb * math.sqrt(share * (1 - share))) / (share - 0.5)) ** 2)
 
 
 def sessions_needed(s: SessionSums, *, alpha: float = 0.05, power: float = 0.8) -> SessionsNeeded:
@@ -174,5 +174,5 @@ def sessions_needed(s: SessionSums, *, alpha: float = 0.05, power: float = 0.8) 
         var = max(s.sum_clicks_sq - s.sessions * mean**2, 0.0) / (s.sessions - 1)
         if delta != 0 and var > 0:
             z = normal_ppf(1 - alpha / 2) + normal_ppf(power)
-            ab = 2 * z**2 * 2 * var / delta**2
+            ab = float(2 * z**2 * 2 * var / delta**2)
     return SessionsNeeded(alpha=alpha, power=power, interleaving=il, ab=ab)

@@ -4,6 +4,7 @@ about 95% of seeded runs, and the sessions needed give the power they promise.""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -80,6 +81,7 @@ def test_the_better_ranker_is_found_through_the_store() -> None:
     assert covered >= 17  # ~95% of 20: P(fewer than 17 | 95%) < 2%
 
 
+@pytest.mark.slow
 def test_interval_covers_the_true_preference_in_95_percent_of_runs() -> None:
     """400 seeded runs of 1,000 sessions (the numerics alone, from simulated counts)."""
     _, truth = true_preference(PAIR)
@@ -210,3 +212,13 @@ def test_credit_rules_change_what_counts() -> None:
     assert items_result.delta == base.delta
     assert clicks_result.delta == base.delta  # one click more cannot flip a one-click win
     assert clicks_result.clicks_matched == base.clicks_matched + 1
+
+
+def test_impressions_before_the_phase_start_are_left_out() -> None:
+    table = interleaving_events(PAIR, sessions=50, units=10, seed=1)
+    exp = Experiment.model_validate(SPEC)
+    engine = _engine(table)
+    before = datetime(2026, 1, 5, 11, 0, tzinfo=UTC)
+    assert interleaving_result(exp, engine, phase_start=before)[0].sessions == 50
+    with pytest.raises(DataError, match="no 'interleaving_impression' impressions"):
+        interleaving_result(exp, engine, phase_start=datetime(2026, 1, 5, 13, 0, tzinfo=UTC))

@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shipit.assign.interleave import interleave, merge_team_draft
 from shipit.bandits.interleaving import team_draft
@@ -125,3 +127,24 @@ def test_only_interleaving_experiments_interleave() -> None:
     ab = Experiment.model_validate({**SPEC, "type": "ab", "interleaving": None})
     with pytest.raises(InputError, match="of type 'ab', not 'interleaving'"):
         interleave(ab, "u1", "q", RANKINGS)
+
+
+_ids = st.lists(st.integers(0, 30).map(lambda i: f"d{i}"), min_size=1, max_size=12, unique=True)
+
+
+@settings(max_examples=100, deadline=None)
+@given(a=_ids, b=_ids, unit=st.text(min_size=1, max_size=8), query=st.text(max_size=8))
+def test_team_draft_laws(a: list[str], b: list[str], unit: str, query: str) -> None:
+    """Every item shown once; each ranker's items in its own order; while both rankers
+    have items left, their team sizes never differ by more than one."""
+    shown = interleave(_exp(), unit, query, {"bm25": a, "learned": b})
+    assert sorted(shown.items) == sorted(set(a) | set(b))
+    for ranker, ranking in (("bm25", a), ("learned", b)):
+        mine = [i for i, r in zip(shown.items, shown.rankers, strict=True) if r == ranker]
+        assert mine == [i for i in ranking if i in mine]
+    for k in range(1, len(shown.items) + 1):
+        left_a = set(a) - set(shown.items[:k])
+        left_b = set(b) - set(shown.items[:k])
+        if left_a and left_b:
+            gap = shown.rankers[:k].count("bm25") - shown.rankers[:k].count("learned")
+            assert abs(gap) <= 1
