@@ -98,6 +98,10 @@ def analyze(
         experiment = with_srm_threshold(experiment, srm_threshold)
     if experiment.source is not None:
         return _analyze_source(experiment, engine)
+    if experiment.type == "shadow":
+        from shipit.analysis.shadow import analyze_shadow
+
+        return analyze_shadow(experiment, engine, phase=phase, phase_start=phase_start)
     say = progress or (lambda _step: None)
     plan = experiment.analysis
     defs = experiment.metric_defs()

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from shipit.result.shadow import ShadowResult
 from shipit.spec.decision import Decision
 
 __all__ = [
@@ -297,6 +298,7 @@ class Analysis(_Frozen):
         description="keys of true_effects that are absolute effects; the rest are relative",
     )
     notes: tuple[str, ...] = ()
+    shadow: ShadowResult | None = None  # a shadow run's analysis (type: shadow)
 
     def effect(self, metric: str, variant: str) -> Effect | None:
         """The effect row of one metric and variant, if analysed."""

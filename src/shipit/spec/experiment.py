@@ -14,6 +14,7 @@ from shipit.spec.limits import check_raw
 from shipit.spec.metric import MetricDef
 from shipit.spec.monitoring import Monitoring
 from shipit.spec.plan import AnalysisPlan
+from shipit.spec.shadow import ShadowSpec, shadow_problems
 from shipit.spec.source import TableSource
 from shipit.spec.tables import TableMaps
 from shipit.spec.targeting import Condition
@@ -150,6 +151,8 @@ class Experiment(_Frozen):
     # How units are randomized (stratified, blocked, cluster, switchback; default: by unit).
     design: Design | None = None
     type: ExperimentType = "ab"
+    # Which variant serves and which runs beside it (type shadow only).
+    shadow: ShadowSpec | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -265,6 +268,7 @@ def _problems(exp: Experiment) -> list[tuple[Loc, str]]:
         if unit in exp.forced:
             out.append((("exclude", i), f"unit {unit!r} is both excluded and forced"))
     out += _source_problems(exp)
+    out += shadow_problems(exp)
     seq = exp.analysis.sequential
     if seq.kind == "gst" and seq.horizon is None:
         out.append(
