@@ -127,9 +127,9 @@ def _latency(
             continue
         probs_low, probs_high, est = [], [], []
         for i, q in enumerate(quantiles):
-            m = ValueMoments(
-                f"{col}{i}", n, raw[f"{col}{i}__s"], c, raw[f"{col}{i}__s_s"], raw[f"{col}{i}__s_c"], c_c
-            )
+            key = f"{col}{i}"
+            s, s_s, s_c = raw[f"{key}__s"], raw[f"{key}__s_s"], raw[f"{key}__s_c"]
+            m = ValueMoments(key, n, s, c, s_s, s_c, c_c)
             low, high = bound_probabilities(q, m, z)
             probs_low.append(low)
             probs_high.append(high)
@@ -142,9 +142,7 @@ def _latency(
                 variant=variants[k],
                 requests=int(c),
                 quantiles=tuple(
-                    ShadowQuantile(
-                        q=q, estimate=est[i], ci_low=bounds[i], ci_high=bounds[k_q + i]
-                    )
+                    ShadowQuantile(q=q, estimate=est[i], ci_low=bounds[i], ci_high=bounds[k_q + i])
                     for i, q in enumerate(quantiles)
                 ),
             )

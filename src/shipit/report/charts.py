@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from shipit.report.sections import CHART_NEEDS, chart_names
+from shipit.report.shadow_chart import shadow_differences_chart
 from shipit.result import format as fmt
 from shipit.result.model import Analysis, Estimate, TrustCheck
 
@@ -337,6 +338,7 @@ CHARTS = {
     "guardrails": guardrails_chart,
     "srm": srm_chart,
     "balance": balance_chart,
+    "shadow_differences": shadow_differences_chart,
 }
 
 

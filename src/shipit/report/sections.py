@@ -105,6 +105,7 @@ CHART_NEEDS: dict[str, Callable[[Analysis], bool]] = {
     "guardrails": lambda a: bool(a.guardrails),
     "srm": lambda a: bool(a.units),
     "balance": _has_balance,
+    "shadow_differences": lambda a: a.shadow is not None and a.shadow.difference is not None,
 }
 """Each chart and whether an analysis has the data to draw it (no empty charts)."""
 
@@ -347,4 +348,8 @@ def build_report(a: Analysis) -> Report:
         f"variants {', '.join(a.variants)}"
     )
     sections = tuple(s for s in parts if s is not None) + _audiences(a)
+    if a.shadow is not None:  # a shadow run has no effects: its own sections instead
+        from shipit.report.shadow import shadow_report
+
+        return shadow_report(a, _verdict(a), _notes(a))
     return Report(title=a.experiment, subtitle=subtitle, sections=sections)

@@ -23,6 +23,7 @@ from shipit.server.routes import (
     health,
     ingest,
     operations,
+    shadow,
 )
 from shipit.server.services import Services, open_services
 from shipit.server.settings import ServerSettings
@@ -60,6 +61,7 @@ def create_app(
     install_error_handlers(app)
     for module in (health, experiments, assignments, ingest, features, analyses, operations):
         app.include_router(module.router)
+    app.include_router(shadow.router)
     from shipit.server.dashboard import mount_dashboard
 
     mount_dashboard(app, settings)

@@ -311,10 +311,13 @@ class ShadowQuery:
         qhat = json.loads(row.pop("qhat")) if row.get("qhat") else {}
         return {"qhat": qhat, **{k: float(v or 0.0) for k, v in row.items()}}
 
-    def quantiles_at(self, engine: Engine, column: str, probabilities: Sequence[float]) -> list[Any]:
+    def quantiles_at(
+        self, engine: Engine, column: str, probabilities: Sequence[float]
+    ) -> list[Any]:
         """The sample quantiles of ``pm`` or ``cm`` at each probability."""
         probs = ", ".join(f"CAST({float(p)!r} AS DOUBLE)" for p in probabilities)
-        row = self._run(engine, f"{self._ctes()} SELECT QUANTILE_CONT({column}, [{probs}]) AS q FROM joined")
+        sql = f"{self._ctes()} SELECT QUANTILE_CONT({column}, [{probs}]) AS q FROM joined"
+        row = self._run(engine, sql)
         values = row[0]["q"]
         return list(values) if values is not None else [None] * len(probabilities)
 

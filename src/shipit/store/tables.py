@@ -35,7 +35,12 @@ __all__ = ["EVENTS", "EXPOSURES", "SHADOW", "TABLES", "UNITS", "Column", "TableN
 
 TableName = Literal["exposures", "events", "units", "shadow_predictions"]
 SqlType = Literal["VARCHAR", "INTEGER", "DOUBLE", "TIMESTAMP"]
-_OUTPUTS: tuple[tuple[str, SqlType], ...] = (("score", "DOUBLE"), ("label", "VARCHAR"), ("ms", "DOUBLE"))
+# The shadow table's output columns, one of each per model (production_score, ...).
+_OUTPUTS: tuple[tuple[str, SqlType], ...] = (
+    ("score", "DOUBLE"),
+    ("label", "VARCHAR"),
+    ("ms", "DOUBLE"),
+)
 
 
 @dataclass(frozen=True)
