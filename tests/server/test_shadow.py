@@ -50,7 +50,8 @@ def test_shadow_example_served_logged_and_analysed(live: Live) -> None:
         client.track("chargeback_label", unit, float(y), properties={"request_id": request})
     assert client.flush()
     n = len(rows["request_id"])
-    assert client.stats.shadow_sent == n and client.stats.rejected == 0
+    assert client.stats.shadow_sent == n
+    assert client.stats.rejected == 0
     # A retried batch is stored once.
     with live.client(live.sdk) as sdk:
         again = sdk.post(
@@ -79,7 +80,8 @@ def test_shadow_example_served_logged_and_analysed(live: Live) -> None:
         assert run.status_code == 201, run.text
         analysis = run.json()
     shadow = analysis["shadow"]
-    assert shadow["requests"] == n and shadow["labelled"] == n
+    assert shadow["requests"] == n
+    assert shadow["labelled"] == n
     agreement = shadow["agreement"]
     assert agreement["ci_low"] < sim.truth["agreement"] < agreement["ci_high"]
     assert agreement["estimate"] == pytest.approx(
@@ -131,4 +133,5 @@ def test_bad_shadow_rows_are_refused_naming_row_and_field(live: Live) -> None:
         assert admin.post("/v1/experiments", json={"yaml": plain}).status_code == 201
     with live.client(live.sdk) as sdk:
         r = sdk.post("/v1/shadow", json={"shadow": [{**good, "experiment": "plain"}]})
-        assert r.status_code == 422 and "not a shadow one" in r.json()["detail"]
+        assert r.status_code == 422
+        assert "not a shadow one" in r.json()["detail"]
