@@ -115,8 +115,9 @@ class ShadowQuery:
             return f"({score} - y) * ({score} - y)"
         if metric == "log_loss":
             e = LOG_LOSS_EPS
+            # GREATEST and LEAST skip NULLs: a missing score must stay missing.
             q = f"LEAST(GREATEST({score}, {e!r}), {1 - e!r})"
-            return f"-(y * LN({q}) + (1 - y) * LN(1 - {q}))"
+            return f"CASE WHEN {score} IS NOT NULL THEN -(y * LN({q}) + (1 - y) * LN(1 - {q})) END"
         if metric == "hit_rate":
             return (
                 f"CASE WHEN y IS NOT NULL AND {label} IS NOT NULL THEN "
@@ -324,9 +325,9 @@ class ShadowQuery:
     def disagreements_sql(self, limit: int = 10) -> str:
         """The most frequent (production, candidate) label pairs that differ."""
         return (
-            f"{self._ctes()} SELECT pl AS production, cl AS candidate, COUNT(*) AS n "
+            f"{self._ctes()} SELECT pl AS production, cl AS candidate, COUNT(*) AS requests "
             "FROM joined WHERE pl IS NOT NULL AND cl IS NOT NULL AND pl <> cl "
-            f"GROUP BY pl, cl ORDER BY n DESC, pl, cl LIMIT {int(limit)}"
+            f"GROUP BY pl, cl ORDER BY requests DESC, pl, cl LIMIT {int(limit)}"
         )
 
     def disagreements(self, engine: Engine, limit: int = 10) -> list[dict[str, Any]]:
