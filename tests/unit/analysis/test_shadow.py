@@ -173,7 +173,9 @@ def test_ranking_overlap_and_hit_rate_equal_python() -> None:
         "production_label": np.array([json.dumps(p) for p in prod], dtype=object),
         "candidate_label": np.array([json.dumps(c) for c in cand], dtype=object),
     }
-    sim = ShadowSim(rows, {"unit_id": units, "request_id": rows["request_id"], "y": np.array(y, dtype=object)})
+    sim = ShadowSim(
+        rows, {"unit_id": units, "request_id": rows["request_id"], "y": np.array(y, dtype=object)}
+    )
     exp = _spec("ranking", top_k=3, min_overlap=0.6, label={"event": "label", "property": "label"})
     r = analyze(exp, _store(sim)).shadow
     assert r is not None
