@@ -105,7 +105,6 @@ CHART_NEEDS: dict[str, Callable[[Analysis], bool]] = {
     "guardrails": lambda a: bool(a.guardrails),
     "srm": lambda a: bool(a.units),
     "balance": _has_balance,
-    "shadow_differences": lambda a: a.shadow is not None and a.shadow.difference is not None,
 }
 """Each chart and whether an analysis has the data to draw it (no empty charts)."""
 

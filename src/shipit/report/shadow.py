@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from shipit.report.section_tables import Column, Table
 from shipit.report.sections import Item, Report, Section
+from shipit.report.shadow_chart import SHADOW_CHART
 from shipit.result import format as fmt
 from shipit.result.model import Analysis
 from shipit.result.shadow import ShadowEstimate, ShadowResult
@@ -22,7 +23,6 @@ __all__ = [
     "shadow_sections",
 ]
 
-SHADOW_CHART = "shadow_differences"
 _BAR = 30  # characters of the longest histogram bar
 
 

@@ -7,7 +7,9 @@ import plotly.graph_objects as go
 from shipit.result import format as fmt
 from shipit.result.model import Analysis
 
-__all__ = ["shadow_differences_chart"]
+__all__ = ["SHADOW_CHART", "shadow_differences_chart"]
+
+SHADOW_CHART = "shadow_differences"
 
 
 def shadow_differences_chart(a: Analysis) -> go.Figure | None:
