@@ -4,6 +4,7 @@ analysis read back; ``POST /v1/shadow`` refuses bad rows naming the row and fiel
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -107,7 +108,7 @@ def test_bad_shadow_rows_are_refused_naming_row_and_field(live: Live) -> None:
         "experiment": KEY,
         "request_id": "r1",
         "unit_id": "u1",
-        "timestamp": "2026-01-05T00:00:00Z",
+        "timestamp": datetime.now(UTC).isoformat(),
         "production": 0.2,
         "candidate": 0.3,
     }
@@ -128,6 +129,14 @@ def test_bad_shadow_rows_are_refused_naming_row_and_field(live: Live) -> None:
         # Nothing of a refused batch was stored: the good row is still new.
         ok = sdk.post("/v1/shadow", json={"shadow": [good]})
         assert ok.json() == {"received": 1, "stored": 1, "duplicates": 0}
+    # A row sent without a phase is in the current phase, so the analysis counts it.
+    with live.client(live.admin) as admin:
+        run = admin.post(f"/v1/experiments/{KEY}/analyses", json={})
+        assert run.status_code == 201, run.text
+        one = run.json()["shadow"]
+    assert one["requests"] == 1
+    assert one["agreement"]["estimate"] == 0.0  # |0.3 - 0.2| > the tolerance 0.05
+    assert one["agreement"]["ci_low"] is None  # one unit: no interval, not a made-up one
     with live.client(live.admin) as admin:
         plain = "key: plain\nvariants: [{key: a, weight: 0.5}, {key: b, weight: 0.5}]\n"
         assert admin.post("/v1/experiments", json={"yaml": plain}).status_code == 201

@@ -91,17 +91,20 @@ def check_output(value: Any, output: str, where: str) -> None:
         )
 
 
-def shadow_rows(experiments: dict[str, Experiment], body: ShadowBatch) -> list[dict[str, Any]]:
-    """The body's rows as columns of the shadow table, each checked against its spec."""
+def shadow_rows(
+    experiments: dict[str, tuple[Experiment, int]], body: ShadowBatch
+) -> list[dict[str, Any]]:
+    """The body's rows as columns of the shadow table, each checked against its spec; a
+    row without a phase is in the experiment's current phase."""
     rows = []
     for i, x in enumerate(body.shadow):
-        exp = experiments[x.experiment]
+        exp, current = experiments[x.experiment]
         assert exp.shadow is not None
         output = exp.shadow.output
         column = "score" if output == "score" else "label"
         row: dict[str, Any] = {
             "experiment": x.experiment,
-            "phase": x.phase if x.phase is not None else 0,
+            "phase": x.phase if x.phase is not None else current,
             "request_id": x.request_id,
             "unit_id": x.unit_id,
             "timestamp": x.timestamp.isoformat(),
@@ -122,25 +125,27 @@ def shadow_rows(experiments: dict[str, Experiment], body: ShadowBatch) -> list[d
     return rows
 
 
-def shadow_experiments(services: Any, body: ShadowBatch) -> dict[str, Experiment]:
-    """The registered shadow experiments the rows name (the first unknown one is named)."""
-    found: dict[str, Experiment] = {}
+def shadow_experiments(services: Any, body: ShadowBatch) -> dict[str, tuple[Experiment, int]]:
+    """The registered shadow experiments the rows name, with their current phase (the
+    first unknown one is named)."""
+    found: dict[str, tuple[Experiment, int]] = {}
     for i, x in enumerate(body.shadow):
         if x.experiment in found:
             continue
         try:
-            exp = services.registry.get(x.experiment).experiment
+            record = services.registry.get(x.experiment)
         except NotFoundError as exc:
             raise InputError(
                 f"shadow.{i}.experiment: no experiment {x.experiment!r} is registered"
             ) from exc
+        exp = record.experiment
         if exp.type != "shadow" or exp.shadow is None:
             raise InputError(
                 f"shadow.{i}.experiment: {x.experiment!r} is a {exp.type} experiment, "
                 "not a shadow one (type: shadow)"
             )
         roles(exp)
-        found[x.experiment] = exp
+        found[x.experiment] = (exp, record.phase.number if record.phase is not None else 0)
     return found
 
 
