@@ -44,5 +44,7 @@ def shadow_differences_chart(a: Analysis) -> go.Figure | None:
         yaxis_title="requests",
         showlegend=False,
         bargap=0.02,
+        template="plotly_white",
+        margin={"l": 60, "r": 20, "t": 90, "b": 40},
     )
     return fig
