@@ -24,6 +24,8 @@ from statistics import NormalDist
 import numpy as np
 import pyarrow as pa
 
+from shipit.store.tables import SHADOW
+
 __all__ = ["ShadowSim", "simulate_labels", "simulate_scores"]
 
 _START = datetime(2026, 1, 5, tzinfo=UTC)
@@ -48,6 +50,10 @@ class ShadowSim:
         }
         for k, v in self.rows.items():
             cols[k] = pa.array(v.tolist() if v.dtype == object else v)
+        for column in SHADOW.columns:  # every column, as the API writes them
+            if column.name not in cols:
+                kind = pa.float64() if column.type == "DOUBLE" else pa.string()
+                cols[column.name] = pa.nulls(n, kind)
         return pa.table(cols)
 
     def events_table(self, event: str) -> pa.Table:

@@ -15,8 +15,9 @@ request) and returns a few numbers, never rows:
 
 Labels arrive later as events: the last ``label.event`` of each request (tied by its
 ``request_property``) gives the value (or text property) the models are judged against.
-The SQL is DuckDB's (other dialects get it through sqlglot, best effort: rankings use
-DuckDB list functions).
+The SQL is DuckDB's, transpiled by sqlglot for other engines: scores and labels run on
+PostgreSQL too (``tests/engines/test_shadow_engines.py``); rankings use DuckDB's list and
+JSON functions.
 """
 
 from __future__ import annotations
@@ -164,11 +165,15 @@ class ShadowQuery:
                 else f"CAST({identifier(self.label_property)} AS {kind})"
             )
             rp = identifier(self.request_property)
-            ctes.append(
-                f"labels AS (SELECT CAST({rp} AS VARCHAR) AS request_id, "
-                f"arg_max({y}, {identifier('timestamp')}) AS y FROM {identifier(self.events)} "
-                f"WHERE event = {literal(self.label_event)} AND {rp} IS NOT NULL GROUP BY 1)"
+            ts = identifier("timestamp")
+            # The last label of each request (ties: the largest label), in portable SQL.
+            ranked = (
+                f"SELECT CAST({rp} AS VARCHAR) AS request_id, {y} AS y, ROW_NUMBER() OVER "
+                f"(PARTITION BY CAST({rp} AS VARCHAR) ORDER BY {ts} DESC, {y} DESC) AS rn "
+                f"FROM {identifier(self.events)} "
+                f"WHERE event = {literal(self.label_event)} AND {rp} IS NOT NULL"
             )
+            ctes.append(f"labels AS (SELECT request_id, y FROM ({ranked}) ranked WHERE rn = 1)")
             joined = "SELECT b.*, l.y FROM base b LEFT JOIN labels l USING (request_id)"
         else:
             joined = "SELECT b.*, CAST(NULL AS DOUBLE) AS y FROM base b"
@@ -309,7 +314,8 @@ class ShadowQuery:
         import json
 
         row = self._run(engine, self.latency_sql(quantiles))[0]
-        qhat = json.loads(row.pop("qhat")) if row.get("qhat") else {}
+        raw = row.pop("qhat", None)
+        qhat = json.loads(raw) if isinstance(raw, str | bytes) else dict(raw or {})
         return {"qhat": qhat, **{k: float(v or 0.0) for k, v in row.items()}}
 
     def quantiles_at(
