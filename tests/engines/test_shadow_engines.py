@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from shipit.sim.shadow import simulate_scores
+from shipit.sim.shadow import simulate_labels, simulate_scores
 from shipit.store import EVENTS, DuckDBEngine, connect
 from shipit.store.shadow import ShadowQuery
 from shipit.store.tables import SHADOW
@@ -68,3 +68,33 @@ def test_postgres_summaries_equal_duckdb(engines: tuple[Any, Any, str, str]) -> 
     assert q.quantiles_at(pg, "cm", [0.2, 0.7]) == pytest.approx(
         q.quantiles_at(duck, "cm", [0.2, 0.7]), abs=1e-9
     )
+
+
+def test_postgres_label_summaries_equal_duckdb() -> None:
+    pytest.importorskip("psycopg")
+    sim = simulate_labels(6, units=100)
+    tag = uuid.uuid4().hex[:10]
+    shadow, events = f"shadow_{tag}", f"events_{tag}"
+    try:
+        pg = connect(PG)
+    except Exception as exc:
+        pytest.skip(f"PostgreSQL is not reachable: {exc}")
+    duck = DuckDBEngine()
+    tables = [(replace(SHADOW, name=shadow), sim.shadow_table("x"))]  # type: ignore[arg-type]
+    tables += [(replace(EVENTS, name=events), sim.events_table("label"))]  # type: ignore[arg-type]
+    try:
+        for engine in (pg, duck):
+            for schema, data in tables:
+                engine.append(schema, data.to_batches())
+        q = ShadowQuery(
+            "x", output="label", label_event="label", label_property="label",
+            metrics=("accuracy",), table=shadow, events=events,
+        )  # fmt: skip
+        assert q.counts(pg) == q.counts(duck)
+        for a, b in zip(q.moments(pg), q.moments(duck), strict=True):
+            assert (a.name, a.n, a.s, a.c, a.s_s) == (b.name, b.n, b.s, b.c, b.s_s)
+        assert q.disagreements(pg) == q.disagreements(duck)
+    finally:
+        for name in (shadow, events):
+            pg.execute(f'DROP TABLE IF EXISTS "{name}"')
+        pg.close()
