@@ -106,6 +106,10 @@ def analyze(
         from shipit.analysis.interleaving import analyze_interleaving
 
         return analyze_interleaving(experiment, engine, phase_start=phase_start)
+    if experiment.type == "shadow":
+        from shipit.analysis.shadow import analyze_shadow
+
+        return analyze_shadow(experiment, engine, phase=phase, phase_start=phase_start)
     say = progress or (lambda _step: None)
     bandit = None
     if experiment.type == "bandit":

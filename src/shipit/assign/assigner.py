@@ -46,6 +46,7 @@ from shipit.assign.hashing import to_unit_bytes as _to_unit_bytes
 from shipit.assign.targeting import Columns, match_batch
 from shipit.errors import InputError
 from shipit.spec.experiment import Experiment
+from shipit.spec.shadow import serving_weights
 
 __all__ = ["Assigner", "Assignment", "BatchAssignment", "Reason"]
 
@@ -122,7 +123,7 @@ class Assigner:
         self.experiment = experiment
         self.version = experiment.hash_version
         self.variants = experiment.variant_keys
-        self._weights = experiment.weights
+        self._weights = serving_weights(experiment)  # a shadow candidate is never served
         self._starts = list(accumulate(self._weights, initial=0.0))[:-1]
         self._control = self.variants.index(experiment.control_variant)
         self._traffic = experiment.traffic

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from shipit.report.sections import CHART_NEEDS, chart_names
+from shipit.report.shadow_chart import SHADOW_CHART, shadow_differences_chart
 from shipit.result import format as fmt
 from shipit.result.model import Analysis, Estimate, TrustCheck
 
@@ -347,4 +348,7 @@ def all_charts(a: Analysis) -> dict[str, go.Figure]:
         fig = CHARTS[name](a)
         if fig is not None:
             out[name] = _frame(fig)
+    shadow = shadow_differences_chart(a)  # a shadow run's only chart
+    if shadow is not None:
+        out[SHADOW_CHART] = _frame(shadow)
     return out

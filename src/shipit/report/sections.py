@@ -370,4 +370,8 @@ def build_report(a: Analysis) -> Report:
         f"variants {', '.join(a.variants)}"
     )
     sections = tuple(s for s in parts if s is not None) + _audiences(a)
+    if a.shadow is not None:  # a shadow run has no effects: its own sections instead
+        from shipit.report.shadow import shadow_report
+
+        return shadow_report(a, _verdict(a), _notes(a))
     return Report(title=a.experiment, subtitle=subtitle, sections=sections)

@@ -17,6 +17,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from shipit.result.bandit import BanditResult
 from shipit.result.design import DesignInfo
 from shipit.result.interleaving import InterleavingResult
+from shipit.result.shadow import ShadowResult
 from shipit.spec.decision import Decision
 
 __all__ = [
@@ -305,6 +306,7 @@ class Analysis(_Frozen):
     notes: tuple[str, ...] = ()
     # Interleaving experiments: the preference between the two rankers.
     interleaving: InterleavingResult | None = None
+    shadow: ShadowResult | None = None  # a shadow run's analysis (type: shadow)
 
     def effect(self, metric: str, variant: str) -> Effect | None:
         """The effect row of one metric and variant, if analysed."""

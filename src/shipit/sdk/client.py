@@ -26,6 +26,7 @@ from shipit.assign import Assigner, Assignment, BatchAssignment
 from shipit.sdk.buffer import Outbox
 from shipit.sdk.interleave import Interleaved, interleave_and_queue
 from shipit.sdk.rows import check_event, exposure_problem
+from shipit.sdk.shadow import ShadowLogging
 from shipit.sdk.stats import ClientStats
 from shipit.sdk.transport import HttpTransport, Transport, TransportError
 from shipit.spec import Experiment
@@ -58,7 +59,7 @@ _SPLIT = {400, 413, 422}
 _UNENCODABLE = 0
 
 
-class ShipitClient:
+class ShipitClient(ShadowLogging):
     """A shipit SDK client.
 
     >>> from shipit.sdk import InMemoryTransport, ShipitClient
@@ -91,11 +92,13 @@ class ShipitClient:
         self._etag: str | None = None
         self._exposures = Outbox(max_buffer)
         self._events = Outbox(max_buffer)
+        self._shadow = Outbox(max_buffer)
         self._seen: set[tuple[str, int, str]] = set()
         self._max_seen = max_buffer * 10
         self._counts = {
             "exposures": 0,
             "events": 0,
+            "shadow": 0,
             "rejected": 0,
             "refreshes": 0,
             "failed": 0,
@@ -307,6 +310,7 @@ class ShipitClient:
         """Send everything queued, in batches with retries; False if rows are left over."""
         with self._flush_lock:
             ok = self._drain("exposures", self._exposures)
+            ok = self._drain("shadow", self._shadow) and ok
             return self._drain("events", self._events) and ok
 
     def _drain(self, name: str, outbox: Outbox) -> bool:
@@ -374,12 +378,13 @@ class ShipitClient:
         return ClientStats(
             exposures_sent=self._counts["exposures"],
             events_sent=self._counts["events"],
-            dropped=self._exposures.dropped + self._events.dropped,
+            dropped=self._exposures.dropped + self._events.dropped + self._shadow.dropped,
             rejected=self._counts["rejected"],
-            pending=len(self._exposures) + len(self._events),
+            pending=len(self._exposures) + len(self._events) + len(self._shadow),
             refreshes=self._counts["refreshes"],
             refresh_failures=self._counts["failed"],
             invalid=self._counts["invalid"],
+            shadow_sent=self._counts["shadow"],
         )
 
     # -- lifecycle ------------------------------------------------------------------------

@@ -20,6 +20,7 @@ class ClientStats:
     refreshes: int
     refresh_failures: int
     invalid: int = 0
+    shadow_sent: int = 0  # shadow predictions (production and candidate of a request)
 
     @property
     def lost(self) -> int:

@@ -87,6 +87,7 @@ class InMemoryTransport:
         self.down = False
         self.events: list[dict[str, Any]] = []
         self.exposures: list[dict[str, Any]] = []
+        self.shadow: list[dict[str, Any]] = []
         self.requests: list[tuple[str, str]] = []
         self._lock = threading.Lock()
 
@@ -100,12 +101,14 @@ class InMemoryTransport:
                 raise TransportError(f"{method} {path}: server unreachable (simulated)")
             if method == "GET" and path == "/v1/features":
                 return TransportResponse(200, {}, self.features)
-            if method == "POST" and path in ("/v1/events", "/v1/exposures"):
+            if method == "POST" and path in ("/v1/events", "/v1/exposures", "/v1/shadow"):
                 name = path.rsplit("/", 1)[1]
                 rows = list((json or {}).get(name, []))
-                target = self.events if name == "events" else self.exposures
-                seen = {r.get("event_id") for r in target} if name == "events" else set()
-                fresh = [r for r in rows if name != "events" or r.get("event_id") not in seen]
+                target = {"events": self.events, "shadow": self.shadow}.get(name, self.exposures)
+                ident = {"events": ("event_id",), "shadow": ("experiment", "request_id")}
+                key = ident.get(name)
+                seen = {tuple(r.get(k) for k in key) for r in target} if key else set()
+                fresh = [r for r in rows if not key or tuple(r.get(k) for k in key) not in seen]
                 target.extend(fresh)
                 body = {
                     "received": len(rows),

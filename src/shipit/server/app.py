@@ -24,6 +24,7 @@ from shipit.server.routes import (
     health,
     ingest,
     operations,
+    shadow,
 )
 from shipit.server.services import Services, open_services
 from shipit.server.settings import ServerSettings
@@ -65,6 +66,7 @@ def create_app(
     from shipit.server.routes import interleaving
 
     app.include_router(interleaving.router)
+    app.include_router(shadow.router)
     from shipit.server.dashboard import mount_dashboard
 
     mount_dashboard(app, settings)

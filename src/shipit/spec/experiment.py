@@ -16,6 +16,7 @@ from shipit.spec.limits import check_raw
 from shipit.spec.metric import MetricDef
 from shipit.spec.monitoring import Monitoring
 from shipit.spec.plan import AnalysisPlan
+from shipit.spec.shadow import ShadowSpec, shadow_problems
 from shipit.spec.source import TableSource
 from shipit.spec.tables import TableMaps
 from shipit.spec.targeting import Condition
@@ -155,6 +156,8 @@ class Experiment(_Frozen):
     bandit: BanditSpec | None = None
     # Interleaving experiments: how the two rankers are merged and credited.
     interleaving: InterleavingSpec | None = None
+    # Which variant serves and which runs beside it (type shadow only).
+    shadow: ShadowSpec | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -273,6 +276,7 @@ def _problems(exp: Experiment) -> list[tuple[Loc, str]]:
     kinds = {m.name: m.base_kind for m in (*exp.shared_metrics, *exp.metrics)}
     out += bandit_problems(exp.type, exp.bandit, len(exp.variants), kinds)
     out += interleaving_problems(exp.type, exp.interleaving, exp.variant_keys)
+    out += shadow_problems(exp)
     seq = exp.analysis.sequential
     if seq.kind == "gst" and seq.horizon is None:
         out.append(

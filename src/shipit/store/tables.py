@@ -16,6 +16,11 @@
     value       DOUBLE     optional  numeric value (revenue, latency, ...)
     <other>     DOUBLE or VARCHAR    properties; numeric ones can be metric values
 
+``shadow_predictions``  one row per request of a shadow experiment: both models' outputs
+    experiment, phase, request_id (unique per experiment), unit_id, timestamp; the scores
+    (DOUBLE) or labels (VARCHAR; a ranking as a JSON list) of production and candidate,
+    and their latencies in milliseconds (see ``shipit.store.shadow``)
+
 ``units``  optional, one row per unit: attributes and pre-computed covariates
     unit_id     VARCHAR    required  unique; a reload replaces the unit's row
     <other>     DOUBLE or VARCHAR
@@ -26,10 +31,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["EVENTS", "EXPOSURES", "TABLES", "UNITS", "Column", "TableName", "TableSchema"]
+__all__ = ["EVENTS", "EXPOSURES", "SHADOW", "TABLES", "UNITS", "Column", "TableName", "TableSchema"]
 
-TableName = Literal["exposures", "events", "units"]
+TableName = Literal["exposures", "events", "units", "shadow_predictions"]
 SqlType = Literal["VARCHAR", "INTEGER", "DOUBLE", "TIMESTAMP"]
+# The shadow table's output columns, one of each per model (production_score, ...).
+_OUTPUTS: tuple[tuple[str, SqlType], ...] = (
+    ("score", "DOUBLE"),
+    ("label", "VARCHAR"),
+    ("ms", "DOUBLE"),
+)
 
 
 @dataclass(frozen=True)
@@ -99,4 +110,19 @@ UNITS = TableSchema(
     replace=True,
 )
 
-TABLES: dict[str, TableSchema] = {t.name: t for t in (EXPOSURES, EVENTS, UNITS)}
+SHADOW = TableSchema(
+    name="shadow_predictions",
+    columns=(
+        Column("experiment", "VARCHAR", True),
+        Column("phase", "INTEGER", False),
+        Column("request_id", "VARCHAR", True),
+        Column("unit_id", "VARCHAR", True),
+        Column("timestamp", "TIMESTAMP", True),
+        *(Column(f"{m}_{x}", t, False) for x, t in _OUTPUTS for m in ("production", "candidate")),
+    ),
+    # A request is logged once: a retried batch is stored once.
+    key=("experiment", "request_id"),
+    extra="VARCHAR",
+)
+
+TABLES: dict[str, TableSchema] = {t.name: t for t in (EXPOSURES, EVENTS, UNITS, SHADOW)}

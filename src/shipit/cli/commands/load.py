@@ -18,6 +18,7 @@ class Table(StrEnum):
     exposures = "exposures"
     events = "events"
     units = "units"
+    shadow_predictions = "shadow_predictions"
 
 
 def register(app: typer.Typer) -> None:
