@@ -283,7 +283,9 @@ def _switchback(
 
     exp = ctx.experiment
     end = _switchback_end(ctx)
-    found = analyze_switchback(ctx.engine, exp, end, metrics=[m.name for m in metrics])
+    found = analyze_switchback(
+        ctx.engine, exp, end, metrics=[m.name for m in metrics], since=ctx.phase_start
+    )
     rows: dict[str, ComparisonResult] = {}
     blocks: dict[str, int] = {}
     for m in metrics:
@@ -299,8 +301,9 @@ def _switchback(
         interval_hours=design.interval_hours,
         burn_in_minutes=design.burn_in_minutes,
         notes=(
-            "effects compare the metric's total per block after the burn-in; "
-            f"complete intervals up to {end.isoformat(sep=' ', timespec='seconds')}",
+            "effects compare the metric's total per block after the burn-in; complete "
+            f"intervals up to {end.isoformat(sep=' ', timespec='seconds')}"
+            + (" from the phase's start" if ctx.phase_start is not None else ""),
         ),
     )
     return rows, info
