@@ -158,6 +158,10 @@ def design_effects(
         f"{design.kind} variance covers {', '.join(_KINDS[design.kind])} metrics)"
         for m in kept
     )
+    notes += (
+        "segments, the effect over time and the power check are unit-level breakdowns; the "
+        "overall effects above use the design's variance",
+    )
     update = {"comparisons": tuple(comparisons), "notes": notes}
     return DesignedEffects(merged, info.model_copy(update=update))
 
