@@ -301,3 +301,25 @@ def test_blocked_design_analysed_stratified_by_its_stored_blocks() -> None:
     comparison = next(c for c in a.design.comparisons if c.metric == "revenue")
     assert comparison.design_effect is not None
     assert comparison.design_effect < 0.2  # blocking on the pre-period removes most variance
+
+
+@pytest.mark.parametrize("method", ["bayesian", "sequential"])
+def test_cluster_design_under_bayesian_and_sequential_plans(method: str) -> None:
+    from scipy import stats
+
+    exp = _spec("cities-plan", {"kind": "cluster", "by": "city"}, analysis={"method": method})
+    engine = _engine([_clustered(exp, 8, lift=0.05)])
+    a = analyze(exp, engine, daily=False)
+    e = a.effect("revenue", "treatment")
+    assert e is not None
+    robust = analyze_cluster(engine, exp).effect("revenue").robust
+    assert _close(e.raw.rel_se, float(robust.rel_se[0]))
+    if method == "bayesian":
+        # The flat prior's posterior of the relative effect: Normal(rel, rel_se).
+        assert e.prob_better is not None
+        expected = stats.norm.cdf(float(robust.rel_effect[0]) / float(robust.rel_se[0]))
+        assert e.prob_better == pytest.approx(expected, rel=1e-6)
+    else:
+        assert e.sequential is not None
+        assert e.sequential.lower is not None
+        assert e.sequential.lower < e.raw.rel_effect < e.sequential.upper  # type: ignore[operator]
