@@ -8,9 +8,9 @@ summed in the engine; blocks of each variant are then compared as independent un
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import numpy as np
@@ -27,7 +27,7 @@ from shipit.stats.results import ComparisonResult
 from shipit.store.engine import Engine
 from shipit.store.sql import identifier, literal
 
-__all__ = ["SwitchbackEffect", "analyze_switchback", "block_totals_sql"]
+__all__ = ["SwitchbackEffect", "analyze_switchback", "block_totals_sql", "switchback_end"]
 
 _ALL = "all"
 
@@ -136,6 +136,23 @@ def analyze_switchback(
                 )
             )
     return out
+
+
+def switchback_end(
+    engine: Engine, exp: Experiment, tables: Mapping[str, str] | None = None
+) -> datetime:
+    """The end of the analysed schedule: the spec's end day, else the last event's time."""
+    if exp.end is not None:
+        return datetime.combine(exp.end, time()) + timedelta(days=1)
+    events = (tables or {}).get("events", "events")
+    sql = f"SELECT MAX({identifier('timestamp')}) AS last FROM {identifier(events)}"
+    got = engine.query(sql).to_pydict()
+    last = got["last"][0] if got["last"] else None
+    if last is None:
+        raise DataError(f"experiment {exp.key!r}: no events to analyse the switchback on")
+    return (last.replace(tzinfo=None) if isinstance(last, datetime) else last) + timedelta(
+        microseconds=1
+    )
 
 
 def _start(experiment: Experiment) -> datetime:
