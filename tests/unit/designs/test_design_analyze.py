@@ -110,6 +110,11 @@ def test_cluster_design_analysis_equals_the_library_function() -> None:
     texts = {i.label: i.text for i in section.items}
     assert texts["randomized"] == "whole clusters by city"
     assert texts["clusters"].startswith(str(sum(a.design.clusters.values())))
+    from shipit.report.html import render_html
+
+    page = render_html(a)  # the HTML report shows the same section
+    assert 'id="design"' in page
+    assert "whole clusters by city" in page
 
 
 @pytest.mark.slow
