@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime
 
 import numpy as np
 
@@ -115,10 +115,15 @@ def design_effects(
         from shipit.analysis.interference import analyze_exposure
 
         rows, info = _cluster(ctx, design.by, metrics)
-        exposure = analyze_exposure(
-            engine, experiment, phase=phase, phase_start=phase_start, tables=tables
-        )
-        info = info.model_copy(update={"kind": "ego_cluster", "exposure": exposure})
+        info = info.model_copy(update={"kind": "ego_cluster"})
+        try:
+            exposure = analyze_exposure(
+                engine, experiment, phase=phase, phase_start=phase_start, tables=tables
+            )
+        except (InputError, DataError) as err:  # the effects stand without it
+            info = info.model_copy(update={"notes": (f"no exposure analysis: {err}",)})
+        else:
+            info = info.model_copy(update={"exposure": exposure})
     elif isinstance(design, SwitchbackDesign):
         rows, info = _switchback(ctx, design, metrics)
     elif isinstance(design, (StratifiedDesign, BlockedDesign)):
@@ -157,6 +162,10 @@ def design_effects(
         f"{m.name}: a {kind_of(m).name} metric, analysed at the unit level (the "
         f"{design.kind} variance covers {', '.join(_KINDS[design.kind])} metrics)"
         for m in kept
+    )
+    notes += (
+        "segments, the effect over time and the power check are unit-level breakdowns; the "
+        "overall effects above use the design's variance",
     )
     update = {"comparisons": tuple(comparisons), "notes": notes}
     return DesignedEffects(merged, info.model_copy(update=update))
@@ -248,8 +257,15 @@ def _cluster_pairs(ctx: _Context, moments: Moments) -> ComparisonResult:
     c = moments.labels.index(ctx.control)
     idx = [moments.labels.index(v) for v in ctx.others]
     plan = ctx.experiment.analysis
-    a, b = moments.take([c] * len(idx)), moments.take(idx)
-    return compare_clustered(a, b, alpha=plan.alpha, alternative=plan.alternative)
+    control = moments.take([c])  # one treatment at a time: group labels stay distinct
+    return _stack(
+        [
+            compare_clustered(
+                control, moments.take([i]), alpha=plan.alpha, alternative=plan.alternative
+            )
+            for i in idx
+        ]
+    )
 
 
 def _cluster(
@@ -279,11 +295,13 @@ def _cluster(
 def _switchback(
     ctx: _Context, design: SwitchbackDesign, metrics: Sequence[MetricDef]
 ) -> tuple[dict[str, ComparisonResult], DesignInfo]:
-    from shipit.analysis.switchback import analyze_switchback
+    from shipit.analysis.switchback import analyze_switchback, switchback_end
 
     exp = ctx.experiment
-    end = _switchback_end(ctx)
-    found = analyze_switchback(ctx.engine, exp, end, metrics=[m.name for m in metrics])
+    end = switchback_end(ctx.engine, exp, ctx.tables)
+    found = analyze_switchback(
+        ctx.engine, exp, end, metrics=[m.name for m in metrics], since=ctx.phase_start
+    )
     rows: dict[str, ComparisonResult] = {}
     blocks: dict[str, int] = {}
     for m in metrics:
@@ -299,26 +317,12 @@ def _switchback(
         interval_hours=design.interval_hours,
         burn_in_minutes=design.burn_in_minutes,
         notes=(
-            "effects compare the metric's total per block after the burn-in; "
-            f"complete intervals up to {end.isoformat(sep=' ', timespec='seconds')}",
+            "effects compare the metric's total per block after the burn-in; complete "
+            f"intervals up to {end.isoformat(sep=' ', timespec='seconds')}"
+            + (" from the phase's start" if ctx.phase_start is not None else ""),
         ),
     )
     return rows, info
-
-
-def _switchback_end(ctx: _Context) -> datetime:
-    """The end of the analysed schedule: the spec's end day, else the last event's time."""
-    exp = ctx.experiment
-    if exp.end is not None:
-        return datetime.combine(exp.end, time()) + timedelta(days=1)
-    events = (ctx.tables or {}).get("events", "events")
-    got = ctx.engine.query(f'SELECT MAX("timestamp") AS last FROM "{events}"').to_pydict()
-    last = got["last"][0] if got["last"] else None
-    if last is None:
-        raise DataError(f"experiment {exp.key!r}: no events to analyse the switchback on")
-    return (last.replace(tzinfo=None) if isinstance(last, datetime) else last) + timedelta(
-        microseconds=1
-    )
 
 
 def _stack(results: Sequence[ComparisonResult]) -> ComparisonResult:

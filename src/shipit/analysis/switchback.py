@@ -8,9 +8,9 @@ summed in the engine; blocks of each variant are then compared as independent un
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import numpy as np
@@ -27,7 +27,7 @@ from shipit.stats.results import ComparisonResult
 from shipit.store.engine import Engine
 from shipit.store.sql import identifier, literal
 
-__all__ = ["SwitchbackEffect", "analyze_switchback", "block_totals_sql"]
+__all__ = ["SwitchbackEffect", "analyze_switchback", "block_totals_sql", "switchback_end"]
 
 _ALL = "all"
 
@@ -83,9 +83,11 @@ def analyze_switchback(
     *,
     regions: Sequence[str] | None = None,
     metrics: Sequence[str] | None = None,
+    since: datetime | None = None,
 ) -> list[SwitchbackEffect]:
     """Block-level effects of a switchback experiment over the schedule's intervals that
-    end by ``end``; ``regions`` default to those seen in the events (one when no ``by``)."""
+    end by ``end`` (and, with ``since``, start at or after it: a phase's start);
+    ``regions`` default to those seen in the events (one when no ``by``)."""
     design = experiment.design
     if not isinstance(design, SwitchbackDesign):
         raise InputError(f"experiment {experiment.key!r} does not have a switchback design")
@@ -100,19 +102,22 @@ def analyze_switchback(
     names = list(regions) if regions is not None else (seen or [_ALL])
     schedule = switchback_schedule(experiment, names, _start(experiment), end)
     whole = int((end - schedule.start) // schedule.period)  # complete intervals only
-    if whole < 1:
+    first = 0
+    if since is not None and since.replace(tzinfo=None) > schedule.start:
+        first = -(-(since.replace(tzinfo=None) - schedule.start) // schedule.period)
+    if whole - first < 1:
         raise DataError(f"no complete switchback interval between {schedule.start} and {end}")
     variants = list(experiment.variant_keys)
-    arm = np.asarray(schedule.variants)[schedule.index[:, :whole]].reshape(-1)
+    arm = np.asarray(schedule.variants)[schedule.index[:, first:whole]].reshape(-1)
     control = experiment.control_variant
     out = []
     for m in defs:
-        totals = np.zeros((len(names), whole))
+        totals = np.zeros((len(names), whole - first))
         index = {r: i for i, r in enumerate(names)}
         d = data[m.name]
         for r, k, t in zip(d["region"], d["slice"], d["total"], strict=True):
-            if r in index and k < whole:
-                totals[index[r], int(k)] += float(t)
+            if r in index and first <= k < whole:
+                totals[index[r], int(k) - first] += float(t)
         moments = Moments.from_arrays(arm, {"y": totals.reshape(-1)}, labels=variants)
         c = variants.index(control)
         for v, variant in enumerate(variants):
@@ -131,6 +136,23 @@ def analyze_switchback(
                 )
             )
     return out
+
+
+def switchback_end(
+    engine: Engine, exp: Experiment, tables: Mapping[str, str] | None = None
+) -> datetime:
+    """The end of the analysed schedule: the spec's end day, else the last event's time."""
+    if exp.end is not None:
+        return datetime.combine(exp.end, time()) + timedelta(days=1)
+    events = (tables or {}).get("events", "events")
+    sql = f"SELECT MAX({identifier('timestamp')}) AS last FROM {identifier(events)}"
+    got = engine.query(sql).to_pydict()
+    last = got["last"][0] if got["last"] else None
+    if last is None:
+        raise DataError(f"experiment {exp.key!r}: no events to analyse the switchback on")
+    return (last.replace(tzinfo=None) if isinstance(last, datetime) else last) + timedelta(
+        microseconds=1
+    )
 
 
 def _start(experiment: Experiment) -> datetime:

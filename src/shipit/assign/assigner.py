@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from shipit._types import IntArray
+from shipit.assign import served_designs as _designs
 from shipit.assign.hashing import (
     _GOLDEN,
     _M1,
@@ -142,9 +143,13 @@ class Assigner:
         self._enrolled = [Assignment(v, Reason.ASSIGNED) for v in self.variants]
         self._forced_result = [Assignment(v, Reason.FORCED) for v in self.variants]
         self._limits = [self._traffic * w for w in self._weights]
+        # A design (spec ``design:``): the variant hash reads the cluster, or the schedule.
+        self._cluster_by = _designs.cluster_attribute(experiment)
+        self._switchback = _designs.is_switchback(experiment)
         self._plain = not (
             self._excluded or self._kill or self._forced or self._targeting is not None
         ) and (self._holdout is None and self._namespace is None and self.version == 1)
+        self._plain = self._plain and experiment.design is None
 
     def _u(self, unit: str, seed: int, salt: str) -> float:
         """The unit's hash under a salt (``seed`` is that salt's precomputed version-1 seed)."""
@@ -202,7 +207,15 @@ class Assigner:
             start, end = namespace.range
             if not start <= self._u(unit, self._namespace_seed, namespace.hash_salt) < end:
                 return Assignment(None, Reason.OUTSIDE_NAMESPACE)
-        u = self._u(unit, self._seed, self._salt)
+        if self._switchback:
+            variant = _designs.switchback_variant(self.experiment, unit, attributes)
+            return self._enrolled[self.variants.index(variant)]
+        key = (
+            unit
+            if self._cluster_by is None
+            else _designs.cluster_key(self._cluster_by, unit, attributes)
+        )
+        u = self._u(key, self._seed, self._salt)
         i = bisect.bisect_right(self._starts, u) - 1
         if u - self._starts[i] < self._limits[i]:
             return self._enrolled[i]
@@ -245,15 +258,22 @@ class Assigner:
     def _chunk(self, arr: npt.NDArray[Any], cols: Columns) -> tuple[IntArray, npt.NDArray[np.int8]]:
         n = len(arr)
         ub = _to_unit_bytes(arr) if self.version == 1 else None
-        u = self._hash(self._salt, arr, ub)
+        u = self._hash(self._salt, arr, ub)  # also finds the forced and excluded units
+        hashed = u  # what the variant slices read: the unit, or its cluster (a design)
+        if self._cluster_by is not None:
+            hashed = self._hash(
+                self._salt, _designs.cluster_keys(self._cluster_by, arr, cols), None
+            )
         starts = np.asarray(self._starts)
         if len(starts) <= 8:  # a few comparisons beat a binary search per unit
             i = np.zeros(n, np.int64)
             for start in self._starts[1:]:
-                i += u >= start
+                i += hashed >= start
         else:
-            i = np.searchsorted(starts, u, side="right") - 1
-        enrolled = (u - starts[i]) < np.asarray(self._limits)[i]
+            i = np.searchsorted(starts, hashed, side="right") - 1
+        enrolled = (hashed - starts[i]) < np.asarray(self._limits)[i]
+        if self._switchback:
+            i, enrolled = _designs.switchback_indices(self.experiment, arr, cols), np.ones(n, bool)
         index = np.where(enrolled, i, -1).astype(np.int64)
         reason = np.where(enrolled, _CODE[Reason.ASSIGNED], _CODE[Reason.OUTSIDE_TRAFFIC])
         reason = reason.astype(np.int8)

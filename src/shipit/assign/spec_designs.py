@@ -24,7 +24,13 @@ from shipit.spec.design import (
 )
 from shipit.spec.experiment import Experiment
 
-__all__ = ["assign_design", "assign_online", "default_block_size", "switchback_schedule"]
+__all__ = [
+    "assign_design",
+    "assign_online",
+    "block_strata",
+    "default_block_size",
+    "switchback_schedule",
+]
 
 _MAX_BLOCK = 10_000
 
@@ -47,6 +53,34 @@ def _column(attributes: Mapping[str, Sequence[Any]] | None, name: str, n: int) -
     if missing is not None:
         raise InputError(f"attribute {name!r} is missing for unit {missing} (row {missing})")
     return values
+
+
+def block_strata(
+    experiment: Experiment,
+    units: Sequence[str] | npt.NDArray[Any],
+    attributes: Mapping[str, Sequence[Any]] | None = None,
+) -> npt.NDArray[np.int64]:
+    """The analysis stratum of each unit of a blocked design, to store as its exposure
+    attribute ``block``: its block number, consecutive blocks pooled so that each stratum
+    holds at least two units of every variant (a within-stratum variance needs two).
+    Blocks follow the order ``assign_design`` uses (``order_by``, else the units' order)."""
+    design = experiment.design
+    if not isinstance(design, BlockedDesign):
+        raise InputError(f"experiment {experiment.key!r} does not have a blocked design")
+    n = len(units)
+    size = design.block_size or default_block_size(experiment.weights)
+    order = np.arange(n)
+    if design.order_by is not None:
+        try:
+            values = np.array([float(v) for v in _column(attributes, design.order_by, n)])
+        except (TypeError, ValueError) as err:
+            raise InputError(f"order_by {design.order_by!r} must be numeric: {err}") from err
+        order = np.argsort(values, kind="stable")
+    fewest = min(size * w for w in experiment.weights)
+    pooled = max(1, int(np.ceil(2.0 / max(fewest, 1e-12))))
+    block = np.empty(n, np.int64)
+    block[order] = np.arange(n) // (size * pooled)
+    return block
 
 
 def assign_design(

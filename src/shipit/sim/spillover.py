@@ -86,7 +86,7 @@ def simulate_spillover(
         list(experiment.weights),
         salt=experiment.hash_salt,
     )
-    t = (variant == "treatment").astype(float)
+    t = (variant != experiment.control_variant).astype(float)
     treated = np.bincount(a, t[b], units) + np.bincount(b, t[a], units)
     degree = np.bincount(a, minlength=units) + np.bincount(b, minlength=units)
     share = np.divide(treated, degree, out=np.zeros(units), where=degree > 0)

@@ -110,6 +110,11 @@ def test_cluster_design_analysis_equals_the_library_function() -> None:
     texts = {i.label: i.text for i in section.items}
     assert texts["randomized"] == "whole clusters by city"
     assert texts["clusters"].startswith(str(sum(a.design.clusters.values())))
+    from shipit.report.html import render_html
+
+    page = render_html(a)  # the HTML report shows the same section
+    assert 'id="design"' in page
+    assert "whole clusters by city" in page
 
 
 @pytest.mark.slow
@@ -259,3 +264,67 @@ def test_stratified_a_a_from_the_store_does_not_over_reject() -> None:
         assert e.raw.p_value is not None
         rejected += int(e.raw.p_value < 0.05)
     assert rejected <= 5
+
+
+def test_blocked_design_analysed_stratified_by_its_stored_blocks() -> None:
+    from shipit.assign.spec_designs import block_strata
+
+    exp = _spec("pairs", {"kind": "blocked", "order_by": "pre"})
+    rng = np.random.default_rng(9)
+    n = 800
+    units = np.array([f"pairs-u{i}" for i in range(n)])
+    pre = rng.gamma(2.0, 10.0, n)
+    variant = assign_design(exp, units, {"pre": pre}).astype(str)
+    block = block_strata(exp, units, {"pre": pre})
+    assert len(np.unique(block)) == n // 4  # pairs pooled two by two: 2 units a variant
+    for b in np.unique(block)[:20]:
+        assert sorted(variant[block == b]) == ["control", "control", "treatment", "treatment"]
+    y = pre * np.where(variant == "treatment", 1.05, 1.0) + rng.normal(0, 2, n)
+    ts = T0 + pd.to_timedelta(rng.integers(0, 86400, n), "s")
+    exposures = pd.DataFrame(
+        {"experiment": exp.key, "unit_id": units, "variant": variant, "timestamp": ts,
+         "block": block.astype(str)}
+    )  # fmt: skip
+    events = pd.DataFrame(
+        {"unit_id": units, "event": "purchase", "value": y, "timestamp": ts + pd.Timedelta(hours=1)}
+    )
+    a = analyze(exp, _engine([(exposures, events)]), daily=False)
+    assert a.design is not None
+    assert a.design.kind == "blocked"
+    assert a.design.strata == n // 4
+    e = a.effect("revenue", "treatment")
+    assert e is not None
+    df = pd.DataFrame({"b": block, "v": variant, "y": y})
+    est = var = 0.0
+    for _, g in df.groupby("b"):
+        t, c = g[g.v == "treatment"].y, g[g.v == "control"].y
+        w = len(g) / n
+        est += w * (t.mean() - c.mean())
+        var += w**2 * (t.var(ddof=1) / len(t) + c.var(ddof=1) / len(c))
+    assert _close(e.raw.abs_effect, est)
+    assert _close(e.raw.abs_se, float(np.sqrt(var)))
+    comparison = next(c for c in a.design.comparisons if c.metric == "revenue")
+    assert comparison.design_effect is not None
+    assert comparison.design_effect < 0.2  # blocking on the pre-period removes most variance
+
+
+@pytest.mark.parametrize("method", ["bayesian", "sequential"])
+def test_cluster_design_under_bayesian_and_sequential_plans(method: str) -> None:
+    from scipy import stats
+
+    exp = _spec("cities-plan", {"kind": "cluster", "by": "city"}, analysis={"method": method})
+    engine = _engine([_clustered(exp, 8, lift=0.05)])
+    a = analyze(exp, engine, daily=False)
+    e = a.effect("revenue", "treatment")
+    assert e is not None
+    robust = analyze_cluster(engine, exp).effect("revenue").robust
+    assert _close(e.raw.rel_se, float(robust.rel_se[0]))
+    if method == "bayesian":
+        # The flat prior's posterior of the relative effect: Normal(rel, rel_se).
+        assert e.prob_better is not None
+        expected = stats.norm.cdf(float(robust.rel_effect[0]) / float(robust.rel_se[0]))
+        assert e.prob_better == pytest.approx(expected, rel=1e-6)
+    else:
+        assert e.sequential is not None
+        assert e.sequential.lower is not None
+        assert e.sequential.lower < e.raw.rel_effect < e.sequential.upper  # type: ignore[operator]

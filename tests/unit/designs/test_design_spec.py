@@ -26,7 +26,7 @@ def test_every_doc_example_loads_and_round_trips() -> None:
         kinds.append(exp.design.kind)
         (again,) = loads_experiments(dump_experiment(exp))
         assert again == exp
-    assert kinds == ["cluster", "switchback", "stratified", "blocked"]
+    assert kinds == ["cluster", "switchback", "stratified", "blocked", "ego_cluster"]
 
 
 @pytest.mark.parametrize(
@@ -36,6 +36,8 @@ def test_every_doc_example_loads_and_round_trips() -> None:
         ("{kind: lottery}", "design"),
         ("{kind: stratified, by: []}", "design.stratified.by"),
         ("{kind: switchback, interval_hours: 1, burn_in_minutes: 60}", "burn_in_minutes"),
+        ("{kind: ego_cluster}", "design.ego_cluster.edges"),
+        ("{kind: ego_cluster, edges: g.csv, threshold: 0.4}", "design.ego_cluster.threshold"),
     ],
 )
 def test_bad_design_names_the_field(design: str, message: str) -> None:

@@ -184,3 +184,17 @@ def test_edges_must_be_a_table_or_a_known_file() -> None:
     assert edges_relation("g.csv").startswith("read_csv_auto(")
     with pytest.raises(InputError, match=r"design\.edges"):
         edges_relation("graph.json")
+
+
+def test_three_variants_keep_the_cluster_effects_and_say_why_no_exposure(tmp_path: Path) -> None:
+    exp = spillover_experiment()
+    three = [{"key": "control", "weight": 0.4}, {"key": "a", "weight": 0.3},
+             {"key": "b", "weight": 0.3}]  # fmt: skip
+    exp = exp.model_validate({**exp.model_dump(exclude_defaults=True), "variants": three})
+    data = simulate_spillover(exp, seed=4, units=300)
+    a = analyze(exp, _engine(data, tmp_path), daily=False)
+    assert a.design is not None
+    assert a.design.exposure is None
+    assert any("no exposure analysis" in n and "one treatment" in n for n in a.design.notes)
+    assert a.design.clusters is not None
+    assert set(a.design.clusters) == {"control", "a", "b"}
