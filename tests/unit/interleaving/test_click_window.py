@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from pydantic import ValidationError
 
 from shipit.analysis.interleaving import analyze_interleaving, interleaving_result
-from shipit.errors import SpecError
 from shipit.sim.interleaving import textbook_pair
 from shipit.sim.interleaving_events import interleaving_events
 from shipit.spec import Experiment
@@ -121,5 +121,5 @@ def test_the_trust_check_names_the_clicks_outside_the_window() -> None:
 def test_the_window_is_checked_in_the_spec() -> None:
     assert _spec().interleaving is not None
     assert _spec().interleaving.click_window_minutes == 30  # type: ignore[union-attr]
-    with pytest.raises(SpecError, match="click_window_minutes"):
+    with pytest.raises(ValidationError, match="click_window_minutes"):
         _spec(click_window_minutes=0)
