@@ -43,6 +43,7 @@ def interleaving_result(
         click_event=block.click_event,
         credit=block.credit.count,
         max_position=block.credit.max_position,
+        click_window_minutes=block.click_window_minutes,
         sessions=est.sessions,
         units=counts.units.units,
         decisive=est.decisive,
@@ -60,6 +61,7 @@ def interleaving_result(
         clicks_matched=counts.clicks_matched,
         clicks_unmatched=counts.clicks_unmatched,
         unknown_rankers=counts.unknown_rankers,
+        clicks_outside_window=counts.clicks_outside_window,
         power=block.power,
         sessions_needed=need.interleaving,
         ab_sessions_needed=need.ab,
@@ -115,13 +117,24 @@ def _checks(r: InterleavingResult) -> list[TrustCheck]:
                 "item that was not shown in their session; they credit no one",
             )
         )
+    if r.clicks_outside_window:
+        out.append(
+            TrustCheck(
+                name="interleaving_click_window",
+                status="warn",
+                message=f"{fmt.count(r.clicks_outside_window)} {r.click_event} events on shown "
+                "items are stamped before their impression or more than "
+                f"{r.click_window_minutes} minutes after it; they credit no one",
+            )
+        )
     if not out:
         out.append(
             TrustCheck(
                 name="interleaving_clicks",
                 status="pass",
                 message=f"every impression names a ranker and every {r.click_event} of an "
-                "interleaved session names an item shown in it",
+                f"interleaved session names an item shown in it, within "
+                f"{r.click_window_minutes} minutes of its impression",
             )
         )
     return out

@@ -4,7 +4,10 @@ Team draft (Radlinski, Kurup and Joachims, 2008): the two rankers take turns pic
 highest-ranked item not yet shown; whenever both have picked as often, a coin says who picks
 first. Here the coin of slot ``i`` is the hash of (salt, unit, query, i), so a unit asking
 the same query gets the same list on every machine; with the same coins the merge is the
-one ``shipit.bandits.interleaving.team_draft`` makes (a test holds the two together).
+one ``shipit.bandits.interleaving.team_draft`` makes (a test holds the two together). A
+given ``session_id`` names the session but does not enter the coins: a user repeating a
+query in a new session sees the same list again (the unit-clustered interval accounts for
+those sessions sharing coins).
 
 The control is ranker A, the other variant ranker B. Units the experiment does not enrol
 (traffic, targeting, holdout), a kill switch and forced units see one ranker's list alone

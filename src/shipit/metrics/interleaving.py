@@ -4,7 +4,9 @@ sums the statistics need (wins, ties, click moments; per-unit sums for clusterin
 Impressions are the experiment's ``impression_event`` rows (``experiment``, ``session_id``,
 ``item_id``, ``ranker``, ``position``); a click is a ``click_event`` row with the
 ``session_id`` and ``item_id`` it was made on, joined to the impression of that item in
-that session of the same unit. Everything is counted in one query; Python gets one row.
+that session of the same unit. Only a click stamped from its impression to
+``click_window_minutes`` after it credits a ranker; the others are counted apart for a trust
+check. Everything is counted in one query; Python gets one row.
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ IMPRESSION_COLUMNS = ("experiment", "session_id", "item_id", "ranker", "position
 
 @dataclass(frozen=True)
 class InterleavingCounts:
-    """What the engine counted: session and unit sums, impressions, clicks on shown items, clicks
-    on sessions of the experiment that match no shown item, and impression rows naming a
-    ranker that is not a variant."""
+    """What the engine counted: session and unit sums, impressions, credited-window clicks on
+    shown items, clicks on sessions of the experiment that match no shown item, impression
+    rows naming a ranker that is not a variant, and clicks on shown items stamped before
+    their impression or after the click window."""
 
     sessions: SessionSums
     units: UnitSums
@@ -35,6 +38,7 @@ class InterleavingCounts:
     clicks_matched: int
     clicks_unmatched: int
     unknown_rankers: int
+    clicks_outside_window: int = 0
 
 
 def _start_literal(start: datetime) -> str:
@@ -58,27 +62,39 @@ def interleaving_sql(
     top = block.credit.max_position
     shown = f" AND i.position <= {int(top)}" if top is not None else ""
     ev = q(table)
+    ts = q("timestamp")
+    window = f"INTERVAL '{int(block.click_window_minutes)}' MINUTE"
     return f"""
 WITH imp AS (
   SELECT unit_id, session_id, item_id, MIN(ranker) AS ranker,
-         MIN(CAST({q("position")} AS BIGINT)) AS position
+         MIN(CAST({q("position")} AS BIGINT)) AS position, MIN({ts}) AS shown_at
   FROM {ev}
   WHERE {q("event")} = {literal(block.impression_event)}
     AND {q("experiment")} = {literal(experiment.key)}{since}
   GROUP BY unit_id, session_id, item_id
 ),
-clk AS (
-  SELECT unit_id, session_id, item_id, COUNT(*) AS n
+raw AS (
+  SELECT unit_id, session_id, item_id, {ts} AS clicked_at
   FROM {ev}
   WHERE {q("event")} = {literal(block.click_event)} AND session_id IS NOT NULL
-  GROUP BY unit_id, session_id, item_id
+),
+clk AS (
+  SELECT r.unit_id, r.session_id, r.item_id,
+    SUM(CASE WHEN r.clicked_at >= i.shown_at AND r.clicked_at <= i.shown_at + {window}
+        THEN 1 ELSE 0 END) AS n,
+    SUM(CASE WHEN r.clicked_at >= i.shown_at AND r.clicked_at <= i.shown_at + {window}
+        THEN 0 ELSE 1 END) AS outside
+  FROM raw r JOIN imp i
+    ON r.unit_id = i.unit_id AND r.session_id = i.session_id AND r.item_id = i.item_id
+  GROUP BY r.unit_id, r.session_id, r.item_id
 ),
 sess AS (
   SELECT i.unit_id, i.session_id,
-    SUM(CASE WHEN i.ranker = {a} AND c.n IS NOT NULL{shown} THEN {credit} ELSE 0 END) AS ca,
-    SUM(CASE WHEN i.ranker = {b} AND c.n IS NOT NULL{shown} THEN {credit} ELSE 0 END) AS cb,
+    SUM(CASE WHEN i.ranker = {a} AND c.n > 0{shown} THEN {credit} ELSE 0 END) AS ca,
+    SUM(CASE WHEN i.ranker = {b} AND c.n > 0{shown} THEN {credit} ELSE 0 END) AS cb,
     COUNT(*) AS shown,
-    SUM(CASE WHEN c.n IS NOT NULL THEN c.n ELSE 0 END) AS clicked,
+    SUM(COALESCE(c.n, 0)) AS clicked,
+    SUM(COALESCE(c.outside, 0)) AS outside,
     SUM(CASE WHEN i.ranker IN ({a}, {b}) THEN 0 ELSE 1 END) AS unknown
   FROM imp i LEFT JOIN clk c
     ON c.unit_id = i.unit_id AND c.session_id = i.session_id AND c.item_id = i.item_id
@@ -98,7 +114,8 @@ s AS (
     SUM(CAST(cb - ca AS DOUBLE) * CAST(cb - ca AS DOUBLE)) AS sum_diff_sq,
     SUM(CAST(cb + ca AS DOUBLE)) AS sum_clicks,
     SUM(CAST(cb + ca AS DOUBLE) * CAST(cb + ca AS DOUBLE)) AS sum_clicks_sq,
-    SUM(shown) AS impressions, SUM(clicked) AS clicks_matched, SUM(unknown) AS unknown
+    SUM(shown) AS impressions, SUM(clicked) AS clicks_matched,
+    SUM(outside) AS clicks_outside, SUM(unknown) AS unknown
   FROM sess
 ),
 u AS (
@@ -107,12 +124,12 @@ u AS (
   FROM per_unit
 ),
 stray AS (
-  SELECT CAST(COALESCE(SUM(c.n), 0) AS BIGINT) AS unmatched
-  FROM clk c
-  WHERE EXISTS (SELECT 1 FROM imp i WHERE i.unit_id = c.unit_id
-                AND i.session_id = c.session_id)
-    AND NOT EXISTS (SELECT 1 FROM imp i WHERE i.unit_id = c.unit_id
-                    AND i.session_id = c.session_id AND i.item_id = c.item_id)
+  SELECT COUNT(*) AS unmatched
+  FROM raw r
+  WHERE EXISTS (SELECT 1 FROM imp i WHERE i.unit_id = r.unit_id
+                AND i.session_id = r.session_id)
+    AND NOT EXISTS (SELECT 1 FROM imp i WHERE i.unit_id = r.unit_id
+                    AND i.session_id = r.session_id AND i.item_id = r.item_id)
 )
 SELECT * FROM s CROSS JOIN u CROSS JOIN stray
 """
@@ -178,4 +195,5 @@ def interleaving_counts(
         clicks_matched=int(num("clicks_matched")),
         clicks_unmatched=int(num("unmatched")),
         unknown_rankers=int(num("unknown")),
+        clicks_outside_window=int(num("clicks_outside")),
     )

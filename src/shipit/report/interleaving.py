@@ -49,8 +49,9 @@ def interleaving_section(a: Analysis) -> Section | None:
     items = (
         Item(
             f"{fmt.count(r.impressions)} impressions, {fmt.count(r.clicks_matched)} "
-            f"{r.click_event} events on shown items, {fmt.count(r.clicks_unmatched)} on "
-            "items not shown",
+            f"{r.click_event} events on shown items within {r.click_window_minutes} minutes, "
+            f"{fmt.count(r.clicks_outside_window)} outside that window, "
+            f"{fmt.count(r.clicks_unmatched)} on items not shown",
             "logged",
         ),
     )

@@ -41,6 +41,7 @@ class InterleavingResult(BaseModel):
     click_event: str
     credit: str = "items"
     max_position: int | None = None
+    click_window_minutes: int = 30
     sessions: int = 0
     units: int = 0
     decisive: int = 0
@@ -58,6 +59,7 @@ class InterleavingResult(BaseModel):
     clicks_matched: int = 0
     clicks_unmatched: int = 0
     unknown_rankers: int = 0
+    clicks_outside_window: int = 0
     power: float = 0.8
     sessions_needed: Num = None
     ab_sessions_needed: Num = None

@@ -6,6 +6,7 @@ The OpenFeature provider lives in ``shipit.sdk.openfeature`` (needs ``openfeatur
 from __future__ import annotations
 
 from shipit.sdk.client import ClientStats, ShipitClient
+from shipit.sdk.interleave import Interleaved
 from shipit.sdk.transport import (
     HttpTransport,
     InMemoryTransport,
@@ -18,6 +19,7 @@ __all__ = [
     "ClientStats",
     "HttpTransport",
     "InMemoryTransport",
+    "Interleaved",
     "ShipitClient",
     "Transport",
     "TransportError",

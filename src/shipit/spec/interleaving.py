@@ -43,13 +43,16 @@ class CreditRules(_Frozen):
 
 class InterleavingSpec(_Frozen):
     """How the two rankers are interleaved (``method``), how long the merged list is
-    (``length``; default: every distinct item of both), and which events are logged."""
+    (``length``; default: every distinct item of both), which events are logged, and how
+    long after its impression a click still counts (``click_window_minutes``)."""
 
     method: InterleavingMethod = "team_draft"
     click_event: str = _EVENT
     impression_event: str = Field(default=DEFAULT_IMPRESSION_EVENT, min_length=1, max_length=256)
     length: int | None = Field(default=None, ge=1, le=10_000)
     credit: CreditRules = CreditRules()
+    # A click credits only from its impression to this many minutes after it.
+    click_window_minutes: int = Field(default=30, ge=1, le=43_200)
     # The planned power of the sessions-needed comparison with an A/B test.
     power: float = Field(default=0.8, gt=0, lt=1)
 

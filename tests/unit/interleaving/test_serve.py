@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,7 +13,10 @@ from hypothesis import strategies as st
 from shipit.assign.interleave import interleave, merge_team_draft
 from shipit.bandits.interleaving import team_draft
 from shipit.errors import InputError
+from shipit.metrics.interleaving import interleaving_counts
 from shipit.spec import Experiment, SpecValidationError
+from shipit.store.engine import connect
+from shipit.store.tables import TABLES
 
 SPEC: dict[str, Any] = {
     "key": "search-il",
@@ -148,3 +152,26 @@ def test_team_draft_laws(a: list[str], b: list[str], unit: str, query: str) -> N
         if left_a and left_b:
             gap = shown.rankers[:k].count("bm25") - shown.rankers[:k].count("learned")
             assert abs(gap) <= 1
+
+
+def test_a_given_session_id_names_the_session_but_the_list_follows_unit_and_query() -> None:
+    """The coin is the hash of (unit, query, slot) whatever the session: a user who repeats a
+    query in a new session sees the same list again; each session is logged and counted."""
+    exp = _exp()
+    lists = [interleave(exp, f"u{i}", "shoes", RANKINGS, session_id="s1") for i in range(60)]
+    again = [interleave(exp, f"u{i}", "shoes", RANKINGS, session_id="s2") for i in range(60)]
+    for one, two in zip(lists, again, strict=True):
+        assert (one.items, one.rankers) == (two.items, two.rankers)
+        assert (one.session_id, two.session_id) == ("s1", "s2")
+    assert len({(s.items, s.rankers) for s in lists}) > 1  # the coins do vary by unit
+    boots = [interleave(exp, f"u{i}", "boots", RANKINGS, session_id="s1") for i in range(60)]
+    assert any(b.rankers != s.rankers for b, s in zip(boots, lists, strict=True))
+    rows = lists[0].impressions() + again[0].impressions()
+    assert len({r["event_id"] for r in rows}) == 12  # neither session's impressions are lost
+    table = pa.Table.from_pylist(
+        [{**{k: v for k, v in r.items() if k != "properties"}, **r["properties"]} for r in rows]
+    )
+    engine = connect(":memory:")
+    engine.append(TABLES["events"], table.to_batches())
+    counts = interleaving_counts(exp, engine)
+    assert (counts.sessions.sessions, counts.units.units, counts.impressions) == (2, 1, 12)
