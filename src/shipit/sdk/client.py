@@ -24,7 +24,7 @@ import numpy as np
 
 from shipit.assign import Assigner, Assignment, BatchAssignment
 from shipit.sdk.buffer import Outbox
-from shipit.sdk.interleave import Interleaved, interleave_and_queue
+from shipit.sdk.interleave import InterleaveServing
 from shipit.sdk.rows import check_event, exposure_problem
 from shipit.sdk.shadow import ShadowLogging
 from shipit.sdk.stats import ClientStats
@@ -59,7 +59,7 @@ _SPLIT = {400, 413, 422}
 _UNENCODABLE = 0
 
 
-class ShipitClient(ShadowLogging):
+class ShipitClient(ShadowLogging, InterleaveServing):
     """A shipit SDK client.
 
     >>> from shipit.sdk import InMemoryTransport, ShipitClient
@@ -250,28 +250,6 @@ class ShipitClient(ShadowLogging):
                     continue
                 rows.append(row)
         self._exposures.put(rows)
-
-    def interleave(
-        self,
-        experiment: str,
-        unit_id: str | int,
-        query: str,
-        rankings: Mapping[str, Sequence[str | int]],
-        *,
-        attributes: Mapping[str, Any] | None = None,
-        session_id: str | None = None,
-    ) -> Interleaved | None:
-        """The team-draft list of an interleaving experiment for a unit and query (the same
-        on every call), its impressions queued; None when the experiment is not running."""
-        return interleave_and_queue(
-            self._experiments.get(experiment),
-            self._events,
-            unit_id,
-            query,
-            rankings,
-            attributes=attributes,
-            session_id=session_id,
-        )
 
     # -- events ---------------------------------------------------------------------------
 

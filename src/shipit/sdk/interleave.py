@@ -15,7 +15,7 @@ from shipit.assign.interleave import Interleaved, Item, interleave
 from shipit.sdk.buffer import Outbox
 from shipit.sdk.rows import check_event
 
-__all__ = ["Interleaved", "interleave_and_queue"]
+__all__ = ["InterleaveServing", "Interleaved", "interleave_and_queue"]
 
 
 class _Compiled(Protocol):
@@ -52,3 +52,32 @@ def interleave_and_queue(
         check_event(row)
     events.put(rows)
     return shown
+
+
+class InterleaveServing:
+    """``ShipitClient.interleave``: a team-draft list served locally, its impressions queued."""
+
+    _experiments: dict[str, Any]
+    _events: Outbox
+
+    def interleave(
+        self,
+        experiment: str,
+        unit_id: str | int,
+        query: str,
+        rankings: Mapping[str, Sequence[str | int]],
+        *,
+        attributes: Mapping[str, Any] | None = None,
+        session_id: str | None = None,
+    ) -> Interleaved | None:
+        """The team-draft list of an interleaving experiment for a unit and query (the same
+        on every call), its impressions queued; None when the experiment is not running."""
+        return interleave_and_queue(
+            self._experiments.get(experiment),
+            self._events,
+            unit_id,
+            query,
+            rankings,
+            attributes=attributes,
+            session_id=session_id,
+        )
