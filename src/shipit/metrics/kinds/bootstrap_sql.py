@@ -1,7 +1,8 @@
 """The engine query of a Poisson bootstrap: per group and resample, the weighted summary.
 
 Each (unit, resample b) gets a weight w ~ Poisson(1) computed in SQL from a hash of
-(unit, b, seed): the hash, reduced to a uniform u in [0, 1), is turned into a count by the
+(unit, b, seed): the MD5 of the unit and seed, mixed with b by integer arithmetic every
+engine computes alike, reduced to a uniform u in [0, 1), is turned into a count by the
 thresholds of the Poisson(1) CDF. Resamples of a group are then weighted sums over its
 units (Σw·y/Σw for a mean or proportion, Σw·num/Σw·den for a ratio), or, for a quantile,
 the weighted quantile of the observations (each observation weighted by its unit's w):
@@ -62,19 +63,21 @@ class BootstrapQuery:
     def _weights(self, units: str) -> list[tuple[str, str]]:
         """``b_idx`` (resamples 0..B−1) and ``b_w`` (unit_id, b, w > 0) for ``units``."""
         m = self.metric
-        # The hash modulo 2³², made non-negative (Spark's hash is a signed 32-bit integer).
-        h = f"HASH(CAST(u.unit_id AS VARCHAR), i.b, {int(m.seed)}) % 4294967296"
-        u = f"CAST(({h} + 4294967296) % 4294967296 AS DOUBLE) / 4294967296.0"
+        key = f"CAST(unit_id AS VARCHAR) || ':' || '{int(m.seed)}'"
         return [
             (  # inclusive bounds in every dialect (sqlglot rewrites it as Spark's SEQUENCE)
                 "b_idx",
                 "SELECT CAST(g.b AS BIGINT) AS b FROM "
                 f"(SELECT UNNEST(GENERATE_SERIES(0, {int(m.resamples) - 1})) AS b) g",
             ),
+            (  # one MD5 per unit, then integer arithmetic per (unit, b)
+                "b_keys",
+                f"SELECT unit_id, SHIPIT_FROM_HEX(SUBSTR(MD5({key}), 1, 8)) AS k "
+                f"FROM (SELECT DISTINCT unit_id FROM {units}) u",
+            ),
             (
                 "b_uniform",
-                f"SELECT u.unit_id, i.b, {u} AS u "
-                f"FROM (SELECT DISTINCT unit_id FROM {units}) u CROSS JOIN b_idx i",
+                f"SELECT unit_id, b, CAST(h AS DOUBLE) / 4294967296.0 AS u FROM ({_mix()}) h",
             ),
             ("b_all", f"SELECT unit_id, b, {poisson_weight('u')} AS w FROM b_uniform"),
             ("b_w", "SELECT unit_id, b, CAST(w AS DOUBLE) AS w FROM b_all WHERE w > 0"),
@@ -144,6 +147,37 @@ class BootstrapQuery:
             f"FROM b_run GROUP BY {keys}, b ORDER BY {keys}, b"
         )
         return q._render(ctes, select)
+
+
+_GOLDEN = 0x9E3779B9  # 2³² / φ: consecutive resamples start far apart
+_M32 = 4294967296
+
+
+def _times(x: str, c: int) -> str:
+    """SQL of x·c mod 2³² for x < 2³², in halves of c so that no product passes 2⁶³."""
+    lo, hi = c & 0xFFFF, c >> 16
+    return f"({x} * {lo} + ({x} * {hi}) % 65536 * 65536) % {_M32}"
+
+
+def _mix() -> str:
+    """SQL of h(unit, b): the unit's key plus (b + 1) golden steps, through MurmurHash3's
+    32-bit finalizer (xor-shifts and odd multipliers, a bijection with full avalanche).
+    Only +, ·, mod, xor and shifts of non-negative integers below 2⁶³: every engine gets
+    the same bits, so the same seed gives the same weights on DuckDB and Spark."""
+    steps = [
+        "XOR(h, h >> 16)",
+        _times("h", 0x85EBCA6B),
+        "XOR(h, h >> 13)",
+        _times("h", 0xC2B2AE35),
+        "XOR(h, h >> 16)",
+    ]
+    sql = (
+        f"SELECT k.unit_id, i.b, (k.k + (i.b + 1) * {_GOLDEN}) % {_M32} AS h "
+        "FROM b_keys k CROSS JOIN b_idx i"
+    )
+    for step in steps:
+        sql = f"SELECT unit_id, b, {step} AS h FROM ({sql}) h"
+    return sql
 
 
 def _col(alias: str, column: str) -> str:
