@@ -109,16 +109,21 @@ class BootstrapQuery:
         else:
             num, den = columns["m0__y"], "1"
         kept += self._weights(source)
+        kept += _fixed_point(source, num, den)
+        ws = "CAST(w.w AS BIGINT)"
+        den_sum = f"SUM({ws})" if den == "1" else f"SUM({ws} * v.q_den)"
         kept.append(
-            (
+            (  # integer sums: exact, so the same in any order, on any engine
                 "b_sums",
-                f"SELECT {okeys}, w.b, SUM(w.w * v.{num}) AS num, SUM(w.w * {_col('v', den)}) "
-                f"AS den FROM {source} v JOIN b_w w ON w.unit_id = v.unit_id "
+                f"SELECT {okeys}, w.b, SUM({ws} * v.q_num) AS num, {den_sum} AS den "
+                "FROM b_fixed v JOIN b_w w ON w.unit_id = v.unit_id "
                 f"GROUP BY {okeys}, w.b",
             )
         )
+        f_den = "1.0" if den == "1" else "s.f_den"
         select = (
-            f"SELECT {keys}, b, CASE WHEN den <> 0 THEN num / den END AS est FROM b_sums "
+            f"SELECT {keys}, b, CASE WHEN den <> 0 THEN (CAST(num AS DOUBLE) / s.f_num) / "
+            f"(CAST(den AS DOUBLE) / {f_den}) END AS est FROM b_sums CROSS JOIN b_scale s "
             f"ORDER BY {keys}, b"
         )
         body = ",\n".join(f"{name} AS ({sql})" for name, sql in kept)
@@ -180,8 +185,27 @@ def _mix() -> str:
     return sql
 
 
-def _col(alias: str, column: str) -> str:
-    return column if column == "1" else f"{alias}.{column}"
+def _fixed_point(source: str, num: str, den: str) -> list[tuple[str, str]]:
+    """``b_scale`` (powers of two f_num, f_den) and ``b_fixed`` (unit_id, keys, q_num,
+    q_den): each unit's value times f, rounded to an integer. f is the largest power of two
+    keeping 12 (the largest weight) × units × max|value| × f below 2⁶¹, so every weighted sum
+    is an exact integer in a BIGINT (no order of summation changes it), and the rounding
+    costs at most units × 2⁻⁵⁸ of the largest value."""
+
+    def factor(column: str) -> str:
+        m = f"MAX(ABS(CAST({column} AS DOUBLE)))"
+        k = f"LEAST(1000, FLOOR(61 - LOG2({m} * 12 * COUNT(*))))"
+        return f"CASE WHEN {m} > 0 THEN POWER(2.0, {k}) ELSE 1.0 END"
+
+    parts = [f"{factor(num)} AS f_num"]
+    cols = [f"CAST(ROUND(v.{num} * s.f_num) AS BIGINT) AS q_num"]
+    if den != "1":
+        parts.append(f"{factor(den)} AS f_den")
+        cols.append(f"CAST(ROUND(v.{den} * s.f_den) AS BIGINT) AS q_den")
+    return [
+        ("b_scale", f"SELECT {', '.join(parts)} FROM {source}"),
+        ("b_fixed", f"SELECT v.*, {', '.join(cols)} FROM {source} v CROSS JOIN b_scale s"),
+    ]
 
 
 def _summed_columns(moments_sql: str) -> dict[str, str]:
