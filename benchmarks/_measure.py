@@ -5,11 +5,13 @@ from __future__ import annotations
 import multiprocessing as mp
 import resource
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-__all__ = ["Sample", "measure"]
+import numpy as np
+
+__all__ = ["Sample", "measure", "medians", "print_table"]
 
 
 class Sample(NamedTuple):
@@ -49,3 +51,30 @@ def measure(fn: Callable[[Path], dict[str, Any]], path: Path) -> Sample:
     out: Sample = queue.get()
     proc.join()
     return out
+
+
+def medians(samples: Mapping[str, Sequence[Sample]]) -> dict[str, Sample]:
+    """Per implementation the median time, CPU and peak of its runs, with its first result."""
+    return {
+        name: Sample(
+            float(np.median([s.seconds for s in runs])),
+            float(np.median([s.cpu for s in runs])),
+            int(np.median([s.peak for s in runs])),
+            runs[0].result,
+        )
+        for name, runs in samples.items()
+    }
+
+
+def print_table(runs: Mapping[str, Sample], base: str) -> None:
+    """Time, CPU and peak RSS of each implementation, and each as a multiple of ``base``."""
+    b = runs[base]
+    print(
+        f"{'implementation':<22}{'time':>9}{'CPU':>9}{'peak RSS':>11}"
+        f"{'time ×':>9}{'CPU ×':>8}{'memory ×':>10}"
+    )
+    for name, s in runs.items():
+        print(
+            f"{name:<22}{s.seconds:>8.2f}s{s.cpu:>8.1f}s{s.peak / 2**30:>9.2f}GB"
+            f"{s.seconds / b.seconds:>9.2f}{s.cpu / b.cpu:>8.2f}{s.peak / b.peak:>10.2f}"
+        )

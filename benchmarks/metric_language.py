@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _data import store
-from _measure import Sample, measure
+from _measure import Sample, measure, medians, print_table
 
 from shipit.spec.metric import MetricDef
 
@@ -151,18 +151,9 @@ def main() -> None:
         f"medians of {max(1, args.repeat)} run(s); 1-min load average "
         f"{min(loads):.1f}-{max(loads):.1f}; numbers agree"
     )
-    med = {
-        k: [float(np.median([getattr(s, f) for s in v])) for f in ("seconds", "cpu", "peak")]
-        for k, v in samples.items()
-    }
-    base = med["hand-written DuckDB"]
-    print(f"{'implementation':<22}{'time':>9}{'CPU':>9}{'peak RSS':>11}{'time ×':>9}{'CPU ×':>8}")
-    for name, (secs, cpu, peak) in med.items():
-        print(
-            f"{name:<22}{secs:>8.2f}s{cpu:>8.1f}s{peak / 2**30:>9.2f}GB"
-            f"{secs / base[0]:>9.2f}{cpu / base[1]:>8.2f}"
-        )
-    ratio = med["shipit (DuckDB)"][0] / base[0]
+    runs = medians(samples)
+    print_table(runs, "hand-written DuckDB")
+    ratio = runs["shipit (DuckDB)"].seconds / runs["hand-written DuckDB"].seconds
     print(f"shipit / hand-written: {ratio:.2f}× (target ≤ 1.5×)")
 
 

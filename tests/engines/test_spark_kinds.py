@@ -1,6 +1,6 @@
 """The rank test and bootstrap intervals on PySpark in local mode: Mann-Whitney's U, p and θ
-equal scipy on the raw per-unit values, and the same seed gives the same resamples, so the
-same intervals, as DuckDB. Few queries on the suite's small data set: Spark plans slowly."""
+equal scipy on the raw per-unit values, and the same seed draws the same weights as on
+DuckDB, so the same resampled estimates and intervals (to 1e-12). Few queries on the suite's small data set: Spark plans slowly."""
 
 from __future__ import annotations
 
@@ -108,12 +108,14 @@ def test_spark_bootstrap_resamples_equal_duckdb(
         assert s.resamples is not None and d.resamples is not None
         assert s.groups == d.groups
         assert np.isfinite(d.resamples).sum() > 0.9 * d.resamples.size, m.name
-        np.testing.assert_array_equal(s.resamples, d.resamples, err_msg=m.name)
+        # The same units drawn with the same weights: the estimates agree to the last few
+        # bits (a unit's sum of event values is a float sum in each engine's own order).
+        np.testing.assert_allclose(s.resamples, d.resamples, rtol=1e-12, err_msg=m.name)
         kind = kind_of(m)
         (sc, sv, _), (dc, dv, _) = _pairs(got, m), _pairs(want, m)
         a = kind.compare(sc, sv, alpha=0.05, alternative="two-sided", cuped=False).raw
         b = kind.compare(dc, dv, alpha=0.05, alternative="two-sided", cuped=False).raw
         for name in ("abs_ci_low", "abs_ci_high", "rel_ci_low", "rel_ci_high", "abs_se"):
             np.testing.assert_allclose(
-                getattr(a, name), getattr(b, name), rtol=1e-10, err_msg=f"{m.name} {name}"
+                getattr(a, name), getattr(b, name), rtol=1e-12, err_msg=f"{m.name} {name}"
             )

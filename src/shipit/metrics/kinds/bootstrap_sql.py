@@ -13,19 +13,14 @@ resample. The same seed gives the same weights, on every run.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
 
 import sqlglot
 from sqlglot import exp
 
 from shipit.metrics.kinds.quantile_sql import QuantileQuery
-from shipit.metrics.request import MomentsRequest
-from shipit.spec.metric import MetricDef
-from shipit.store.sql import Capabilities, capabilities_for
+from shipit.metrics.kinds.query import KindQuery, shadow_ctes
 
 __all__ = ["POISSON_THRESHOLDS", "BootstrapQuery"]
-
-_DUCKDB = capabilities_for("duckdb")
 
 
 def _poisson_thresholds(upto: int = 12) -> tuple[float, ...]:
@@ -47,18 +42,8 @@ def poisson_weight(uniform: str) -> str:
     return f"CASE {whens} ELSE {len(POISSON_THRESHOLDS)} END"
 
 
-@dataclass(frozen=True)
-class BootstrapQuery:
+class BootstrapQuery(KindQuery):
     """The SQL of one metric's Poisson bootstrap for a request (not by day)."""
-
-    request: MomentsRequest
-    metric: MetricDef
-    capabilities: Capabilities = _DUCKDB
-
-    @property
-    def keys(self) -> tuple[str, ...]:
-        """The group columns: variant[, segment]."""
-        return self.request.keys
 
     def _weights(self, units: str) -> list[tuple[str, str]]:
         """``b_idx`` (resamples 0..B−1) and ``b_w`` (unit_id, b, w > 0) for ``units``."""
@@ -90,14 +75,10 @@ class BootstrapQuery:
         return self._moment_sql()
 
     def _moment_sql(self) -> str:
-        from shipit.metrics.compile import compile_moments, render
+        from shipit.metrics.compile import render
 
         m = self.metric.model_copy(update={"interval": "default", "covariates": ()})
-        request = replace(
-            self.request.with_metrics([m]), day_plan="dense", unit_slice=None, cap_values=None
-        )
-        tree = sqlglot.parse_one(compile_moments(request, _DUCKDB).sql, read="duckdb")
-        ctes = [(c.alias, c.this.sql("duckdb")) for c in tree.find_all(exp.CTE)]
+        ctes = shadow_ctes(self.request, m)
         moments = dict(ctes)["moments"]
         source = "winsorized" if "winsorized" in dict(ctes) else "unit_values"
         columns = _summed_columns(moments)
