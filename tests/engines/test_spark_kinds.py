@@ -1,6 +1,7 @@
 """The rank test and bootstrap intervals on PySpark in local mode: Mann-Whitney's U, p and θ
 equal scipy on the raw per-unit values, and the same seed draws the same weights as on
-DuckDB, so the same resampled estimates and intervals (to 1e-12). Few queries on the suite's small data set: Spark plans slowly."""
+DuckDB, so the same resampled estimates and intervals (to 1e-12). Few queries on the
+suite's small data set: Spark plans slowly."""
 
 from __future__ import annotations
 
@@ -104,8 +105,10 @@ def test_spark_bootstrap_resamples_equal_duckdb(
     got, want = _moments(spark, BOOTSTRAPPED), _moments(duck, BOOTSTRAPPED)
     for m in BOOTSTRAPPED:
         s, d = got[m.name], want[m.name]
-        assert isinstance(s, BootstrapSummary) and isinstance(d, BootstrapSummary)
-        assert s.resamples is not None and d.resamples is not None
+        assert isinstance(s, BootstrapSummary)
+        assert isinstance(d, BootstrapSummary)
+        assert s.resamples is not None
+        assert d.resamples is not None
         assert s.groups == d.groups
         assert np.isfinite(d.resamples).sum() > 0.9 * d.resamples.size, m.name
         # The same units drawn with the same weights: the estimates agree to the last few

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from shipit._types import FloatArray
+from shipit.errors import InputError
 from shipit.metrics.kinds.base import Comparison, SummarySource, UnitValue, kind_named, kind_of
 from shipit.metrics.kinds.bootstrap_sql import BootstrapQuery
 from shipit.metrics.kinds.own import SummaryKind
@@ -25,7 +26,13 @@ from shipit.spec.metric import MetricDef
 from shipit.stats.estimands import GroupStats
 from shipit.stats.results import ComparisonResult
 
-__all__ = ["BOOTSTRAP", "BootstrapKind", "BootstrapSummary", "percentile_effects"]
+__all__ = [
+    "BOOTSTRAP",
+    "BootstrapKind",
+    "BootstrapSummary",
+    "bootstrap_p_value",
+    "percentile_effects",
+]
 
 
 @dataclass(frozen=True)
@@ -122,7 +129,8 @@ class BootstrapKind(SummaryKind[BootstrapSummary]):
         raw = percentile_effects(
             base.raw, c.resamples, v.resamples, alpha=alpha, alternative=alternative
         )
-        return replace(base, raw=raw, adjusted=None)
+        p = bootstrap_p_value(v.resamples - c.resamples, alternative=alternative)
+        return replace(base, raw=raw, adjusted=None, bootstrap_p_value=p)
 
 
 BOOTSTRAP = BootstrapKind()
@@ -166,6 +174,29 @@ def percentile_effects(
         rel_ci_high=r_hi,
         rel_se=r_sd,
     )
+
+
+def bootstrap_p_value(effects: FloatArray, *, alternative: str = "two-sided") -> FloatArray:
+    """Per row of resampled effects (rows × resamples), the share of them on the far side
+    of zero: P*(δ* ≤ 0) against "greater", P*(δ* ≥ 0) against "less", and two-sided twice
+    the smaller of the two (at most 1). NaN for a row with a resample missing. It is the
+    smallest α whose percentile interval stops covering zero, up to the 1/B grid."""
+    x = np.asarray(effects, dtype=np.float64)
+    ok = np.isfinite(x).all(axis=1)
+    out = np.full(len(x), np.nan)
+    if not ok.any():
+        return out
+    below = np.mean(x[ok] <= 0.0, axis=1)
+    above = np.mean(x[ok] >= 0.0, axis=1)
+    if alternative == "greater":
+        out[ok] = below
+    elif alternative == "less":
+        out[ok] = above
+    elif alternative == "two-sided":
+        out[ok] = np.minimum(1.0, 2.0 * np.minimum(below, above))
+    else:
+        raise InputError(f"alternative must be two-sided, greater or less, not {alternative!r}")
+    return out
 
 
 def _resamples(
