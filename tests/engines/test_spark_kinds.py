@@ -73,9 +73,7 @@ def _pairs(mm: MetricMoments, metric: MetricDef) -> tuple[Any, Any, list[str]]:
     return c, v, cells
 
 
-def test_spark_mann_whitney_equals_scipy(
-    request: pytest.FixtureRequest, dataset: Dataset
-) -> None:
+def test_spark_mann_whitney_equals_scipy(request: pytest.FixtureRequest, dataset: Dataset) -> None:
     spark = request.getfixturevalue("spark_engine")
     mm = _moments(spark, [RANKED])
     c, v, cells = _pairs(mm, RANKED)
