@@ -13,15 +13,18 @@ import pandas as pd
 import pytest
 from scipy.stats import gamma
 
+from shipit.metrics.compile import render
 from shipit.metrics.kinds import Comparison, kind_of
 from shipit.metrics.kinds.bootstrap import BootstrapSummary, bootstrap_p_value
-from shipit.metrics.kinds.bootstrap_sql import poisson_weight
+from shipit.metrics.kinds.bootstrap_sql import BootstrapQuery
+from shipit.metrics.request import MomentsRequest
 from shipit.metrics.run import compute_moments
 from shipit.metrics.summary import GroupKey
 from shipit.spec.metric import MetricDef
 from shipit.stats.results import ComparisonResult
 from shipit.store.duckdb import DuckDBEngine
 from shipit.store.loaders import load
+from shipit.store.sql import capabilities_for
 
 REPS, UNITS, LIFT = 250, 60, 1.25
 T0 = pd.Timestamp("2024-03-01")
@@ -119,17 +122,33 @@ def test_same_seed_same_interval_other_seed_another(engine: DuckDBEngine) -> Non
     assert other.abs_ci_high[0] != a.abs_ci_high[0]
 
 
-def test_weights_are_poisson_one(engine: DuckDBEngine) -> None:
-    """The SQL weights' mean and variance are 1 and their P(0) is e^-1."""
-    u = "CAST(HASH(CAST(i AS VARCHAR), 3, 11) % 4294967296 AS DOUBLE) / 4294967296.0"
-    sql = (
-        f"SELECT AVG(w) AS m, VAR_SAMP(w) AS v, AVG(CASE WHEN w = 0 THEN 1 ELSE 0 END) AS p0 "
-        f"FROM (SELECT {poisson_weight(u)} AS w FROM range(200000) t(i))"
+def test_weights_are_poisson_one_and_independent(engine: DuckDBEngine) -> None:
+    """The SQL weights of 20,000 units × 10 resamples: mean and variance 1, P(0) = e^-1,
+    and no correlation between a unit's consecutive resamples or neighbouring units."""
+    m = MetricDef(name="rev", event="buy", interval="bootstrap", resamples=100, seed=11)
+    query = BootstrapQuery(MomentsRequest("boot", 1, ["control", "treatment"], [m]), m)
+    ctes = [("units", "SELECT 'u' || i AS unit_id FROM range(20000) t(i)")]
+    ctes += [(n, q) for n, q in query._weights("units") if n != "b_w"]
+    ctes[1] = ("b_idx", "SELECT CAST(range AS BIGINT) AS b FROM range(10)")
+    body = ",\n".join(f"{n} AS ({q})" for n, q in ctes)
+    sql = render(
+        f"""WITH {body},
+        w AS (SELECT CAST(SUBSTR(unit_id, 2) AS BIGINT) AS i, b, CAST(w AS DOUBLE) AS w
+              FROM b_all)
+        SELECT AVG(a.w) AS m, VAR_SAMP(a.w) AS v,
+               AVG(CASE WHEN a.w = 0 THEN 1.0 ELSE 0.0 END) AS p0,
+               CORR(a.w, nb.w) AS next_b, CORR(a.w, nu.w) AS next_unit
+        FROM w a
+        LEFT JOIN w nb ON nb.i = a.i AND nb.b = a.b + 1
+        LEFT JOIN w nu ON nu.i = a.i + 1 AND nu.b = a.b""",
+        capabilities_for("duckdb"),
     )
-    got = engine.query(sql).to_pydict()
-    assert got["m"][0] == pytest.approx(1.0, abs=0.01)
-    assert got["v"][0] == pytest.approx(1.0, abs=0.02)
-    assert got["p0"][0] == pytest.approx(np.exp(-1.0), abs=0.005)
+    got = {k: v[0] for k, v in engine.query(sql).to_pydict().items()}
+    assert got["m"] == pytest.approx(1.0, abs=0.01)
+    assert got["v"] == pytest.approx(1.0, abs=0.02)
+    assert got["p0"] == pytest.approx(np.exp(-1.0), abs=0.005)
+    assert abs(got["next_b"]) < 0.01  # 180,000 pairs: 3 standard errors is 0.007
+    assert abs(got["next_unit"]) < 0.01
 
 
 def test_ratio_and_proportion_resample_near_the_delta_method(engine: DuckDBEngine) -> None:
