@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import resource
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -11,7 +12,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-__all__ = ["Sample", "measure", "medians", "print_table"]
+__all__ = ["Sample", "alternate", "measure", "medians", "print_table"]
 
 
 class Sample(NamedTuple):
@@ -51,6 +52,20 @@ def measure(fn: Callable[[Path], dict[str, Any]], path: Path) -> Sample:
     out: Sample = queue.get()
     proc.join()
     return out
+
+
+def alternate(
+    todo: Mapping[str, Callable[[Path], dict[str, Any]]], path: Path, repeat: int
+) -> tuple[dict[str, list[Sample]], list[float]]:
+    """Every implementation ``repeat`` times, taking turns (a shared machine's load then
+    falls on all alike); the samples and the 1-minute load average after each run."""
+    samples: dict[str, list[Sample]] = {k: [] for k in todo}
+    loads = []
+    for _ in range(max(1, repeat)):
+        for name, fn in todo.items():
+            samples[name].append(measure(fn, path))
+            loads.append(os.getloadavg()[0])
+    return samples, loads
 
 
 def medians(samples: Mapping[str, Sequence[Sample]]) -> dict[str, Sample]:

@@ -12,7 +12,6 @@ and the ratio, after checking that the numbers agree.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _data import store
-from _measure import Sample, measure, medians, print_table
+from _measure import alternate, medians, print_table
 
 from shipit.spec.metric import MetricDef
 
@@ -137,12 +136,7 @@ def main() -> None:
     print(f"{args.events:,} events for {units:,} units in {path} ({took:.1f} s)")
     todo = {"hand-written DuckDB": run_hand_written, "shipit (DuckDB)": run_shipit}
     # The machine may be shared: alternate the two and keep medians.
-    samples: dict[str, list[Sample]] = {k: [] for k in todo}
-    loads = []
-    for _ in range(max(1, args.repeat)):
-        for name, fn in todo.items():
-            samples[name].append(measure(fn, path))
-            loads.append(os.getloadavg()[0])
+    samples, loads = alternate(todo, path, args.repeat)
     ship, hand = samples["shipit (DuckDB)"][0].result, samples["hand-written DuckDB"][0].result
     # The numbers must agree before the times mean anything.
     assert np.allclose(ship["sums"], hand["sums"], rtol=1e-9), (ship["sums"], hand["sums"])

@@ -11,7 +11,6 @@ query (the floor for this engine) in the same run.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -24,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _data import export_parquet, store
-from _measure import Sample, measure, medians, print_table
+from _measure import alternate, medians, print_table
 
 from shipit.spec.metric import MetricDef
 
@@ -254,12 +253,7 @@ def main() -> None:
         if args.dense_day:
             todo["shipit --by day dense"] = run_shipit_daily_dense
     # The machine may be shared: alternate implementations and keep medians.
-    samples: dict[str, list[Sample]] = {k: [] for k in todo}
-    loads = []
-    for _ in range(max(1, args.repeat)):
-        for name, fn in todo.items():
-            samples[name].append(measure(fn, path))
-            loads.append(os.getloadavg()[0])
+    samples, loads = alternate(todo, path, args.repeat)
     runs = medians(samples)
     load = f"{min(loads):.1f}-{max(loads):.1f}"
     print(f"medians of {max(1, args.repeat)} run(s); 1-min load average {load}")
