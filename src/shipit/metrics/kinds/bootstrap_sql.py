@@ -64,8 +64,12 @@ class BootstrapQuery(KindQuery):
                 "b_uniform",
                 f"SELECT unit_id, b, CAST(h AS DOUBLE) / 4294967296.0 AS u FROM ({_mix()}) h",
             ),
-            ("b_all", f"SELECT unit_id, b, {poisson_weight('u')} AS w FROM b_uniform"),
-            ("b_w", "SELECT unit_id, b, CAST(w AS DOUBLE) AS w FROM b_all WHERE w > 0"),
+            ("b_all", f"SELECT unit_id, b, u, {poisson_weight('u')} AS w FROM b_uniform"),
+            (  # w > 0 said of u: a filter Spark pushes down stays small (no CASE inlined)
+                "b_w",
+                "SELECT unit_id, b, CAST(w AS DOUBLE) AS w FROM b_all "
+                f"WHERE u >= {POISSON_THRESHOLDS[0]!r}",
+            ),
         ]
 
     def sql(self) -> str:
