@@ -12,18 +12,18 @@ and the ratio, after checking that the numbers agree.
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
-import os
 import sys
-import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _data import store
+from _measure import alternate, medians, print_table
 
 from shipit.spec.metric import MetricDef
 
@@ -47,41 +47,7 @@ METRICS = [
 ]
 VARIANTS = ["control", "treatment"]
 EVENTS = ["visit", "view_item", "add_to_cart", "purchase", "search"]
-
-
-def generate(path: Path, n_events: int, n_units: int) -> None:
-    """Write the store (a DuckDB file)."""
-    import duckdb
-
-    con = duckdb.connect(str(path / "store.duckdb"))
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute("SELECT setseed(0.42)")
-    con.execute(
-        f"""
-        CREATE TABLE exposures AS
-        SELECT 'bench' AS experiment, 1 AS phase, 'u' || i AS unit_id,
-               CASE WHEN hash(i) % 2 = 0 THEN 'control' ELSE 'treatment' END AS variant,
-               TIMESTAMP '2024-01-08' + to_microseconds(CAST(random() * 7 * 86400e6 AS BIGINT))
-                 AS timestamp
-        FROM range({n_units}) t(i)
-        """
-    )
-    names = "[" + ", ".join(f"'{e}'" for e in EVENTS) + "]"
-    con.execute(
-        f"""
-        CREATE TABLE events AS
-        SELECT 'e' || i AS event_id,
-               'u' || CAST(floor(random() * {n_units}) AS BIGINT) AS unit_id,
-               {names}[1 + CAST(floor(random() * 5) AS INTEGER)] AS event,
-               TIMESTAMP '2024-01-01' + to_microseconds(CAST(random() * 21 * 86400e6 AS BIGINT))
-                 AS timestamp,
-               round(random() * 100, 2) AS value,
-               ['fr', 'de', 'us', NULL][1 + CAST(floor(random() * 4) AS INTEGER)] AS country,
-               ['ios', 'android', 'web'][1 + CAST(floor(random() * 3) AS INTEGER)] AS device
-        FROM range({n_events}) t(i)
-        """
-    )
-    con.close()
+PROPERTIES = {"country": ["fr", "de", "us", None], "device": ["ios", "android", "web"]}
 
 
 def run_shipit(path: Path) -> dict[str, Any]:
@@ -150,65 +116,39 @@ def run_hand_written(path: Path) -> dict[str, Any]:
     }
 
 
-def _child(fn: Callable[[Path], dict[str, Any]], path: Path, queue: Any) -> None:
-    # Imports are a fixed cost outside the computation: load them before the clock starts.
-    import duckdb  # noqa: F401
-
-    import shipit.metrics.run  # noqa: F401
-
-    start = time.perf_counter()
-    result = fn(path)
-    queue.put((time.perf_counter() - start, result))
-
-
-def measure(fn: Callable[[Path], dict[str, Any]], path: Path) -> tuple[float, dict[str, Any]]:
-    """Run in a fresh process; return seconds and the result."""
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_child, args=(fn, path, queue))
-    proc.start()
-    out = queue.get()
-    proc.join()
-    return out  # type: ignore[no-any-return]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=100_000_000)
     parser.add_argument("--units", type=int, default=None, help="default: events / 10")
-    parser.add_argument("--dir", type=Path, default=None, help="where to write the data")
+    parser.add_argument(
+        "--dir", type=Path, default=None, help="cache folder of the data (default: the temp dir)"
+    )
+    parser.add_argument("--seed", type=int, default=42, help="seed of the generated data")
     parser.add_argument(
         "--repeat", type=int, default=1, help="runs per implementation, alternated (median)"
     )
     args = parser.parse_args()
     units = args.units or max(1, args.events // 10)
-    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
-        path = Path(tmp)
-        t = time.perf_counter()
-        generate(path, args.events, units)
-        took = time.perf_counter() - t
-        print(f"generated {args.events:,} events for {units:,} units in {took:.1f} s")
-        todo = {"hand-written DuckDB": run_hand_written, "shipit (DuckDB)": run_shipit}
-        # The machine may be shared: alternate the two and keep medians.
-        samples: dict[str, list[tuple[float, dict[str, Any]]]] = {k: [] for k in todo}
-        loads = []
-        for _ in range(max(1, args.repeat)):
-            for name, fn in todo.items():
-                samples[name].append(measure(fn, path))
-                loads.append(os.getloadavg()[0])
-        times = {k: float(np.median([s[0] for s in v])) for k, v in samples.items()}
-        ship, hand = samples["shipit (DuckDB)"][0][1], samples["hand-written DuckDB"][0][1]
-        # The numbers must agree before the times mean anything.
-        assert np.allclose(ship["sums"], hand["sums"], rtol=1e-9), (ship["sums"], hand["sums"])
-        assert np.array_equal(ship["funnel"], hand["funnel"]), (ship["funnel"], hand["funnel"])
-        print(
-            f"medians of {max(1, args.repeat)} run(s); 1-min load average "
-            f"{min(loads):.1f}-{max(loads):.1f}; numbers agree"
-        )
-        base = times["hand-written DuckDB"]
-        for name, secs in times.items():
-            print(f"{name:<22}{secs:>8.2f}s{secs / base:>8.2f}×")
-        print(f"shipit / hand-written: {times['shipit (DuckDB)'] / base:.2f}× (target ≤ 1.5×)")
+    t = time.perf_counter()
+    path = store("metric_language", args.events, units, EVENTS, PROPERTIES, seed=args.seed,
+                 root=args.dir)  # fmt: skip
+    took = time.perf_counter() - t
+    print(f"{args.events:,} events for {units:,} units in {path} ({took:.1f} s)")
+    todo = {"hand-written DuckDB": run_hand_written, "shipit (DuckDB)": run_shipit}
+    # The machine may be shared: alternate the two and keep medians.
+    samples, loads = alternate(todo, path, args.repeat)
+    ship, hand = samples["shipit (DuckDB)"][0].result, samples["hand-written DuckDB"][0].result
+    # The numbers must agree before the times mean anything.
+    assert np.allclose(ship["sums"], hand["sums"], rtol=1e-9), (ship["sums"], hand["sums"])
+    assert np.array_equal(ship["funnel"], hand["funnel"]), (ship["funnel"], hand["funnel"])
+    print(
+        f"medians of {max(1, args.repeat)} run(s); 1-min load average "
+        f"{min(loads):.1f}-{max(loads):.1f}; numbers agree"
+    )
+    runs = medians(samples)
+    print_table(runs, "hand-written DuckDB")
+    ratio = runs["shipit (DuckDB)"].seconds / runs["hand-written DuckDB"].seconds
+    print(f"shipit / hand-written: {ratio:.2f}× (target ≤ 1.5×)")
 
 
 if __name__ == "__main__":

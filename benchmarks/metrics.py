@@ -11,11 +11,7 @@ query (the floor for this engine) in the same run.
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
-import os
-import resource
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +20,10 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _data import export_parquet, store
+from _measure import alternate, medians, print_table
 
 from shipit.spec.metric import MetricDef
 
@@ -71,44 +71,6 @@ METRICS = [
 ]
 VARIANTS = ["control", "treatment"]
 EVENTS = ["visit", "search", "purchase", "signup", "click"]
-
-
-def generate(path: Path, n_events: int, n_units: int) -> None:
-    """Write the store (DuckDB file) and the same data as Parquet for pandas."""
-    import duckdb
-
-    con = duckdb.connect(str(path / "store.duckdb"))
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute("SELECT setseed(0.42)")
-    con.execute(
-        f"""
-        CREATE TABLE exposures AS
-        SELECT 'bench' AS experiment, 1 AS phase, 'u' || i AS unit_id,
-               CASE WHEN hash(i) % 2 = 0 THEN 'control' ELSE 'treatment' END AS variant,
-               TIMESTAMP '2024-01-08' + to_microseconds(CAST(random() * 7 * 86400e6 AS BIGINT))
-                 AS timestamp
-        FROM range({n_units}) t(i)
-        """
-    )
-    names = "[" + ", ".join(f"'{e}'" for e in EVENTS) + "]"
-    con.execute(
-        f"""
-        CREATE TABLE events AS
-        SELECT 'e' || i AS event_id,
-               'u' || CAST(floor(random() * {n_units}) AS BIGINT) AS unit_id,
-               {names}[1 + CAST(floor(random() * 5) AS INTEGER)] AS event,
-               TIMESTAMP '2024-01-01' + to_microseconds(CAST(random() * 21 * 86400e6 AS BIGINT))
-                 AS timestamp,
-               round(random() * 100, 2) AS value
-        FROM range({n_events}) t(i)
-        """
-    )
-    con.execute(f"COPY exposures TO '{path / 'exposures.parquet'}' (FORMAT parquet)")
-    con.execute(
-        f"COPY (SELECT unit_id, event, timestamp, value FROM events) "
-        f"TO '{path / 'events.parquet'}' (FORMAT parquet)"
-    )
-    con.close()
 
 
 def run_shipit(path: Path) -> dict[str, Any]:
@@ -255,37 +217,15 @@ def run_pandas(path: Path) -> dict[str, Any]:
     return out
 
 
-def _child(fn: Callable[[Path], dict[str, Any]], path: Path, queue: Any) -> None:
-    # Imports are a fixed cost outside the computation: load them before the clock starts.
-    import duckdb  # noqa: F401
-    import pandas  # noqa: F401
-
-    import shipit.metrics.run  # noqa: F401
-
-    start = time.perf_counter()
-    result = fn(path)
-    elapsed = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    queue.put((elapsed, peak, result))
-
-
-def measure(fn: Callable[[Path], dict[str, Any]], path: Path) -> tuple[float, int, dict[str, Any]]:
-    """Run in a fresh process; return seconds, peak RSS in bytes and the result."""
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_child, args=(fn, path, queue))
-    proc.start()
-    out = queue.get()
-    proc.join()
-    return out  # type: ignore[no-any-return]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=100_000_000)
     parser.add_argument("--units", type=int, default=10_000_000)
     parser.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline")
-    parser.add_argument("--dir", type=Path, default=None, help="where to write the data")
+    parser.add_argument(
+        "--dir", type=Path, default=None, help="cache folder of the data (default: the temp dir)"
+    )
+    parser.add_argument("--seed", type=int, default=42, help="seed of the generated data")
     parser.add_argument(
         "--repeat", type=int, default=1, help="runs per implementation, alternated (median)"
     )
@@ -294,70 +234,53 @@ def main() -> None:
         "--dense-day", action="store_true", help="with --by-day, also the units × days plan"
     )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
-        path = Path(tmp)
-        t = time.perf_counter()
-        generate(path, args.events, args.units)
-        took = time.perf_counter() - t
-        print(f"generated {args.events:,} events for {args.units:,} units in {took:.1f} s")
-        todo: dict[str, Callable[[Path], dict[str, Any]]] = {
-            "hand-written DuckDB": run_hand_written,
-            "shipit (DuckDB)": run_shipit,
-        }
-        skip_pandas = args.no_pandas or args.events > 40_000_000
-        if not skip_pandas:
-            todo["pandas"] = run_pandas
-        else:
-            print("pandas skipped (--no-pandas, or more than 40M events)")
-        if args.by_day:
-            todo["shipit --by day"] = run_shipit_daily
-            if args.dense_day:
-                todo["shipit --by day dense"] = run_shipit_daily_dense
-        # The machine may be shared: alternate implementations and keep medians.
-        samples: dict[str, list[tuple[float, int, dict[str, Any]]]] = {k: [] for k in todo}
-        loads = []
-        for _ in range(max(1, args.repeat)):
-            for name, fn in todo.items():
-                samples[name].append(measure(fn, path))
-                loads.append(os.getloadavg()[0])
-        runs = {
-            k: (
-                float(np.median([s[0] for s in v])),
-                int(np.median([s[1] for s in v])),
-                v[0][2],
+    t = time.perf_counter()
+    path = store("metrics", args.events, args.units, EVENTS, seed=args.seed, root=args.dir)
+    took = time.perf_counter() - t
+    print(f"{args.events:,} events for {args.units:,} units in {path} ({took:.1f} s)")
+    todo: dict[str, Callable[[Path], dict[str, Any]]] = {
+        "hand-written DuckDB": run_hand_written,
+        "shipit (DuckDB)": run_shipit,
+    }
+    skip_pandas = args.no_pandas or args.events > 40_000_000
+    if not skip_pandas:
+        export_parquet(path, {"exposures": "*", "events": "unit_id, event, timestamp, value"})
+        todo["pandas"] = run_pandas
+    else:
+        print("pandas skipped (--no-pandas, or more than 40M events)")
+    if args.by_day:
+        todo["shipit --by day"] = run_shipit_daily
+        if args.dense_day:
+            todo["shipit --by day dense"] = run_shipit_daily_dense
+    # The machine may be shared: alternate implementations and keep medians.
+    samples, loads = alternate(todo, path, args.repeat)
+    runs = medians(samples)
+    load = f"{min(loads):.1f}-{max(loads):.1f}"
+    print(f"medians of {max(1, args.repeat)} run(s); 1-min load average {load}")
+    # The three implementations must agree before their speed means anything.
+    ship, hand = runs["shipit (DuckDB)"].result, runs["hand-written DuckDB"].result
+    rev = ship["revenue"]
+    mine = np.column_stack([rev[:, 0, 0], rev[:, 0, 1], rev[:, 1, 1]])
+    assert np.allclose(mine, hand["revenue_sums"], rtol=1e-9), (mine, hand["revenue_sums"])
+    if "pandas" in runs:
+        pan = runs["pandas"].result
+        for name in ("revenue", "purchases", "signed_up", "max_latency"):
+            m = ship[name]
+            got = np.column_stack(
+                [m[:, 0, 0], m[:, 0, 1], m[:, 1, 1], m[:, 0, 2], m[:, 1, 2], m[:, 2, 2]]
             )
-            for k, v in samples.items()
-        }
-        load = f"{min(loads):.1f}-{max(loads):.1f}"
-        print(f"medians of {max(1, args.repeat)} run(s); 1-min load average {load}")
-        # The three implementations must agree before their speed means anything.
-        ship, hand = runs["shipit (DuckDB)"][2], runs["hand-written DuckDB"][2]
-        rev = ship["revenue"]
-        mine = np.column_stack([rev[:, 0, 0], rev[:, 0, 1], rev[:, 1, 1]])
-        assert np.allclose(mine, hand["revenue_sums"], rtol=1e-9), (mine, hand["revenue_sums"])
-        if "pandas" in runs:
-            pan = runs["pandas"][2]
-            for name in ("revenue", "purchases", "signed_up", "max_latency"):
-                m = ship[name]
-                got = np.column_stack(
-                    [m[:, 0, 0], m[:, 0, 1], m[:, 1, 1], m[:, 0, 2], m[:, 1, 2], m[:, 2, 2]]
-                )
-                assert np.allclose(got, pan[name], rtol=1e-9), name
-        base_t, base_m, _ = runs["hand-written DuckDB"]
-        print(f"{'implementation':<22}{'time':>9}{'peak RSS':>11}{'time ×':>9}{'memory ×':>10}")
-        for name, (secs, peak, _) in runs.items():
-            print(
-                f"{name:<22}{secs:>8.2f}s{peak / 2**30:>9.2f}GB"
-                f"{secs / base_t:>9.2f}{peak / base_m:>10.2f}"
-            )
-        if "pandas" in runs:
-            ps, pm, _ = runs["pandas"]
-            ss, sm, _ = runs["shipit (DuckDB)"]
-            print(f"shipit vs pandas: {ps / ss:.1f}× faster, {sm / pm:.2f}× the memory")
-        if "shipit --by day dense" in runs:
-            day, dense = runs["shipit --by day"][2], runs["shipit --by day dense"][2]
-            for name in day:
-                assert np.allclose(day[name], dense[name], rtol=1e-9), name
+            assert np.allclose(got, pan[name], rtol=1e-9), name
+    print_table(runs, "hand-written DuckDB")
+    if "pandas" in runs:
+        pan_run, ship_run = runs["pandas"], runs["shipit (DuckDB)"]
+        print(
+            f"shipit vs pandas: {pan_run.seconds / ship_run.seconds:.1f}× faster, "
+            f"{ship_run.peak / pan_run.peak:.2f}× the memory"
+        )
+    if "shipit --by day dense" in runs:
+        day, dense = runs["shipit --by day"].result, runs["shipit --by day dense"].result
+        for name in day:
+            assert np.allclose(day[name], dense[name], rtol=1e-9), name
 
 
 if __name__ == "__main__":

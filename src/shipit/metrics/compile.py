@@ -353,8 +353,9 @@ def compile_exposure_count(
 def render(sql: str, capabilities: Capabilities) -> str:
     """Parse DuckDB-flavoured text and write it, pretty, for the engine's dialect.
 
-    ``SHIPIT_QUANTILE(x, q)`` becomes the dialect's exact quantile; CTE materialization
-    hints are dropped where the dialect does not take them.
+    ``SHIPIT_QUANTILE(x, q)`` becomes the dialect's exact quantile and ``SHIPIT_FROM_HEX(h)``
+    its parse of hexadecimal digits; CTE materialization hints are dropped where the dialect
+    does not take them.
     """
     tree = sqlglot.parse_one(sql, read="duckdb")
 
@@ -362,6 +363,8 @@ def render(sql: str, capabilities: Capabilities) -> str:
         if isinstance(node, exp.Anonymous) and str(node.this).upper() == "SHIPIT_QUANTILE":
             column, q = node.expressions
             return capabilities.quantile(column, q)
+        if isinstance(node, exp.Anonymous) and str(node.this).upper() == "SHIPIT_FROM_HEX":
+            return capabilities.from_hex(node.expressions[0])
         return node
 
     tree = tree.transform(quantile)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shipit._types import FloatArray
 from shipit.stats.bayesian import NormalComparison, NormalPrior, compare_normal
 from shipit.stats.cuped import CupedResult, compare_cuped
 from shipit.stats.estimands import Effect, GroupStats, summarize
@@ -37,6 +38,8 @@ class Comparison:
     relative: Effect | None = None
     cuped: CupedResult | None = None
     rank: RankResult | None = None  # a rank test's U, p and probability of superiority
+    # A bootstrap's own p-value per row: the share of resampled effects across zero.
+    bootstrap_p_value: FloatArray | None = None
 
     @property
     def best(self) -> ComparisonResult:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import sqlglot
 from sqlglot import exp
 
+from shipit.errors import InputError
+
 __all__ = ["Capabilities", "capabilities_for", "identifier", "literal", "transpile"]
 
 
@@ -38,13 +40,16 @@ class Capabilities:
 
     ``quantile_function`` names the exact, linearly interpolated quantile aggregate
     (DuckDB's ``QUANTILE_CONT``, Spark's ``PERCENTILE``); ``None`` means the standard
-    ``PERCENTILE_CONT(q) WITHIN GROUP (ORDER BY x)``.
+    ``PERCENTILE_CONT(q) WITHIN GROUP (ORDER BY x)``. ``hex_parse`` says how a string of
+    hexadecimal digits becomes an integer (``"0x"``: cast it with that prefix; ``"conv"``:
+    ``CONV(h, 16, 10)``; ``None``: not known), for hashes every engine computes alike.
     """
 
     dialect: str
     supports_not_materialized: bool = False
     supports_unit_slices: bool = False
     quantile_function: str | None = None
+    hex_parse: str | None = None
 
     def quantile(self, column: exp.Expression, q: exp.Expression) -> exp.Expression:
         """The exact quantile ``q`` of ``column`` (linear interpolation) as an aggregate."""
@@ -55,6 +60,18 @@ class Capabilities:
             expression=exp.Order(expressions=[exp.Ordered(this=column)]),
         )
 
+    def from_hex(self, digits: exp.Expression) -> exp.Expression:
+        """The non-negative integer whose hexadecimal digits are the string ``digits``."""
+        big = exp.DataType.build("bigint")
+        if self.hex_parse == "0x":
+            return exp.cast(exp.DPipe(this=exp.Literal.string("0x"), expression=digits), big)
+        if self.hex_parse == "conv":
+            conv = exp.Anonymous(
+                this="CONV", expressions=[digits, exp.Literal.number(16), exp.Literal.number(10)]
+            )
+            return exp.cast(conv, big)
+        raise InputError(f"no hexadecimal conversion known for the {self.dialect} dialect")
+
 
 _KNOWN = {
     # HASH() % k slices units reproducibly; NOT MATERIALIZED inlines a CTE read twice.
@@ -63,9 +80,10 @@ _KNOWN = {
         supports_not_materialized=True,
         supports_unit_slices=True,
         quantile_function="QUANTILE_CONT",
+        hex_parse="0x",
     ),
     "postgres": Capabilities("postgres", supports_not_materialized=True),
-    "spark": Capabilities("spark", quantile_function="PERCENTILE"),
+    "spark": Capabilities("spark", quantile_function="PERCENTILE", hex_parse="conv"),
 }
 
 

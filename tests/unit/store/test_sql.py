@@ -71,3 +71,23 @@ def test_duckdb_quantile_is_numpys_linear_quantile(q: float) -> None:
     expr = e.capabilities.quantile(exp.column("x"), exp.Literal.number(q)).sql("duckdb")
     got = e.query(f"SELECT {expr} AS v FROM t").to_pydict()["v"][0]
     assert got == pytest.approx(float(np.quantile(values, q)), rel=1e-12)
+
+
+def test_hex_digits_parse_alike_on_duckdb_and_are_refused_where_unknown() -> None:
+    """DuckDB's parse of MD5 digits equals Python's int(h, 16); Spark's is CONV; an engine
+    without a known parse gets an error naming its dialect, not wrong weights."""
+    import hashlib
+
+    from shipit.errors import InputError
+
+    digits = exp.Substring(
+        this=exp.MD5(this=exp.Literal.string("u1:7")),
+        start=exp.Literal.number(1),
+        length=exp.Literal.number(8),
+    )
+    duck = capabilities_for("duckdb").from_hex(digits).sql("duckdb")
+    got = DuckDBEngine(":memory:").query(f"SELECT {duck} AS k").to_pydict()["k"][0]
+    assert got == int(hashlib.md5(b"u1:7").hexdigest()[:8], 16)
+    assert "CONV(" in capabilities_for("spark").from_hex(digits).sql("spark")
+    with pytest.raises(InputError, match="postgres"):
+        capabilities_for("postgres").from_hex(digits)

@@ -20,12 +20,19 @@ from shipit._types import FloatArray
 from shipit.errors import InputError
 from shipit.metrics.kinds.base import Comparison, SummarySource, UnitValue, kind_named, kind_of
 from shipit.metrics.kinds.bootstrap_sql import BootstrapQuery
+from shipit.metrics.kinds.own import SummaryKind
 from shipit.metrics.summary import GroupKey, Summary
 from shipit.spec.metric import MetricDef
 from shipit.stats.estimands import GroupStats
 from shipit.stats.results import ComparisonResult
 
-__all__ = ["BOOTSTRAP", "BootstrapKind", "BootstrapSummary", "percentile_effects"]
+__all__ = [
+    "BOOTSTRAP",
+    "BootstrapKind",
+    "BootstrapSummary",
+    "bootstrap_p_value",
+    "percentile_effects",
+]
 
 
 @dataclass(frozen=True)
@@ -48,25 +55,16 @@ class BootstrapSummary:
         return len(self.base)
 
 
-def _boot(summary: Summary) -> BootstrapSummary:
-    if not isinstance(summary, BootstrapSummary):
-        raise InputError(f"expected a bootstrap summary, got a {type(summary).__name__}")
-    return summary
-
-
 def _base_metric(metric: MetricDef) -> MetricDef:
     return metric.model_copy(update={"interval": "default"})
 
 
-class BootstrapKind:
-    """``interval: bootstrap``: the metric's kind with percentile bootstrap intervals."""
+class BootstrapKind(SummaryKind[BootstrapSummary]):
+    """``interval: bootstrap``: the metric's kind with percentile bootstrap intervals (no
+    CUPED: the spec refuses covariates with a bootstrap interval)."""
 
     name = "bootstrap"
-    supports_cuped = False  # the spec refuses covariates with a bootstrap interval
-    supports_posterior = True
-
-    def __repr__(self) -> str:
-        return "BootstrapKind()"
+    summary_type = BootstrapSummary
 
     def unit_values(self, metric: MetricDef) -> tuple[tuple[str, UnitValue], ...]:
         """The metric's own kind's values in the shared moments query."""
@@ -95,7 +93,7 @@ class BootstrapKind:
         self, summary: Summary, control: Sequence[int], variant: Sequence[int]
     ) -> tuple[Summary, Summary]:
         """The base summaries' pairs, and the resample rows of the same groups."""
-        s = _boot(summary)
+        s = self.checked(summary)
         c, v = kind_named(s.base_kind).pair(s.base, control, variant)
         r = s.resamples
 
@@ -109,22 +107,20 @@ class BootstrapKind:
 
         return side(c, control), side(v, variant)
 
-    def group_stats(self, summary: Summary) -> GroupStats:
+    def stats(self, summary: BootstrapSummary) -> GroupStats:
         """The base kind's estimates and variances."""
-        s = _boot(summary)
-        return kind_named(s.base_kind).group_stats(s.base)
+        return kind_named(summary.base_kind).group_stats(summary.base)
 
-    def compare(
+    def compare_summaries(
         self,
-        control: Summary,
-        variant: Summary,
+        control: BootstrapSummary,
+        variant: BootstrapSummary,
         *,
         alpha: float,
         alternative: str,
-        cuped: bool,
     ) -> Comparison:
         """The base kind's comparison with bootstrap percentile intervals."""
-        c, v = _boot(control), _boot(variant)
+        c, v = control, variant
         base = kind_named(c.base_kind).compare(
             c.base, v.base, alpha=alpha, alternative=alternative, cuped=False
         )
@@ -133,7 +129,8 @@ class BootstrapKind:
         raw = percentile_effects(
             base.raw, c.resamples, v.resamples, alpha=alpha, alternative=alternative
         )
-        return replace(base, raw=raw, adjusted=None)
+        p = bootstrap_p_value(v.resamples - c.resamples, alternative=alternative)
+        return replace(base, raw=raw, adjusted=None, bootstrap_p_value=p)
 
 
 BOOTSTRAP = BootstrapKind()
@@ -179,18 +176,41 @@ def percentile_effects(
     )
 
 
+def bootstrap_p_value(effects: FloatArray, *, alternative: str = "two-sided") -> FloatArray:
+    """Per row of resampled effects (rows × resamples), the share of them on the far side
+    of zero: P*(δ* ≤ 0) against "greater", P*(δ* ≥ 0) against "less", and two-sided twice
+    the smaller of the two (at most 1). NaN for a row with a resample missing. It is the
+    smallest α whose percentile interval stops covering zero, up to the 1/B grid."""
+    x = np.asarray(effects, dtype=np.float64)
+    ok = np.isfinite(x).all(axis=1)
+    out = np.full(len(x), np.nan)
+    if not ok.any():
+        return out
+    below = np.mean(x[ok] <= 0.0, axis=1)
+    above = np.mean(x[ok] >= 0.0, axis=1)
+    if alternative == "greater":
+        out[ok] = below
+    elif alternative == "less":
+        out[ok] = above
+    elif alternative == "two-sided":
+        out[ok] = np.minimum(1.0, 2.0 * np.minimum(below, above))
+    else:
+        raise InputError(f"alternative must be two-sided, greater or less, not {alternative!r}")
+    return out
+
+
 def _resamples(
     raw: dict[str, list[Any]], keys: Sequence[str], groups: Sequence[GroupKey], b: int
 ) -> FloatArray:
     """The groups × resamples matrix of estimates (NaN where a resample has no data).
 
-    Each estimate is rounded to 12 significant digits: a parallel engine sums in no fixed
-    order, and the last bits would otherwise make the same seed's interval differ."""
+    The engine's sums are exact (integers: fixed-point values times integer weights), so
+    the same seed gives the same matrix to the last bit, whatever the order of summation."""
     where = {g: i for i, g in enumerate(groups)}
     out = np.full((len(groups), b), np.nan)
     for i in range(len(raw["b"])):
         g = GroupKey.of_row(raw, keys, i)
         est = raw["est"][i]
         if g in where and est is not None:
-            out[where[g], int(raw["b"][i])] = float(f"{float(est):.12g}")
+            out[where[g], int(raw["b"][i])] = float(est)
     return out

@@ -1,7 +1,8 @@
 """The engine query of a Poisson bootstrap: per group and resample, the weighted summary.
 
 Each (unit, resample b) gets a weight w ~ Poisson(1) computed in SQL from a hash of
-(unit, b, seed): the hash, reduced to a uniform u in [0, 1), is turned into a count by the
+(unit, b, seed): the MD5 of the unit and seed, mixed with b by integer arithmetic every
+engine computes alike, reduced to a uniform u in [0, 1), is turned into a count by the
 thresholds of the Poisson(1) CDF. Resamples of a group are then weighted sums over its
 units (Σw·y/Σw for a mean or proportion, Σw·num/Σw·den for a ratio), or, for a quantile,
 the weighted quantile of the observations (each observation weighted by its unit's w):
@@ -12,19 +13,14 @@ resample. The same seed gives the same weights, on every run.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
 
 import sqlglot
 from sqlglot import exp
 
 from shipit.metrics.kinds.quantile_sql import QuantileQuery
-from shipit.metrics.request import MomentsRequest
-from shipit.spec.metric import MetricDef
-from shipit.store.sql import Capabilities, capabilities_for
+from shipit.metrics.kinds.query import KindQuery, shadow_ctes
 
 __all__ = ["POISSON_THRESHOLDS", "BootstrapQuery"]
-
-_DUCKDB = capabilities_for("duckdb")
 
 
 def _poisson_thresholds(upto: int = 12) -> tuple[float, ...]:
@@ -46,38 +42,34 @@ def poisson_weight(uniform: str) -> str:
     return f"CASE {whens} ELSE {len(POISSON_THRESHOLDS)} END"
 
 
-@dataclass(frozen=True)
-class BootstrapQuery:
+class BootstrapQuery(KindQuery):
     """The SQL of one metric's Poisson bootstrap for a request (not by day)."""
-
-    request: MomentsRequest
-    metric: MetricDef
-    capabilities: Capabilities = _DUCKDB
-
-    @property
-    def keys(self) -> tuple[str, ...]:
-        """The group columns: variant[, segment]."""
-        return self.request.keys
 
     def _weights(self, units: str) -> list[tuple[str, str]]:
         """``b_idx`` (resamples 0..B−1) and ``b_w`` (unit_id, b, w > 0) for ``units``."""
         m = self.metric
-        # The hash modulo 2³², made non-negative (Spark's hash is a signed 32-bit integer).
-        h = f"HASH(CAST(u.unit_id AS VARCHAR), i.b, {int(m.seed)}) % 4294967296"
-        u = f"CAST(({h} + 4294967296) % 4294967296 AS DOUBLE) / 4294967296.0"
+        key = f"CAST(unit_id AS VARCHAR) || ':' || '{int(m.seed)}'"
         return [
             (  # inclusive bounds in every dialect (sqlglot rewrites it as Spark's SEQUENCE)
                 "b_idx",
                 "SELECT CAST(g.b AS BIGINT) AS b FROM "
                 f"(SELECT UNNEST(GENERATE_SERIES(0, {int(m.resamples) - 1})) AS b) g",
             ),
+            (  # one MD5 per unit, then integer arithmetic per (unit, b)
+                "b_keys",
+                f"SELECT unit_id, SHIPIT_FROM_HEX(SUBSTR(MD5({key}), 1, 8)) AS k "
+                f"FROM (SELECT DISTINCT unit_id FROM {units}) u",
+            ),
             (
                 "b_uniform",
-                f"SELECT u.unit_id, i.b, {u} AS u "
-                f"FROM (SELECT DISTINCT unit_id FROM {units}) u CROSS JOIN b_idx i",
+                f"SELECT unit_id, b, CAST(h AS DOUBLE) / 4294967296.0 AS u FROM ({_mix()}) h",
             ),
-            ("b_all", f"SELECT unit_id, b, {poisson_weight('u')} AS w FROM b_uniform"),
-            ("b_w", "SELECT unit_id, b, CAST(w AS DOUBLE) AS w FROM b_all WHERE w > 0"),
+            ("b_all", f"SELECT unit_id, b, u, {poisson_weight('u')} AS w FROM b_uniform"),
+            (  # w > 0 said of u: a filter Spark pushes down stays small (no CASE inlined)
+                "b_w",
+                "SELECT unit_id, b, CAST(w AS DOUBLE) AS w FROM b_all "
+                f"WHERE u >= {POISSON_THRESHOLDS[0]!r}",
+            ),
         ]
 
     def sql(self) -> str:
@@ -87,14 +79,10 @@ class BootstrapQuery:
         return self._moment_sql()
 
     def _moment_sql(self) -> str:
-        from shipit.metrics.compile import compile_moments, render
+        from shipit.metrics.compile import render
 
         m = self.metric.model_copy(update={"interval": "default", "covariates": ()})
-        request = replace(
-            self.request.with_metrics([m]), day_plan="dense", unit_slice=None, cap_values=None
-        )
-        tree = sqlglot.parse_one(compile_moments(request, _DUCKDB).sql, read="duckdb")
-        ctes = [(c.alias, c.this.sql("duckdb")) for c in tree.find_all(exp.CTE)]
+        ctes = shadow_ctes(self.request, m)
         moments = dict(ctes)["moments"]
         source = "winsorized" if "winsorized" in dict(ctes) else "unit_values"
         columns = _summed_columns(moments)
@@ -106,16 +94,21 @@ class BootstrapQuery:
         else:
             num, den = columns["m0__y"], "1"
         kept += self._weights(source)
+        kept += _fixed_point(source, num, den)
+        ws = "CAST(w.w AS BIGINT)"
+        den_sum = f"SUM({ws})" if den == "1" else f"SUM({ws} * v.q_den)"
         kept.append(
-            (
+            (  # integer sums: exact, so the same in any order, on any engine
                 "b_sums",
-                f"SELECT {okeys}, w.b, SUM(w.w * v.{num}) AS num, SUM(w.w * {_col('v', den)}) "
-                f"AS den FROM {source} v JOIN b_w w ON w.unit_id = v.unit_id "
+                f"SELECT {okeys}, w.b, SUM({ws} * v.q_num) AS num, {den_sum} AS den "
+                "FROM b_fixed v JOIN b_w w ON w.unit_id = v.unit_id "
                 f"GROUP BY {okeys}, w.b",
             )
         )
+        f_den = "1.0" if den == "1" else "s.f_den"
         select = (
-            f"SELECT {keys}, b, CASE WHEN den <> 0 THEN num / den END AS est FROM b_sums "
+            f"SELECT {keys}, b, CASE WHEN den <> 0 THEN (CAST(num AS DOUBLE) / s.f_num) / "
+            f"(CAST(den AS DOUBLE) / {f_den}) END AS est FROM b_sums CROSS JOIN b_scale s "
             f"ORDER BY {keys}, b"
         )
         body = ",\n".join(f"{name} AS ({sql})" for name, sql in kept)
@@ -146,8 +139,58 @@ class BootstrapQuery:
         return q._render(ctes, select)
 
 
-def _col(alias: str, column: str) -> str:
-    return column if column == "1" else f"{alias}.{column}"
+_GOLDEN = 0x9E3779B9  # 2³² / φ: consecutive resamples start far apart
+_M32 = 4294967296
+
+
+def _times(x: str, c: int) -> str:
+    """SQL of x·c mod 2³² for x < 2³², in halves of c so that no product passes 2⁶³."""
+    lo, hi = c & 0xFFFF, c >> 16
+    return f"({x} * {lo} + ({x} * {hi}) % 65536 * 65536) % {_M32}"
+
+
+def _mix() -> str:
+    """SQL of h(unit, b): the unit's key plus (b + 1) golden steps, through MurmurHash3's
+    32-bit finalizer (xor-shifts and odd multipliers, a bijection with full avalanche).
+    Only +, ·, mod, xor and shifts of non-negative integers below 2⁶³: every engine gets
+    the same bits, so the same seed gives the same weights on DuckDB and Spark."""
+    steps = [
+        "XOR(h, h >> 16)",
+        _times("h", 0x85EBCA6B),
+        "XOR(h, h >> 13)",
+        _times("h", 0xC2B2AE35),
+        "XOR(h, h >> 16)",
+    ]
+    sql = (
+        f"SELECT k.unit_id, i.b, (k.k + (i.b + 1) * {_GOLDEN}) % {_M32} AS h "
+        "FROM b_keys k CROSS JOIN b_idx i"
+    )
+    for step in steps:
+        sql = f"SELECT unit_id, b, {step} AS h FROM ({sql}) h"
+    return sql
+
+
+def _fixed_point(source: str, num: str, den: str) -> list[tuple[str, str]]:
+    """``b_scale`` (powers of two f_num, f_den) and ``b_fixed`` (unit_id, keys, q_num,
+    q_den): each unit's value times f, rounded to an integer. f is the largest power of two
+    keeping 12 (the largest weight) × units × max|value| × f below 2⁶¹, so every weighted sum
+    is an exact integer in a BIGINT (no order of summation changes it), and the rounding
+    costs at most units × 2⁻⁵⁸ of the largest value."""
+
+    def factor(column: str) -> str:
+        m = f"MAX(ABS(CAST({column} AS DOUBLE)))"
+        k = f"LEAST(1000, FLOOR(61 - LOG2({m} * 12 * COUNT(*))))"
+        return f"CASE WHEN {m} > 0 THEN POWER(2.0, {k}) ELSE 1.0 END"
+
+    parts = [f"{factor(num)} AS f_num"]
+    cols = [f"CAST(ROUND(v.{num} * s.f_num) AS BIGINT) AS q_num"]
+    if den != "1":
+        parts.append(f"{factor(den)} AS f_den")
+        cols.append(f"CAST(ROUND(v.{den} * s.f_den) AS BIGINT) AS q_den")
+    return [
+        ("b_scale", f"SELECT {', '.join(parts)} FROM {source}"),
+        ("b_fixed", f"SELECT v.*, {', '.join(cols)} FROM {source} v CROSS JOIN b_scale s"),
+    ]
 
 
 def _summed_columns(moments_sql: str) -> dict[str, str]:

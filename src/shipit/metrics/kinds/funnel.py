@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 
 from shipit._types import FloatArray
-from shipit.errors import InputError
-from shipit.metrics.kinds.base import Comparison, SummarySource, UnitValue
+from shipit.metrics.kinds.base import Comparison, SummarySource
 from shipit.metrics.kinds.funnel_sql import FunnelQuery
+from shipit.metrics.kinds.own import OwnQueryKind
 from shipit.metrics.request import MomentsRequest
-from shipit.metrics.summary import GroupKey, Summary
+from shipit.metrics.summary import GroupKey
 from shipit.spec.metric import MetricDef
 from shipit.stats.comparison import compare_moments
 from shipit.stats.estimands import GroupStats, summarize
@@ -75,62 +75,28 @@ class FunnelSummary:
         return replace(self, groups=tuple(groups), n=n, reached=reached)
 
 
-def _funnel(summary: Summary) -> FunnelSummary:
-    if not isinstance(summary, FunnelSummary):
-        raise InputError(f"expected a funnel summary, got a {type(summary).__name__}")
-    return summary
-
-
-class FunnelKind:
+class FunnelKind(OwnQueryKind[FunnelSummary]):
     """``funnel: [...]`` metrics: the engine's step counts, compared as a proportion of
     units that completed the funnel. No CUPED (the spec refuses covariates)."""
 
     name = "funnel"
-    supports_cuped = False
-    supports_posterior = True
+    summary_type = FunnelSummary
 
-    def __repr__(self) -> str:
-        return "FunnelKind()"
+    def compute(self, source: SummarySource, metric: MetricDef) -> FunnelSummary:
+        """The funnel's step counts (one round trip)."""
+        return compute_funnel(source.engine, source.request, metric)
 
-    def unit_values(self, metric: MetricDef) -> tuple[tuple[str, UnitValue], ...]:
-        """None in the shared moments query: the kind runs a query of its own."""
-        return ()
-
-    def value_columns(self, metric: MetricDef) -> tuple[str, ...]:
-        """No moment columns in the shared query."""
-        return ()
-
-    def summarize(self, source: SummarySource, metrics: Sequence[MetricDef]) -> dict[str, Summary]:
-        """Each funnel's step counts on the request's groups (one round trip each)."""
-        return {
-            m.name: compute_funnel(source.engine, source.request, m).aligned(source.groups)
-            for m in metrics
-        }
-
-    def pair(
-        self, summary: Summary, control: Sequence[int], variant: Sequence[int]
-    ) -> tuple[Summary, Summary]:
-        """Rows picked by position."""
-        s = _funnel(summary)
-        return s.take(control), s.take(variant)
-
-    def group_stats(self, summary: Summary) -> GroupStats:
+    def stats(self, summary: FunnelSummary) -> GroupStats:
         """The completion rate and its variance per row."""
-        return summarize(_funnel(summary).moments, "proportion")
+        return summarize(summary.moments, "proportion")
 
-    def compare(
-        self,
-        control: Summary,
-        variant: Summary,
-        *,
-        alpha: float,
-        alternative: str,
-        cuped: bool,
+    def compare_summaries(
+        self, control: FunnelSummary, variant: FunnelSummary, *, alpha: float, alternative: str
     ) -> Comparison:
-        """The completion rates compared as proportions (never CUPED-adjusted)."""
+        """The completion rates compared as proportions."""
         return compare_moments(
-            _funnel(control).moments,
-            _funnel(variant).moments,
+            control.moments,
+            variant.moments,
             "proportion",
             alpha=alpha,
             alternative=alternative,

@@ -20,35 +20,19 @@ Only counts come back: n and reached_1 .. reached_k per group.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-
-import sqlglot
-from sqlglot import exp
-
 from shipit.metrics.filters import where_conditions
-from shipit.metrics.request import MomentsRequest
+from shipit.metrics.kinds.query import KindQuery, shadow_ctes
 from shipit.metrics.windows import condition, offset
 from shipit.spec.metric import MetricDef
-from shipit.store.sql import Capabilities, capabilities_for, identifier, literal
+from shipit.store.sql import identifier, literal
 
 __all__ = ["FunnelQuery"]
 
-_DUCKDB = capabilities_for("duckdb")
 _ONCE = ("exposed", "exposed_days", "f_events")
 
 
-@dataclass(frozen=True)
-class FunnelQuery:
+class FunnelQuery(KindQuery):
     """The SQL of one funnel metric for a request's experiment and breakdown."""
-
-    request: MomentsRequest
-    metric: MetricDef
-    capabilities: Capabilities = _DUCKDB
-
-    @property
-    def keys(self) -> tuple[str, ...]:
-        """The group columns of the result: variant[, segment][, day]."""
-        return self.request.keys
 
     @property
     def steps(self) -> tuple[str, ...]:
@@ -102,19 +86,12 @@ class FunnelQuery:
     def _exposure_ctes(self) -> list[tuple[str, str]]:
         """The exposure CTEs of the moments query (``exposed``, by day ``days`` and
         ``exposed_days``), from a shadow metric on the first step."""
-        # Imported on use: metrics.compile imports the kinds, this module among them.
-        from shipit.metrics.compile import compile_moments
-
         m = self.metric
         shadow = MetricDef(name=m.name, event=self.steps[0], aggregation="any", window=m.window)
-        request = replace(
-            self.request.with_metrics([shadow]), day_plan="dense", unit_slice=None, cap_values=None
-        )
-        tree = sqlglot.parse_one(compile_moments(request, _DUCKDB).sql, read="duckdb")
         return [
-            (cte.alias, cte.this.sql("duckdb"))
-            for cte in tree.find_all(exp.CTE)
-            if cte.alias not in ("unit_values", "moments", "sanity")
+            (name, sql)
+            for name, sql in shadow_ctes(self.request, shadow)
+            if name not in ("unit_values", "moments", "sanity")
         ]
 
     def _events(self, base: str, day: bool) -> tuple[str, str]:

@@ -26,11 +26,11 @@ from typing import Any
 import numpy as np
 
 from shipit._types import FloatArray
-from shipit.errors import InputError
-from shipit.metrics.kinds.base import Comparison, SummarySource, UnitValue
+from shipit.metrics.kinds.base import Comparison, SummarySource
+from shipit.metrics.kinds.own import OwnQueryKind, floats
 from shipit.metrics.kinds.quantile_sql import SUMMARY_COLUMNS, QuantileQuery
 from shipit.metrics.request import MomentsRequest
-from shipit.metrics.summary import GroupKey, Summary
+from shipit.metrics.summary import GroupKey
 from shipit.spec.metric import MetricDef
 from shipit.stats.estimands import GroupStats, summarize
 from shipit.stats.frequentist import compare_stats
@@ -109,65 +109,31 @@ class QuantileSummary:
 _ARRAYS = ("n", "n_obs", "estimate", "sigma", "ci_low", "ci_high")
 
 
-class QuantileKind:
+class QuantileKind(OwnQueryKind[QuantileSummary]):
     """``quantile: q`` metrics: the engine's quantile summary, compared by the difference
-    of two independent quantile estimates. No CUPED (the spec refuses covariates)."""
+    of two independent quantile estimates. No CUPED (the spec refuses covariates); a
+    Normal posterior on the estimates and their variances."""
 
     name = "quantile"
-    supports_cuped = False
-    supports_posterior = True  # a Normal posterior on the estimates and their variances
+    summary_type = QuantileSummary
 
-    def __repr__(self) -> str:
-        return "QuantileKind()"
+    def compute(self, source: SummarySource, metric: MetricDef) -> QuantileSummary:
+        """The quantile summary (two round trips)."""
+        return compute_quantiles(source.engine, source.request, metric)
 
-    def unit_values(self, metric: MetricDef) -> tuple[tuple[str, UnitValue], ...]:
-        """None in the shared moments query: the kind runs queries of its own."""
-        return ()
-
-    def value_columns(self, metric: MetricDef) -> tuple[str, ...]:
-        """No moment columns."""
-        return ()
-
-    def summarize(self, source: SummarySource, metrics: Sequence[MetricDef]) -> dict[str, Summary]:
-        """Each metric's quantile summary on the request's groups (two round trips each)."""
-        return {
-            m.name: compute_quantiles(source.engine, source.request, m).aligned(source.groups)
-            for m in metrics
-        }
-
-    def pair(
-        self, summary: Summary, control: Sequence[int], variant: Sequence[int]
-    ) -> tuple[Summary, Summary]:
-        """Rows picked by position."""
-        s = _quantiles(summary)
-        return s.take(control), s.take(variant)
-
-    def group_stats(self, summary: Summary) -> GroupStats:
+    def stats(self, summary: QuantileSummary) -> GroupStats:
         """q̂ and its variance ((U − L)/2z)² per row."""
-        return _group_stats(_quantiles(summary))
+        return _group_stats(summary)
 
-    def compare(
-        self,
-        control: Summary,
-        variant: Summary,
-        *,
-        alpha: float,
-        alternative: str,
-        cuped: bool,
+    def compare_summaries(
+        self, control: QuantileSummary, variant: QuantileSummary, *, alpha: float, alternative: str
     ) -> Comparison:
-        """The difference of the quantiles, absolute and relative; never CUPED-adjusted."""
-        c, v = _quantiles(control), _quantiles(variant)
-        raw = compare_quantiles(c, v, alpha=alpha, alternative=alternative)
-        return Comparison(raw, None, _group_stats(c), _group_stats(v))
+        """The difference of the quantiles, absolute and relative."""
+        raw = compare_quantiles(control, variant, alpha=alpha, alternative=alternative)
+        return Comparison(raw, None, _group_stats(control), _group_stats(variant))
 
 
 QUANTILE = QuantileKind()
-
-
-def _quantiles(summary: Summary) -> QuantileSummary:
-    if not isinstance(summary, QuantileSummary):
-        raise InputError(f"expected a quantile summary, got a {type(summary).__name__}")
-    return summary
 
 
 def compute_quantiles(
@@ -179,7 +145,7 @@ def compute_quantiles(
     sql = query.summary_sql()
     raw = engine.query(sql).to_pydict()
     groups = _groups(raw, query.keys)
-    num = {c: _floats(raw[c]) for c in SUMMARY_COLUMNS}
+    num = {c: floats(raw[c]) for c in SUMMARY_COLUMNS}
     num["n_obs"] = np.nan_to_num(num["n_obs"])
     q = float(metric.quantile or 0.5)
     sigma = ratio_sigma(num["n"], num["s"], num["c"], num["s_s"], num["s_c"], num["c_c"])
@@ -256,10 +222,6 @@ _BLANKED += ("rel_ci_high", "statistic", "p_value")
 def _group_stats(s: QuantileSummary) -> GroupStats:
     var = s.se**2
     return GroupStats(s.n, s.estimate, var * s.n, var)
-
-
-def _floats(values: list[Any]) -> FloatArray:
-    return np.array([np.nan if x is None else float(x) for x in values], dtype=np.float64)
 
 
 def _groups(raw: Mapping[str, list[Any]], keys: Sequence[str]) -> tuple[GroupKey, ...]:

@@ -18,36 +18,21 @@ of each UTC day (the units × days plan).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-
-import sqlglot
-from sqlglot import exp
 
 from shipit.metrics.filters import where_conditions
-from shipit.metrics.request import MomentsRequest
+from shipit.metrics.kinds.query import KindQuery, shadow_ctes
 from shipit.metrics.windows import condition
 from shipit.spec.metric import MetricDef
-from shipit.store.sql import Capabilities, capabilities_for, identifier, literal
+from shipit.store.sql import identifier, literal
 
 __all__ = ["SUMMARY_COLUMNS", "QuantileQuery"]
 
 # The summary query's value columns: units, observations, q̂, then Σs, Σn, Σs², Σsn, Σn².
 SUMMARY_COLUMNS = ("n", "n_obs", "qhat", "s", "c", "s_s", "s_c", "c_c")
-_DUCKDB = capabilities_for("duckdb")
 
 
-@dataclass(frozen=True)
-class QuantileQuery:
+class QuantileQuery(KindQuery):
     """The SQL of one quantile metric for a request's experiment and breakdown."""
-
-    request: MomentsRequest
-    metric: MetricDef
-    capabilities: Capabilities = _DUCKDB
-
-    @property
-    def keys(self) -> tuple[str, ...]:
-        """The group columns of both results: variant[, segment][, day]."""
-        return self.request.keys
 
     def summary_sql(self) -> str:
         """Per group: n, n_obs, q̂ and the unit moments of S (≤ q̂) and N (observations)."""
@@ -102,9 +87,6 @@ class QuantileQuery:
     def _shadow(self) -> list[tuple[str, str]]:
         """The moments query's CTEs of the same metric read as a mean (units × days by day):
         its exposure CTEs, and ``unit_values`` with every unit's aggregated value ``m0_y``."""
-        # Imported on use: metrics.compile imports the kinds, this module among them.
-        from shipit.metrics.compile import compile_moments
-
         m = self.metric
         shadow = MetricDef(
             name=m.name,
@@ -114,15 +96,10 @@ class QuantileQuery:
             window=m.window,
             where=m.where,
         )
-        request = replace(
-            self.request.with_metrics([shadow]), day_plan="dense", unit_slice=None, cap_values=None
-        )
-        sql = compile_moments(request, _DUCKDB).sql
-        tree = sqlglot.parse_one(sql, read="duckdb")
         return [
-            (cte.alias, cte.this.sql("duckdb"))
-            for cte in tree.find_all(exp.CTE)
-            if cte.alias not in ("moments", "sanity")
+            (n, sql)
+            for n, sql in shadow_ctes(self.request, shadow)
+            if n not in ("moments", "sanity")
         ]
 
     def _observations(self) -> list[tuple[str, str]]:

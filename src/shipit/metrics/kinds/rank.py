@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 import numpy as np
 
 from shipit._types import FloatArray
 from shipit.errors import InputError
-from shipit.metrics.kinds.base import Comparison, SummarySource, UnitValue
+from shipit.metrics.kinds.base import Comparison, SummarySource
+from shipit.metrics.kinds.own import OwnQueryKind, floats
 from shipit.metrics.kinds.rank_sql import PAIR_COLUMNS, RankQuery
 from shipit.metrics.summary import GroupKey, Summary
 from shipit.spec.metric import MetricDef
@@ -68,6 +68,17 @@ class RankSummary:
             total_sq=self.total_sq[idx],
         )
 
+    def aligned(self, groups: Sequence[GroupKey]) -> RankSummary:
+        """The rows of ``groups``, in that order; a group not computed has no units."""
+        where = {g: i for i, g in enumerate(self.groups)}
+        k = len(groups)
+        n, total, total_sq = np.zeros(k), np.zeros(k), np.zeros(k)
+        for j, g in enumerate(groups):
+            if g in where:
+                i = where[g]
+                n[j], total[j], total_sq[j] = self.n[i], self.total[i], self.total_sq[i]
+        return replace(self, groups=tuple(groups), n=n, total=total, total_sq=total_sq)
+
     def oriented(self) -> tuple[FloatArray, ...]:
         """Per row vs its partner: n_c, n_v, U_v, tie term, Σ placement² of v, of c."""
         if self.partner is None:
@@ -88,81 +99,41 @@ class RankSummary:
         return mann_whitney(n_c, n_v, u, ties, sq_v, sq_c, alpha=alpha, alternative=alternative)
 
 
-def _ranks(summary: Summary) -> RankSummary:
-    if not isinstance(summary, RankSummary):
-        raise InputError(f"expected a rank summary, got a {type(summary).__name__}")
-    return summary
-
-
-class RankKind:
+class RankKind(OwnQueryKind[RankSummary]):
     """``test: mann_whitney`` on a per-unit metric: no CUPED, no Normal posterior."""
 
     name = "rank"
-    supports_cuped = False
+    summary_type = RankSummary
     supports_posterior = False
 
-    def __repr__(self) -> str:
-        return "RankKind()"
-
-    def unit_values(self, metric: MetricDef) -> tuple[tuple[str, UnitValue], ...]:
-        """None in the shared moments query: the kind runs queries of its own."""
-        return ()
-
-    def value_columns(self, metric: MetricDef) -> tuple[str, ...]:
-        """No moment columns."""
-        return ()
-
-    def summarize(self, source: SummarySource, metrics: Sequence[MetricDef]) -> dict[str, Summary]:
-        """Each metric's rank summary on the request's groups (two queries each)."""
-        out: dict[str, Summary] = {}
-        for m in metrics:
-            s = compute_ranks(source, m)
-            where = {g: i for i, g in enumerate(s.groups)}
-            idx = [where.get(g, -1) for g in source.groups]
-            k = len(idx)
-            n, total, total_sq = np.zeros(k), np.zeros(k), np.zeros(k)
-            for j, i in enumerate(idx):
-                if i >= 0:
-                    n[j], total[j], total_sq[j] = s.n[i], s.total[i], s.total_sq[i]
-            out[m.name] = replace(
-                s, groups=tuple(source.groups), n=n, total=total, total_sq=total_sq
-            )
-        return out
+    def compute(self, source: SummarySource, metric: MetricDef) -> RankSummary:
+        """The metric's rank summary (two queries)."""
+        return compute_ranks(source, metric)
 
     def pair(
         self, summary: Summary, control: Sequence[int], variant: Sequence[int]
     ) -> tuple[Summary, Summary]:
         """Rows picked by position; the variant side remembers its control partner."""
-        s = _ranks(summary)
+        s = self.checked(summary)
         c, v = s.take(control), s.take(variant)
         return c, replace(v, partner=c.groups)
 
-    def group_stats(self, summary: Summary) -> GroupStats:
+    def stats(self, summary: RankSummary) -> GroupStats:
         """The mean of y and its variance per row."""
-        return summarize(_ranks(summary).moments(), "mean")
+        return summarize(summary.moments(), "mean")
 
-    def compare(
-        self,
-        control: Summary,
-        variant: Summary,
-        *,
-        alpha: float,
-        alternative: str,
-        cuped: bool,
+    def compare_summaries(
+        self, control: RankSummary, variant: RankSummary, *, alpha: float, alternative: str
     ) -> Comparison:
         """The difference in means (Welch) with the Mann-Whitney test's U and p-value."""
-        c, v = _ranks(control), _ranks(variant)
+        c, v = control, variant
         welch = compare(c.moments(), v.moments(), "mean", alpha=alpha, alternative=alternative)
         r = v.rank(alpha=alpha, alternative=alternative)
         raw = replace(welch, statistic=r.u, p_value=r.p_value, df=np.full(len(v), np.nan))
-        return Comparison(raw, None, self.group_stats(c), self.group_stats(v), rank=r)
+        return Comparison(raw, None, self.stats(c), self.stats(v), rank=r)
 
 
 RANK = RankKind()
-
-
-def _floats(values: list[Any]) -> FloatArray:
-    return np.array([np.nan if x is None else float(x) for x in values], dtype=np.float64)
 
 
 def compute_ranks(source: SummarySource, metric: MetricDef) -> RankSummary:
@@ -174,16 +145,16 @@ def compute_ranks(source: SummarySource, metric: MetricDef) -> RankSummary:
     groups = tuple(GroupKey.of_row(g, keys, i) for i in range(len(g["variant"])))
     p = source.query(pairs_sql)
     pairs: dict[PairKey, tuple[float, ...]] = {}
-    cols = {c: _floats(p[c]) for c in PAIR_COLUMNS}
+    cols = {c: floats(p[c]) for c in PAIR_COLUMNS}
     for i in range(len(p["va"])):
         a = GroupKey.of_row({**p, "variant": p["va"]}, keys, i)
         b = GroupKey.of_row({**p, "variant": p["vb"]}, keys, i)
         pairs[(a, b)] = tuple(float(cols[c][i]) for c in PAIR_COLUMNS)
     return RankSummary(
         groups,
-        _floats(g["n"]),
-        _floats(g["s"]),
-        _floats(g["ss"]),
+        floats(g["n"]),
+        floats(g["s"]),
+        floats(g["ss"]),
         pairs,
         sql=f"{groups_sql};\n-- then the pairs:\n{pairs_sql}",
     )

@@ -15,31 +15,16 @@ A pair's rows are its distinct values, never its units; Python gets one row per 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from shipit.metrics.kinds.quantile_sql import QuantileQuery
-from shipit.metrics.request import MomentsRequest
-from shipit.spec.metric import MetricDef
-from shipit.store.sql import Capabilities, capabilities_for
+from shipit.metrics.kinds.query import KindQuery
 
 __all__ = ["PAIR_COLUMNS", "RankQuery"]
 
 PAIR_COLUMNS = ("n_a", "n_b", "u_b", "sq_b", "sq_a", "ties")
-_DUCKDB = capabilities_for("duckdb")
 
 
-@dataclass(frozen=True)
-class RankQuery:
+class RankQuery(KindQuery):
     """The SQL of one rank-test metric for a request's experiment and breakdown."""
-
-    request: MomentsRequest
-    metric: MetricDef
-    capabilities: Capabilities = _DUCKDB
-
-    @property
-    def keys(self) -> tuple[str, ...]:
-        """The group columns: variant[, segment][, day]."""
-        return self.request.keys
 
     @property
     def cells(self) -> tuple[str, ...]:
