@@ -205,3 +205,26 @@ def test_p_value_rejects_at_alpha_under_the_null_and_has_welchs_power(
     boot, welch = float(np.mean(p < 0.05)), float(np.mean(lifted.raw.p_value < 0.05))
     assert boot > 0.2
     assert abs(boot - welch) <= 0.1
+
+
+def test_the_analysis_reports_the_bootstrap_p_value(engine: DuckDBEngine) -> None:
+    from shipit.analysis.pipeline import analyze
+    from shipit.result.schema import from_json, to_json
+    from shipit.spec.experiment import Experiment
+
+    m = MetricDef(name="rev", event="buy", interval="bootstrap", resamples=200, seed=3)
+    exp = Experiment(
+        key="boot",
+        variants=[{"key": "control", "weight": 0.5}, {"key": "treatment", "weight": 0.5}],
+        metrics=[m],
+        primary_metric="rev",
+    )
+    effect = analyze(exp, engine, daily=False).effect("rev", "treatment")
+    assert effect is not None
+    expected = _comparison(engine, m, by=None).bootstrap_p_value
+    assert expected is not None
+    assert effect.bootstrap_p_value == pytest.approx(float(expected[0]), abs=0)
+    assert effect.bootstrap_p_value < 0.05  # a 25% lift over 30,000 units per variant
+    again = from_json(to_json(analyze(exp, engine, daily=False))).effect("rev", "treatment")
+    assert again is not None
+    assert again.bootstrap_p_value == effect.bootstrap_p_value

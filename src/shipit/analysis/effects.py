@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from shipit._types import FloatArray
 from shipit.metrics.kinds import kind_of
 from shipit.metrics.summary import GroupKey, MetricMoments, Summary
 from shipit.spec.metric import MetricDef
@@ -46,6 +47,7 @@ class RowStats:
     posterior: NormalComparison | None
     cuped: CupedResult | None = None
     rank: RankResult | None = None
+    bootstrap_p_value: FloatArray | None = None  # interval: bootstrap, per row
 
     @property
     def best(self) -> ComparisonResult:
@@ -76,4 +78,4 @@ def row_stats(
             else NormalPrior()
         )
         posterior = cmp.posterior(normal, level=1.0 - plan.alpha, higher_is_better=higher_is_better)
-    return RowStats(cmp.raw, cmp.adjusted, posterior, cmp.cuped, cmp.rank)
+    return RowStats(cmp.raw, cmp.adjusted, posterior, cmp.cuped, cmp.rank, cmp.bootstrap_p_value)

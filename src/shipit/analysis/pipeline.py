@@ -298,6 +298,9 @@ def _effects(
         cuped=rs.cuped,
         covariates=[c.column or c.name for c in metric.covariates],
         rank=rs.rank,
+        bootstrap_p_value=(
+            list(rs.bootstrap_p_value) if rs.bootstrap_p_value is not None else None
+        ),
     )
 
 

@@ -77,13 +77,16 @@ def effects_from_comparison(
     cuped: CupedResult | None = None,
     covariates: Sequence[str] | None = None,
     rank: RankResult | None = None,
+    bootstrap_p_value: Sequence[float] | None = None,
 ) -> list[Effect]:
     """One ``Effect`` per row of a comparison whose rows are (metric, variant) pairs.
 
     ``adjusted`` is the CUPED comparison of the same rows; ``prob_better``,
     ``expected_loss`` (Bayesian plans) and ``sequential`` (sequential plans) give one value
     per row; ``cuped`` the adjustment behind ``adjusted``, its covariates named by
-    ``covariates``; ``rank`` the rank test of the same rows (``test: mann_whitney``).
+    ``covariates``; ``rank`` the rank test of the same rows (``test: mann_whitney``);
+    ``bootstrap_p_value`` the share of resampled effects across zero (``interval:
+    bootstrap``).
     """
     rows = len(raw)
     if not (len(metrics) == len(variants) == len(kinds) == len(higher_is_better) == rows):
@@ -118,6 +121,9 @@ def effects_from_comparison(
                 else None
             ),
             rank=_rank(rank, i) if rank is not None else None,
+            bootstrap_p_value=(
+                float(bootstrap_p_value[i]) if bootstrap_p_value is not None else None
+            ),
         )
         for i in range(rows)
     ]

@@ -132,6 +132,9 @@ class Effect(_Frozen):
     sequential: SequentialBounds | None = None
     cuped: CupedInfo | None = None
     rank: RankEstimate | None = None
+    # interval: bootstrap: the share of resampled effects on the far side of zero, beside
+    # the raw (Normal) p-value the verdict reads.
+    bootstrap_p_value: Num = None
 
     @property
     def best(self) -> Estimate:
