@@ -1,10 +1,11 @@
 """Ingestion whose cost does not grow with the store: a write-ahead log drained in bulk.
 
 ``IngestLog.append`` validates a batch, removes the rows whose key was already accepted
-(a B-tree lookup per key in the log, never a scan of the store), writes the batch as Arrow
-IPC into a SQLite database in WAL mode and commits (``synchronous=FULL``: fsync'd) before
-it returns, so an acknowledged batch survives ``kill -9``. ``Drainer`` writes the logged
-batches into the DuckDB store in large transactions, each recording the last log sequence
+(``KeyIndex``: hashes in memory, rebuilt from the store and the log at start; never a scan
+of the store), writes the batch as Arrow IPC into a SQLite database in WAL mode and
+commits (``synchronous=FULL``: fsync'd) before it returns, so an acknowledged batch
+survives ``kill -9``; batches arriving during a commit share the next one (group commit).
+``Drainer`` writes the logged batches into the DuckDB store in large transactions, each recording the last log sequence
 number it holds in the same transaction (table ``__shipit_ingest``): after a crash the
 drain resumes from there, so every acknowledged row is stored exactly once.
 
@@ -22,11 +23,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from shipit.errors import InputError
+from shipit.store.keyindex import KeyIndex
 from shipit.store.sql import identifier
 from shipit.store.tables import TABLES, TableSchema
 
@@ -124,17 +125,6 @@ class BatchValidator:
         """Remember the columns of an accepted batch."""
         self._types[table].update(self.new_columns(table, batch))
 
-    @staticmethod
-    def keep_new(keys: list[str | None], new: set[str]) -> list[bool]:
-        """Which rows to keep: no key, or the first row of a key just accepted."""
-        seen: set[str] = set()
-        mask = []
-        for k in keys:
-            mask.append(k is None or (k in new and k not in seen))
-            if k is not None:
-                seen.add(k)
-        return mask
-
     def _checker(self, schema: TableSchema) -> Any:
         from shipit.store.loaders import _Checker
 
@@ -203,10 +193,26 @@ class BatchValidator:
         ]
 
 
+@dataclass
+class _Pending:
+    """A validated batch waiting for the group commit, and what the commit did with it."""
+
+    table: str
+    batch: pa.RecordBatch
+    keys: list[str | None] | None
+    columns: dict[str, str]
+    done: bool = False
+    stored: int = 0
+    seq: int | None = None
+    error: BaseException | None = None
+
+
 class IngestLog(BatchValidator):
     """The durable log of acknowledged batches, with the keys already accepted.
 
-    One writer at a time (a lock); SQLite in WAL mode lets the drainer read concurrently.
+    Batches are validated under ``lock`` and committed in groups under ``_commit_lock``;
+    the drainer reads through its own connection (SQLite WAL mode: committed rows only,
+    concurrently with the writer).
     """
 
     def __init__(
@@ -228,8 +234,6 @@ class IngestLog(BatchValidator):
             CREATE TABLE IF NOT EXISTS batches (
                 seq INTEGER PRIMARY KEY AUTOINCREMENT, tbl TEXT NOT NULL, rows INTEGER NOT NULL,
                 at REAL NOT NULL, body BLOB NOT NULL);
-            CREATE TABLE IF NOT EXISTS keys (
-                tbl TEXT NOT NULL, k TEXT NOT NULL, PRIMARY KEY (tbl, k)) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS columns (
                 tbl TEXT NOT NULL, name TEXT NOT NULL, type TEXT NOT NULL,
                 PRIMARY KEY (tbl, name)) WITHOUT ROWID;
@@ -240,109 +244,130 @@ class IngestLog(BatchValidator):
         super().__init__(types, max_properties)
         for tbl, name, sql_type in self.con.execute("SELECT tbl, name, type FROM columns"):
             self._types.setdefault(tbl, {}).setdefault(name, sql_type)
-        self.wakeup = threading.Condition()
+        self._queue: list[_Pending] = []
+        self._queue_lock = threading.Lock()
+        self._commit_lock = threading.Lock()
+        self._reader = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._read_lock = threading.Lock()
+        # Keys of the rows logged (drained or not); the drainer adds those of the store.
+        self.keys = KeyIndex()
+        for tbl, body in self.con.execute("SELECT tbl, body FROM batches"):
+            schema = TABLES.get(tbl)
+            if schema is not None and schema.key is not None:
+                for batch in _from_ipc(body).to_batches():
+                    self.keys.add([k for k in self._keys(schema, batch) if k is not None])
 
     def append(self, table: str, data: pa.Table) -> Accepted:
         """Validate ``data`` (DataError naming the row), drop already-accepted keys and log
-        the rest durably; return once committed."""
+        the rest durably; return once committed.
+
+        Group commit: batches that arrive while a commit is in progress wait for it, then one
+        of them commits all of them in a single transaction (one fsync for the group)."""
         schema = TABLES[table]
         with self.lock:
             batch, undo = self.validate(table, data)
-            con = self.con
+            columns = self.new_columns(table, batch)
+            self._types[table].update(columns)  # counted by the bound from now on
+        keys = self._keys(schema, batch) if schema.key is not None else None
+        item = _Pending(table, batch, keys, columns)
+        with self._queue_lock:
+            self._queue.append(item)
+        with self._commit_lock:
+            if not item.done:
+                with self._queue_lock:
+                    group, self._queue = self._queue, []
+                self._commit(group)
+        if item.error is not None:
+            with self.lock:
+                undo()
+                for name in columns:
+                    self._types[table].pop(name, None)
+            raise item.error
+        return Accepted(received=data.num_rows, stored=item.stored, seq=item.seq)
+
+    def _commit(self, group: list[_Pending]) -> None:
+        """Log every batch of ``group`` in one transaction (the caller holds the commit lock)."""
+        con, mark = self.con, self.keys.mark()
+        try:
             con.execute("BEGIN IMMEDIATE")
             try:
-                if schema.key is not None:
-                    keys = self._keys(schema, batch)
-                    given = [k for k in keys if k is not None]
-                    new: set[str] = set()
-                    if given:
-                        new = {
-                            r[0]
-                            for r in con.execute(
-                                "INSERT OR IGNORE INTO keys (tbl, k) "
-                                "SELECT ?, value FROM json_each(?) RETURNING k",
-                                (table, orjson.dumps(given).decode()),
-                            )
-                        }
-                    if len(new) < len(given):
-                        batch = batch.filter(pa.array(self.keep_new(keys, new), pa.bool_()))
-                seq = None
-                if batch.num_rows:
-                    for name, sql_type in self.new_columns(table, batch).items():
-                        con.execute(
-                            "INSERT OR IGNORE INTO columns VALUES (?, ?, ?)",
-                            (table, name, sql_type),
-                        )
-                    cur = con.execute(
-                        "INSERT INTO batches (tbl, rows, at, body) VALUES (?, ?, ?, ?)",
-                        (table, batch.num_rows, time.time(), _to_ipc(batch)),
-                    )
-                    seq = cur.lastrowid
+                for item in group:
+                    self._log_one(item)
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
-                undo()
                 raise
-            self.learn(table, batch)
-        if seq is not None:
-            with self.wakeup:
-                self.wakeup.notify_all()
-        return Accepted(received=data.num_rows, stored=batch.num_rows, seq=seq)
+            self.keys.compact()
+        except BaseException as exc:
+            self.keys.rollback(mark)
+            for item in group:
+                item.seq, item.error = None, exc
+        finally:
+            for item in group:
+                item.done = True
+
+    def _log_one(self, item: _Pending) -> None:
+        """Insert one batch's keys, drop the rows already accepted, insert the batch."""
+        con, batch = self.con, item.batch
+        if item.keys is not None:
+            keep = self.keys.admit(item.keys)
+            if not all(keep):
+                batch = batch.filter(pa.array(keep, pa.bool_()))
+        for name, sql_type in item.columns.items():
+            con.execute(
+                "INSERT OR IGNORE INTO columns VALUES (?, ?, ?)", (item.table, name, sql_type)
+            )
+        item.stored = batch.num_rows
+        if batch.num_rows:
+            cur = con.execute(
+                "INSERT INTO batches (tbl, rows, at, body) VALUES (?, ?, ?, ?)",
+                (item.table, batch.num_rows, time.time(), _to_ipc(batch)),
+            )
+            item.seq = cur.lastrowid
 
     # -- reading (the drainer) -----------------------------------------------------------
 
     def last_seq(self) -> int:
-        """The newest sequence number ever logged (0 when none)."""
-        row = self.con.execute("SELECT seq FROM sqlite_sequence WHERE name = 'batches'")
-        found = row.fetchone()
+        """The newest sequence number committed (0 when none)."""
+        with self._read_lock:
+            row = self._reader.execute("SELECT seq FROM sqlite_sequence WHERE name = 'batches'")
+            found = row.fetchone()
         return int(found[0]) if found else 0
 
     def skip_to(self, seq: int) -> None:
         """Number the next batch after ``seq`` (a store that drained a lost log)."""
-        with self.lock:
+        with self._commit_lock:
             if self.last_seq() < seq:
                 self.con.execute("DELETE FROM sqlite_sequence WHERE name = 'batches'")
                 self.con.execute("INSERT INTO sqlite_sequence VALUES ('batches', ?)", (seq,))
 
-    def seeded(self) -> bool:
-        """Whether the keys of rows stored before the log existed were imported."""
-        return self.con.execute("SELECT 1 FROM meta WHERE k = 'seeded'").fetchone() is not None
-
     def seed(self, table: str, batches: Any) -> None:
-        """Accept the keys of rows already in the store (once, when the log is new)."""
+        """Accept the keys of rows already in the store (when the process starts)."""
         schema = TABLES[table]
-        with self.lock:
-            self.con.execute("BEGIN IMMEDIATE")
+        with self._commit_lock:
             for batch in batches:
-                keys = [k for k in self._keys(schema, batch) if k is not None]
-                self.con.executemany(
-                    "INSERT OR IGNORE INTO keys VALUES (?, ?)", ((table, k) for k in keys)
-                )
-            self.con.execute("COMMIT")
-
-    def mark_seeded(self) -> None:
-        """Record that ``seed`` ran for every table."""
-        with self.lock:
-            self.con.execute("INSERT OR REPLACE INTO meta VALUES ('seeded', '1')")
+                self.keys.add([k for k in self._keys(schema, batch) if k is not None])
 
     def read(self, after: int, max_rows: int) -> list[tuple[int, str, bytes]]:
-        """Logged batches after ``after``, in order, until ``max_rows`` rows (at least one)."""
+        """Committed batches after ``after``, in order, until ``max_rows`` rows (at least
+        one), through the reading connection (never waits on a commit)."""
         out: list[tuple[int, str, bytes]] = []
         total = 0
-        cur = self.con.cursor()
-        for seq, tbl, rows, body in cur.execute(
-            "SELECT seq, tbl, rows, body FROM batches WHERE seq > ? ORDER BY seq", (after,)
-        ):
-            out.append((int(seq), str(tbl), bytes(body)))
-            total += int(rows)
-            if total >= max_rows:
-                break
-        cur.close()
+        with self._read_lock:
+            cur = self._reader.cursor()
+            for seq, tbl, rows, body in cur.execute(
+                "SELECT seq, tbl, rows, body FROM batches WHERE seq > ? ORDER BY seq", (after,)
+            ):
+                out.append((int(seq), str(tbl), bytes(body)))
+                total += int(rows)
+                if total >= max_rows:
+                    break
+            cur.close()
         return out
 
     def forget(self, through: int) -> None:
         """Drop logged batches up to ``through`` (they are in the store)."""
-        with self.lock:
+        with self._commit_lock:
             self.con.execute("BEGIN IMMEDIATE")
             self.con.execute("DELETE FROM batches WHERE seq <= ?", (through,))
             self.con.execute("INSERT OR REPLACE INTO meta VALUES ('drained', ?)", (str(through),))
@@ -350,8 +375,11 @@ class IngestLog(BatchValidator):
 
     def pending(self) -> dict[str, Any]:
         """The lag: batches and rows logged but not yet forgotten, age of the oldest."""
-        row = self.con.execute("SELECT count(*), coalesce(sum(rows), 0), min(at) FROM batches")
-        n, rows, oldest = row.fetchone()
+        with self._read_lock:
+            row = self._reader.execute(
+                "SELECT count(*), coalesce(sum(rows), 0), min(at) FROM batches"
+            ).fetchone()
+        n, rows, oldest = row
         return {
             "batches": int(n),
             "rows": int(rows),
@@ -360,7 +388,9 @@ class IngestLog(BatchValidator):
 
     def close(self) -> None:
         """Close the log."""
-        self.con.close()
+        with self._commit_lock:
+            self._reader.close()
+            self.con.close()
 
 
 class Drainer:
@@ -385,8 +415,7 @@ class Drainer:
         self.max_rows = max_rows
         self.drained = self._stored_offset()
         log.skip_to(self.drained)
-        if not log.seeded():
-            self._seed()
+        self._seed()
         self.error: BaseException | None = None
         self._stop = threading.Event()
         self._drain_lock = threading.Lock()
@@ -402,18 +431,14 @@ class Drainer:
         return int(row[0][0]) if row else 0
 
     def _seed(self) -> None:
-        """Import the keys of rows stored before the log existed (so retries stay unique)."""
+        """Give the log the keys of the rows in the store (so retries stay unique)."""
         for name, schema in TABLES.items():
             if schema.key is None or schema.replace or self.engine.columns(name) is None:
                 continue
             cols = ", ".join(identifier(k) for k in schema.key)
             with self.lock:
-                table = self.engine.con.sql(
-                    f"SELECT {cols} FROM {identifier(name)}"
-                ).to_arrow_table()
-            batches = table.to_batches(max_chunksize=100_000)
-            self.log.seed(name, batches)
-        self.log.mark_seeded()
+                reader = self.engine.con.sql(f"SELECT {cols} FROM {identifier(name)}")
+                self.log.seed(name, reader.to_arrow_reader(100_000))
 
     def start(self) -> Drainer:
         """Start draining in the background."""
@@ -427,9 +452,10 @@ class Drainer:
             except Exception as exc:  # kept and retried: the log still holds the rows
                 self.error = exc
                 moved = 0
-            if moved == 0:
-                with self.log.wakeup:
-                    self.log.wakeup.wait(self.interval)
+            if moved < self.max_rows:
+                # Not behind: let batches gather for one interval, so that under load each
+                # store transaction (and its commit) carries many batches.
+                self._stop.wait(self.interval)
 
     def drain_once(self) -> int:
         """Move one chunk of the log into the store; the rows moved."""
@@ -483,8 +509,6 @@ class Drainer:
     def stop(self) -> None:
         """Stop the thread and drain what is left (a clean shutdown leaves the log empty)."""
         self._stop.set()
-        with self.log.wakeup:
-            self.log.wakeup.notify_all()
         if self._thread.is_alive():
             self._thread.join(30)
         self.flush()
