@@ -3,10 +3,11 @@
 ``events_table(raw)`` parses a ``POST /v1/events`` body with Arrow's JSON reader (in C++,
 outside the GIL, no Python object per row; orjson for a body it cannot read, such as
 numbers and text mixed in one property) and checks it column by column with Arrow: the
-fixed fields' types, lengths and presence, the timestamps' ISO 8601 form, finite values, property names and types. It accepts only bodies that the pydantic
-schema ``EventsBatch`` accepts too, and answers ``None`` for anything else, so that the
-caller falls back to ``EventsBatch`` for the exact 422 naming the row and field: errors are
-rare and may be slow, the common case is fast.
+fixed fields' types, lengths and presence, the timestamps' ISO 8601 form, finite values,
+property names and types. It accepts only bodies that the pydantic schema ``EventsBatch``
+accepts too, and answers ``None`` for anything else, so that the caller falls back to
+``EventsBatch`` for the exact 422 naming the row and field: errors are rare and may be
+slow, the common case is fast.
 """
 
 from __future__ import annotations

@@ -5,9 +5,10 @@
 of the store), writes the batch as Arrow IPC into a SQLite database in WAL mode and
 commits (``synchronous=FULL``: fsync'd) before it returns, so an acknowledged batch
 survives ``kill -9``; batches arriving during a commit share the next one (group commit).
-``Drainer`` writes the logged batches into the DuckDB store in large transactions, each recording the last log sequence
-number it holds in the same transaction (table ``__shipit_ingest``): after a crash the
-drain resumes from there, so every acknowledged row is stored exactly once.
+``Drainer`` writes the logged batches into the DuckDB store in large transactions, each
+recording the last log sequence number it holds in the same transaction (table
+``__shipit_ingest``): after a crash the drain resumes from there, so every acknowledged
+row is stored exactly once.
 
 Reads see drained rows only; ``Drainer.flush()`` drains everything acknowledged so far
 (analyses call it first), and ``IngestLog.pending()`` tells the lag.
