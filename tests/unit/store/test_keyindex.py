@@ -5,7 +5,9 @@ from __future__ import annotations
 import random
 
 import numpy as np
+import pytest
 
+from shipit.store import keyindex
 from shipit.store.keyindex import KeyIndex, _Run, hash_keys
 
 
@@ -49,3 +51,14 @@ def test_digests_sharing_a_first_word_are_told_apart() -> None:
     assert run.contains(probe).tolist() == [True, False, True, False]
     assert hash_keys(["x", "x", "y"]).shape == (3, 2)
     assert (hash_keys(["x"]) == hash_keys(["x"])).all()
+
+
+def test_bucketed_runs_answer_like_a_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(keyindex, "_BUCKETED", 16)
+    rng = random.Random(11)
+    stored = [f"s{rng.randrange(10**9)}" for _ in range(3_000)]
+    run = _Run(hash_keys(stored))
+    assert run.starts is not None
+    probe = stored[::7] + [f"x{i}" for i in range(500)]
+    expected = [k in set(stored) for k in probe]
+    assert run.contains(hash_keys(probe)).tolist() == expected
