@@ -83,6 +83,11 @@ class Services:
         digest = hashlib.sha256(token.encode()).hexdigest()
         return self.key_cache.get(digest, lambda: self.keys.verify(token))
 
+    def cached_key(self, token: str) -> ApiKey | None:
+        """The key behind ``token`` if checked within ``cache_seconds`` (None: ask
+        ``verify_key``, which may query the registry)."""
+        return self.key_cache.peek(hashlib.sha256(token.encode()).hexdigest())
+
     def assigner(self, experiment: str) -> tuple[Assigner, int]:
         """The compiled running experiment and its phase (StateError when not running)."""
 
