@@ -70,6 +70,7 @@ class Drainer:
                 continue
             cols = ", ".join(identifier(k) for k in schema.key)
             with self.lock:
+                self.engine.con.execute("SET enable_progress_bar = false")
                 reader = self.engine.con.sql(f"SELECT {cols} FROM {identifier(name)}")
                 self.log.seed(name, reader.to_arrow_reader(100_000))
 

@@ -207,8 +207,9 @@ class IngestLog(BatchValidator):
         """Accept the keys of rows already in the store (when the process starts)."""
         schema = TABLES[table]
         with self._commit_lock:
-            for batch in batches:
-                self.keys.add([k for k in self._keys(schema, batch) if k is not None])
+            self.keys.add_chunks(
+                [k for k in self._keys(schema, batch) if k is not None] for batch in batches
+            )
 
     def read(self, after: int, max_rows: int) -> list[tuple[int, str, bytes]]:
         """Committed batches after ``after``, in order, until ``max_rows`` rows (at least

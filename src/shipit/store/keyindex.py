@@ -12,7 +12,7 @@ the ingest log, and the index is rebuilt from them when the process starts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from hashlib import blake2b
 
 import numpy as np
@@ -34,7 +34,7 @@ _BUCKETED = 1 << 16
 class _Run:
     """Digests sorted by their first word (``hi``), with the second (``lo``) beside; a long
     run also keeps where each bucket of the top bits of ``hi`` starts (digests are
-    uniform, so a bucket holds about two)."""
+    uniform, so a bucket holds a few)."""
 
     def __init__(self, digests: np.ndarray) -> None:
         order = np.argsort(digests[:, 0], kind="stable")
@@ -44,10 +44,10 @@ class _Run:
         self.starts: np.ndarray | None = None
         n = len(self.hi)
         if n >= _BUCKETED:
-            self.bits = max(n.bit_length() - 1, 1)
+            self.bits = max(n.bit_length() - 2, 1)  # two to four digests a bucket
             edges = np.arange(1 << self.bits, dtype=np.uint64) << np.uint64(64 - self.bits)
             starts = np.searchsorted(self.hi, edges)
-            self.starts = np.append(starts, n).astype(np.int64)
+            self.starts = np.append(starts, n).astype(np.int32 if n < 2**31 else np.int64)
 
     def __len__(self) -> int:
         return len(self.hi)
@@ -57,7 +57,8 @@ class _Run:
         hi, lo = digests[:, 0], digests[:, 1]
         if self.starts is not None:
             bucket = (hi >> np.uint64(64 - self.bits)).astype(np.int64)
-            start, end = self.starts[bucket], self.starts[bucket + 1]
+            start = self.starts[bucket].astype(np.int64)
+            end = self.starts[bucket + 1].astype(np.int64)
         else:
             start = np.searchsorted(self.hi, hi)
             end = np.full(len(hi), len(self.hi), dtype=np.int64)
@@ -93,8 +94,13 @@ class KeyIndex:
 
     def add(self, keys: Sequence[str]) -> None:
         """Add ``keys`` (the rows already stored or logged)."""
-        if keys:
-            digests = hash_keys(keys)
+        self.add_chunks([keys])
+
+    def add_chunks(self, chunks: Iterable[Sequence[str]]) -> None:
+        """Add the keys of every chunk as one run (one sort, for the store's keys at start)."""
+        parts = [hash_keys(keys) for keys in chunks if keys]
+        if parts:
+            digests = np.concatenate(parts) if len(parts) > 1 else parts[0]
             self._runs.append(_Run(digests))
             self.size += len(digests)
             self.compact()
