@@ -1,21 +1,24 @@
 """The service under load, driven out of process by wrk, beside the framework floor.
 
 Run: ``python benchmarks/server.py [--seconds S] [--connections C] [--stored N]
-[--analysis-units U] [--sdk]``.
+[--analysis-units U] [--sdk]`` (the defaults take about three minutes).
 
 In one run it starts, each under uvicorn in its own process with fresh files:
 
 - shipit (``create_app``; the default ingestion: fsync'd log drained into DuckDB), and
 - the framework floor: a bare FastAPI app whose handlers validate the same bodies with the
-  same pydantic schemas and store nothing;
+  same checks and store nothing;
 
 then wrk (``apt-get install wrk``; Lua scripts make every event id unique) sends
 ``POST /v1/events`` (1,000-event batches), ``POST /v1/assign`` (one unit) to both, and
-prints requests and rows per second, p50/p99 and shipit's share of the floor. Then it
-probes ``/healthz`` and ``/readyz`` while analyses of a ``U``-unit experiment run, and,
-with ``--stored N``, measures ingestion again on a store already holding ``N`` events
-(whose keys the log holds too) against the empty store. ``--sdk`` adds the SDK's local
-assignment rate beside the GrowthBook Python SDK's (see ``benchmarks/assign.py``).
+prints requests and rows per second, p50/p99, the server's CPU milliseconds per request
+and shipit's share of the floor. Then it probes ``/healthz`` and ``/readyz`` while
+analyses of a ``U``-unit experiment run, and measures ingestion again on a store already
+holding ``N`` events (default 10M; 0 skips it) against the empty store. It ends with one
+PASS/MISS line per target of the service and the load average (rates measured on a busy
+machine are low for the floor and shipit alike: read the ratios and the CPU per request).
+``--sdk`` adds the SDK's local assignment rate beside the GrowthBook Python SDK's (see
+``benchmarks/assign.py``).
 """
 
 from __future__ import annotations
