@@ -144,6 +144,7 @@ def open_services(settings: ServerSettings, telemetry: Telemetry | None = None) 
 
     registry = open_registry(settings.database_url)
     engine = connect(settings.store)
+    warm_analysis()
     return Services(
         settings=settings,
         registry=registry,
@@ -154,3 +155,24 @@ def open_services(settings: ServerSettings, telemetry: Telemetry | None = None) 
         key_cache=TtlCache(settings.cache_seconds),
         assigner_cache=TtlCache(settings.cache_seconds),
     )
+
+
+def warm_analysis() -> None:
+    """Import the analysis stack now, at start: imported by the first analysis instead (its
+    modules import SciPy and others lazily), it holds the GIL for a second or more and
+    stalls every request meanwhile."""
+    import importlib
+
+    for name in (
+        "shipit.analysis",
+        "shipit.analysis.registered",
+        "shipit.analysis.table",
+        "shipit.analysis.policy",
+        "shipit.result.schema",
+        "scipy.stats",
+        "scipy.special",
+    ):
+        try:
+            importlib.import_module(name)
+        except ImportError:  # a build without the analysis pipeline answers 501 then
+            return
