@@ -1,21 +1,24 @@
 """The service under load, driven out of process by wrk, beside the framework floor.
 
 Run: ``python benchmarks/server.py [--seconds S] [--connections C] [--stored N]
-[--analysis-units U] [--sdk]``.
+[--analysis-units U] [--sdk]`` (the defaults take about three minutes).
 
 In one run it starts, each under uvicorn in its own process with fresh files:
 
 - shipit (``create_app``; the default ingestion: fsync'd log drained into DuckDB), and
 - the framework floor: a bare FastAPI app whose handlers validate the same bodies with the
-  same pydantic schemas and store nothing;
+  same checks and store nothing;
 
 then wrk (``apt-get install wrk``; Lua scripts make every event id unique) sends
 ``POST /v1/events`` (1,000-event batches), ``POST /v1/assign`` (one unit) to both, and
-prints requests and rows per second, p50/p99 and shipit's share of the floor. Then it
-probes ``/healthz`` and ``/readyz`` while analyses of a ``U``-unit experiment run, and,
-with ``--stored N``, measures ingestion again on a store already holding ``N`` events
-(whose keys the log holds too) against the empty store. ``--sdk`` adds the SDK's local
-assignment rate beside the GrowthBook Python SDK's (see ``benchmarks/assign.py``).
+prints requests and rows per second, p50/p99, the server's CPU milliseconds per request
+and shipit's share of the floor. Then it probes ``/healthz`` and ``/readyz`` while
+analyses of a ``U``-unit experiment run, and measures ingestion again on a store already
+holding ``N`` events (default 10M; 0 skips it) against the empty store. It ends with one
+PASS/MISS line per target of the service and the load average (rates measured on a busy
+machine are low for the floor and shipit alike: read the ratios and the CPU per request).
+``--sdk`` adds the SDK's local assignment rate beside the GrowthBook Python SDK's (see
+``benchmarks/assign.py``).
 """
 
 from __future__ import annotations
@@ -160,11 +163,19 @@ def _wait(url: str, proc: subprocess.Popen[bytes]) -> None:
     raise SystemExit("a server did not start")
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, every thread) a process has used so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wrk(
     url: str, path: str, body: str | None, token: str, seconds: float, connections: int,
-    tmp: Path, run: str,
+    tmp: Path, run: str, pid: int | None = None,
 ) -> dict[str, float]:  # fmt: skip
-    """Run wrk on ``url + path`` (POST ``body``, or GET when None); its summary."""
+    """Run wrk on ``url + path`` (POST ``body``, or GET when None); its summary, with the
+    server's CPU milliseconds per request when its ``pid`` is given."""
+    cpu0 = cpu_seconds(pid) if pid else 0.0
     script = tmp / ("get.lua" if body is None else "post.lua")
     script.write_text(GET_LUA if body is None else LUA)
     data = tmp / f"body-{run}.json"
@@ -178,6 +189,8 @@ def wrk(
     line = next(x for x in out.splitlines() if x.startswith("WRK "))
     result: dict[str, float] = json.loads(line[4:])
     result["rps"] = result["requests"] / result["seconds"]
+    if pid:
+        result["cpu_ms"] = 1000 * (cpu_seconds(pid) - cpu0) / max(result["requests"], 1)
     return result
 
 
@@ -202,6 +215,8 @@ def line(
         f"  {name:<30} {r['rps']:>8,.0f} req/s {r['rps'] * rows:>10,.0f} rows/s   "
         f"p50 {r['p50_ms']:6.1f} ms   p99 {r['p99_ms']:6.1f} ms"
     )
+    if "cpu_ms" in r:
+        text += f"   cpu {r['cpu_ms']:5.2f} ms/req"
     if floor is not None:
         share, p99 = r["rps"] / floor["rps"], r["p99_ms"] / floor["p99_ms"]
         text += f"   {share:5.0%} of floor rate, p99 {p99:.1f}x"
@@ -281,8 +296,8 @@ def start_shipit(tmp: Path, name: str) -> tuple[Server, str, str]:
 
 def probes_during_analyses(
     server: Server, admin: str, sdk: str, args: argparse.Namespace, tmp: Path
-) -> None:
-    """wrk on /healthz and /readyz while analyses run back to back."""
+) -> dict[str, dict[str, float]]:
+    """wrk on /healthz and /readyz while analyses run back to back; their summaries."""
     stop = threading.Event()
     times: list[float] = []
 
@@ -301,14 +316,47 @@ def probes_during_analyses(
     worker = threading.Thread(target=analyse, daemon=True)
     worker.start()
     time.sleep(0.5)
+    out = {}
     for path in ("/healthz", "/readyz"):
         r = wrk(server.url, path, None, sdk, args.seconds, args.connections, tmp, "h")
         print(line(f"GET {path} during analyses", r))
+        out[path] = r
     stop.set()
     worker.join(600)
     if times:
         print(f"  ({len(times)} analyses of {args.analysis_units:,} units, "
               f"{sum(times) / len(times):.1f} s each)")  # fmt: skip
+    else:
+        print("  (no analysis finished while the probes ran)")
+    return out
+
+
+def verdicts(
+    f_events: dict[str, float], s_events: dict[str, float], f_assign: dict[str, float],
+    s_assign: dict[str, float], probes: dict[str, dict[str, float]],
+    b_events: dict[str, float] | None, args: argparse.Namespace,
+) -> list[tuple[str, str, bool]]:  # fmt: skip
+    """The targets of the service: (what, measured, met)."""
+    rate = s_events["rps"] * args.batch
+    out = [
+        ("events: >= 100,000 events/s", f"{rate:,.0f} events/s", rate >= 100_000),
+        ("events: >= 50% of the floor's rate", f"{s_events['rps'] / f_events['rps']:.0%}",
+         s_events["rps"] >= 0.5 * f_events["rps"]),
+        ("events: p99 < 100 ms", f"{s_events['p99_ms']:.1f} ms", s_events["p99_ms"] < 100),
+        ("assign: >= 50% of the floor's rate", f"{s_assign['rps'] / f_assign['rps']:.0%}",
+         s_assign["rps"] >= 0.5 * f_assign["rps"]),
+        ("assign: p99 <= 2x the floor's",
+         f"{s_assign['p99_ms']:.1f} ms vs {f_assign['p99_ms']:.1f} ms",
+         s_assign["p99_ms"] <= 2 * f_assign["p99_ms"]),
+    ]  # fmt: skip
+    for path, r in probes.items():
+        out.append((f"{path} p99 < 20 ms during analyses", f"{r['p99_ms']:.1f} ms",
+                    r["p99_ms"] < 20))  # fmt: skip
+    if b_events is not None:
+        share = b_events["rps"] / s_events["rps"]
+        out.append((f"events at {args.stored:,} stored: >= 80% of empty", f"{share:.0%}",
+                    share >= 0.8))  # fmt: skip
+    return out
 
 
 def main() -> None:
@@ -316,7 +364,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="per scenario")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--batch", type=int, default=1000, help="events per POST")
-    parser.add_argument("--stored", type=int, default=0, help="also measure at N stored events")
+    parser.add_argument(
+        "--stored", type=int, default=10_000_000, help="also measure at N stored events (0: skip)"
+    )
     parser.add_argument("--analysis-units", type=int, default=200_000)
     parser.add_argument("--sdk", action="store_true", help="add the SDK's local rates")
     args = parser.parse_args()
@@ -325,18 +375,21 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="shipit-bench-"))
     body = events_body(args.batch)
     print(f"wrk: {args.connections} connections, {args.seconds:g} s per scenario; "
-          f"uvicorn, one process each; {os.cpu_count()} cores")  # fmt: skip
+          f"uvicorn, one process each; {os.cpu_count()} cores; "
+          f"load average {_load()} at the start")  # fmt: skip
 
     print("framework floor (FastAPI validating the same bodies, storing nothing):")
     floor = Server(FLOOR)
+    pid = floor.proc.pid
     try:
-        f_events = wrk(floor.url, "/v1/events", body, "x", args.seconds, args.connections, tmp, "f")
+        f_events = wrk(floor.url, "/v1/events", body, "x", args.seconds, args.connections,
+                       tmp, "f", pid)  # fmt: skip
         print(line(f"POST /v1/events ({args.batch:,})", f_events, args.batch))
         f_model = wrk(floor.url, "/v1/events-pydantic", body, "x", args.seconds,
-                      args.connections, tmp, "fp")  # fmt: skip
+                      args.connections, tmp, "fp", pid)  # fmt: skip
         print(line("  same, pydantic per row", f_model, args.batch))
         f_assign = wrk(floor.url, "/v1/assign", ASSIGN_BODY, "x", args.seconds,
-                       args.connections, tmp, "fa")  # fmt: skip
+                       args.connections, tmp, "fa", pid)  # fmt: skip
         print(line("POST /v1/assign (1 unit)", f_assign))
     finally:
         floor.stop()
@@ -344,18 +397,19 @@ def main() -> None:
     print("shipit, empty store:")
     fill_experiment(tmp / "main.duckdb", args.analysis_units)
     server, admin, sdk = start_shipit(tmp, "main")
+    pid = server.proc.pid
     try:
         s_events = wrk(server.url, "/v1/events", body, sdk, args.seconds, args.connections,
-                       tmp, "s")  # fmt: skip
+                       tmp, "s", pid)  # fmt: skip
         print(line(f"POST /v1/events ({args.batch:,})", s_events, args.batch, f_events))
         s_assign = wrk(server.url, "/v1/assign", ASSIGN_BODY, sdk, args.seconds,
-                       args.connections, tmp, "sa")  # fmt: skip
+                       args.connections, tmp, "sa", pid)  # fmt: skip
         print(line("POST /v1/assign (1 unit)", s_assign, 1, f_assign))
         t0 = time.monotonic()
         with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {sdk}"}) as c:
             c.post("/v1/ingest/flush", timeout=600).raise_for_status()
         print(f"  (drain lag at the end: {time.monotonic() - t0:.2f} s to flush)")
-        probes_during_analyses(server, admin, sdk, args, tmp)
+        probes = probes_during_analyses(server, admin, sdk, args, tmp)
         if args.sdk:
             from sdk_rates import print_sdk_rates
 
@@ -363,19 +417,30 @@ def main() -> None:
     finally:
         server.stop()
 
+    b_events = None
     if args.stored:
         print(f"shipit, {args.stored:,} events already stored:")
+        t0 = time.monotonic()
         fill_events(tmp / "big.duckdb", args.stored)
+        print(f"  (filled in {time.monotonic() - t0:.1f} s)")
         big, _, sdk = start_shipit(tmp, "big")
         try:
             b_events = wrk(big.url, "/v1/events", body, sdk, args.seconds, args.connections,
-                           tmp, "b")  # fmt: skip
+                           tmp, "b", big.proc.pid)  # fmt: skip
             print(line(f"POST /v1/events ({args.batch:,})", b_events, args.batch, f_events))
-            print(f"  rate at {args.stored:,} stored / empty store: "
-                  f"{b_events['rps'] / s_events['rps']:.0%}")  # fmt: skip
         finally:
             big.stop()
     shutil.rmtree(tmp, ignore_errors=True)
+
+    print(f"targets (load average {_load()} at the end):")
+    for what, measured, met in verdicts(
+        f_events, s_events, f_assign, s_assign, probes, b_events, args
+    ):
+        print(f"  {'PASS' if met else 'MISS'}  {what:<44} {measured}")
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 if __name__ == "__main__":

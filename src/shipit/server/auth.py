@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Request, Security
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shipit.errors import AuthError
@@ -22,6 +23,7 @@ __all__ = [
     "ForbiddenError",
     "bearer",
     "has_token",
+    "read_key",
     "require_admin",
     "require_read",
     "require_sdk",
@@ -57,25 +59,39 @@ def _token(request: Request) -> str:
     raise AuthError("an API key is required: send 'Authorization: Bearer <key>'")
 
 
-def _key(request: Request) -> ApiKey:
+async def _key(request: Request) -> ApiKey:
+    """The request's key: from the cache on the event loop, else checked in a thread."""
     services: Services = request.app.state.services
-    return services.verify_key(_token(request))
+    token = _token(request)
+    key = services.cached_key(token)
+    if key is None:
+        key = await run_in_threadpool(services.verify_key, token)
+    return key
 
 
-def require_sdk(
+async def require_sdk(
     request: Request,
     _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
 ) -> ApiKey:
     """Any active key (sdk, read or admin)."""
-    return _key(request)
+    return await _key(request)
 
 
-def require_read(
+async def require_read(
     request: Request,
     _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
 ) -> ApiKey:
     """An active read or admin key."""
-    key = _key(request)
+    return _read_scope(await _key(request))
+
+
+def read_key(request: Request) -> ApiKey:
+    """``require_read`` for a synchronous caller (the dashboard's viewer check)."""
+    services: Services = request.app.state.services
+    return _read_scope(services.verify_key(_token(request)))
+
+
+def _read_scope(key: ApiKey) -> ApiKey:
     if key.scope not in READ_SCOPES:
         raise ForbiddenError(
             f"API key {key.prefix} has scope {key.scope!r}; this needs 'read' or 'admin'"
@@ -83,12 +99,12 @@ def require_read(
     return key
 
 
-def require_admin(
+async def require_admin(
     request: Request,
     _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None,
 ) -> ApiKey:
     """An active admin key."""
-    key = _key(request)
+    key = await _key(request)
     if key.scope != "admin":
         raise ForbiddenError(f"API key {key.prefix} has scope {key.scope!r}; this needs 'admin'")
     return key

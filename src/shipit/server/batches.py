@@ -1,11 +1,13 @@
 """Event batches validated by column, not by a pydantic object per row.
 
-``events_table(raw)`` parses a ``POST /v1/events`` body with orjson and checks it column by
-column with Arrow: the fixed fields' types, lengths and presence, the timestamps' ISO 8601
-form, finite values, property names and types. It accepts only bodies that the pydantic
-schema ``EventsBatch`` accepts too, and answers ``None`` for anything else, so that the
-caller falls back to ``EventsBatch`` for the exact 422 naming the row and field: errors are
-rare and may be slow, the common case is fast.
+``events_table(raw)`` parses a ``POST /v1/events`` body with Arrow's JSON reader (in C++,
+outside the GIL, no Python object per row; orjson for a body it cannot read, such as
+numbers and text mixed in one property) and checks it column by column with Arrow: the
+fixed fields' types, lengths and presence, the timestamps' ISO 8601 form, finite values,
+property names and types. It accepts only bodies that the pydantic schema ``EventsBatch``
+accepts too, and answers ``None`` for anything else, so that the caller falls back to
+``EventsBatch`` for the exact 422 naming the row and field: errors are rare and may be
+slow, the common case is fast.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.json as pj
 
 from shipit.server.schemas import NAME
 
@@ -56,9 +59,36 @@ def _number(col: pa.ChunkedArray) -> pa.ChunkedArray | None:
     return out
 
 
-def events_table(raw: bytes, max_rows: int) -> pa.Table | None:
-    """The events of a body as an Arrow table (properties as columns), or None when the
-    body needs the row-by-row validator (it is invalid, or unusual)."""
+# The fixed fields' types for Arrow's reader (timestamps kept as text for the ISO check
+# below); a missing field reads as null, which the checks refuse where pydantic would.
+_EVENT = pa.struct([(n, pa.string()) for n in (*_TEXT, "timestamp")] + [("value", pa.float64())])
+_PARSE = pj.ParseOptions(
+    explicit_schema=pa.schema([("events", pa.list_(_EVENT))]),
+    unexpected_field_behavior="infer",
+    newlines_in_values=False,
+)
+_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError)
+
+
+def _read_arrow(raw: bytes) -> pa.StructArray | None:
+    """The rows of a one-line ``{"events": [...]}`` body, parsed by Arrow (None: it
+    cannot, e.g. a field whose type changes between rows, or a body over several lines)."""
+    try:
+        options = pj.ReadOptions(block_size=len(raw) + 64, use_threads=False)
+        doc = pj.read_json(pa.py_buffer(raw), read_options=options, parse_options=_PARSE)
+    except _ERRORS:
+        return None
+    if doc.num_rows != 1 or doc.schema.names != ["events"]:
+        return None
+    events = doc.column("events").combine_chunks()
+    if events.null_count:
+        return None
+    rows = events.flatten()
+    return rows if pa.types.is_struct(rows.type) else None
+
+
+def _read_orjson(raw: bytes, max_rows: int) -> pa.StructArray | None:
+    """The rows of the body through orjson and Python objects (None: not an events body)."""
     try:
         doc = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -71,11 +101,22 @@ def events_table(raw: bytes, max_rows: int) -> pa.Table | None:
     try:
         # pa.array infers the type from every row (from_pylist: from the first one only).
         rows_array = pa.array(rows)
-        if not pa.types.is_struct(rows_array.type) or rows_array.null_count:
-            return None
-        table = pa.Table.from_struct_array(rows_array)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
+    except _ERRORS:
         return None
+    return rows_array if pa.types.is_struct(rows_array.type) else None
+
+
+def events_table(raw: bytes, max_rows: int) -> pa.Table | None:
+    """The events of a body as an Arrow table (properties as columns), or None when the
+    body needs the row-by-row validator (it is invalid, or unusual)."""
+    rows_array = _read_arrow(raw)
+    if rows_array is None:
+        rows_array = _read_orjson(raw, max_rows)
+    if rows_array is None or rows_array.null_count:
+        return None
+    if not 0 < len(rows_array) <= max_rows:
+        return None
+    table = pa.Table.from_struct_array(rows_array)
     names = table.schema.names
     if not set(names) <= _ALLOWED or any(n not in names for n in (*_TEXT, "timestamp")):
         return None

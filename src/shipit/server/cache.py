@@ -41,6 +41,13 @@ class TtlCache(Generic[K, V]):
             self._items[key] = (now, value)
         return value
 
+    def peek(self, key: K) -> V | None:
+        """The cached value if younger than ``ttl`` seconds, else None (nothing is made)."""
+        hit = self._items.get(key) if self.ttl > 0 else None
+        if hit is not None and time.monotonic() - hit[0] < self.ttl:
+            return hit[1]
+        return None
+
     def discard(self, key: K) -> None:
         """Forget one key (its value changed)."""
         with self._lock:

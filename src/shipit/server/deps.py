@@ -1,4 +1,7 @@
-"""Dependencies of the handlers, as ``Annotated`` aliases: ``RegistryDep``, ``EngineDep``, ..."""
+"""Dependencies of the handlers, as ``Annotated`` aliases: ``RegistryDep``, ``EngineDep``, ...
+
+They are coroutines: a sync dependency would cost every request a hop to the thread pool.
+"""
 
 from __future__ import annotations
 
@@ -27,30 +30,34 @@ __all__ = [
 ]
 
 
-def get_services(request: Request) -> Services:
-    """The services of the app serving this request."""
+def _of(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
 
-def _settings(request: Request) -> ServerSettings:
-    return get_services(request).settings
+async def get_services(request: Request) -> Services:
+    """The services of the app serving this request."""
+    return _of(request)
 
 
-def _registry(request: Request) -> SqlAlchemyRepository:
-    return get_services(request).registry
+async def _settings(request: Request) -> ServerSettings:
+    return _of(request).settings
 
 
-def _engine(request: Request) -> Engine:
-    return get_services(request).engine
+async def _registry(request: Request) -> SqlAlchemyRepository:
+    return _of(request).registry
 
 
-def _keys(request: Request) -> KeyRepository:
-    return get_services(request).keys
+async def _engine(request: Request) -> Engine:
+    return _of(request).engine
 
 
-def _telemetry(request: Request) -> Telemetry:
-    return get_services(request).telemetry
+async def _keys(request: Request) -> KeyRepository:
+    return _of(request).keys
+
+
+async def _telemetry(request: Request) -> Telemetry:
+    return _of(request).telemetry
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]

@@ -85,6 +85,11 @@ class Services:
         digest = hashlib.sha256(token.encode()).hexdigest()
         return self.key_cache.get(digest, lambda: self.keys.verify(token))
 
+    def cached_key(self, token: str) -> ApiKey | None:
+        """The key behind ``token`` if checked within ``cache_seconds`` (None: ask
+        ``verify_key``, which may query the registry)."""
+        return self.key_cache.peek(hashlib.sha256(token.encode()).hexdigest())
+
     def assigner(self, experiment: str) -> tuple[Assigner, int]:
         """The compiled running experiment and its phase (StateError when not running)."""
 
@@ -144,6 +149,7 @@ def open_services(settings: ServerSettings, telemetry: Telemetry | None = None) 
 
     registry = open_registry(settings.database_url)
     engine = connect(settings.store)
+    warm_analysis()
     return Services(
         settings=settings,
         registry=registry,
@@ -154,3 +160,24 @@ def open_services(settings: ServerSettings, telemetry: Telemetry | None = None) 
         key_cache=TtlCache(settings.cache_seconds),
         assigner_cache=TtlCache(settings.cache_seconds),
     )
+
+
+def warm_analysis() -> None:
+    """Import the analysis stack now, at start: imported by the first analysis instead (its
+    modules import SciPy and others lazily), it holds the GIL for a second or more and
+    stalls every request meanwhile."""
+    import importlib
+
+    for name in (
+        "shipit.analysis",
+        "shipit.analysis.registered",
+        "shipit.analysis.table",
+        "shipit.analysis.policy",
+        "shipit.result.schema",
+        "scipy.stats",
+        "scipy.special",
+    ):
+        try:
+            importlib.import_module(name)
+        except ImportError:  # a build without the analysis pipeline answers 501 then
+            return

@@ -17,7 +17,7 @@ from fastapi import Request
 
 from shipit.errors import AuthError
 from shipit.registry.keys import ApiKey
-from shipit.server.auth import READ_SCOPES, ForbiddenError, has_token, require_read
+from shipit.server.auth import READ_SCOPES, ForbiddenError, has_token, read_key
 from shipit.server.services import Services
 
 __all__ = ["COOKIE", "Sessions", "login_key", "viewer"]
@@ -85,7 +85,7 @@ def viewer(request: Request) -> ApiKey | None:
     if services.settings.open_dashboard:
         return None
     if has_token(request):
-        return require_read(request)
+        return read_key(request)
     sessions: Sessions = request.app.state.sessions
     prefix = sessions.prefix_of(request.cookies.get(COOKIE, ""))
     key = _active_key(services, prefix) if prefix else None

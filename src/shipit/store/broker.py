@@ -21,7 +21,8 @@ from typing import Any
 import pyarrow as pa
 
 from shipit.errors import EngineError
-from shipit.store.ingest import OFFSETS, Accepted, BatchValidator, _from_ipc, _to_ipc
+from shipit.store.accept import Accepted, BatchValidator, _from_ipc, _to_ipc
+from shipit.store.drainer import OFFSETS
 from shipit.store.sql import identifier
 from shipit.store.tables import TABLES
 

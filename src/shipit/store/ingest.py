@@ -1,12 +1,14 @@
 """Ingestion whose cost does not grow with the store: a write-ahead log drained in bulk.
 
 ``IngestLog.append`` validates a batch, removes the rows whose key was already accepted
-(a B-tree lookup per key in the log, never a scan of the store), writes the batch as Arrow
-IPC into a SQLite database in WAL mode and commits (``synchronous=FULL``: fsync'd) before
-it returns, so an acknowledged batch survives ``kill -9``. ``Drainer`` writes the logged
-batches into the DuckDB store in large transactions, each recording the last log sequence
-number it holds in the same transaction (table ``__shipit_ingest``): after a crash the
-drain resumes from there, so every acknowledged row is stored exactly once.
+(``KeyIndex``: hashes in memory, rebuilt from the store and the log at start; never a scan
+of the store), writes the batch as Arrow IPC into a SQLite database in WAL mode and
+commits (``synchronous=FULL``: fsync'd) before it returns, so an acknowledged batch
+survives ``kill -9``; batches arriving during a commit share the next one (group commit).
+``Drainer`` writes the logged batches into the DuckDB store in large transactions, each
+recording the last log sequence number it holds in the same transaction (table
+``__shipit_ingest``): after a crash the drain resumes from there, so every acknowledged
+row is stored exactly once.
 
 Reads see drained rows only; ``Drainer.flush()`` drains everything acknowledged so far
 (analyses call it first), and ``IngestLog.pending()`` tells the lag.
@@ -18,17 +20,23 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from shipit.errors import InputError
-from shipit.store.sql import identifier
-from shipit.store.tables import TABLES, TableSchema
+from shipit.store.accept import (
+    DEFAULT_MAX_PROPERTIES,
+    Accepted,
+    BatchValidator,
+    _from_ipc,
+    _to_ipc,
+    check_properties,
+)
+from shipit.store.drainer import Drainer
+from shipit.store.keyindex import KeyIndex
+from shipit.store.tables import TABLES
 
 __all__ = [
     "DEFAULT_MAX_PROPERTIES",
@@ -41,172 +49,32 @@ __all__ = [
     "log_path_for",
 ]
 
-# Extra (property / attribute) columns a table may grow to through ingestion.
-DEFAULT_MAX_PROPERTIES = 64
-OFFSETS = "__shipit_ingest"
-_KEY_SEP = "\x1f"
-
 
 def log_path_for(store: str) -> Path:
     """Where the log of a DuckDB store file lives: beside it."""
     return Path(f"{store}.ingest.sqlite")
 
 
-@dataclass(frozen=True)
-class Accepted:
-    """What ``IngestLog.append`` did with a batch."""
+@dataclass
+class _Pending:
+    """A validated batch waiting for the group commit, and what the commit did with it."""
 
-    received: int
-    stored: int
-    seq: int | None  # log sequence number of the batch (None: nothing new to log)
-
-    @property
-    def duplicates(self) -> int:
-        """Rows whose key was already accepted (or repeated inside the batch)."""
-        return self.received - self.stored
-
-
-def _to_ipc(batch: pa.RecordBatch) -> bytes:
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, batch.schema) as writer:
-        writer.write_batch(batch)
-    return bytes(sink.getvalue().to_pybytes())
-
-
-def _from_ipc(body: bytes) -> pa.Table:
-    return pa.ipc.open_stream(pa.py_buffer(body)).read_all()
-
-
-class BatchValidator:
-    """Validation shared by the ingestion paths: property bound, Arrow fast check or the
-    loader's checker, keys; the types of extra columns as accepted so far."""
-
-    def __init__(self, types: dict[str, dict[str, str]], max_properties: int) -> None:
-        self.max_properties = max_properties
-        self.lock = threading.Lock()
-        self._checkers: dict[str, Any] = {}
-        self._types: dict[str, dict[str, str]] = {n: dict(types.get(n, {})) for n in TABLES}
-
-    def validate(self, table: str, data: pa.Table) -> tuple[pa.RecordBatch, Callable[[], None]]:
-        """The checked batch and an undo for the types it taught (call it on failure);
-        the caller holds ``lock``."""
-        schema = TABLES[table]
-        self._check_properties(schema, data.schema.names)
-        checker = self._checker(schema)
-        checker.offset = 0
-        before = dict(checker.types)
-
-        def undo() -> None:
-            checker.types.clear()
-            checker.types.update(before)
-
-        try:
-            fast = self._fast_check(schema, data)
-            batches = (
-                [fast] if fast is not None else [checker.check(b, table) for b in data.to_batches()]
-            )
-        except BaseException:
-            undo()
-            raise
-        batch = (
-            pa.Table.from_batches(batches).combine_chunks().to_batches()[0]
-            if len(batches) > 1
-            else batches[0]
-        )
-        return batch, undo
-
-    def new_columns(self, table: str, batch: pa.RecordBatch) -> dict[str, str]:
-        """Extra columns of ``batch`` not accepted before, with their types."""
-        types = self._checker(TABLES[table]).types
-        return {n: types[n] for n in batch.schema.names if n not in self._types[table]}
-
-    def learn(self, table: str, batch: pa.RecordBatch) -> None:
-        """Remember the columns of an accepted batch."""
-        self._types[table].update(self.new_columns(table, batch))
-
-    @staticmethod
-    def keep_new(keys: list[str | None], new: set[str]) -> list[bool]:
-        """Which rows to keep: no key, or the first row of a key just accepted."""
-        seen: set[str] = set()
-        mask = []
-        for k in keys:
-            mask.append(k is None or (k in new and k not in seen))
-            if k is not None:
-                seen.add(k)
-        return mask
-
-    def _checker(self, schema: TableSchema) -> Any:
-        from shipit.store.loaders import _Checker
-
-        checker = self._checkers.get(schema.name)
-        if checker is None:
-            checker = self._checkers[schema.name] = _Checker(schema, self._types[schema.name])
-        return checker
-
-    def _check_properties(self, schema: TableSchema, names: list[str]) -> None:
-        """A new extra column beyond the bound is refused (422 naming it)."""
-        check_properties(schema, self._types[schema.name], names, self.max_properties)
-
-    def _fast_check(self, schema: TableSchema, data: pa.Table) -> pa.RecordBatch | None:
-        """The checker's result computed with Arrow alone, for the common events batch
-        (fixed columns already typed, known properties of their stored type, timestamps
-        with an offset); None sends the batch to the full checker, which names bad rows."""
-        if schema.name != "events" or not data.num_rows:
-            return None
-        types = self._types["events"]
-        out: dict[str, Any] = {}
-        try:
-            for name in ("event_id", "unit_id", "event"):
-                col = data.column(name)
-                if col.type != pa.string() or (name != "event_id" and col.null_count):
-                    return None
-                trimmed = pc.utf8_length(pc.utf8_trim_whitespace(col))
-                if name != "event_id" and pc.min(trimmed).as_py() == 0:
-                    return None
-                out[name] = col
-            ts = pc.cast(data.column("timestamp"), pa.timestamp("us", "UTC"))
-            if ts.null_count:
-                return None
-            out["timestamp"] = ts.cast(pa.timestamp("us"))
-            value = data.column("value")
-            if value.type != pa.float64():
-                return None
-            out["value"] = value
-        except (KeyError, pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            return None
-        for name in data.schema.names:
-            if name in out:
-                continue
-            if name in schema.names or name.startswith("__"):
-                return None
-            col, known = data.column(name), types.get(name)
-            if known is None:
-                return None  # a new column: its type is inferred by the checker
-            if pa.types.is_null(col.type):
-                out[name] = col.cast(pa.float64() if known == "DOUBLE" else pa.string())
-            elif (known == "DOUBLE" and col.type == pa.float64()) or (
-                known == "VARCHAR" and col.type == pa.string()
-            ):
-                out[name] = col
-            else:
-                return None
-        return pa.table(out).combine_chunks().to_batches()[0]
-
-    def _keys(self, schema: TableSchema, batch: pa.RecordBatch) -> list[str | None]:
-        assert schema.key is not None
-        cols = [batch.column(batch.schema.get_field_index(k)).to_pylist() for k in schema.key]
-        if len(cols) == 1:
-            return [None if v is None else str(v) for v in cols[0]]
-        return [
-            None if any(v is None for v in row) else _KEY_SEP.join(map(str, row))
-            for row in zip(*cols, strict=True)
-        ]
+    table: str
+    batch: pa.RecordBatch
+    keys: list[str | None] | None
+    columns: dict[str, str]
+    done: bool = False
+    stored: int = 0
+    seq: int | None = None
+    error: BaseException | None = None
 
 
 class IngestLog(BatchValidator):
     """The durable log of acknowledged batches, with the keys already accepted.
 
-    One writer at a time (a lock); SQLite in WAL mode lets the drainer read concurrently.
+    Batches are validated under ``lock`` and committed in groups under ``_commit_lock``;
+    the drainer reads through its own connection (SQLite WAL mode: committed rows only,
+    concurrently with the writer).
     """
 
     def __init__(
@@ -228,8 +96,6 @@ class IngestLog(BatchValidator):
             CREATE TABLE IF NOT EXISTS batches (
                 seq INTEGER PRIMARY KEY AUTOINCREMENT, tbl TEXT NOT NULL, rows INTEGER NOT NULL,
                 at REAL NOT NULL, body BLOB NOT NULL);
-            CREATE TABLE IF NOT EXISTS keys (
-                tbl TEXT NOT NULL, k TEXT NOT NULL, PRIMARY KEY (tbl, k)) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS columns (
                 tbl TEXT NOT NULL, name TEXT NOT NULL, type TEXT NOT NULL,
                 PRIMARY KEY (tbl, name)) WITHOUT ROWID;
@@ -240,109 +106,131 @@ class IngestLog(BatchValidator):
         super().__init__(types, max_properties)
         for tbl, name, sql_type in self.con.execute("SELECT tbl, name, type FROM columns"):
             self._types.setdefault(tbl, {}).setdefault(name, sql_type)
-        self.wakeup = threading.Condition()
+        self._queue: list[_Pending] = []
+        self._queue_lock = threading.Lock()
+        self._commit_lock = threading.Lock()
+        self._reader = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._read_lock = threading.Lock()
+        # Keys of the rows logged (drained or not); the drainer adds those of the store.
+        self.keys = KeyIndex()
+        for tbl, body in self.con.execute("SELECT tbl, body FROM batches"):
+            schema = TABLES.get(tbl)
+            if schema is not None and schema.key is not None:
+                for batch in _from_ipc(body).to_batches():
+                    self.keys.add([k for k in self._keys(schema, batch) if k is not None])
 
     def append(self, table: str, data: pa.Table) -> Accepted:
         """Validate ``data`` (DataError naming the row), drop already-accepted keys and log
-        the rest durably; return once committed."""
+        the rest durably; return once committed.
+
+        Group commit: batches that arrive while a commit is in progress wait for it, then one
+        of them commits all of them in a single transaction (one fsync for the group)."""
         schema = TABLES[table]
         with self.lock:
             batch, undo = self.validate(table, data)
-            con = self.con
+            columns = self.new_columns(table, batch)
+            self._types[table].update(columns)  # counted by the bound from now on
+        keys = self._keys(schema, batch) if schema.key is not None else None
+        item = _Pending(table, batch, keys, columns)
+        with self._queue_lock:
+            self._queue.append(item)
+        with self._commit_lock:
+            if not item.done:
+                with self._queue_lock:
+                    group, self._queue = self._queue, []
+                self._commit(group)
+        if item.error is not None:
+            with self.lock:
+                undo()
+                for name in columns:
+                    self._types[table].pop(name, None)
+            raise item.error
+        return Accepted(received=data.num_rows, stored=item.stored, seq=item.seq)
+
+    def _commit(self, group: list[_Pending]) -> None:
+        """Log every batch of ``group`` in one transaction (the caller holds the commit lock)."""
+        con, mark = self.con, self.keys.mark()
+        try:
             con.execute("BEGIN IMMEDIATE")
             try:
-                if schema.key is not None:
-                    keys = self._keys(schema, batch)
-                    given = [k for k in keys if k is not None]
-                    new: set[str] = set()
-                    if given:
-                        new = {
-                            r[0]
-                            for r in con.execute(
-                                "INSERT OR IGNORE INTO keys (tbl, k) "
-                                "SELECT ?, value FROM json_each(?) RETURNING k",
-                                (table, orjson.dumps(given).decode()),
-                            )
-                        }
-                    if len(new) < len(given):
-                        batch = batch.filter(pa.array(self.keep_new(keys, new), pa.bool_()))
-                seq = None
-                if batch.num_rows:
-                    for name, sql_type in self.new_columns(table, batch).items():
-                        con.execute(
-                            "INSERT OR IGNORE INTO columns VALUES (?, ?, ?)",
-                            (table, name, sql_type),
-                        )
-                    cur = con.execute(
-                        "INSERT INTO batches (tbl, rows, at, body) VALUES (?, ?, ?, ?)",
-                        (table, batch.num_rows, time.time(), _to_ipc(batch)),
-                    )
-                    seq = cur.lastrowid
+                for item in group:
+                    self._log_one(item)
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
-                undo()
                 raise
-            self.learn(table, batch)
-        if seq is not None:
-            with self.wakeup:
-                self.wakeup.notify_all()
-        return Accepted(received=data.num_rows, stored=batch.num_rows, seq=seq)
+            self.keys.compact()
+        except BaseException as exc:
+            self.keys.rollback(mark)
+            for item in group:
+                item.seq, item.error = None, exc
+        finally:
+            for item in group:
+                item.done = True
+
+    def _log_one(self, item: _Pending) -> None:
+        """Insert one batch's keys, drop the rows already accepted, insert the batch."""
+        con, batch = self.con, item.batch
+        if item.keys is not None:
+            keep = self.keys.admit(item.keys)
+            if not all(keep):
+                batch = batch.filter(pa.array(keep, pa.bool_()))
+        for name, sql_type in item.columns.items():
+            con.execute(
+                "INSERT OR IGNORE INTO columns VALUES (?, ?, ?)", (item.table, name, sql_type)
+            )
+        item.stored = batch.num_rows
+        if batch.num_rows:
+            cur = con.execute(
+                "INSERT INTO batches (tbl, rows, at, body) VALUES (?, ?, ?, ?)",
+                (item.table, batch.num_rows, time.time(), _to_ipc(batch)),
+            )
+            item.seq = cur.lastrowid
 
     # -- reading (the drainer) -----------------------------------------------------------
 
     def last_seq(self) -> int:
-        """The newest sequence number ever logged (0 when none)."""
-        row = self.con.execute("SELECT seq FROM sqlite_sequence WHERE name = 'batches'")
-        found = row.fetchone()
+        """The newest sequence number committed (0 when none)."""
+        with self._read_lock:
+            row = self._reader.execute("SELECT seq FROM sqlite_sequence WHERE name = 'batches'")
+            found = row.fetchone()
         return int(found[0]) if found else 0
 
     def skip_to(self, seq: int) -> None:
         """Number the next batch after ``seq`` (a store that drained a lost log)."""
-        with self.lock:
+        with self._commit_lock:
             if self.last_seq() < seq:
                 self.con.execute("DELETE FROM sqlite_sequence WHERE name = 'batches'")
                 self.con.execute("INSERT INTO sqlite_sequence VALUES ('batches', ?)", (seq,))
 
-    def seeded(self) -> bool:
-        """Whether the keys of rows stored before the log existed were imported."""
-        return self.con.execute("SELECT 1 FROM meta WHERE k = 'seeded'").fetchone() is not None
-
     def seed(self, table: str, batches: Any) -> None:
-        """Accept the keys of rows already in the store (once, when the log is new)."""
+        """Accept the keys of rows already in the store (when the process starts)."""
         schema = TABLES[table]
-        with self.lock:
-            self.con.execute("BEGIN IMMEDIATE")
-            for batch in batches:
-                keys = [k for k in self._keys(schema, batch) if k is not None]
-                self.con.executemany(
-                    "INSERT OR IGNORE INTO keys VALUES (?, ?)", ((table, k) for k in keys)
-                )
-            self.con.execute("COMMIT")
-
-    def mark_seeded(self) -> None:
-        """Record that ``seed`` ran for every table."""
-        with self.lock:
-            self.con.execute("INSERT OR REPLACE INTO meta VALUES ('seeded', '1')")
+        with self._commit_lock:
+            self.keys.add_chunks(
+                [k for k in self._keys(schema, batch) if k is not None] for batch in batches
+            )
 
     def read(self, after: int, max_rows: int) -> list[tuple[int, str, bytes]]:
-        """Logged batches after ``after``, in order, until ``max_rows`` rows (at least one)."""
+        """Committed batches after ``after``, in order, until ``max_rows`` rows (at least
+        one), through the reading connection (never waits on a commit)."""
         out: list[tuple[int, str, bytes]] = []
         total = 0
-        cur = self.con.cursor()
-        for seq, tbl, rows, body in cur.execute(
-            "SELECT seq, tbl, rows, body FROM batches WHERE seq > ? ORDER BY seq", (after,)
-        ):
-            out.append((int(seq), str(tbl), bytes(body)))
-            total += int(rows)
-            if total >= max_rows:
-                break
-        cur.close()
+        with self._read_lock:
+            cur = self._reader.cursor()
+            for seq, tbl, rows, body in cur.execute(
+                "SELECT seq, tbl, rows, body FROM batches WHERE seq > ? ORDER BY seq", (after,)
+            ):
+                out.append((int(seq), str(tbl), bytes(body)))
+                total += int(rows)
+                if total >= max_rows:
+                    break
+            cur.close()
         return out
 
     def forget(self, through: int) -> None:
         """Drop logged batches up to ``through`` (they are in the store)."""
-        with self.lock:
+        with self._commit_lock:
             self.con.execute("BEGIN IMMEDIATE")
             self.con.execute("DELETE FROM batches WHERE seq <= ?", (through,))
             self.con.execute("INSERT OR REPLACE INTO meta VALUES ('drained', ?)", (str(through),))
@@ -350,8 +238,11 @@ class IngestLog(BatchValidator):
 
     def pending(self) -> dict[str, Any]:
         """The lag: batches and rows logged but not yet forgotten, age of the oldest."""
-        row = self.con.execute("SELECT count(*), coalesce(sum(rows), 0), min(at) FROM batches")
-        n, rows, oldest = row.fetchone()
+        with self._read_lock:
+            row = self._reader.execute(
+                "SELECT count(*), coalesce(sum(rows), 0), min(at) FROM batches"
+            ).fetchone()
+        n, rows, oldest = row
         return {
             "batches": int(n),
             "rows": int(rows),
@@ -360,150 +251,9 @@ class IngestLog(BatchValidator):
 
     def close(self) -> None:
         """Close the log."""
-        self.con.close()
-
-
-class Drainer:
-    """Moves logged batches into a DuckDB store in large transactions (a daemon thread).
-
-    ``lock`` is the store's writer lock; ``interval`` bounds the lag when traffic is low.
-    """
-
-    def __init__(
-        self,
-        log: IngestLog,
-        engine: Any,
-        lock: threading.Lock,
-        *,
-        interval: float = 0.2,
-        max_rows: int = 500_000,
-    ) -> None:
-        self.log = log
-        self.engine = engine
-        self.lock = lock
-        self.interval = interval
-        self.max_rows = max_rows
-        self.drained = self._stored_offset()
-        log.skip_to(self.drained)
-        if not log.seeded():
-            self._seed()
-        self.error: BaseException | None = None
-        self._stop = threading.Event()
-        self._drain_lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, name="shipit-drainer", daemon=True)
-
-    def _stored_offset(self) -> int:
-        con = self.engine.con
-        with self.lock:
-            con.execute(
-                f"CREATE TABLE IF NOT EXISTS {OFFSETS} (log VARCHAR PRIMARY KEY, seq BIGINT)"
-            )
-            row = con.execute(f"SELECT seq FROM {OFFSETS} WHERE log = 'wal'").fetchall()
-        return int(row[0][0]) if row else 0
-
-    def _seed(self) -> None:
-        """Import the keys of rows stored before the log existed (so retries stay unique)."""
-        for name, schema in TABLES.items():
-            if schema.key is None or schema.replace or self.engine.columns(name) is None:
-                continue
-            cols = ", ".join(identifier(k) for k in schema.key)
-            with self.lock:
-                table = self.engine.con.sql(
-                    f"SELECT {cols} FROM {identifier(name)}"
-                ).to_arrow_table()
-            batches = table.to_batches(max_chunksize=100_000)
-            self.log.seed(name, batches)
-        self.log.mark_seeded()
-
-    def start(self) -> Drainer:
-        """Start draining in the background."""
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                moved = self.drain_once()
-            except Exception as exc:  # kept and retried: the log still holds the rows
-                self.error = exc
-                moved = 0
-            if moved == 0:
-                with self.log.wakeup:
-                    self.log.wakeup.wait(self.interval)
-
-    def drain_once(self) -> int:
-        """Move one chunk of the log into the store; the rows moved."""
-        with self._drain_lock:
-            items = self.log.read(self.drained, self.max_rows)
-            if not items:
-                return 0
-            through = items[-1][0]
-            by_table: dict[str, list[pa.Table]] = {}
-            for _, tbl, body in items:
-                by_table.setdefault(tbl, []).append(_from_ipc(body))
-            moved = 0
-            con = self.engine.con
-            with self.lock:
-                con.execute("BEGIN TRANSACTION")
-                try:
-                    for tbl, tables in sorted(by_table.items()):
-                        data = pa.concat_tables(tables, promote_options="permissive")
-                        # Keys were made unique when accepted: a plain append.
-                        schema = replace(TABLES[tbl], key=None)
-                        self.engine._ensure(schema, tbl, data.schema)
-                        con.register("__shipit_drain", data)
-                        try:
-                            con.execute(
-                                f"INSERT INTO {identifier(tbl)} BY NAME FROM __shipit_drain"
-                            )
-                        finally:
-                            con.unregister("__shipit_drain")
-                        moved += data.num_rows
-                    con.execute(f"INSERT OR REPLACE INTO {OFFSETS} VALUES ('wal', ?)", [through])
-                    con.execute("COMMIT")
-                except BaseException:
-                    con.execute("ROLLBACK")
-                    raise
-            self.drained = through
-            self.error = None
-        self.log.forget(through)
-        return moved
-
-    def flush(self, timeout: float = 60.0) -> int:
-        """Drain everything acknowledged before the call; the sequence number reached."""
-        target = self.log.last_seq()
-        deadline = time.monotonic() + timeout
-        while self.drained < target:
-            if self.drain_once() == 0 and self.drained < target:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"the ingest log did not drain to {target}")
-                time.sleep(0.01)
-        return self.drained
-
-    def stop(self) -> None:
-        """Stop the thread and drain what is left (a clean shutdown leaves the log empty)."""
-        self._stop.set()
-        with self.log.wakeup:
-            self.log.wakeup.notify_all()
-        if self._thread.is_alive():
-            self._thread.join(30)
-        self.flush()
-
-
-def check_properties(
-    schema: TableSchema, have: dict[str, str] | None, names: list[str], limit: int
-) -> None:
-    """Refuse a batch whose new extra columns would pass ``limit`` (InputError naming one)."""
-    extras = {n for n in (have or {}) if n not in schema.names}
-    new = [n for n in names if n not in schema.names and n not in extras]
-    room = limit - len(extras)
-    if len(new) > room:
-        what = "property" if schema.name == "events" else "attribute"
-        raise InputError(
-            f"{schema.name}: new {what} {new[max(room, 0)]!r} would make "
-            f"{len(extras) + len(new)} {what} columns; the limit is {limit} "
-            f"(SHIPIT_MAX_PROPERTY_COLUMNS); reuse an existing {what} or raise the limit"
-        )
+        with self._commit_lock:
+            self._reader.close()
+            self.con.close()
 
 
 class DirectIngest:

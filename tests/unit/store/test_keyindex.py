@@ -1,0 +1,64 @@
+"""KeyIndex admits each key once, checked against a Python set on seeded random traffic."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from shipit.store import keyindex
+from shipit.store.keyindex import KeyIndex, _Run, hash_keys
+
+
+def test_admit_matches_a_set_over_many_batches() -> None:
+    rng = random.Random(7)
+    index, seen = KeyIndex(), set()
+    index.add([f"old{i}" for i in range(5_000)])
+    seen.update(f"old{i}" for i in range(5_000))
+    for _ in range(300):
+        keys: list[str | None] = [
+            None if rng.random() < 0.02 else f"{rng.choice(['old', 'k'])}{rng.randrange(20_000)}"
+            for _ in range(rng.randrange(1, 200))
+        ]
+        expected = []
+        batch_seen: set[str] = set()
+        for k in keys:
+            expected.append(k is None or (k not in seen and k not in batch_seen))
+            if k is not None:
+                batch_seen.add(k)
+        assert index.admit(keys) == expected
+        seen |= batch_seen
+        index.compact()
+    assert len(index) == len(seen)
+    assert len(index._runs) <= 2 * int(np.log2(len(seen))) + 2
+
+
+def test_rollback_forgets_a_failed_commit() -> None:
+    index = KeyIndex()
+    index.add(["a"])
+    mark = index.mark()
+    assert index.admit(["b", "a", "b"]) == [True, False, False]
+    index.rollback(mark)
+    assert index.admit(["b"]) == [True]
+    assert len(index) == 2
+
+
+def test_digests_sharing_a_first_word_are_told_apart() -> None:
+    words = np.array([[5, 1], [5, 2], [5, 3], [9, 1]], dtype=np.uint64)
+    run = _Run(words)
+    probe = np.array([[5, 3], [5, 4], [9, 1], [1, 1]], dtype=np.uint64)
+    assert run.contains(probe).tolist() == [True, False, True, False]
+    assert hash_keys(["x", "x", "y"]).shape == (3, 2)
+    assert (hash_keys(["x"]) == hash_keys(["x"])).all()
+
+
+def test_bucketed_runs_answer_like_a_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(keyindex, "_BUCKETED", 16)
+    rng = random.Random(11)
+    stored = [f"s{rng.randrange(10**9)}" for _ in range(3_000)]
+    run = _Run(hash_keys(stored))
+    assert run.starts is not None
+    probe = stored[::7] + [f"x{i}" for i in range(500)]
+    expected = [k in set(stored) for k in probe]
+    assert run.contains(hash_keys(probe)).tolist() == expected
