@@ -1,7 +1,8 @@
 """The HTML report of each demo scenario, and of a served bandit, as first painted in
 headless Chromium at 1000, 1400 and 1920 px: every chart fits its card, every marker and
-error bar lies inside its plot area, and no text box (title, legend, subplot and axis titles, tick labels, the
-toolbar) overlaps another or is cut off. Screenshots are kept under ``test-artifacts/``."""
+error bar lies inside its plot area, and no text box (title, legend, subplot and axis
+titles, tick labels, the toolbar) overlaps another or is cut off. Screenshots are kept
+under ``test-artifacts/``."""
 
 from __future__ import annotations
 
