@@ -34,16 +34,24 @@ __all__ = [
 log = logging.getLogger("shipit.monitor")
 
 DEFAULT_MAX_AGE = timedelta(hours=24)
-DEFAULT_MAX_RESENDS = 24
+DEFAULT_MAX_RESENDS = 30
 
 
 @dataclass(frozen=True)
 class ResendPolicy:
     """Which failed deliveries are sent again: first sent within ``max_age``, resent
-    fewer than ``max_resends`` times."""
+    fewer than ``max_resends`` times, and not before a wait since the last try that starts
+    at ``first_wait`` and doubles with each resend up to ``max_wait`` (so that a monitor
+    running every minute still reaches a receiver that is down for hours)."""
 
     max_age: timedelta = DEFAULT_MAX_AGE
     max_resends: int = DEFAULT_MAX_RESENDS
+    first_wait: timedelta = timedelta(minutes=1)
+    max_wait: timedelta = timedelta(hours=1)
+
+    def wait(self, resends: int) -> timedelta:
+        """How long after a try that followed ``resends`` resends the next one may go."""
+        return min(self.first_wait * (1 << min(resends, 32)), self.max_wait)
 
 
 DEFAULT_RESEND = ResendPolicy()
@@ -72,7 +80,11 @@ def resend_failed(
     """Send every pending failed delivery again, oldest first; never raises."""
     now = now or datetime.now(UTC)
     try:
-        pending = state.to_resend(now - policy.max_age, policy.max_resends)
+        pending = [
+            d
+            for d in state.to_resend(now - policy.max_age, policy.max_resends)
+            if d.at + policy.wait(d.resend) <= now
+        ]
     except Exception:
         log.exception("monitor: cannot read the failed deliveries")
         return []

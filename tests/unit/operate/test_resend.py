@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -52,7 +53,10 @@ def test_a_delivery_failed_while_the_receiver_was_down_is_sent_once_when_it_is_u
 
     up = Receiver(port=port)
     try:
-        second = monitor.run_once()  # the experiment is not due again for a day
+        soon = monitor.run_once()  # within a minute of the failure: not yet
+        assert (soon.resent, soon.outcomes, up.attempts) == ((), (), 0)
+        later = datetime.now(UTC) + timedelta(minutes=2)
+        second = monitor.run_once(later)  # the experiment is not due again for a day
         assert second.outcomes == ()
         assert [(r.key, r.of, r.ok) for r in second.resent] == [("shop", failed.id, True)]
         [(headers, body)] = up.posts
@@ -63,7 +67,7 @@ def test_a_delivery_failed_while_the_receiver_was_down_is_sent_once_when_it_is_u
         assert (resend.ok, resend.resend, resend.resend_of) == (True, 1, original.id)
         assert (resend.first_at, resend.body) == (original.first_at, original.body)
 
-        third = monitor.run_once()
+        third = monitor.run_once(later + timedelta(hours=2))
         assert (third.resent, third.outcomes) == ((), ())
         assert (up.attempts, len(state.deliveries("shop"))) == (1, 2)
     finally:
