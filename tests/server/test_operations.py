@@ -102,3 +102,8 @@ def test_deliveries_show_the_resend_chain(live: Live) -> None:
     assert rows[1]["first_at"] == rows[0]["first_at"] == rows[0]["at"]
     assert (rows[1]["format"], rows[1]["secret_env"]) == ("json", "HOOK")
     assert "body" not in rows[0]
+    page = httpx.get(
+        f"{live.url}/experiments/checkout", headers={"Authorization": f"Bearer {live.read}"}
+    )
+    assert "failed after 4 attempts (HTTP 503): HTTP 503; sent again</td>" in page.text
+    assert "delivered (resend 1)</td>" in page.text
