@@ -133,8 +133,7 @@ class Monitor:
         outcomes = []
         try:
             # Deliveries that failed in earlier runs first, oldest first (operate.resend).
-            resent = resend_failed(self.state, policy=self.resend, retry=self.retry,
-                                   sleep=self.sleep, now=now)  # fmt: skip
+            resent = resend_failed(self.state, policy=self.resend, retry=self.retry, now=now)
             for key in self.due(now):
                 if not self.state.acquire(LEASE, self.holder, self.lease_seconds):
                     break  # the lease was lost (a run longer than the lease): stop here

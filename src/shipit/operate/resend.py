@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -74,11 +73,12 @@ def resend_failed(
     *,
     policy: ResendPolicy = DEFAULT_RESEND,
     retry: RetryPolicy = DEFAULT_RETRY,
-    sleep: Callable[[float], None] | None = None,
     now: datetime | None = None,
 ) -> list[Resent]:
-    """Send every pending failed delivery again, oldest first; never raises."""
+    """Send every pending failed delivery again, oldest first, one attempt each with
+    ``retry``'s timeout; never raises."""
     now = now or datetime.now(UTC)
+    once = replace(retry, attempts=1)
     try:
         pending = [
             d
@@ -103,10 +103,9 @@ def resend_failed(
                 )  # fmt: skip
                 out.append(Resent(d.experiment_key, d.url, d.id, new, False, error))
                 continue
-            kwargs: dict[str, Any] = {"secret": secret, "policy": retry}
-            if sleep is not None:
-                kwargs["sleep"] = sleep
-            result = send_webhook(d.url, body, **kwargs)
+            # One attempt: the later runs, spaced by ``policy.wait``, are its retries, and a
+            # receiver still down does not hold the monitor's lease for the backoff.
+            result = send_webhook(d.url, body, secret=secret, policy=once)
             new = state.record_delivery(
                 d.experiment_key, d.url, d.rules, ok=result.ok, attempts=result.attempts,
                 status_code=result.status_code, error=result.error, resending=d, **record,

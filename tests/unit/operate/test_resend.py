@@ -14,6 +14,7 @@ import pytest
 from operate.receiver import Receiver, harmful_experiment, start_with_data
 from shipit.operate.monitor import Monitor
 from shipit.operate.notify import RetryPolicy
+from shipit.operate.resend import resend_failed
 from shipit.registry import SqlAlchemyRepository
 from shipit.registry.monitoring import MonitorState
 from shipit.store.duckdb import DuckDBEngine
@@ -72,3 +73,38 @@ def test_a_delivery_failed_while_the_receiver_was_down_is_sent_once_when_it_is_u
         assert (up.attempts, len(state.deliveries("shop"))) == (1, 2)
     finally:
         up.close()
+
+
+def test_a_resend_that_fails_again_waits_twice_as_long_and_a_missing_secret_is_recorded(
+    registry: SqlAlchemyRepository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOOK_SECRET", SECRET)
+    state = MonitorState(registry.engine)
+    rec = Receiver(codes=[503])
+    try:
+        for env in ("HOOK_SECRET", "NOT_SET_SECRET"):
+            state.record_delivery(
+                "shop", rec.url, ["srm"], ok=False, attempts=4, status_code=503,
+                error="HTTP 503", body=b'{"experiment": "shop"}', format="json",
+                secret_env=env,
+            )  # fmt: skip
+        t0 = datetime.now(UTC)
+        first = resend_failed(state, retry=QUICK, now=t0 + timedelta(minutes=1, seconds=5))
+        assert [(r.ok, r.error) for r in first] == [
+            (False, "HTTP 503 Service Unavailable"),
+            (False, "environment variable NOT_SET_SECRET (the secret) is not set"),
+        ]
+        assert rec.attempts == 1  # one attempt per resend: later runs are its retries
+        assert resend_failed(state, retry=QUICK, now=t0 + timedelta(minutes=2)) == []
+        monkeypatch.setenv("NOT_SET_SECRET", SECRET)
+        later = resend_failed(state, retry=QUICK, now=t0 + timedelta(minutes=3, seconds=10))
+        assert [(r.of, r.ok) for r in later] == [
+            (first[0].delivery, True),
+            (first[1].delivery, True),
+        ]
+        assert [_signature(body) for _, body in rec.posts] == [
+            headers["x-shipit-signature"] for headers, _ in rec.posts
+        ]
+        assert [d.resend for d in state.deliveries("shop")] == [0, 0, 1, 1, 2, 2]
+    finally:
+        rec.close()
