@@ -73,3 +73,37 @@ def test_rollout_refused_while_red_and_advanced_when_green(live: Live) -> None:
         assert any("minimum is 1 day" in b for b in blocked)
     with live.client(live.read) as c:
         assert c.post("/v1/experiments/checkout/rollout/advance").status_code == 403
+
+
+def test_deliveries_show_the_resend_chain(live: Live) -> None:
+    from shipit.registry.monitoring import MonitorState
+
+    with live.client(live.admin) as c:
+        _running(c)
+    repo = open_registry(live.database_url)
+    state = MonitorState(repo.engine)
+    sent = {"body": b'{"experiment": "checkout"}', "format": "json", "secret_env": "HOOK"}
+    first = state.record_delivery(
+        "checkout", "http://127.0.0.1:9/hook", ["srm"], ok=False, attempts=4,
+        status_code=503, error="HTTP 503", **sent,  # type: ignore[arg-type]
+    )  # fmt: skip
+    [original] = state.deliveries("checkout")
+    again = state.record_delivery(
+        "checkout", original.url, original.rules, ok=True, attempts=1, status_code=200,
+        resending=original, **sent,  # type: ignore[arg-type]
+    )  # fmt: skip
+    repo.close()
+    with live.client(live.read) as c:
+        rows = c.get("/v1/experiments/checkout/deliveries").json()
+    assert [(r["id"], r["ok"], r["resend"], r["resend_of"], r["superseded_by"]) for r in rows] == [
+        (first, False, 0, None, again),
+        (again, True, 1, first, None),
+    ]
+    assert rows[1]["first_at"] == rows[0]["first_at"] == rows[0]["at"]
+    assert (rows[1]["format"], rows[1]["secret_env"]) == ("json", "HOOK")
+    assert "body" not in rows[0]
+    page = httpx.get(
+        f"{live.url}/experiments/checkout", headers={"Authorization": f"Bearer {live.read}"}
+    )
+    assert "failed after 4 attempts (HTTP 503): HTTP 503; sent again</td>" in page.text
+    assert "delivered (resend 1)</td>" in page.text

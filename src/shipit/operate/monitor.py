@@ -7,7 +7,8 @@ its ``monitoring.every`` (default daily), stores the analysis as ``POST /analyse
 evaluates the alert rules against the states stored after the previous run, turns the kill
 switch on when ``auto_rollback`` is set and a guardrail is red or SRM fails, and notifies
 the spec's webhooks. A failure of one experiment (no data yet, a receiver down) is recorded
-in its outcome and the run goes on.
+in its outcome and the run goes on; a delivery that failed is sent again by the next runs
+(``operate.resend``), before anything else.
 
 The schedule lives in the registry (the time of each experiment's newest analysis), not in
 the process: :meth:`Monitor.run_forever` only wakes up every few seconds and runs once. An
@@ -31,6 +32,7 @@ from shipit.analysis.registered import analyze_registered
 from shipit.operate.alerts import ROLLBACK_RULES, Alert, evaluate_rules, observe
 from shipit.operate.bandit import BanditUpdate, update_due_bandits
 from shipit.operate.notify import DEFAULT_RETRY, RetryPolicy, body_for, send_webhook
+from shipit.operate.resend import DEFAULT_RESEND, ResendPolicy, Resent, resend_failed
 from shipit.registry.analyses import AnalysisRepository
 from shipit.registry.lifecycle import Status
 from shipit.registry.monitoring import MonitorState
@@ -69,6 +71,7 @@ class MonitorRun:
     ran: bool
     outcomes: tuple[Outcome, ...] = field(default_factory=tuple)
     bandit_updates: tuple[BanditUpdate, ...] = field(default_factory=tuple)
+    resent: tuple[Resent, ...] = field(default_factory=tuple)
 
 
 class Monitor:
@@ -92,6 +95,7 @@ class Monitor:
         sleep: Callable[[float], None] | None = None,
         close_store: bool = True,
         store_lock: AbstractContextManager[Any] | None = None,
+        resend: ResendPolicy = DEFAULT_RESEND,
     ) -> None:
         self.registry = registry
         self.open_store = open_store
@@ -102,6 +106,7 @@ class Monitor:
         self.sleep = sleep
         self.close_store = close_store
         self.store_lock = store_lock  # held around each analysis (a store shared with others)
+        self.resend = resend  # which failed deliveries of earlier runs are sent again
         self.state = MonitorState(registry.engine)
         self.analyses = AnalysisRepository(registry.engine)
 
@@ -127,6 +132,8 @@ class Monitor:
         engine: Engine | None = None
         outcomes = []
         try:
+            # Deliveries that failed in earlier runs first, oldest first (operate.resend).
+            resent = resend_failed(self.state, policy=self.resend, retry=self.retry, now=now)
             for key in self.due(now):
                 if not self.state.acquire(LEASE, self.holder, self.lease_seconds):
                     break  # the lease was lost (a run longer than the lease): stop here
@@ -151,7 +158,12 @@ class Monitor:
             if engine is not None and self.close_store:
                 engine.close()
             self.state.release(LEASE, self.holder)
-        return MonitorRun(ran=True, outcomes=tuple(outcomes), bandit_updates=tuple(updates))
+        return MonitorRun(
+            ran=True,
+            outcomes=tuple(outcomes),
+            bandit_updates=tuple(updates),
+            resent=tuple(resent),
+        )
 
     def run_forever(self, stop: threading.Event, interval: float = 60.0) -> None:
         """Run once every ``interval`` seconds until ``stop`` is set; errors are logged."""
@@ -223,6 +235,17 @@ class Monitor:
         """Send one channel's notification and record how it went; never raises."""
         rules = [a.rule for a in alerts]
         try:
+            body = body_for(
+                channel.format,
+                key=key,
+                alerts=alerts,
+                verdict=analysis.verdict.decision.value,
+                reasons=analysis.verdict.reasons,
+                link=f"{self.dashboard_url}/experiments/{key}",
+                action=KILL_ACTION if rolled_back else None,
+            )
+            # What was sent is kept, so that a failed delivery can be sent again later.
+            sent = {"body": body, "format": channel.format, "secret_env": channel.secret_env}
             secret = None
             if channel.secret_env:
                 secret = os.environ.get(channel.secret_env)
@@ -236,17 +259,9 @@ class Monitor:
                         attempts=0,
                         status_code=None,
                         error=error,
+                        **sent,
                     )
                     return False
-            body = body_for(
-                channel.format,
-                key=key,
-                alerts=alerts,
-                verdict=analysis.verdict.decision.value,
-                reasons=analysis.verdict.reasons,
-                link=f"{self.dashboard_url}/experiments/{key}",
-                action=KILL_ACTION if rolled_back else None,
-            )
             kwargs: dict[str, Any] = {"secret": secret, "policy": self.retry}
             if self.sleep is not None:
                 kwargs["sleep"] = self.sleep
@@ -259,6 +274,7 @@ class Monitor:
                 attempts=result.attempts,
                 status_code=result.status_code,
                 error=result.error,
+                **sent,
             )
             return result.ok
         except Exception as exc:

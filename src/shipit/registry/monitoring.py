@@ -3,13 +3,15 @@
 Alert states make each alert fire once per change of state, across runs and processes;
 deliveries record every webhook attempt's outcome; the lease lets one monitor run at a time
 on a shared database (a row taken by a conditional UPDATE, so SQLite and PostgreSQL
-behave alike). The tables are created by Alembic migration 0004; these are their mirror.
+behave alike). The tables are created by Alembic migration 0004 (the deliveries' bodies
+and resend chain by 0006); these are their mirror.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -48,6 +50,15 @@ deliveries = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("status_code", sa.Integer, nullable=True),
     sa.Column("error", sa.Text, nullable=False),
+    # Migration 0006: what was sent (never the secret, only its variable's name) and the
+    # resend chain, so a failed delivery is sent again at most once per run.
+    sa.Column("body", sa.Text, nullable=True),
+    sa.Column("format", sa.String(20), nullable=True),
+    sa.Column("secret_env", sa.String(200), nullable=True),
+    sa.Column("first_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("resend", sa.Integer, nullable=True),
+    sa.Column("resend_of", sa.Integer, nullable=True),
+    sa.Column("superseded_by", sa.Integer, nullable=True),
 )
 
 leases = sa.Table(
@@ -71,7 +82,10 @@ class AlertState:
 
 @dataclass(frozen=True)
 class Delivery:
-    """One webhook notification: where, for which rules, and how it went."""
+    """One webhook notification: where, for which rules, and how it went; what it sent
+    (``body``, ``format``, ``secret_env``: None for rows older than migration 0006), when
+    the notification was first sent, which resend it is (0: the first sending), the row
+    it sends again and the later row that sent it again (``superseded_by``)."""
 
     id: int
     experiment_key: str
@@ -82,10 +96,38 @@ class Delivery:
     attempts: int
     status_code: int | None
     error: str
+    body: str | None = None
+    format: str | None = None
+    secret_env: str | None = None
+    first_at: datetime | None = None
+    resend: int = 0
+    resend_of: int | None = None
+    superseded_by: int | None = None
 
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _delivery(r: sa.Row[Any]) -> Delivery:
+    return Delivery(
+        r.id,
+        r.experiment_key,
+        _aware(r.at),
+        r.url,
+        list(r.rules),
+        bool(r.ok),
+        r.attempts,
+        r.status_code,
+        r.error,
+        r.body,
+        r.format,
+        r.secret_env,
+        None if r.first_at is None else _aware(r.first_at),
+        r.resend or 0,
+        r.resend_of,
+        r.superseded_by,
+    )
 
 
 class MonitorState:
@@ -141,21 +183,62 @@ class MonitorState:
         attempts: int,
         status_code: int | None,
         error: str = "",
-    ) -> None:
-        """Append one notification's outcome."""
+        body: bytes | None = None,
+        format: str | None = None,
+        secret_env: str | None = None,
+        resending: Delivery | None = None,
+    ) -> int:
+        """Append one notification's outcome and return its id. ``resending`` is the failed
+        delivery this one sends again: it is marked superseded in the same transaction, so
+        that it is never sent a third time."""
+        now = datetime.now(UTC)
+        first_at = now if resending is None else (resending.first_at or resending.at)
         with self.engine.begin() as con:
-            con.execute(
+            inserted = con.execute(
                 deliveries.insert().values(
                     experiment_key=key,
-                    at=datetime.now(UTC),
+                    at=now,
                     url=url,
                     rules=list(rules),
                     ok=ok,
                     attempts=attempts,
                     status_code=status_code,
                     error=error,
+                    body=None if body is None else body.decode("utf-8"),
+                    format=format,
+                    secret_env=secret_env,
+                    first_at=first_at,
+                    resend=0 if resending is None else resending.resend + 1,
+                    resend_of=None if resending is None else resending.id,
                 )
+            ).inserted_primary_key
+            assert inserted is not None
+            new_id = int(inserted[0])
+            if resending is not None:
+                con.execute(
+                    deliveries.update()
+                    .where(deliveries.c.id == resending.id)
+                    .values(superseded_by=new_id)
+                )
+        return new_id
+
+    def to_resend(self, since: datetime, max_resends: int) -> list[Delivery]:
+        """Failed deliveries to send again, oldest first: not superseded, their body
+        stored, first sent at or after ``since`` and resent fewer than ``max_resends`` times."""
+        c = deliveries.c
+        query = (
+            sa.select(deliveries)
+            .where(
+                c.ok == sa.false(),
+                c.superseded_by.is_(None),
+                c.body.is_not(None),
+                c.first_at >= since,
+                sa.func.coalesce(c.resend, 0) < max_resends,
             )
+            .order_by(c.id)
+        )
+        with reading(self.engine) as con:
+            return [_delivery(r) for r in con.execute(query)]
 
     def deliveries(self, key: str | None = None) -> list[Delivery]:
         """Recorded notifications, oldest first (of one experiment if ``key`` is given)."""
@@ -163,20 +246,7 @@ class MonitorState:
         if key is not None:
             query = query.where(deliveries.c.experiment_key == key)
         with reading(self.engine) as con:
-            return [
-                Delivery(
-                    r.id,
-                    r.experiment_key,
-                    _aware(r.at),
-                    r.url,
-                    list(r.rules),
-                    bool(r.ok),
-                    r.attempts,
-                    r.status_code,
-                    r.error,
-                )
-                for r in con.execute(query)
-            ]
+            return [_delivery(r) for r in con.execute(query)]
 
     # -- the runner lease --------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""Plotly figures of an analysis: effects, cumulative effect, segments, guardrails, SRM, balance.
+"""Plotly figures of an analysis: effects, cumulative effect, segments, guardrails, SRM,
+balance, and a bandit's weights and estimates (``report.bandit_charts``).
 
 Each returns ``None`` when the analysis has nothing to draw for it
 (``shipit.report.sections.CHART_NEEDS`` decides), so a report never shows an empty chart.
@@ -9,61 +10,22 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from shipit.report.bandit_charts import bandit_estimates_chart, bandit_weights_chart
+from shipit.report.chart_style import (
+    CONFIG,
+    LAYOUT,
+    LIGHT_COLORS,
+    PALETTE,
+    color_of,
+    frame,
+    tint,
+)
 from shipit.report.sections import CHART_NEEDS, chart_names
 from shipit.report.shadow_chart import SHADOW_CHART, shadow_differences_chart
 from shipit.result import format as fmt
 from shipit.result.model import Analysis, Estimate, TrustCheck
 
 __all__ = ["CHARTS", "CONFIG", "PALETTE", "all_charts"]
-
-# One colour per variant, the same in every chart (Plotly's default sequence).
-PALETTE = ("#636efa", "#ef553b", "#00cc96", "#ab63fa", "#ffa15a", "#19d3f3", "#ff6692")
-LIGHT_COLORS = {"green": "#2e7d32", "yellow": "#f9a825", "red": "#c62828"}
-# The toolbar (modebar) takes the top strip of a chart; the title sits below it, left, so
-# the two never overlap however narrow the card, and the plot area starts below both.
-_TOOLBAR = 34
-_LAYOUT = {
-    "template": "plotly_white",
-    "autosize": True,
-    "margin": {"l": 60, "r": 20, "t": _TOOLBAR + 56, "b": 40},
-}
-_TITLE = {
-    "x": 0,
-    "xanchor": "left",
-    "y": 1,
-    "yref": "container",
-    "yanchor": "top",
-    "pad": {"t": _TOOLBAR + 2, "l": 12},
-    "font": {"size": 16},
-}
-CONFIG = {
-    "responsive": True,
-    "displaylogo": False,
-    "modeBarButtonsToRemove": ["lasso2d", "select2d"],
-}
-"""Plotly's config for every chart, in the HTML report and on the dashboard: sized to its
-card on first paint and on every resize (``responsive``; no fixed width)."""
-
-
-def _color_of(a: Analysis, variant: str, n: int) -> str:
-    """A variant's colour: its place among the analysis' treatments, else its place here."""
-    others = [v for v in a.variants if v != a.control]
-    k = others.index(variant) if variant in others else n
-    return PALETTE[k % len(PALETTE)]
-
-
-def _tint(color: str, alpha: float = 0.2) -> str:
-    """``color`` (``#rrggbb``) made translucent, for the interval band around its line."""
-    r, g, b = (int(color[i : i + 2], 16) for i in (1, 3, 5))
-    return f"rgba({r}, {g}, {b}, {alpha})"
-
-
-def _frame(fig: go.Figure) -> go.Figure:
-    """Every chart's frame: the title below the toolbar, tick labels clear of each other."""
-    fig.update_layout(title=_TITLE)
-    fig.update_xaxes(automargin=True, ticklabelstandoff=6)
-    fig.update_yaxes(automargin=True)
-    return fig
 
 
 def _number(x: object) -> float | None:
@@ -107,7 +69,7 @@ def effects_chart(a: Analysis) -> go.Figure | None:
     fig.add_vline(x=0, line_dash="dot", line_color="#888")
     level = fmt.share(1 - a.alpha, 0)
     fig.update_layout(
-        title=f"Effects with {level} intervals (relative)", xaxis_tickformat="+.1%", **_LAYOUT
+        title=f"Effects with {level} intervals (relative)", xaxis_tickformat="+.1%", **LAYOUT
     )
     return fig
 
@@ -122,7 +84,7 @@ def cumulative_chart(a: Analysis) -> go.Figure | None:
     for n, v in enumerate(dict.fromkeys(d.variant for d in rows)):
         mine = [d for d in rows if d.variant == v]
         x = [d.date or d.day for d in mine]
-        color = _color_of(a, v, n)
+        color = color_of(a, v, n)
         fig.add_trace(
             go.Scatter(
                 x=x,
@@ -141,7 +103,7 @@ def cumulative_chart(a: Analysis) -> go.Figure | None:
                 mode="lines",
                 line={"width": 0, "color": color},
                 fill="tonexty",
-                fillcolor=_tint(color),
+                fillcolor=tint(color),
                 name=f"{v} {level} interval",
                 legendgroup=v,
             )
@@ -174,7 +136,7 @@ def cumulative_chart(a: Analysis) -> go.Figure | None:
                 )
     if any(d.date for d in rows):
         fig.update_xaxes(tickformat="%b %d")
-    fig.update_layout(title=f"Cumulative effect on {a.primary}", yaxis_tickformat="+.1%", **_LAYOUT)
+    fig.update_layout(title=f"Cumulative effect on {a.primary}", yaxis_tickformat="+.1%", **LAYOUT)
     return fig
 
 
@@ -199,7 +161,7 @@ def segments_chart(a: Analysis) -> go.Figure | None:
         )
     )
     fig.add_vline(x=0, line_dash="dot", line_color="#888")
-    fig.update_layout(title=f"Segment effects on {a.primary}", xaxis_tickformat="+.1%", **_LAYOUT)
+    fig.update_layout(title=f"Segment effects on {a.primary}", xaxis_tickformat="+.1%", **LAYOUT)
     return fig
 
 
@@ -246,7 +208,7 @@ def guardrails_chart(a: Analysis) -> go.Figure | None:
     fig.update_layout(
         title=f"Guardrails: {fmt.share(1 - 2 * a.alpha, 0)} intervals, | the margin",
         height=max(360, 200 * len(metrics)),
-        **_LAYOUT,
+        **LAYOUT,
     )
     return fig
 
@@ -272,7 +234,7 @@ def srm_chart(a: Analysis) -> go.Figure | None:
         if srm is not None and srm.p_value is not None
         else ""
     )
-    fig.update_layout(title=f"Sample ratio{sub}", barmode="group", **_LAYOUT)
+    fig.update_layout(title=f"Sample ratio{sub}", barmode="group", **LAYOUT)
     return fig
 
 
@@ -302,7 +264,7 @@ def balance_chart(a: Analysis) -> go.Figure | None:
         hi = [_number(d.get(f"{c}_rel_ci_high")) for c in names]
         lo = [_number(d.get(f"{c}_rel_ci_low")) for c in names]
         has_ci = all(v is not None for v in (*hi, *lo, *y))
-        color = _color_of(a, variant, n)
+        color = color_of(a, variant, n)
         fig.add_trace(
             go.Bar(
                 x=names,
@@ -326,7 +288,7 @@ def balance_chart(a: Analysis) -> go.Figure | None:
         title="Pre-period balance (95% intervals)",
         yaxis_tickformat="+.1%",
         barmode="group",
-        **_LAYOUT,
+        **LAYOUT,
     )
     return fig
 
@@ -338,6 +300,8 @@ CHARTS = {
     "guardrails": guardrails_chart,
     "srm": srm_chart,
     "balance": balance_chart,
+    "bandit_weights": bandit_weights_chart,
+    "bandit_estimates": bandit_estimates_chart,
 }
 
 
@@ -347,8 +311,8 @@ def all_charts(a: Analysis) -> dict[str, go.Figure]:
     for name in chart_names(a):
         fig = CHARTS[name](a)
         if fig is not None:
-            out[name] = _frame(fig)
+            out[name] = frame(fig)
     shadow = shadow_differences_chart(a)  # a shadow run's only chart
     if shadow is not None:
-        out[SHADOW_CHART] = _frame(shadow)
+        out[SHADOW_CHART] = frame(shadow)
     return out

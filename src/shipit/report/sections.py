@@ -107,6 +107,10 @@ CHART_NEEDS: dict[str, Callable[[Analysis], bool]] = {
     "guardrails": lambda a: bool(a.guardrails),
     "srm": lambda a: bool(a.units),
     "balance": _has_balance,
+    "bandit_weights": lambda a: a.bandit is not None and bool(a.bandit.periods),
+    "bandit_estimates": lambda a: (
+        a.bandit is not None and any(arm.mean is not None for arm in a.bandit.arms)
+    ),
 }
 """Each chart and whether an analysis has the data to draw it (no empty charts)."""
 
@@ -272,7 +276,13 @@ def _bandit(a: Analysis) -> Section | None:
     if a.bandit is None:
         return None
     parts, notes = bandit_section_parts(a.bandit)
-    return Section("bandit", "Bandit: adaptive-aware estimates", tables=parts, notes=notes)
+    return Section(
+        "bandit",
+        "Bandit: adaptive-aware estimates",
+        tables=parts,
+        notes=notes,
+        charts=chart_names(a, ("bandit_weights", "bandit_estimates")),
+    )
 
 
 def _power(a: Analysis) -> Section | None:

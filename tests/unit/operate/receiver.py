@@ -18,11 +18,13 @@ from shipit.store.loaders import bulk_load
 
 @dataclass
 class Receiver:
-    """Records every POST (headers, body) and answers with ``codes`` in turn (then 200)."""
+    """Records every POST (headers, body) and answers with ``codes`` in turn (then 200).
+    ``port`` 0 takes a free one; a given port brings a closed receiver up again there."""
 
     codes: list[int] = field(default_factory=list)
     posts: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
     attempts: int = 0
+    port: int = 0
 
     def __post_init__(self) -> None:
         owner = self
@@ -42,14 +44,15 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
     @property
     def url(self) -> str:
         """Where to send."""
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        return f"http://127.0.0.1:{self.port}/hook"
 
     def close(self) -> None:
         """Stop the server."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shipit.decide import DecisionPolicy, GuardrailPolicy, check_guardrail, decide
+from shipit.result.bandit import BanditArm, BanditPeriodSummary, BanditResult
 from shipit.result.model import (
     Analysis,
     DailyEffect,
@@ -153,4 +154,34 @@ def analysis() -> Analysis:
         power=tuple(power),
         verdict=verdict,
         true_effects={"watch_time": 0.07, "sessions": -0.02},
+        bandit=_bandit(),
     )
+
+
+def _bandit() -> BanditResult:
+    """Two allocation periods of a bandit on watch time (the report's bandit section)."""
+    periods = (
+        BanditPeriodSummary(
+            number=0,
+            started_at="2026-01-05T00:00:00+00:00",
+            weights={"control": 0.5, "new_recommender": 0.5},
+            units={"control": 25_000, "new_recommender": 25_000},
+        ),
+        BanditPeriodSummary(
+            number=1,
+            started_at="2026-01-12T00:00:00+00:00",
+            weights={"control": 0.2, "new_recommender": 0.8},
+            units={"control": 10_000, "new_recommender": 40_000},
+        ),
+    )
+    arms = (
+        BanditArm(variant="control", units=35_000, mean=268.0, ci_low=265.0, ci_high=271.0,
+                  naive_mean=269.0, p_best=0.0, weight_now=0.2),
+        BanditArm(variant="new_recommender", units=65_000, mean=304.0, ci_low=302.0,
+                  ci_high=306.0, naive_mean=305.0, effect=36.0, effect_ci_low=32.0,
+                  effect_ci_high=40.0, p_best=1.0, weight_now=0.8),
+    )  # fmt: skip
+    return BanditResult(
+        reward="watch_time", policy="thompson", best="new_recommender", p_best=1.0,
+        arms=arms, periods=periods,
+    )  # fmt: skip

@@ -1,7 +1,8 @@
-"""The HTML report of each demo scenario as first painted in headless Chromium at 1000,
-1400 and 1920 px: every chart fits its card, every marker and error bar lies inside its
-plot area, and no text box (title, legend, subplot and axis titles, tick labels, the
-toolbar) overlaps another or is cut off. Screenshots are kept under ``test-artifacts/``."""
+"""The HTML report of each demo scenario, and of a served bandit, as first painted in
+headless Chromium at 1000, 1400 and 1920 px: every chart fits its card, every marker and
+error bar lies inside its plot area, and no text box (title, legend, subplot and axis
+titles, tick labels, the toolbar) overlaps another or is cut off. Screenshots are kept
+under ``test-artifacts/``."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from banditdemo import bandit_analysis
 from chromium import BROWSER_MARKS, chart_layout, launched
 from shipit.cli.demo_run import run_demo
 from shipit.report import write_html
@@ -19,7 +21,7 @@ from shipit.report import write_html
 pytestmark = BROWSER_MARKS
 
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "report-layout"
-SCENARIOS = ("recommender", "ecommerce", "three-models")
+SCENARIOS = ("recommender", "ecommerce", "three-models", "bandit")
 
 
 def artifacts() -> Path:
@@ -31,11 +33,15 @@ def artifacts() -> Path:
 
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Each scenario's HTML report at a small seeded size (seconds to simulate)."""
+    """Each scenario's HTML report at a small seeded size (seconds to simulate); the
+    bandit is ``examples/bandit.yaml`` served four periods (its weights and estimates)."""
     out = {}
     for scenario in SCENARIOS:
         folder = tmp_path_factory.mktemp(scenario)
-        analysis = run_demo(scenario, 6_000, folder / "demo", seed=1).analysis
+        if scenario == "bandit":
+            analysis = bandit_analysis()
+        else:
+            analysis = run_demo(scenario, 6_000, folder / "demo", seed=1).analysis
         out[scenario] = write_html(analysis, folder / "report.html")
     return out
 

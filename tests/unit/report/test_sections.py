@@ -27,11 +27,18 @@ def _cells(report: Report) -> set[str]:
 def test_sections_come_in_reading_order_and_only_with_content(analysis: Analysis) -> None:
     keys = [s.key for s in build_report(analysis).sections]
     assert keys == [
-        "verdict", "lights", "effects", "segments", "daily", "power", "truth", "legend",
+        "verdict", "lights", "effects", "bandit", "segments", "daily", "power", "truth", "legend",
         "for-executive", "for-product", "for-engineering", "for-data-science",
     ]  # fmt: skip
     bare = analysis.model_copy(
-        update={"segments": (), "heterogeneity": (), "daily": (), "power": (), "true_effects": None}
+        update={
+            "segments": (),
+            "heterogeneity": (),
+            "daily": (),
+            "power": (),
+            "true_effects": None,
+            "bandit": None,
+        }
     )
     assert [s.key for s in build_report(bare).sections][:5] == [
         "verdict", "lights", "effects", "legend", "for-executive",
@@ -43,7 +50,7 @@ def test_every_drawable_chart_belongs_to_exactly_one_section(analysis: Analysis)
     named = [c for s in report.sections for c in s.charts]
     assert sorted(named) == sorted(all_charts(analysis)) == sorted(CHARTS)
     assert set(CHART_NEEDS) == set(CHARTS)
-    bare = analysis.model_copy(update={"daily": (), "segments": (), "trust": ()})
+    bare = analysis.model_copy(update={"daily": (), "segments": (), "trust": (), "bandit": None})
     named = [c for s in build_report(bare).sections for c in s.charts]
     assert sorted(named) == sorted(all_charts(bare)) == ["effects", "guardrails", "srm"]
 

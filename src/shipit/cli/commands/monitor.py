@@ -40,6 +40,9 @@ def _print(run: MonitorRun) -> None:
         if u.period is not None:
             shares = ", ".join(f"{v} {w:.1%}" for v, w in u.period.weights.items())
             typer.echo(f"{u.key}: bandit period {u.period.number} serves {shares}")
+    for r in run.resent:
+        how = "delivered" if r.ok else f"failed again: {r.error}"
+        typer.echo(f"{r.key}: resent failed delivery {r.of} to {r.url}: {how}")
 
 
 def register(app: typer.Typer) -> None:

@@ -55,7 +55,8 @@ class RolloutPublic(BaseModel):
 
 
 class DeliveryPublic(BaseModel):
-    """One webhook notification's outcome."""
+    """One webhook notification's outcome; a failed one is sent again by later monitor
+    runs (``resend`` counts them, ``resend_of`` and ``superseded_by`` link the rows)."""
 
     at: Any
     url: str
@@ -64,6 +65,13 @@ class DeliveryPublic(BaseModel):
     attempts: int
     status_code: int | None
     error: str
+    id: int | None = None
+    format: str | None = None
+    secret_env: str | None = None
+    first_at: Any = None
+    resend: int = 0
+    resend_of: int | None = None
+    superseded_by: int | None = None
 
 
 def _rollout(status: Any) -> RolloutPublic:
@@ -127,6 +135,13 @@ def read_deliveries(key: str, registry: RegistryDep, api_key: ReadKey) -> Any:
             attempts=d.attempts,
             status_code=d.status_code,
             error=d.error,
+            id=d.id,
+            format=d.format,
+            secret_env=d.secret_env,
+            first_at=d.first_at,
+            resend=d.resend,
+            resend_of=d.resend_of,
+            superseded_by=d.superseded_by,
         )
         for d in MonitorState(registry.engine).deliveries(key)
     ]
