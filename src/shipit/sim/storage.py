@@ -102,8 +102,7 @@ def write_chunk(
 def _columnar(key: str, phase: int, chunk: SimChunk, shift: timedelta) -> dict[str, pa.Table]:
     """A columnar chunk's tables as stored: text stays dictionary-encoded (DuckDB reads the
     codes, and 100M event rows are not turned into strings), timestamps moved by ``shift``."""
-    exp, ev, units = (chunk.columnar(t) for t in ("exposures", "events", "units"))
-    assert exp is not None and ev is not None and units is not None
+    exp, ev, units = (_table(chunk, t) for t in ("exposures", "events", "units"))
     n = exp.num_rows
     by = pa.scalar(shift, pa.duration("us"))
     exposures = {
@@ -130,6 +129,14 @@ def _columnar(key: str, phase: int, chunk: SimChunk, shift: timedelta) -> dict[s
         "events": pa.table(events),
         "units": pa.table(attributes),
     }
+
+
+def _table(chunk: SimChunk, name: str) -> pa.Table:
+    """One of a columnar chunk's tables (its frame in Arrow when the scenario made one)."""
+    table = chunk.columnar(name)
+    return (
+        pa.Table.from_pandas(getattr(chunk, name), preserve_index=False) if table is None else table
+    )
 
 
 def _decoded(table: pa.Table) -> pa.Table:
