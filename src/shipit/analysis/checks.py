@@ -115,7 +115,9 @@ def _balance(exp: Experiment, overall: MetricMoments, metric: MetricDef) -> list
         return renamed.take(overall.rows([GroupKey(variant)]))
 
     for k, v in enumerate(others):
-        check = balance_check(group(control), group(v), names, adjusted=exp.analysis.cuped)
+        check = balance_check(
+            group(control), group(v), names, adjusted=exp.analysis.cuped, arms=(control, v)
+        )
         if k:
             check = check.model_copy(update={"name": f"balance_{v}"})
         out.append(check)

@@ -171,13 +171,14 @@ def analyze(
     ]
     if daily:
         say("moments by day")
+    # By day only the primary is read (its cumulative effect, novelty; units for SRM by day).
     by_day = (
         compute_moments(
             engine,
             key,
             phase,
             variants,
-            metrics,
+            [primary],
             by="day",
             phase_start=phase_start,
             cap_values=overall.caps,

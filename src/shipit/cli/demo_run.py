@@ -11,11 +11,14 @@ live hash, as ``shipit assign`` would; the recommender by the offline stratified
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from pathlib import Path
-from typing import Any
+from queue import Empty, Queue
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -35,7 +38,9 @@ from shipit.store.loaders import bulk_load
 
 __all__ = ["DemoResult", "experiment_for", "run_demo"]
 
+T = TypeVar("T")
 STORE_FILE = "store.duckdb"
+DUCKDB_MEMORY_MB = 4608
 REGISTRY_FILE = "registry.db"
 
 
@@ -93,7 +98,7 @@ def run_demo(
         # Into empty tables: rows go in directly (committed in steps to bound memory, taken
         # out again on failure) and keys are checked at the end.
         with bulk_load(engine) as bulk:
-            for chunk in chunks:
+            for chunk in ahead(chunks):
                 write_chunk(bulk, experiment.key, record.phase.number, chunk, shift)
             if stage is not None:
                 stage("storing: checking keys and committing")
@@ -119,15 +124,58 @@ def run_demo(
     return DemoResult(analysis, experiment, store_path, registry_path, design)
 
 
+def ahead(items: Iterator[T], depth: int = 1) -> Iterator[T]:
+    """``items``, each made in a background thread while the caller uses the one before.
+
+    Generating a chunk (numpy) and storing the previous one (DuckDB) both release the GIL,
+    so on two cores the two overlap; at most ``depth`` chunks wait, which bounds memory.
+    An error in the thread is raised here; stopping early lets the thread finish.
+    """
+    queue: Queue[tuple[bool, Any]] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                queue.put((True, item))
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            queue.put((False, exc))
+            return
+        queue.put((False, None))
+
+    worker = threading.Thread(target=produce, name="demo-generate", daemon=True)
+    worker.start()
+    try:
+        while True:
+            ok, item = queue.get()
+            if not ok:
+                if item is not None:
+                    raise item
+                return
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting on a full queue
+            with suppress(Empty):
+                queue.get(timeout=0.1)
+        worker.join()
+
+
 def _open(path: Path) -> DuckDBEngine:
     """The demo's store, its memory capped so that the generator's chunks fit beside it.
 
-    Half the machine's memory: a 3 GB cap made the 10M-user analysis run out of memory (its
-    overall moments query), so the cap is not lower.
+    ``DUCKDB_MEMORY_MB`` (4.5 GB), or half the machine's memory where that is less: the
+    10M-user run then stays under 6 GB in all (at 4 GB its segment query ran out of
+    memory). Under the cap DuckDB spills what it can to disk, results need no insertion
+    order (every query orders its own), and the daily moments are computed in slices of
+    units that fit it (``metrics.run.DAILY_BYTES_PER_UNIT``).
     """
     engine = DuckDBEngine(path)
     engine.execute("SET enable_progress_bar = false")
-    engine.execute(f"SET memory_limit = '{_memory_mb() // 2}MB'")
+    engine.execute("SET preserve_insertion_order = false")
+    engine.execute(f"SET memory_limit = '{min(DUCKDB_MEMORY_MB, _memory_mb() // 2)}MB'")
     return engine
 
 

@@ -121,12 +121,15 @@ def balance_check(
     *,
     alpha: float = 0.01,
     adjusted: bool = False,
+    arms: tuple[str, str] = ("control", "treatment"),
 ) -> TrustCheck:
     """Pre-period covariates compared across arms as A/A tests (Holm across covariates).
 
     An imbalance is a warning, not a halt: it is chance, and CUPED (``adjusted``) corrects
-    it when the covariates enter the adjustment.
+    it when the covariates enter the adjustment. ``arms`` (control, variant) name the two
+    arms in the message, so that each variant's check says which one it is about.
     """
+    base, other = arms
     if not covariates:
         return TrustCheck(name="balance", status="pass", message="no pre-period covariates")
     rows = [compare(control, variant, "mean", y=c) for c in covariates]
@@ -142,16 +145,19 @@ def balance_check(
         details[f"{c}_p_adjusted"] = float(pa)
     if flagged:
         at = dict(zip(covariates, rows, strict=True))
-        parts = ", ".join(
-            f"{c} {at[c].rel_effect[0]:+.1%} [{at[c].rel_ci_low[0]:+.1%}, "
-            f"{at[c].rel_ci_high[0]:+.1%}]"
+        parts = "; ".join(
+            f"{c} of {other} is {at[c].rel_effect[0]:+.1%} [{at[c].rel_ci_low[0]:+.1%}, "
+            f"{at[c].rel_ci_high[0]:+.1%}] vs {base}"
             for c in flagged
         )
         fix = "CUPED adjusts for it" if adjusted else "read the CUPED-adjusted effects"
-        msg = f"chance pre-period imbalance between arms: {parts} (Holm p < {alpha}); {fix}"
+        msg = f"chance pre-period imbalance: {parts} (Holm p < {alpha}); {fix}"
         status: CheckStatus = "warn"
     else:
-        msg = f"pre-period covariates balanced ({len(covariates)} tested, Holm p ≥ {alpha})"
+        msg = (
+            f"pre-period covariates of {other} balanced against {base} "
+            f"({len(covariates)} tested, Holm p ≥ {alpha})"
+        )
         status = "pass"
     return TrustCheck(
         name="balance",

@@ -30,9 +30,12 @@ __all__ = [
 ]
 
 # Exposures above which DuckDB computes daily moments slice by slice of units: the per-unit
-# running values of the daily plan need memory in proportion to the units (about 7 GB for
-# 2M units of the 10M-user demo), while slices only cost one more scan of the events each.
+# running values of the daily plan need memory in proportion to the units, while slices
+# only cost one more scan of the events each (3M demo units: 4.7 GB peak in one slice,
+# 2.2 GB in slices of 1M, the same CPU time). Under a memory limit, slices are smaller:
+# DAILY_BYTES_PER_UNIT of the limit per unit (about twice what the demo's units use).
 SLICE_UNITS = 2_000_000
+DAILY_BYTES_PER_UNIT = 3_000
 
 
 def plan_moments(
@@ -125,7 +128,7 @@ def compute_moments(
     by: str | None = None,
     phase_start: datetime | None = None,
     tables: Mapping[str, str] | None = None,
-    slice_units: int = SLICE_UNITS,
+    slice_units: int | None = None,
     cap_values: Mapping[tuple[str, str], float | None] | None = None,
 ) -> MetricMoments:
     """A summary of every metric per variant (and segment or day): one engine round trip
@@ -139,7 +142,7 @@ def compute_moments(
     (``cap_values`` as ``MetricMoments.caps`` of the query without ``by`` gives them, else
     they are computed first), and on engines with unit slices more than ``slice_units``
     exposures are computed in slices of units whose moments are added (one round trip per
-    slice).
+    slice); by default ``SLICE_UNITS``, fewer under the engine's memory limit.
     """
     request = request_for(
         engine,
@@ -155,7 +158,8 @@ def compute_moments(
     caps = engine.capabilities
     k = 1
     if request.day and caps.supports_unit_slices:
-        k = -(-_exposures(engine, experiment_key, phase, tables) // max(1, slice_units))
+        size = _slice_units(engine) if slice_units is None else slice_units
+        k = -(-_exposures(engine, experiment_key, phase, tables) // max(1, size))
     if k <= 1:
         plan = compile_moments(request, caps)
         whole = _read(plan, engine.query(plan.sql).to_pydict(), list(variants))
@@ -169,6 +173,16 @@ def compute_moments(
             whole, sql=f"-- {k} slices of units, their sums added; the last:\n{plan.sql}"
         )
     return _summaries(engine, request, whole)
+
+
+def _slice_units(engine: Engine) -> int:
+    """Units per slice of the daily plan: ``SLICE_UNITS``, or fewer when the engine says
+    its memory limit and that is small (never below 100k units)."""
+    limit = getattr(engine, "memory_limit", None)
+    budget = limit() if callable(limit) else None
+    if not budget:
+        return SLICE_UNITS
+    return max(100_000, min(SLICE_UNITS, int(budget) // DAILY_BYTES_PER_UNIT))
 
 
 def _summaries(engine: Engine, request: MomentsRequest, whole: MetricMoments) -> MetricMoments:

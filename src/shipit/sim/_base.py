@@ -77,17 +77,52 @@ class ScenarioInfo:
     salt: str | None = None
 
 
-@dataclass(frozen=True)
 class SimChunk:
-    """One chunk of generated rows (disjoint units and event ids).
+    """One chunk of generated rows (disjoint units and event ids), as pandas frames.
 
-    The events' ``unit_id`` and ``event`` columns are pandas categoricals, which keeps
+    A scenario may give its rows as Arrow tables instead (``columnar``): the store takes
+    those as they are, and the frames are made only when asked for. The events'
+    ``unit_id`` and ``event`` columns are pandas categoricals either way, which keeps
     10M-unit runs fast; ``.astype(str)`` gives plain strings where a consumer needs them.
     """
 
-    exposures: pd.DataFrame
-    events: pd.DataFrame
-    units: pd.DataFrame
+    __slots__ = ("_frames", "_tables")
+
+    def __init__(
+        self,
+        exposures: pd.DataFrame | pa.Table,
+        events: pd.DataFrame | pa.Table,
+        units: pd.DataFrame | pa.Table,
+    ) -> None:
+        given = {"exposures": exposures, "events": events, "units": units}
+        self._tables = {k: v for k, v in given.items() if isinstance(v, pa.Table)}
+        self._frames = {k: v for k, v in given.items() if isinstance(v, pd.DataFrame)}
+
+    def _frame(self, name: str) -> pd.DataFrame:
+        if name not in self._frames:
+            self._frames[name] = self._tables[name].to_pandas()
+        return self._frames[name]
+
+    @property
+    def exposures(self) -> pd.DataFrame:
+        return self._frame("exposures")
+
+    @property
+    def events(self) -> pd.DataFrame:
+        return self._frame("events")
+
+    @property
+    def units(self) -> pd.DataFrame:
+        return self._frame("units")
+
+    def rows(self, name: str) -> int:
+        """Rows of one table, without making its frame."""
+        table = self._tables.get(name)
+        return table.num_rows if table is not None else len(self._frames[name])
+
+    def columnar(self, name: str) -> pa.Table | None:
+        """The table's rows as the scenario generated them in Arrow, or None (pandas)."""
+        return self._tables.get(name)
 
 
 @dataclass(frozen=True)
@@ -120,11 +155,16 @@ class Scenario(Protocol):
     ) -> SimChunk: ...
 
 
+def unit_id_array(first: int, n: int) -> pa.Array:
+    """Stable string ids u00000001, u00000002, ... for units first..first+n-1, in Arrow."""
+    digits = pa.array(np.arange(first, first + n)).cast(pa.string())
+    ids: pa.Array = pc.binary_join_element_wise("u", pc.utf8_lpad(digits, 8, "0"), "")
+    return ids
+
+
 def unit_ids(first: int, n: int) -> pd.Series:
     """Stable string ids u00000001, u00000002, ... for units first..first+n-1."""
-    digits = pa.array(np.arange(first, first + n)).cast(pa.string())
-    ids = pc.binary_join_element_wise("u", pc.utf8_lpad(digits, 8, "0"), "")
-    return pd.Series(ids.to_numpy(zero_copy_only=False))
+    return pd.Series(unit_id_array(first, n).to_numpy(zero_copy_only=False))
 
 
 def generate_chunks(
@@ -161,7 +201,7 @@ def generate_chunks(
         else:
             given = assign(unit_ids(done, n).to_numpy())  # type: ignore[call-arg]
             chunk = scenario.chunk(rng, done, n, event_offset, variants=given)  # type: ignore[call-arg]
-        event_offset += len(chunk.events)
+        event_offset += chunk.rows("events")
         done += n
         k += 1
         if progress is not None:
@@ -205,6 +245,22 @@ def given_variants(drawn: np.ndarray, given: np.ndarray | None, k: int) -> np.nd
 def codes_to_labels(codes: np.ndarray, labels: Sequence[str] | np.ndarray) -> pd.Categorical:
     """A categorical column from integer codes into ``labels`` (no string copies)."""
     return pd.Categorical.from_codes(codes, categories=pd.Index(labels))
+
+
+def dictionary(codes: np.ndarray, labels: Sequence[str]) -> pa.DictionaryArray:
+    """An Arrow text column from integer codes into ``labels`` (no string copies)."""
+    return pa.DictionaryArray.from_arrays(codes, pa.array(list(labels), pa.string()))
+
+
+def nanoseconds(hours: np.ndarray) -> np.ndarray:
+    """Hours as whole nanoseconds (truncated, as ``timestamps`` does)."""
+    out: np.ndarray = (hours * 3.6e12).astype(np.int64)
+    return out
+
+
+def microseconds(ns: np.ndarray) -> pa.Array:
+    """Nanoseconds since the epoch as an Arrow timestamp column, floored to microseconds."""
+    return pa.array(ns // 1000, pa.timestamp("us"))
 
 
 def timestamps(base: np.ndarray, hours: np.ndarray) -> np.ndarray:

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from shipit.assign.designs import stratified
 from shipit.errors import InputError
@@ -34,9 +35,10 @@ from shipit.sim._base import (
     ScenarioInfo,
     SimChunk,
     StratifiedAssign,
-    codes_to_labels,
-    timestamps,
-    unit_ids,
+    dictionary,
+    microseconds,
+    nanoseconds,
+    unit_id_array,
 )
 from shipit.spec.metric import Covariate, MetricDef, Window
 from shipit.stats.normal import normal_cdf, normal_ppf
@@ -56,6 +58,7 @@ LIGHT_SHARE = 0.3  # bottom activity deciles 0-2 are "light" users
 LIGHT_EXTRA = 0.03
 COVARIATES = ("pre_watch_time", "pre_sessions", "pre_days_active", "tenure_days")
 VARIANTS = ("control", "new_recommender")
+ACTIVITY = ("light", "medium", "heavy")  # by pre-period watch-time decile: 0-2, 3-6, 7-9
 TENURE_BANDS = (90.0, 365.0, 3 * 365.0)  # days: new, first year, one to three years, older
 # The experiment's salt: its draw is unlucky at 100k users with seed 0 (a +2.8% pre-period
 # imbalance, 3.3 standard errors, found by trying salts on that one data set).
@@ -189,19 +192,20 @@ class Recommender:
         """
         pre = self.pre_period(rng, n)
         a, scale = pre["a"], pre["scale"]
-        pre_watch = pre["pre_watch_time"]
-        ranks = np.argsort(np.argsort(pre_watch, kind="stable"), kind="stable")
-        decile = (ranks * 10 // n).astype(np.int64)
-        ids = unit_ids(first_unit, n)
+        # Each unit's rank in pre-period watch time (one sort, inverted).
+        ranks = np.empty(n, np.int64)
+        ranks[np.argsort(pre["pre_watch_time"], kind="stable")] = np.arange(n)
+        decile = ranks * 10 // n
+        ids = unit_id_array(first_unit, n)
         band = tenure_band(pre["tenure_days"])
-        variant = (design or default_design)(ids.to_numpy(), band)
+        variant = (design or default_design)(ids.to_numpy(zero_copy_only=False), band)
         if variant.shape != (n,) or variant.min() < 0 or variant.max() > 1:
             raise InputError(f"the design must give a variant index 0..1 to each of {n} units")
-        activity = np.where(decile < 3, "light", np.where(decile < 7, "medium", "heavy"))
+        light = decile < 3
+        activity = dictionary(np.where(light, 0, np.where(decile < 7, 1, 2)), ACTIVITY)
 
         entry_h = rng.uniform(0.0, ENTRY_DAYS * 24.0, n)
-        base = np.datetime64(START.to_datetime64(), "ns")
-        first_ts = timestamps(np.full(n, base), entry_h)
+        first_ns = START.value + nanoseconds(entry_h)
 
         treated = variant == 1
         lam = a * SESSIONS_PER_DAY * WINDOW_DAYS * np.where(treated, 1 + self.sessions_effect, 1.0)
@@ -210,24 +214,30 @@ class Recommender:
         day = rng.uniform(0.0, WINDOW_DAYS, owner.size)
         mu = -(MINUTES_SIGMA**2) / 2
         minutes = MINUTES * scale[owner] * rng.lognormal(mu, MINUTES_SIGMA, owner.size)
-        tau = self._tau_heavy() + LIGHT_EXTRA * (decile[owner] < 3)
-        lift = (1 + tau + NOVELTY * np.exp(-day / NOVELTY_DAYS)) / (1 + self.sessions_effect)
-        minutes = np.where(treated[owner], minutes * lift, minutes)
+        # The lift, on the treated arm's sessions only (the same arithmetic per session).
+        on = treated[owner]
+        tau = self._tau_heavy() + LIGHT_EXTRA * light[owner[on]]
+        novelty = NOVELTY * np.exp(-day[on] / NOVELTY_DAYS)
+        minutes[on] *= (1 + tau + novelty) / (1 + self.sessions_effect)
 
-        names = np.array(VARIANTS)
-        exposures = pd.DataFrame(
-            {"unit_id": ids, "variant": names[variant], "ts": first_ts, "activity": activity}
+        exposures = pa.table(
+            {
+                "unit_id": ids,
+                "variant": dictionary(variant, VARIANTS),
+                "ts": microseconds(first_ns),
+                "activity": activity,
+            }
         )
-        events = pd.DataFrame(
+        events = pa.table(
             {
                 "event_id": np.arange(first_event, first_event + owner.size, dtype=np.int64),
-                "unit_id": codes_to_labels(owner, ids),
-                "event": codes_to_labels(np.zeros(owner.size, np.int8), ["watch"]),
-                "ts": timestamps(first_ts[owner], day * 24.0),
+                "unit_id": pa.DictionaryArray.from_arrays(owner, ids),
+                "event": dictionary(np.zeros(owner.size, np.int8), ("watch",)),
+                "ts": microseconds(first_ns[owner] + nanoseconds(day * 24.0)),
                 "value": minutes,
             }
         )
-        units = pd.DataFrame(
+        units = pa.table(
             {
                 "unit_id": ids,
                 "activity": activity,

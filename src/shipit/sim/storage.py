@@ -7,6 +7,7 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from shipit.sim._base import ScenarioInfo, SimChunk
 from shipit.spec.experiment import Experiment, Variant
@@ -55,6 +56,15 @@ def write_chunk(
     VARCHAR), without building intermediate pandas frames; into a bulk load they go as
     generated rows, unchecked.
     """
+    if chunk.columnar("events") is not None:
+        tables = _columnar(key, phase, chunk, shift)
+        for name, table in tables.items():
+            if isinstance(target, BulkLoad):
+                target.add_generated(name, table)
+            else:
+                # The checks read text, not dictionaries: decoded for a checked load.
+                load(target, name, _decoded(table))
+        return
     exp, ev = chunk.exposures, chunk.events
     n = len(exp)
     exposures = {
@@ -87,6 +97,56 @@ def write_chunk(
             target.add_generated(name, table)
         else:
             load(target, name, table)
+
+
+def _columnar(key: str, phase: int, chunk: SimChunk, shift: timedelta) -> dict[str, pa.Table]:
+    """A columnar chunk's tables as stored: text stays dictionary-encoded (DuckDB reads the
+    codes, and 100M event rows are not turned into strings), timestamps moved by ``shift``."""
+    exp, ev, units = (_table(chunk, t) for t in ("exposures", "events", "units"))
+    n = exp.num_rows
+    by = pa.scalar(shift, pa.duration("us"))
+    exposures = {
+        "experiment": pa.DictionaryArray.from_arrays(np.zeros(n, np.int8), pa.array([key])),
+        "phase": pa.array(np.full(n, phase, dtype=np.int32)),
+        "unit_id": exp["unit_id"],
+        "variant": exp["variant"],
+        "timestamp": pc.add(exp["ts"], by),
+        **{c: exp[c] for c in exp.column_names if c not in ("unit_id", "variant", "ts")},
+    }
+    events = {
+        "event_id": pa.nulls(ev.num_rows, pa.string()),
+        "unit_id": ev["unit_id"],
+        "event": ev["event"],
+        "timestamp": pc.add(ev["ts"], by),
+        "value": ev["value"],
+    }
+    attributes = {
+        c: units[c].cast(pa.float64()) if pa.types.is_integer(units[c].type) else units[c]
+        for c in units.column_names
+    }
+    return {
+        "exposures": pa.table(exposures),
+        "events": pa.table(events),
+        "units": pa.table(attributes),
+    }
+
+
+def _table(chunk: SimChunk, name: str) -> pa.Table:
+    """One of a columnar chunk's tables (its frame in Arrow when the scenario made one)."""
+    table = chunk.columnar(name)
+    return (
+        pa.Table.from_pandas(getattr(chunk, name), preserve_index=False) if table is None else table
+    )
+
+
+def _decoded(table: pa.Table) -> pa.Table:
+    """Dictionary columns as plain text."""
+    return pa.table(
+        {
+            c: table[c].cast(pa.string()) if pa.types.is_dictionary(table[c].type) else table[c]
+            for c in table.column_names
+        }
+    )
 
 
 def _attribute(col: pd.Series) -> pa.Array:

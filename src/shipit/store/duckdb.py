@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -80,6 +81,19 @@ class DuckDBEngine:
             self.con.execute(sql)
         except duckdb.Error as exc:
             raise EngineError(f"DuckDB statement failed: {exc}") from exc
+
+    def memory_limit(self) -> int | None:
+        """DuckDB's memory limit in bytes (``SET memory_limit``), None when not readable."""
+        rows = self.con.execute("SELECT current_setting('memory_limit')").fetchall()
+        match = re.fullmatch(
+            r"\s*([\d.]+)\s*([KMGT]?i?B|bytes)\s*", str(rows[0][0]) if rows else ""
+        )
+        if match is None:
+            return None
+        unit = match.group(2)
+        power = "BKMGT".index(unit[0]) if unit != "bytes" else 0
+        base = 1024 if "i" in unit else 1000
+        return int(float(match.group(1)) * base**power)
 
     def columns(self, table: str) -> dict[str, str] | None:
         """Columns of a table or view (None if absent)."""

@@ -78,7 +78,7 @@ def test_balance_flags_a_shifted_covariate(rng: np.random.Generator) -> None:
         ["c"] * n + ["v"] * n,
         {"pre": np.r_[x_c, x_v], "other": np.r_[z_c, z_v]},
     )
-    check = balance_check(m["c"], m["v"], ["pre", "other"], adjusted=True)
+    check = balance_check(m["c"], m["v"], ["pre", "other"], adjusted=True, arms=("c", "v"))
     assert check.status == "warn"
     assert "pre" in check.message
     ref = sps.ttest_ind(x_v, x_c, equal_var=False).pvalue
@@ -87,7 +87,8 @@ def test_balance_flags_a_shifted_covariate(rng: np.random.Generator) -> None:
     mc, mv = x_c.mean(), x_v.mean()
     se = np.sqrt(x_v.var(ddof=1) / n / mc**2 + mv**2 * x_c.var(ddof=1) / n / mc**4)
     r = mv / mc - 1
-    assert f"pre {r:+.1%} [{r - 1.96 * se:+.1%}, {r + 1.96 * se:+.1%}]" in check.message
+    want = f"pre of v is {r:+.1%} [{r - 1.96 * se:+.1%}, {r + 1.96 * se:+.1%}] vs c"
+    assert want in check.message
 
 
 def test_exposure_checks_thresholds() -> None:
