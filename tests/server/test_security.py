@@ -13,7 +13,14 @@ from server.live import SPEC_YAML, Live
 
 WRITE = {"post", "put", "patch", "delete"}
 # Endpoints an SDK key may call; every other write needs an admin key.
-SDK_WRITES = {"/v1/assign", "/v1/events", "/v1/exposures", "/v1/ingest/flush"}
+SDK_WRITES = {
+    "/v1/assign",
+    "/v1/events",
+    "/v1/exposures",
+    "/v1/ingest/flush",
+    "/v1/interleave",
+    "/v1/shadow",
+}
 
 
 def _writes(live: Live) -> list[tuple[str, str]]:
