@@ -15,8 +15,9 @@ settings.register_profile("ci", derandomize=True, print_blob=True)
 settings.register_profile("explore", derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
-# Under CI=true, a PostgreSQL, Spark or browser test that would skip fails instead.
-pytest_plugins = ["ci_strict"]
+# Under CI=true, a PostgreSQL, Spark or browser test that would skip fails instead; the fuzz
+# counts print at the end (added up across pytest-xdist workers).
+pytest_plugins = ["ci_strict", "server.fuzzstats"]
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -46,14 +46,15 @@ def test_postgres_xfail():
 """
 
 
-def _run(tmp_path: Path, ci: str | None) -> tuple[int, str]:
+def _run(tmp_path: Path, ci: str | None, *args: str) -> tuple[int, str]:
     (tmp_path / "test_sample.py").write_text(SAMPLE)
-    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    # Not the outer run's CI flag, nor its xdist worker variables when the suite runs in one.
+    env = {k: v for k, v in os.environ.items() if k != "CI" and not k.startswith("PYTEST_XDIST")}
     if ci is not None:
         env["CI"] = ci
     env["PYTHONPATH"] = os.pathsep.join([str(TESTS), env.get("PYTHONPATH", "")])
     done = subprocess.run(
-        [*PYTEST, "--override-ini", "markers=postgres\n spark\n browser", str(tmp_path)],
+        [*PYTEST, *args, "--override-ini", "markers=postgres\n spark\n browser", str(tmp_path)],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -62,9 +63,12 @@ def _run(tmp_path: Path, ci: str | None) -> tuple[int, str]:
     return done.returncode, done.stdout
 
 
-@pytest.mark.parametrize("ci", ["true", "1", "TRUE"])
-def test_service_skips_fail_under_ci(tmp_path: Path, ci: str) -> None:
-    code, out = _run(tmp_path, ci)
+@pytest.mark.parametrize(
+    ("ci", "args"), [("true", ()), ("1", ()), ("TRUE", ()), ("true", ("-n", "2"))]
+)
+def test_service_skips_fail_under_ci(tmp_path: Path, ci: str, args: tuple[str, ...]) -> None:
+    """The same outcome when the tests run in pytest-xdist workers (the suite's default)."""
+    code, out = _run(tmp_path, ci, *args)
     assert code == 1
     # A skip in the test body fails it; a skip in set-up (fixture, skipif) makes an error.
     assert "1 failed, 1 passed, 1 skipped, 1 xfailed, 2 errors" in out, out

@@ -13,17 +13,6 @@ from pgschema import pg_schema
 from server.live import Live, ThreadServer, free_port, wait_ready
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """Report the fuzz runs: cases tried, 5xx count and crashes, per source."""
-    from server.fuzzstats import FUZZ
-
-    for source in sorted({k.rsplit(" ", 1)[0] for k in FUZZ}):
-        terminalreporter.write_line(
-            f"fuzz {source}: {FUZZ[source + ' cases']} cases tried, "
-            f"{FUZZ[source + ' 5xx']} 5xx, {FUZZ[source + ' crashes']} crashes"
-        )
-
-
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[Live]:
     """A server in a thread with an admin, an SDK and a read key."""

@@ -102,11 +102,11 @@ def test_yaml_aliases_cannot_multiply_a_spec() -> None:
 
 def test_a_catastrophic_regex_matches_in_linear_time() -> None:
     rule = Rule(attribute="n", regex="^(a+)+$")
-    start = time.monotonic()
+    start = time.process_time()  # CPU time: the same on a loaded machine
     assert not rule.matches({"n": "a" * 5000 + "b"})
     assert rule.matches({"n": "a" * 27})
     assert not rule.matches({"n": "\ud800"})
-    assert time.monotonic() - start < 0.5
+    assert time.process_time() - start < 0.5
 
 
 @pytest.mark.parametrize("pattern", ["(?=a)", "(a)\\1", "(?<=a)b", "[", "x" * 1001])
