@@ -7,27 +7,10 @@ weight each unit by the inverse of the probability its entry period gave its var
 
 from __future__ import annotations
 
-import math
-from typing import Annotated, Any
-
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from shipit.result._values import Frozen as _Frozen
+from shipit.result._values import Num
 
 __all__ = ["BanditArm", "BanditPeriodSummary", "BanditResult"]
-
-
-def _finite_or_none(value: Any) -> Any:
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-Num = Annotated[float | None, BeforeValidator(_finite_or_none)]
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class BanditArm(_Frozen):

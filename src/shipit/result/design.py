@@ -7,10 +7,12 @@ the unit-level (naive) standard error would have been off (the design effect).
 
 from __future__ import annotations
 
-import math
-from typing import Annotated, Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import Field
+
+from shipit.result._values import Frozen as _Frozen
+from shipit.result._values import Num
 
 __all__ = [
     "DesignComparison",
@@ -23,22 +25,6 @@ __all__ = [
 
 DesignKind = Literal["cluster", "switchback", "stratified", "blocked", "ego_cluster"]
 UnitOfAnalysis = Literal["cluster", "block", "unit"]
-
-
-def _finite_or_none(value: Any) -> Any:
-    """NaN and infinities become ``None``, as everywhere in the analysis value."""
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-Num = Annotated[float | None, BeforeValidator(_finite_or_none)]
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class DesignComparison(_Frozen):

@@ -3,23 +3,11 @@ intervals, the counts behind it and the sessions an A/B test would need instead.
 
 from __future__ import annotations
 
-import math
-from typing import Annotated, Any
+from pydantic import BaseModel, ConfigDict
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from shipit.result._values import Num
 
 __all__ = ["InterleavingResult"]
-
-
-def _finite_or_none(value: Any) -> Any:
-    """As ``result.model``'s numbers (which import this module): NaN and infinities become
-    ``None``, numpy scalars Python numbers."""
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    return None if isinstance(value, float) and not math.isfinite(value) else value
-
-
-Num = Annotated[float | None, BeforeValidator(_finite_or_none)]
 
 
 class InterleavingResult(BaseModel):

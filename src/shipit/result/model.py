@@ -9,11 +9,12 @@ field is removed or changes meaning; added fields keep it.
 
 from __future__ import annotations
 
-import math
-from typing import Annotated, Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import Field
 
+from shipit.result._values import Frozen as _Frozen
+from shipit.result._values import Num
 from shipit.result.bandit import BanditResult
 from shipit.result.design import DesignInfo
 from shipit.result.interleaving import InterleavingResult
@@ -47,22 +48,6 @@ SCHEMA_VERSION = "1"
 Light = Literal["green", "yellow", "red"]
 CheckStatus = Literal["pass", "warn", "fail"]
 Method = Literal["frequentist", "bayesian", "sequential"]
-
-
-def _finite_or_none(value: Any) -> Any:
-    """NaN and infinities become ``None``; numpy scalars become Python numbers."""
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-Num = Annotated[float | None, BeforeValidator(_finite_or_none)]
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class Estimate(_Frozen):

@@ -9,10 +9,8 @@ request (the paired difference, candidate − production).
 
 from __future__ import annotations
 
-import math
-from typing import Annotated, Any
-
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from shipit.result._values import Frozen as _Frozen
+from shipit.result._values import Num
 
 __all__ = [
     "ShadowDisagreement",
@@ -23,21 +21,6 @@ __all__ = [
     "ShadowQuantile",
     "ShadowResult",
 ]
-
-
-def _finite_or_none(value: Any) -> Any:
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-Num = Annotated[float | None, BeforeValidator(_finite_or_none)]
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class ShadowEstimate(_Frozen):
