@@ -86,7 +86,7 @@ def test_a_revoked_key_ends_its_sessions(live: Live) -> None:
 
     keys = KeyRepository.from_url(live.database_url)
     viewer = keys.create("viewer", "read")
-    with httpx.Client(base_url=live.url, follow_redirects=False) as browser:
+    with httpx.Client(base_url=live.url, follow_redirects=False, timeout=30.0) as browser:
         assert browser.post("/login", data={"key": viewer.token}).status_code == 303
         assert browser.get("/").status_code == 200
         keys.revoke(viewer.key.prefix)
