@@ -38,16 +38,7 @@ def compare_stratified(
 ) -> StratifiedEffect:
     """Row s of ``control`` and ``variant`` are stratum s; strata with no units in one of
     the arms cannot be compared within and are an InputError."""
-    if len(control) != len(variant) or len(control) == 0:
-        raise InputError(f"{len(variant)} variant strata for {len(control)} control strata")
-    c, v = summarize(control, kind), summarize(variant, kind)
-    empty = np.flatnonzero((c.n < 2) | (v.n < 2))
-    if empty.size:
-        raise InputError(
-            f"stratum {control.labels[int(empty[0])]!r} has fewer than 2 units in an arm: "
-            "merge it with another stratum"
-        )
-    w = (c.n + v.n) / float(np.sum(c.n + v.n))
+    c, v, w = _strata(control, variant, kind)
     estimate = float(np.sum(w * (v.mean - c.mean)))
     se = float(np.sqrt(np.sum(w**2 * (v.var + c.var))))
     z = sps.norm.ppf(1 - alpha / 2)
@@ -59,16 +50,7 @@ def _stratified_means(
     control: Moments, variant: Moments, kind: str
 ) -> tuple[GroupStats, GroupStats]:
     """Each arm's stratum-weighted mean Σ w_s ȳ_s and its variance Σ w_s² Var ȳ_s."""
-    if len(control) != len(variant) or len(control) == 0:
-        raise InputError(f"{len(variant)} variant strata for {len(control)} control strata")
-    c, v = summarize(control, kind), summarize(variant, kind)
-    empty = np.flatnonzero((c.n < 2) | (v.n < 2))
-    if empty.size:
-        raise InputError(
-            f"stratum {control.labels[int(empty[0])]!r} has fewer than 2 units in an arm: "
-            "merge it with another stratum"
-        )
-    w = (c.n + v.n) / float(np.sum(c.n + v.n))
+    c, v, w = _strata(control, variant, kind)
 
     def arm(g: GroupStats) -> GroupStats:
         n = np.array([np.sum(g.n)])
@@ -91,3 +73,21 @@ def compare_stratified_result(
     control mean by the delta method (the two arms' units are disjoint, so independent)."""
     c, v = _stratified_means(control, variant, kind)
     return compare_stats(c, v, alpha=alpha, alternative=alternative)
+
+
+def _strata(
+    control: Moments, variant: Moments, kind: str
+) -> tuple[GroupStats, GroupStats, np.ndarray]:
+    """Both arms' per-stratum statistics and the strata's weights (their share of units);
+    a stratum with fewer than 2 units in an arm is an InputError."""
+    if len(control) != len(variant) or len(control) == 0:
+        raise InputError(f"{len(variant)} variant strata for {len(control)} control strata")
+    c, v = summarize(control, kind), summarize(variant, kind)
+    empty = np.flatnonzero((c.n < 2) | (v.n < 2))
+    if empty.size:
+        raise InputError(
+            f"stratum {control.labels[int(empty[0])]!r} has fewer than 2 units in an arm: "
+            "merge it with another stratum"
+        )
+    w = (c.n + v.n) / float(np.sum(c.n + v.n))
+    return c, v, w
