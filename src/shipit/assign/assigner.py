@@ -146,10 +146,13 @@ class Assigner:
         # A design (spec ``design:``): the variant hash reads the cluster, or the schedule.
         self._cluster_by = _designs.cluster_attribute(experiment)
         self._switchback = _designs.is_switchback(experiment)
-        self._plain = not (
-            self._excluded or self._kill or self._forced or self._targeting is not None
-        ) and (self._holdout is None and self._namespace is None and self.version == 1)
-        self._plain = self._plain and experiment.design is None
+        self._plain = (
+            not (self._excluded or self._kill or self._forced or self._targeting is not None)
+            and self._holdout is None
+            and self._namespace is None
+            and self.version == 1
+            and experiment.design is None
+        )
 
     def _u(self, unit: str, seed: int, salt: str) -> float:
         """The unit's hash under a salt (``seed`` is that salt's precomputed version-1 seed)."""
