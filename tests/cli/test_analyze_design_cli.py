@@ -33,7 +33,7 @@ def _store(path: Path) -> None:
         {"experiment": exp.key, "unit_id": units, "timestamp": ts, "city": city,
          "variant": assign_design(exp, units, {"city": city}).astype(str)}
     )  # fmt: skip
-    level = {c: rng.normal(0, 3) for c in set(city)}
+    level = {c: rng.normal(0, 3) for c in sorted(set(city))}
     value = [max(0.0, 20 + level[c] + rng.normal(0, 4)) for c in city]
     events = pd.DataFrame(
         {"unit_id": units, "event": "ride", "value": value, "timestamp": ts + pd.Timedelta("1h")}

@@ -67,7 +67,7 @@ def test_cluster_example_served_and_analysed(live: Live) -> None:
         one = sdk.post("/v1/assign", json={"experiment": spec.key, "unit_id": "x",
                                            "attributes": {"city": city[0]}}).json()  # fmt: skip
         assert one["assignments"][0]["variant"] == variants[0]
-        level = {c: rng.normal(0, 3.0) for c in set(city)}
+        level = {c: rng.normal(0, 3.0) for c in sorted(set(city))}
         later = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
         events = [
             {"event_id": f"e{i}", "unit_id": u, "event": "ride", "timestamp": later,

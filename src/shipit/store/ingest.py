@@ -309,6 +309,7 @@ class WalIngest:
             synchronous=synchronous,
         )
         self.drainer = Drainer(self.log, engine, lock, interval=interval).start()
+        self._closed = False
 
     def append(self, table: str, data: pa.Table) -> Accepted:
         """Log ``data`` durably; it reaches the store within the drain lag."""
@@ -326,6 +327,9 @@ class WalIngest:
         return out
 
     def close(self) -> None:
-        """Drain what is left and close the log."""
+        """Drain what is left and close the log; closing twice is a no-op."""
+        if self._closed:
+            return
+        self._closed = True
         self.drainer.stop()
         self.log.close()
