@@ -53,6 +53,10 @@ def _run(tmp_path: Path, ci: str | None, *args: str) -> tuple[int, str]:
     if ci is not None:
         env["CI"] = ci
     env["PYTHONPATH"] = os.pathsep.join([str(TESTS), env.get("PYTHONPATH", "")])
+    # Only the plugins the sample needs: loading every installed one took seconds per run.
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    if "-n" in args:
+        args = ("-p", "xdist.plugin", *args)
     done = subprocess.run(
         [*PYTEST, *args, "--override-ini", "markers=postgres\n spark\n browser", str(tmp_path)],
         cwd=tmp_path,
