@@ -43,3 +43,24 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"public data sets not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+def _runs_spark(path: str) -> bool:
+    """Whether a test file under tests/engines starts or uses the local SparkSession."""
+    file = Path(path)
+    return file.parent.name == "engines" and "spark" in file.read_text(encoding="utf-8").lower()
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """Files as units of work (``--dist loadfile``), but every Spark file on one worker, so
+    the run starts one JVM rather than one per worker (each start costs about half a minute)."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SparkTogether(LoadFileScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "spark files" if _runs_spark(str(config.rootpath / path)) else path
+
+    return SparkTogether(config, log)
