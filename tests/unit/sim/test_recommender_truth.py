@@ -109,10 +109,11 @@ def test_the_imbalance_shrinks_as_n_grows(at_100k: Replications) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("n", [1_000_000, 3_000_000])
+@pytest.mark.parametrize("n", [1_000_000])
 def test_cuped_intervals_cover_the_truth_at_millions(n: int) -> None:
-    """The default seed at 1M and 3M units: both intervals cover, and the imbalance is a
-    fraction of what it was at 100k."""
+    """The default seed at 1M units: both intervals cover, and the imbalance is a fraction
+    of what it was at 100k. Larger sizes take minutes: ``python benchmarks/demo_scale.py
+    --users 3000000 10000000`` prints the same check ("truth") for each."""
     reps = _replicate(n, range(1))
     for metric in METRICS:
         assert _coverage(reps, metric) == 1.0, metric
