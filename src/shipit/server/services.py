@@ -22,6 +22,7 @@ from shipit.registry.keys import ApiKey, KeyRepository
 from shipit.server.cache import TtlCache
 from shipit.server.settings import ServerSettings
 from shipit.server.telemetry import Telemetry
+from shipit.server.worker import AnalysisWorker
 from shipit.store.engine import Engine
 
 __all__ = ["Services"]
@@ -50,12 +51,17 @@ class Services:
     analysis_pool: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="shipit-analysis")
     )
+    # The process that runs the Python of analyses (``settings.analysis_worker ==
+    # "process"``); made from the settings when not given, started on first use.
+    worker: AnalysisWorker | None = None
     _reader: Engine | None = None
     _probes: threading.local = field(default_factory=threading.local)
 
     def __post_init__(self) -> None:
         if self.ingest is None:
             self.ingest = open_ingest(self.settings, self.engine, self.store_lock)
+        if self.worker is None and self.settings.analysis_worker == "process":
+            self.worker = AnalysisWorker()
 
     def reader(self) -> tuple[Engine, bool]:
         """An engine for reads and whether it needs ``store_lock``: a DuckDB store gets its
@@ -108,8 +114,10 @@ class Services:
         return self.assigner_cache.get(experiment, make)
 
     def close(self) -> None:
-        """Drain ingestion, stop the analysis worker, release the store and the registry."""
+        """Drain ingestion, stop the analysis workers, release the store and the registry."""
         self.analysis_pool.shutdown(wait=True)
+        if self.worker is not None:
+            self.worker.close()
         self.ingest.close()
         if self._reader is not None and self._reader is not self.engine:
             self._reader.close()
