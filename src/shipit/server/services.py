@@ -157,6 +157,8 @@ def open_services(settings: ServerSettings, telemetry: Telemetry | None = None) 
 
     registry = open_registry(settings.database_url)
     engine = connect(settings.store)
+    if settings.store_threads is not None and getattr(engine, "dialect", None) == "duckdb":
+        engine.execute(f"SET threads = {int(settings.store_threads)}")
     warm_analysis()
     return Services(
         settings=settings,

@@ -60,6 +60,9 @@ class ServerSettings(BaseSettings):
     # cursor of the store, so the event loop never waits for the interpreter. ``thread``: all
     # of it in a thread of this process (embedding, or where processes cannot be spawned).
     analysis_worker: Literal["process", "thread"] = "process"
+    # Threads DuckDB may use (a DuckDB store; unset: one per core). An analysis's SQL runs
+    # in the server's process: on a small machine, cores - 1 leaves a core to the requests.
+    store_threads: int | None = Field(default=None, ge=1)
     # Redis for ``ingest = "redis"``.
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_stream: str = "shipit:ingest"
