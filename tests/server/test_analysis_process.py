@@ -92,3 +92,48 @@ def test_a_real_analysis_runs_in_the_worker_process_while_probes_answer(big: Liv
     assert worker.last_pid == worker.pid
     assert worker.calls > 0
     assert during, "no probe was answered while the analysis ran: make it longer"
+
+
+def test_the_worker_restarts_after_its_process_dies_and_errors_come_back(
+    tmp_path: Path,
+) -> None:
+    import signal
+    from contextlib import nullcontext
+
+    import yaml
+
+    from shipit.analysis.remote import AnalysisRequest
+    from shipit.errors import DataError
+    from shipit.server.worker import AnalysisWorker
+    from shipit.spec import Experiment
+    from shipit.store.duckdb import DuckDBEngine
+    from shipit.store.remote import engine_info
+
+    fill(tmp_path / "store.duckdb", 1_000)
+    store = DuckDBEngine(tmp_path / "store.duckdb")
+    experiment = Experiment.model_validate(yaml.safe_load(SPEC_YAML))
+    request = AnalysisRequest(experiment, engine_info(store), {"phase": 1})
+    worker = AnalysisWorker(niceness=0)
+    try:
+        first = worker.analyze(request, store.reader(), nullcontext())
+        assert '"experiment":"checkout"' in first.replace(" ", "")
+        dead = worker.pid
+        assert worker.last_pid == dead
+        assert dead != os.getpid()
+        assert dead is not None
+        os.kill(dead, signal.SIGKILL)
+        worker._proc.join(10)  # gone before the next analysis asks for it
+        again = worker.analyze(request, store.reader(), nullcontext())
+        assert again == first  # a new process, the same analysis
+        assert worker.pid != dead
+        assert worker.last_pid == worker.pid
+        absent = AnalysisRequest(
+            experiment.model_copy(update={"key": "absent"}), engine_info(store), {"phase": 1}
+        )
+        with pytest.raises(DataError, match="'absent' has no exposures"):
+            worker.analyze(absent, store.reader(), nullcontext())
+        assert worker.running is False
+    finally:
+        worker.close()
+        store.close()
+    assert worker._proc is None

@@ -46,8 +46,8 @@ class Services:
     # Where accepted batches go (``store.ingest``: the WAL, direct, or a broker); made from
     # ``settings.ingest`` when not given.
     ingest: Any = None
-    # The analysis worker: one analysis at a time, off the event loop and the request
-    # threads, reading its own snapshot of the store.
+    # The analysis thread: one analysis at a time, off the event loop and the request
+    # threads, reading its own snapshot of the store (and driving ``worker``, if any).
     analysis_pool: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="shipit-analysis")
     )
