@@ -19,6 +19,13 @@ def live(tmp_path: Path) -> Iterator[Live]:
     yield from serve(tmp_path)
 
 
+@pytest.fixture
+def live_in_thread(tmp_path: Path) -> Iterator[Live]:
+    """A server whose analyses run in one of its threads (``analysis_worker="thread"``):
+    a stand-in ``shipit.analysis`` module set by the test replaces the library there."""
+    yield from serve(tmp_path, analysis_worker="thread")
+
+
 @pytest.fixture(scope="module")
 def live_module(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     """One server for a whole test module."""

@@ -12,6 +12,13 @@ import pytest
 from server.live import SPEC_YAML, Live, sample_analysis
 
 
+@pytest.fixture
+def live(live_in_thread: Live) -> Live:
+    """The stand-in analysis replaces the library in the server's process: analyses in a
+    thread (the worker process is tested in test_analysis_process.py)."""
+    return live_in_thread
+
+
 def test_run_then_fetch_latest(live: Live, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[Any, ...]] = []
 

@@ -27,6 +27,13 @@ def _event(i: int) -> dict[str, Any]:
     }
 
 
+@pytest.fixture
+def live(live_in_thread: Live) -> Live:
+    """The stand-in analysis replaces the library in the server's process: analyses in a
+    thread (the worker process is tested in test_analysis_process.py)."""
+    return live_in_thread
+
+
 def test_probes_and_ingestion_answer_during_an_analysis(
     live: Live, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -38,3 +38,26 @@ def test_apps_share_no_state(tmp_path: Path) -> None:
     paths = set(a.openapi()["paths"])
     assert {"/healthz", "/readyz", "/metrics", "/v1/assign", "/v1/features"} <= paths
     assert a.openapi() == b.openapi()
+
+
+def test_the_analysis_worker_and_store_threads_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from shipit.server.services import open_services
+
+    assert ServerSettings().analysis_worker == "process"
+    monkeypatch.setenv("SHIPIT_ANALYSIS_WORKER", "thread")
+    monkeypatch.setenv("SHIPIT_STORE_THREADS", "1")
+    settings = ServerSettings(
+        database_url=f"sqlite:///{tmp_path / 'r.db'}", store=str(tmp_path / "s.duckdb")
+    )
+    services = open_services(settings)
+    try:
+        assert services.worker is None  # analyses in a thread of this process
+        threads = services.engine.query("SELECT current_setting('threads') AS t")
+        assert threads.column(0)[0].as_py() == 1
+    finally:
+        services.close()
+    monkeypatch.setenv("SHIPIT_ANALYSIS_WORKER", "elsewhere")
+    with pytest.raises(ValidationError, match="analysis_worker"):
+        ServerSettings()

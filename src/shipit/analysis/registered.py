@@ -14,7 +14,7 @@ from shipit.result.model import Analysis
 from shipit.spec.experiment import Experiment
 from shipit.store.engine import Engine
 
-__all__ = ["analyze_registered"]
+__all__ = ["analyze_registered", "registered_inputs"]
 
 
 def analyze_registered(
@@ -30,6 +30,14 @@ def analyze_registered(
 
     A group-sequential plan counts the analyses saved in the registry during the phase as
     the looks already taken."""
+    experiment, args = registered_inputs(key, registry, true_effects=true_effects, **options)
+    return analyze(experiment, engine, **args)
+
+
+def registered_inputs(key: str, registry: Any, **options: Any) -> tuple[Experiment, dict[str, Any]]:
+    """What ``analyze`` needs from the registry for ``key``: the spec and its arguments
+    (phase, its start, the looks and bandit periods recorded). Plain values: they can be
+    sent to a worker process that has no registry."""
     record = registry.get(key)
     phase = record.phase
     if "recorded_looks" not in options:
@@ -37,14 +45,12 @@ def analyze_registered(
         options["recorded_looks"] = _saved_looks(record.experiment, registry, since)
     if record.experiment.type == "bandit" and phase is not None and hasattr(registry, "engine"):
         options.setdefault("bandit_periods", BanditPeriods(registry.engine).periods(registry, key))
-    return analyze(
-        record.experiment,
-        engine,
-        phase=phase.number if phase is not None else None,
-        phase_start=phase.started_at if phase is not None else None,
-        true_effects=true_effects,
+    args = {
+        "phase": phase.number if phase is not None else None,
+        "phase_start": phase.started_at if phase is not None else None,
         **options,
-    )
+    }
+    return record.experiment, args
 
 
 def _saved_looks(

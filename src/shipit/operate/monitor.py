@@ -80,7 +80,8 @@ class Monitor:
     ``open_store`` is called only when some experiment is due (and this monitor holds the
     lease), and the store is closed at the end of the run (unless ``close_store`` is False):
     a local DuckDB file stays free for others between runs. ``store_lock`` is held around
-    each analysis when the store is shared with other threads (the server's).
+    each analysis when the store is shared with other threads (the server's); ``analyze``
+    runs one (default ``analyze_registered`` here; the server hands it to its worker).
     """
 
     def __init__(
@@ -96,6 +97,7 @@ class Monitor:
         close_store: bool = True,
         store_lock: AbstractContextManager[Any] | None = None,
         resend: ResendPolicy = DEFAULT_RESEND,
+        analyze: Callable[[str, Engine, Any], Analysis] = analyze_registered,
     ) -> None:
         self.registry = registry
         self.open_store = open_store
@@ -107,6 +109,7 @@ class Monitor:
         self.close_store = close_store
         self.store_lock = store_lock  # held around each analysis (a store shared with others)
         self.resend = resend  # which failed deliveries of earlier runs are sent again
+        self.analyze = analyze  # (key, engine, registry) -> Analysis: the server's worker
         self.state = MonitorState(registry.engine)
         self.analyses = AnalysisRepository(registry.engine)
 
@@ -189,7 +192,7 @@ class Monitor:
 
     def _check(self, key: str, engine: Engine, now: datetime) -> Outcome:
         with self.store_lock if self.store_lock is not None else nullcontext():
-            analysis = analyze_registered(key, engine, self.registry)
+            analysis = self.analyze(key, engine, self.registry)
         self.analyses.save(key, to_json(analysis), actor=ACTOR)
         record = self.registry.get(key)
         experiment = record.experiment

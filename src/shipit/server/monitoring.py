@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from typing import Any
 
 from fastapi import FastAPI
@@ -21,11 +21,32 @@ __all__ = ["install_monitor"]
 
 def _drained_store(services: Any) -> Any:
     """The app's store after the ingest log drained into it: the monitor analyses every
-    event acknowledged before its run, not what the drainer happened to reach."""
+    event acknowledged before its run, not what the drainer happened to reach. On DuckDB a
+    cursor of its own for the run (a snapshot: the drainer goes on), else the store."""
     ingest = getattr(services, "ingest", None)
     if ingest is not None:
         ingest.flush()
-    return services.engine
+    make = getattr(services.engine, "reader", None)
+    return make() if make is not None else services.engine
+
+
+def _in_worker(services: Any) -> Any:
+    """``analyze(key, engine, registry)`` through the app's analysis worker process (its
+    Python there, its SQL on ``engine`` here), or None when analyses run in a thread."""
+    if getattr(services, "worker", None) is None:
+        return None
+
+    def analyze(key: str, engine: Any, registry: Any) -> Any:
+        from shipit.analysis.registered import registered_inputs
+        from shipit.analysis.remote import AnalysisRequest
+        from shipit.result.schema import from_json
+        from shipit.store.remote import engine_info
+
+        experiment, args = registered_inputs(key, registry)
+        request = AnalysisRequest(experiment, engine_info(engine), args)
+        return from_json(services.worker.analyze(request, engine, nullcontext()))
+
+    return analyze
 
 
 def install_monitor(app: FastAPI, settings: ServerSettings) -> None:
@@ -41,12 +62,15 @@ def install_monitor(app: FastAPI, settings: ServerSettings) -> None:
 
             services = application.state.services
             base = settings.dashboard_url or f"http://{settings.host}:{settings.port}"
+            own = hasattr(services.engine, "reader")  # a cursor per run, closed after it
+            analyze = _in_worker(services)
             monitor = Monitor(
                 services.registry,
                 lambda: _drained_store(services),
                 dashboard_url=base,
-                close_store=False,  # the app's store: the app closes it
-                store_lock=getattr(services, "store_lock", None),
+                close_store=own,  # else the app's store: the app closes it
+                store_lock=None if own else getattr(services, "store_lock", None),
+                **({"analyze": analyze} if analyze is not None else {}),
             )
             stop = threading.Event()
             thread = threading.Thread(

@@ -22,6 +22,7 @@ from shipit.registry.keys import ApiKey, KeyRepository
 from shipit.server.cache import TtlCache
 from shipit.server.settings import ServerSettings
 from shipit.server.telemetry import Telemetry
+from shipit.server.worker import AnalysisWorker
 from shipit.store.engine import Engine
 
 __all__ = ["Services"]
@@ -45,17 +46,22 @@ class Services:
     # Where accepted batches go (``store.ingest``: the WAL, direct, or a broker); made from
     # ``settings.ingest`` when not given.
     ingest: Any = None
-    # The analysis worker: one analysis at a time, off the event loop and the request
-    # threads, reading its own snapshot of the store.
+    # The analysis thread: one analysis at a time, off the event loop and the request
+    # threads, reading its own snapshot of the store (and driving ``worker``, if any).
     analysis_pool: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="shipit-analysis")
     )
+    # The process that runs the Python of analyses (``settings.analysis_worker ==
+    # "process"``); made from the settings when not given, started on first use.
+    worker: AnalysisWorker | None = None
     _reader: Engine | None = None
     _probes: threading.local = field(default_factory=threading.local)
 
     def __post_init__(self) -> None:
         if self.ingest is None:
             self.ingest = open_ingest(self.settings, self.engine, self.store_lock)
+        if self.worker is None and self.settings.analysis_worker == "process":
+            self.worker = AnalysisWorker()
 
     def reader(self) -> tuple[Engine, bool]:
         """An engine for reads and whether it needs ``store_lock``: a DuckDB store gets its
@@ -108,8 +114,10 @@ class Services:
         return self.assigner_cache.get(experiment, make)
 
     def close(self) -> None:
-        """Drain ingestion, stop the analysis worker, release the store and the registry."""
+        """Drain ingestion, stop the analysis workers, release the store and the registry."""
         self.analysis_pool.shutdown(wait=True)
+        if self.worker is not None:
+            self.worker.close()
         self.ingest.close()
         if self._reader is not None and self._reader is not self.engine:
             self._reader.close()
@@ -149,6 +157,8 @@ def open_services(settings: ServerSettings, telemetry: Telemetry | None = None) 
 
     registry = open_registry(settings.database_url)
     engine = connect(settings.store)
+    if settings.store_threads is not None and getattr(engine, "dialect", None) == "duckdb":
+        engine.execute(f"SET threads = {int(settings.store_threads)}")
     warm_analysis()
     return Services(
         settings=settings,

@@ -55,6 +55,14 @@ class ServerSettings(BaseSettings):
     # Property (events) and attribute (exposures) columns ingestion may add to a table;
     # a batch naming a new one beyond this is refused with a 422 naming it.
     max_property_columns: int = Field(default=64, ge=0, le=10_000)
+    # Where analyses run. ``process`` (default): a worker process runs an analysis's Python
+    # (SQL compilation, statistics, verdict, JSON) while its SQL runs on this process's read
+    # cursor of the store, so the event loop never waits for the interpreter. ``thread``: all
+    # of it in a thread of this process (embedding, or where processes cannot be spawned).
+    analysis_worker: Literal["process", "thread"] = "process"
+    # Threads DuckDB may use (a DuckDB store; unset: one per core). An analysis's SQL runs
+    # in the server's process: on a small machine, cores - 1 leaves a core to the requests.
+    store_threads: int | None = Field(default=None, ge=1)
     # Redis for ``ingest = "redis"``.
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_stream: str = "shipit:ingest"

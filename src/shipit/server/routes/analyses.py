@@ -15,6 +15,7 @@ from shipit.server.deps import AdminKey, ReadKey, ServicesDep
 from shipit.server.routes.experiments import actor_of
 from shipit.server.schemas import ERRORS, ErrorPublic
 from shipit.spec import Experiment
+from shipit.store.remote import engine_info
 
 __all__ = ["UnavailableError", "router", "run_analysis"]
 
@@ -58,27 +59,42 @@ def run_analysis(services: Any, key: str, *, actor: str) -> str:
 
     Every batch acknowledged before the call is drained into the store first; the analysis
     then reads its own snapshot (DuckDB: a separate cursor, no lock), so ingestion and the
-    health probes go on while it runs."""
+    health probes go on while it runs. With a worker process (``services.worker``) the
+    Python of the analysis runs there and only its SQL here."""
     try:
-        from shipit.analysis import analyze_registered
         from shipit.result.schema import to_json
+
+        if services.worker is None:
+            from shipit.analysis import analyze_registered
+        else:
+            from shipit.analysis.registered import registered_inputs
+            from shipit.analysis.remote import AnalysisRequest
     except ImportError as exc:
         raise UnavailableError("the analysis pipeline is not available in this build") from exc
     record = services.registry.get(key)  # NotFoundError before any work
     services.ingest.flush()
     engine, shared = services.reader()
-    with services.store_lock if shared else nullcontext():
-        check_columns(engine, record.experiment)
-        try:
-            analysis = analyze_registered(key, engine, services.registry)
-        except EngineError as exc:
+    lock = services.store_lock if shared else nullcontext()
+    try:
+        if services.worker is None:
+            with lock:
+                check_columns(engine, record.experiment)
+                body = to_json(analyze_registered(key, engine, services.registry))
+        else:
+            with lock:
+                check_columns(engine, record.experiment)
+                info = engine_info(engine)
+            experiment, args = registered_inputs(key, services.registry)
+            request = AnalysisRequest(experiment, info, args)
+            body = services.worker.analyze(request, engine, lock)
+    except EngineError as exc:
+        with lock:
             for table in ("exposures", "events"):
                 if engine.columns(table) is None:
                     raise DataError(
                         f"{key}: no {table} are stored yet; send {table} before analysing"
                     ) from exc
-            raise
-    body = to_json(analysis)
+        raise
     services.analyses.save(key, body, actor=actor)
     return str(body)
 
