@@ -155,6 +155,16 @@ class BatchValidator:
                 return None
         return pa.table(out).combine_chunks().to_batches()[0]
 
+    def _key_array(self, schema: TableSchema, batch: pa.RecordBatch) -> pa.Array:
+        """The key of every row as Arrow text (null: the row has no key), built by Arrow:
+        the key column, or the key columns as text joined by a separator."""
+        assert schema.key is not None
+        cols = [batch.column(batch.schema.get_field_index(k)) for k in schema.key]
+        text = [c if c.type == pa.string() else pc.cast(c, pa.string()) for c in cols]
+        if len(text) == 1:
+            return text[0]
+        return pc.binary_join_element_wise(*text, _KEY_SEP)
+
     def _keys(self, schema: TableSchema, batch: pa.RecordBatch) -> list[str | None]:
         assert schema.key is not None
         cols = [batch.column(batch.schema.get_field_index(k)).to_pylist() for k in schema.key]

@@ -49,6 +49,7 @@ class Drainer:
         self.drained = self._stored_offset()
         log.skip_to(self.drained)
         self._seed()
+        self._warm()
         self.error: BaseException | None = None
         self._stop = threading.Event()
         self._drain_lock = threading.Lock()
@@ -73,6 +74,13 @@ class Drainer:
                 self.engine.con.execute("SET enable_progress_bar = false")
                 reader = self.engine.con.sql(f"SELECT {cols} FROM {identifier(name)}")
                 self.log.seed(name, reader.to_arrow_reader(100_000))
+
+    def _warm(self) -> None:
+        """Register a table once now: DuckDB imports its optional modules (pandas) on the
+        first registration, which would hold the GIL for most of a second mid-traffic."""
+        with self.lock:
+            self.engine.con.register("__shipit_drain", pa.table({"x": pa.array([], pa.int8())}))
+            self.engine.con.unregister("__shipit_drain")
 
     def start(self) -> Drainer:
         """Start draining in the background."""

@@ -61,7 +61,7 @@ class _Pending:
 
     table: str
     batch: pa.RecordBatch
-    keys: list[str | None] | None
+    keys: pa.Array | None
     columns: dict[str, str]
     done: bool = False
     stored: int = 0
@@ -117,7 +117,7 @@ class IngestLog(BatchValidator):
             schema = TABLES.get(tbl)
             if schema is not None and schema.key is not None:
                 for batch in _from_ipc(body).to_batches():
-                    self.keys.add([k for k in self._keys(schema, batch) if k is not None])
+                    self.keys.add(self._key_array(schema, batch))
 
     def append(self, table: str, data: pa.Table) -> Accepted:
         """Validate ``data`` (DataError naming the row), drop already-accepted keys and log
@@ -130,7 +130,7 @@ class IngestLog(BatchValidator):
             batch, undo = self.validate(table, data)
             columns = self.new_columns(table, batch)
             self._types[table].update(columns)  # counted by the bound from now on
-        keys = self._keys(schema, batch) if schema.key is not None else None
+        keys = self._key_array(schema, batch) if schema.key is not None else None
         item = _Pending(table, batch, keys, columns)
         with self._queue_lock:
             self._queue.append(item)
@@ -173,7 +173,7 @@ class IngestLog(BatchValidator):
         con, batch = self.con, item.batch
         if item.keys is not None:
             keep = self.keys.admit(item.keys)
-            if not all(keep):
+            if not keep.all():
                 batch = batch.filter(pa.array(keep, pa.bool_()))
         for name, sql_type in item.columns.items():
             con.execute(
@@ -207,9 +207,7 @@ class IngestLog(BatchValidator):
         """Accept the keys of rows already in the store (when the process starts)."""
         schema = TABLES[table]
         with self._commit_lock:
-            self.keys.add_chunks(
-                [k for k in self._keys(schema, batch) if k is not None] for batch in batches
-            )
+            self.keys.add_chunks(self._key_array(schema, batch) for batch in batches)
 
     def read(self, after: int, max_rows: int) -> list[tuple[int, str, bytes]]:
         """Committed batches after ``after``, in order, until ``max_rows`` rows (at least
