@@ -212,6 +212,14 @@ class IngestLog(BatchValidator):
                 break
         return out
 
+    def backlog(self, after: int) -> tuple[int, float]:
+        """Rows logged after ``after`` and when the oldest of them was logged (0 rows: now)."""
+        with self._index_lock:
+            records = [r for r in self._records if r.seq > after]
+        if not records:
+            return 0, time.time()
+        return sum(r.rows for r in records), records[0].at
+
     def forget(self, through: int) -> None:
         """Drop logged batches up to ``through`` (they are in the store)."""
         with self._commit_lock:
