@@ -105,6 +105,7 @@ class IngestLog(BatchValidator):
             if record.seq >= self._next:  # (a migration cut short may have left a copy)
                 self._replay(record)
         self._next = max(self._next, migrated + 1)
+        self.warm()
 
     def _replay(self, record: Record) -> None:
         """Take a record found on disk back: its keys, its columns' types, its place."""
