@@ -97,6 +97,7 @@ class Drainer:
         while not self._stop.is_set():
             try:
                 moved = self.drain_once()
+                self.log.compact_keys()
             except Exception as exc:  # kept and retried: the log still holds the rows
                 self.error = exc
                 moved = 0

@@ -36,7 +36,7 @@ from shipit.store.accept import (
     check_properties,
 )
 from shipit.store.drainer import Drainer
-from shipit.store.keyindex import KeyIndex
+from shipit.store.keyindex import KeyIndex, _Run
 from shipit.store.segments import Record, SegmentFiles
 from shipit.store.tables import TABLES
 
@@ -55,6 +55,11 @@ __all__ = [
 def log_path_for(store: str) -> Path:
     """Where the log of a DuckDB store file lives: a directory beside it."""
     return Path(f"{store}.ingest")
+
+
+# Merges of the key index done inside a commit: up to this many keys (a few milliseconds);
+# larger ones are done by ``IngestLog.compact_keys`` outside the commit lock.
+INLINE_MERGE = 1 << 18
 
 
 @dataclass
@@ -171,7 +176,7 @@ class IngestLog(BatchValidator):
                 records = self.files.append(rows)
                 with self._index_lock:
                     self._records.extend(records)
-            self.keys.compact()
+            self.keys.compact(limit=INLINE_MERGE)
         except BaseException as exc:
             self.keys.rollback(mark)
             self._next = first
@@ -180,6 +185,20 @@ class IngestLog(BatchValidator):
         finally:
             for item in group:
                 item.done = True
+
+    def compact_keys(self) -> None:
+        """Do the key index's large merges (the drainer's thread calls this): each merge
+        is built outside the commit lock and swapped in under it, so a commit never waits
+        for millions of keys to be merged."""
+        while True:
+            with self._commit_lock:
+                pair = self.keys.due_merge()
+            if pair is None:
+                return
+            merged = _Run.merged(*pair)
+            with self._commit_lock:
+                if not self.keys.replace(*pair, merged):
+                    return
 
     # -- reading (the drainer) -----------------------------------------------------------
 

@@ -117,20 +117,40 @@ class _Run:
 
     def __init__(self, digests: np.ndarray, *, ordered: bool = False) -> None:
         if ordered:
-            self.hi = np.ascontiguousarray(digests[:, 0])
-            self.lo = np.ascontiguousarray(digests[:, 1])
+            hi, lo = digests[:, 0], digests[:, 1]
         else:
             order = np.argsort(digests[:, 0], kind="stable")
-            self.hi = np.ascontiguousarray(digests[order, 0])
-            self.lo = np.ascontiguousarray(digests[order, 1])
+            hi, lo = digests[order, 0], digests[order, 1]
+        self._set(np.ascontiguousarray(hi), np.ascontiguousarray(lo))
+
+    def _set(self, hi: np.ndarray, lo: np.ndarray) -> None:
+        self.hi, self.lo = hi, lo
         self.bits = 0
         self.starts: np.ndarray | None = None
-        n = len(self.hi)
+        n = len(hi)
         if n >= _BUCKETED:
             self.bits = max(n.bit_length() - 2, 1)  # two to four digests a bucket
-            edges = np.arange(1 << self.bits, dtype=np.uint64) << np.uint64(64 - self.bits)
-            starts = np.searchsorted(self.hi, edges)
-            self.starts = np.append(starts, n).astype(np.int32 if n < 2**31 else np.int64)
+            bucket = (hi >> np.uint64(64 - self.bits)).astype(np.int64)
+            counts = np.bincount(bucket, minlength=1 << self.bits)
+            starts = np.zeros(len(counts) + 1, dtype=np.int32 if n < 2**31 else np.int64)
+            np.cumsum(counts, out=starts[1:])
+            self.starts = starts
+
+    @classmethod
+    def merged(cls, older: _Run, newer: _Run) -> _Run:
+        """One run of the digests of both (linear: ``newer``'s digests are inserted where
+        a binary search puts them, nothing is sorted again)."""
+        n = len(older) + len(newer)
+        at = np.searchsorted(older.hi, newer.hi, side="right") + np.arange(len(newer))
+        hi = np.empty(n, dtype=np.uint64)
+        lo = np.empty(n, dtype=np.uint64)
+        rest = np.ones(n, dtype=bool)
+        rest[at] = False
+        hi[at], lo[at] = newer.hi, newer.lo
+        hi[rest], lo[rest] = older.hi, older.lo
+        run = cls.__new__(cls)
+        run._set(hi, lo)
+        return run
 
     def __len__(self) -> int:
         return len(self.hi)
@@ -246,13 +266,33 @@ class KeyIndex:
         del self._runs[mark[0] :]
         self.size = mark[1]
 
-    def compact(self) -> None:
+    def compact(self, limit: int | None = None) -> None:
         """Merge the newest runs while the newest is at least half the one before it, so
-        a lookup searches O(log n) runs and each digest is merged O(log n) times."""
+        a lookup searches O(log n) runs and each digest is merged O(log n) times; with
+        ``limit``, only merges whose result is at most that long (``merge_step`` does the
+        others)."""
         runs = self._runs
         while len(runs) >= 2 and 2 * len(runs[-1]) >= len(runs[-2]):
+            if limit is not None and len(runs[-1]) + len(runs[-2]) > limit:
+                return
             last, prev = runs.pop(), runs.pop()
-            merged = np.empty((len(prev) + len(last), 2), dtype=np.uint64)
-            merged[: len(prev), 0], merged[: len(prev), 1] = prev.hi, prev.lo
-            merged[len(prev) :, 0], merged[len(prev) :, 1] = last.hi, last.lo
-            runs.append(_Run(merged))
+            runs.append(_Run.merged(prev, last))
+            del last, prev
+
+    def due_merge(self) -> tuple[_Run, _Run] | None:
+        """The newest pair of neighbouring runs that ``compact`` would merge, if any."""
+        runs = self._runs
+        for i in range(len(runs) - 1, 0, -1):
+            if 2 * len(runs[i]) >= len(runs[i - 1]):
+                return runs[i - 1], runs[i]
+        return None
+
+    def replace(self, older: _Run, newer: _Run, merged: _Run) -> bool:
+        """Put ``merged`` in place of the neighbours ``older`` and ``newer`` if they are
+        still there (False: the runs changed meanwhile; nothing is done)."""
+        runs = self._runs
+        for i in range(len(runs) - 1):
+            if runs[i] is older and runs[i + 1] is newer:
+                runs[i : i + 2] = [merged]
+                return True
+        return False

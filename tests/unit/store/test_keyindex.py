@@ -93,3 +93,38 @@ def test_admit_takes_arrow_text_with_nulls() -> None:
     assert keep.tolist() == [True, True, True, False, True]
     assert index.admit(pa.chunked_array([["b", "c"]])).tolist() == [False, True]
     assert len(index) == 3
+
+
+def test_merges_made_outside_the_commit_answer_like_a_set() -> None:
+    rng = random.Random(5)
+    index, seen = KeyIndex(), set()
+    for step in range(200):
+        keys = [f"k{rng.randrange(50_000)}" for _ in range(rng.randrange(1, 300))]
+        expected, batch = [], set()
+        for k in keys:
+            expected.append(k not in seen and k not in batch)
+            batch.add(k)
+        assert index.admit(keys).tolist() == expected
+        seen |= batch
+        index.compact(limit=64)  # small merges inline, the rest left due
+        if step % 7 == 0:
+            while (pair := index.due_merge()) is not None:
+                assert index.replace(*pair, _Run.merged(*pair))
+    assert len(index) == len(seen)
+    merged = _Run.merged(*index._runs[:2])
+    both = np.concatenate([np.stack([r.hi, r.lo], axis=1) for r in index._runs[:2]])
+    assert merged.hi.tolist() == sorted(both[:, 0].tolist())
+    pairs = zip(merged.hi.tolist(), merged.lo.tolist(), strict=True)
+    assert sorted(pairs) == sorted(map(tuple, both.tolist()))
+
+
+def test_a_merge_is_not_swapped_in_when_the_runs_changed_meanwhile() -> None:
+    index = KeyIndex()
+    index.add(["a", "b"])
+    index.admit(["c", "d"])
+    pair = index.due_merge()
+    assert pair is not None
+    merged = _Run.merged(*pair)
+    index.compact()  # a commit merged them first
+    assert not index.replace(*pair, merged)
+    assert index.admit(["a", "c", "e"]).tolist() == [False, False, True]
