@@ -54,6 +54,7 @@ class Drainer:
         self.gather = gather
         self.drained = self._stored_offset()
         log.skip_to(self.drained)
+        log.forget(self.drained)  # in the store already (a crash before the log forgot them)
         self._seed()
         self._warm()
         self.error: BaseException | None = None

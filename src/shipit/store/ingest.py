@@ -101,6 +101,7 @@ class IngestLog(BatchValidator):
         self._queue_lock = threading.Lock()
         self._commit_lock = threading.Lock()
         self._index_lock = threading.Lock()
+        self._files_lock = threading.Lock()
         # Keys of the rows logged (drained or not); the drainer adds those of the store.
         self.keys = KeyIndex()
         self._records: list[Record] = []
@@ -225,11 +226,12 @@ class IngestLog(BatchValidator):
             records = [r for r in self._records if r.seq > after]
         out: list[tuple[int, str, bytes]] = []
         total = 0
-        for record in records:
-            out.append((record.seq, record.table, self.files.read(record)))
-            total += record.rows
-            if total >= max_rows:
-                break
+        with self._files_lock:  # not while ``forget`` deletes a segment and its descriptor
+            for record in records:
+                out.append((record.seq, record.table, self.files.read(record)))
+                total += record.rows
+                if total >= max_rows:
+                    break
         return out
 
     def backlog(self, after: int) -> tuple[int, float]:
@@ -246,7 +248,8 @@ class IngestLog(BatchValidator):
             with self._index_lock:
                 self._records = [r for r in self._records if r.seq > through]
                 left = list(self._records)
-            self.files.drop_through(through, left)
+            with self._files_lock:
+                self.files.drop_through(through, left)
 
     def pending(self) -> dict[str, Any]:
         """The lag: batches and rows logged but not yet forgotten, age of the oldest."""

@@ -15,7 +15,7 @@ import pytest
 from shipit.store import segments
 from shipit.store.accept import _to_ipc
 from shipit.store.duckdb import DuckDBEngine
-from shipit.store.ingest import IngestLog, WalIngest, log_path_for
+from shipit.store.ingest import Drainer, IngestLog, WalIngest, log_path_for
 
 
 def events(ids: list[int]) -> pa.Table:
@@ -121,4 +121,23 @@ def test_a_log_in_the_sqlite_format_is_taken_over(tmp_path: Path) -> None:
     wal.flush()
     assert stored(engine) == ["e1", "e2", "e3", "e4"]
     wal.close()
+    engine.close()
+
+
+def test_batches_the_store_holds_are_forgotten_when_the_drain_starts(tmp_path: Path) -> None:
+    path = tmp_path / "s.duckdb"
+    engine = DuckDBEngine(path)
+    log = IngestLog(log_path_for(str(path)))
+    log.append("events", events([1, 2]))
+    drainer = Drainer(log, engine, threading.Lock())  # not started: drained by hand
+    log.forget = lambda through: None  # type: ignore[method-assign]
+    assert drainer.drain_once() == 2  # the store has both; the log "dies" before forgetting
+    log.close()
+    log = IngestLog(log_path_for(str(path)))
+    assert log.pending()["batches"] == 1
+    Drainer(log, engine, threading.Lock())
+    assert log.pending()["batches"] == 0
+    assert _segments(path) == []  # the only segment was closed by the restart: deleted
+    log.close()
+    assert stored(engine) == ["e1", "e2"]
     engine.close()
