@@ -24,11 +24,12 @@ router = APIRouter(prefix="/v1", tags=["assignments"], responses=ERRORS)
 async def assign(body: AssignRequest, services: ServicesDep, key: SdkKey) -> Any:
     """Assign units of a running experiment; units not enrolled get ``variant: null`` and the
     reason (``not_targeted``, ``outside_traffic``, ...)."""
-    compiled = services.assigner_cache.peek(body.experiment)
-    if compiled is not None and body.unit_id is not None and not body.log_exposures:
+    cached = services.assigner_cache.peek(body.experiment) is not None
+    if cached and body.unit_id is not None and not body.log_exposures:
         # One unit of a compiled experiment: microseconds of CPU, answered on the event loop
-        # (a hop to the thread pool would cost more than the assignment).
-        return _assign(body, services, compiled)
+        # (a hop to the thread pool would cost more than the assignment). ``assigner`` finds
+        # it cached, and past half its life has it compiled again in the background.
+        return _assign(body, services, services.assigner(body.experiment))
     return await run_in_threadpool(_assign, body, services, None)
 
 
