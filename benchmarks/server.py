@@ -1,7 +1,7 @@
 """The service under load, driven out of process by wrk, beside the framework floor.
 
-Run: ``python benchmarks/server.py [--seconds S] [--connections C] [--stored N]
-[--analysis-units U] [--sdk]`` (the defaults take about three minutes).
+Run: ``python benchmarks/server.py [--seconds S] [--connections C] [--warmup W]
+[--stored N] [--analysis-units U] [--sdk]`` (the defaults take about three minutes).
 
 In one run it starts, each under uvicorn in its own process with fresh files:
 
@@ -9,7 +9,8 @@ In one run it starts, each under uvicorn in its own process with fresh files:
 - the framework floor: a bare FastAPI app whose handlers validate the same bodies with the
   same checks and store nothing;
 
-then wrk (``apt-get install wrk``; Lua scripts make every event id unique) sends
+then wrk (``apt-get install wrk``; Lua scripts make every event id unique), after ``W``
+unmeasured seconds of the same load (2 s: first-use costs are not the steady state), sends
 ``POST /v1/events`` (1,000-event batches), ``POST /v1/assign`` (one unit) to both, and
 prints requests and rows per second, p50/p99, the server's CPU milliseconds per request
 and shipit's share of the floor. Then it probes ``/healthz`` and ``/readyz`` while
@@ -138,6 +139,10 @@ GET_LUA = LUA.replace('return wrk.format("POST", path,', 'return wrk.format("GET
 )
 
 
+# Seconds of unmeasured load before each measurement (``--warmup``).
+WARMUP = 2.0
+
+
 def _free_port() -> int:
     import socket
 
@@ -175,17 +180,23 @@ def wrk(
 ) -> dict[str, float]:  # fmt: skip
     """Run wrk on ``url + path`` (POST ``body``, or GET when None); its summary, with the
     server's CPU milliseconds per request when its ``pid`` is given."""
-    cpu0 = cpu_seconds(pid) if pid else 0.0
     script = tmp / ("get.lua" if body is None else "post.lua")
     script.write_text(GET_LUA if body is None else LUA)
     data = tmp / f"body-{run}.json"
     data.write_text(body or "")
     threads = min(2, connections)
-    out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s",
-         "-s", str(script), url + path, "--", str(data), token, path, run],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+
+    def run_wrk(duration: float, ids: str) -> str:
+        return subprocess.run(
+            ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration:g}s", "--timeout", "10s",
+             "-s", str(script), url + path, "--", str(data), token, path, ids],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+
+    if WARMUP > 0:  # not measured: first-use costs (imports, caches) of floor and shipit alike
+        run_wrk(WARMUP, f"{run}w")
+    cpu0 = cpu_seconds(pid) if pid else 0.0
+    out = run_wrk(seconds, run)
     line = next(x for x in out.splitlines() if x.startswith("WRK "))
     result: dict[str, float] = json.loads(line[4:])
     result["rps"] = result["requests"] / result["seconds"]
@@ -363,6 +374,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=10.0, help="per scenario")
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument(
+        "--warmup", type=float, default=2.0, help="unmeasured seconds before each scenario"
+    )
     parser.add_argument("--batch", type=int, default=1000, help="events per POST")
     parser.add_argument(
         "--stored", type=int, default=10_000_000, help="also measure at N stored events (0: skip)"
@@ -370,6 +384,8 @@ def main() -> None:
     parser.add_argument("--analysis-units", type=int, default=200_000)
     parser.add_argument("--sdk", action="store_true", help="add the SDK's local rates")
     args = parser.parse_args()
+    global WARMUP
+    WARMUP = args.warmup
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install wrk)")
     tmp = Path(tempfile.mkdtemp(prefix="shipit-bench-"))
@@ -402,13 +418,14 @@ def main() -> None:
         s_events = wrk(server.url, "/v1/events", body, sdk, args.seconds, args.connections,
                        tmp, "s", pid)  # fmt: skip
         print(line(f"POST /v1/events ({args.batch:,})", s_events, args.batch, f_events))
-        s_assign = wrk(server.url, "/v1/assign", ASSIGN_BODY, sdk, args.seconds,
-                       args.connections, tmp, "sa", pid)  # fmt: skip
-        print(line("POST /v1/assign (1 unit)", s_assign, 1, f_assign))
+        # Drained before the next scenario, which then measures assignment alone.
         t0 = time.monotonic()
         with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {sdk}"}) as c:
             c.post("/v1/ingest/flush", timeout=600).raise_for_status()
         print(f"  (drain lag at the end: {time.monotonic() - t0:.2f} s to flush)")
+        s_assign = wrk(server.url, "/v1/assign", ASSIGN_BODY, sdk, args.seconds,
+                       args.connections, tmp, "sa", pid)  # fmt: skip
+        print(line("POST /v1/assign (1 unit)", s_assign, 1, f_assign))
         probes = probes_during_analyses(server, admin, sdk, args, tmp)
         if args.sdk:
             from sdk_rates import print_sdk_rates

@@ -94,7 +94,8 @@ class Services:
     def cached_key(self, token: str) -> ApiKey | None:
         """The key behind ``token`` if checked within ``cache_seconds`` (None: ask
         ``verify_key``, which may query the registry)."""
-        return self.key_cache.peek(hashlib.sha256(token.encode()).hexdigest())
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        return self.key_cache.peek(digest, lambda: self.keys.verify(token))
 
     def assigner(self, experiment: str) -> tuple[Assigner, int]:
         """The compiled running experiment and its phase (StateError when not running)."""

@@ -42,13 +42,13 @@ class ServerSettings(BaseSettings):
     # Hours a dashboard session lasts.
     session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
     # How accepted batches reach the store. ``wal`` (default for a DuckDB file): logged
-    # durably (fsync'd SQLite WAL beside the store) and acknowledged, then drained into the
+    # durably (fsync'd segment files beside the store) and acknowledged, then drained into the
     # store in bulk in the background. ``direct``: written into the store before the reply
     # (the only mode for ``:memory:`` and non-DuckDB stores). ``redis``: appended to a Redis
     # stream (``redis_url``) that a writer drains into the store.
     ingest: Literal["wal", "direct", "redis"] = "wal"
-    # fsync policy of the ingest log: FULL survives power loss; NORMAL survives a killed
-    # process only (WAL mode), and is faster.
+    # fsync policy of the ingest log: FULL (fdatasync before the reply) survives power loss;
+    # NORMAL (no fsync) survives a killed process only, and is faster.
     ingest_sync: Literal["FULL", "NORMAL"] = "FULL"
     # Seconds the drainer waits for more batches when idle: the lag of reads at low traffic.
     drain_interval: float = Field(default=0.2, gt=0)

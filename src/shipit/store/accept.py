@@ -89,6 +89,23 @@ class BatchValidator:
         )
         return batch, undo
 
+    def warm(self) -> None:
+        """Check a throwaway batch once (a checker of its own, nothing learnt): the first
+        real batch then does not pay, while requests wait, for the checker's scratch
+        database and the modules it imports on first use (about a second)."""
+        from shipit.store.loaders import _Checker
+        from shipit.store.sql import identifier
+
+        identifier("warm")
+        sample = pa.record_batch(
+            {
+                "event_id": ["w"], "unit_id": ["u"], "event": ["e"],
+                "timestamp": ["2026-01-01T00:00:00Z"], "value": [1.0], "p": ["x"],
+            }
+        )  # fmt: skip
+        _Checker(TABLES["events"], {}).check(sample, "warm-up")
+        self._fast_check(TABLES["events"], pa.Table.from_batches([sample]))
+
     def new_columns(self, table: str, batch: pa.RecordBatch) -> dict[str, str]:
         """Extra columns of ``batch`` not accepted before, with their types."""
         types = self._checker(TABLES[table]).types
@@ -154,6 +171,16 @@ class BatchValidator:
             else:
                 return None
         return pa.table(out).combine_chunks().to_batches()[0]
+
+    def _key_array(self, schema: TableSchema, batch: pa.RecordBatch) -> pa.Array:
+        """The key of every row as Arrow text (null: the row has no key), built by Arrow:
+        the key column, or the key columns as text joined by a separator."""
+        assert schema.key is not None
+        cols = [batch.column(batch.schema.get_field_index(k)) for k in schema.key]
+        text = [c if c.type == pa.string() else pc.cast(c, pa.string()) for c in cols]
+        if len(text) == 1:
+            return text[0]
+        return pc.binary_join_element_wise(*text, _KEY_SEP)
 
     def _keys(self, schema: TableSchema, batch: pa.RecordBatch) -> list[str | None]:
         assert schema.key is not None

@@ -24,12 +24,16 @@ if TYPE_CHECKING:
 __all__ = ["OFFSETS", "Drainer"]
 
 OFFSETS = "__shipit_ingest"
+# Rows in one of DuckDB's row groups: a transaction appending at least that many writes
+# them to the database file directly.
+ROW_GROUP = 122_880
 
 
 class Drainer:
     """Moves logged batches into a DuckDB store in large transactions (a daemon thread).
 
-    ``lock`` is the store's writer lock; ``interval`` bounds the lag when traffic is low.
+    ``lock`` is the store's writer lock; ``interval`` bounds the lag when traffic is low,
+    ``gather`` when it is high (see ``_gather``).
     """
 
     def __init__(
@@ -40,15 +44,19 @@ class Drainer:
         *,
         interval: float = 0.2,
         max_rows: int = 500_000,
+        gather: float = 2.0,
     ) -> None:
         self.log = log
         self.engine = engine
         self.lock = lock
         self.interval = interval
         self.max_rows = max_rows
+        self.gather = gather
         self.drained = self._stored_offset()
         log.skip_to(self.drained)
+        log.forget(self.drained)  # in the store already (a crash before the log forgot them)
         self._seed()
+        self._warm()
         self.error: BaseException | None = None
         self._stop = threading.Event()
         self._drain_lock = threading.Lock()
@@ -74,6 +82,13 @@ class Drainer:
                 reader = self.engine.con.sql(f"SELECT {cols} FROM {identifier(name)}")
                 self.log.seed(name, reader.to_arrow_reader(100_000))
 
+    def _warm(self) -> None:
+        """Register a table once now: DuckDB imports its optional modules (pandas) on the
+        first registration, which would hold the GIL for most of a second mid-traffic."""
+        with self.lock:
+            self.engine.con.register("__shipit_drain", pa.table({"x": pa.array([], pa.int8())}))
+            self.engine.con.unregister("__shipit_drain")
+
     def start(self) -> Drainer:
         """Start draining in the background."""
         self._thread.start()
@@ -83,13 +98,28 @@ class Drainer:
         while not self._stop.is_set():
             try:
                 moved = self.drain_once()
+                self.log.compact_keys()
             except Exception as exc:  # kept and retried: the log still holds the rows
                 self.error = exc
                 moved = 0
             if moved < self.max_rows:
-                # Not behind: let batches gather for one interval, so that under load each
-                # store transaction (and its commit) carries many batches.
-                self._stop.wait(self.interval)
+                # Not behind: let batches gather, so that under load each store transaction
+                # (and its commit) carries many batches.
+                self._gather()
+
+    def _gather(self) -> None:
+        """Wait one interval; then, while rows arrive fast enough to fill one of DuckDB's
+        row groups within ``gather`` seconds, wait for the row group (written straight to
+        the file, where smaller transactions go through DuckDB's WAL and a checkpoint)."""
+        self._stop.wait(self.interval)
+        while not self._stop.is_set():
+            rows, oldest = self.log.backlog(self.drained)
+            if not rows or rows >= ROW_GROUP:
+                return
+            age = max(time.time() - oldest, 1e-3)
+            if age >= self.gather or rows / age * self.gather < ROW_GROUP:
+                return
+            self._stop.wait(min(self.interval, self.gather - age))
 
     def drain_once(self) -> int:
         """Move one chunk of the log into the store; the rows moved."""

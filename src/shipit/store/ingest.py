@@ -2,9 +2,10 @@
 
 ``IngestLog.append`` validates a batch, removes the rows whose key was already accepted
 (``KeyIndex``: hashes in memory, rebuilt from the store and the log at start; never a scan
-of the store), writes the batch as Arrow IPC into a SQLite database in WAL mode and
-commits (``synchronous=FULL``: fsync'd) before it returns, so an acknowledged batch
-survives ``kill -9``; batches arriving during a commit share the next one (group commit).
+of the store), appends the batch as Arrow IPC to a segment file beside the store
+(``store.segments``) and ``fdatasync``s it before it returns, so an acknowledged batch
+survives ``kill -9``; batches arriving during a commit share the next write and fsync
+(group commit).
 ``Drainer`` writes the logged batches into the DuckDB store in large transactions, each
 recording the last log sequence number it holds in the same transaction (table
 ``__shipit_ingest``): after a crash the drain resumes from there, so every acknowledged
@@ -35,7 +36,8 @@ from shipit.store.accept import (
     check_properties,
 )
 from shipit.store.drainer import Drainer
-from shipit.store.keyindex import KeyIndex
+from shipit.store.keyindex import KeyIndex, _Run
+from shipit.store.segments import Record, SegmentFiles
 from shipit.store.tables import TABLES
 
 __all__ = [
@@ -51,8 +53,13 @@ __all__ = [
 
 
 def log_path_for(store: str) -> Path:
-    """Where the log of a DuckDB store file lives: beside it."""
-    return Path(f"{store}.ingest.sqlite")
+    """Where the log of a DuckDB store file lives: a directory beside it."""
+    return Path(f"{store}.ingest")
+
+
+# Merges of the key index done inside a commit: up to this many keys (a few milliseconds);
+# larger ones are done by ``IngestLog.compact_keys`` outside the commit lock.
+INLINE_MERGE = 1 << 18
 
 
 @dataclass
@@ -61,7 +68,7 @@ class _Pending:
 
     table: str
     batch: pa.RecordBatch
-    keys: list[str | None] | None
+    keys: pa.Array | None
     columns: dict[str, str]
     done: bool = False
     stored: int = 0
@@ -72,9 +79,10 @@ class _Pending:
 class IngestLog(BatchValidator):
     """The durable log of acknowledged batches, with the keys already accepted.
 
-    Batches are validated under ``lock`` and committed in groups under ``_commit_lock``;
-    the drainer reads through its own connection (SQLite WAL mode: committed rows only,
-    concurrently with the writer).
+    Batches are validated under ``lock`` and committed in groups under ``_commit_lock``
+    (records appended to segment files, one ``fdatasync`` a group); the drainer reads the
+    bodies with ``pread``, concurrently with the writer, from an index in memory that a
+    commit extends once its records are durable.
     """
 
     def __init__(
@@ -86,51 +94,52 @@ class IngestLog(BatchValidator):
         synchronous: str = "FULL",
     ) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.con = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self.con.execute("PRAGMA journal_mode=WAL")
-        self.con.execute(f"PRAGMA synchronous={synchronous}")
-        self.con.execute("PRAGMA cache_size=-131072")  # 128 MB of key pages
-        self.con.executescript(
-            """
-            CREATE TABLE IF NOT EXISTS batches (
-                seq INTEGER PRIMARY KEY AUTOINCREMENT, tbl TEXT NOT NULL, rows INTEGER NOT NULL,
-                at REAL NOT NULL, body BLOB NOT NULL);
-            CREATE TABLE IF NOT EXISTS columns (
-                tbl TEXT NOT NULL, name TEXT NOT NULL, type TEXT NOT NULL,
-                PRIMARY KEY (tbl, name)) WITHOUT ROWID;
-            CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT) WITHOUT ROWID;
-            """
-        )
+        self.files = SegmentFiles(self.path, sync=synchronous.upper() in {"FULL", "EXTRA"})
         types = {n: (stored_columns(n) if stored_columns else None) or {} for n in TABLES}
         super().__init__(types, max_properties)
-        for tbl, name, sql_type in self.con.execute("SELECT tbl, name, type FROM columns"):
-            self._types.setdefault(tbl, {}).setdefault(name, sql_type)
         self._queue: list[_Pending] = []
         self._queue_lock = threading.Lock()
         self._commit_lock = threading.Lock()
-        self._reader = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._read_lock = threading.Lock()
+        self._index_lock = threading.Lock()
+        self._files_lock = threading.Lock()
         # Keys of the rows logged (drained or not); the drainer adds those of the store.
         self.keys = KeyIndex()
-        for tbl, body in self.con.execute("SELECT tbl, body FROM batches"):
-            schema = TABLES.get(tbl)
-            if schema is not None and schema.key is not None:
-                for batch in _from_ipc(body).to_batches():
-                    self.keys.add([k for k in self._keys(schema, batch) if k is not None])
+        self._records: list[Record] = []
+        self._next = 1
+        migrated = _migrate_sqlite(self.path, self.files)
+        for record in self.files.scan():
+            if record.seq >= self._next:  # (a migration cut short may have left a copy)
+                self._replay(record)
+        self._next = max(self._next, migrated + 1)
+        self.warm()
+
+    def _replay(self, record: Record) -> None:
+        """Take a record found on disk back: its keys, its columns' types, its place."""
+        schema = TABLES.get(record.table)
+        self._records.append(record)
+        self._next = max(self._next, record.seq + 1)
+        if schema is None:
+            return
+        table = _from_ipc(self.files.read(record))
+        for field in table.schema:
+            if field.name not in schema.names:
+                self._types[record.table].setdefault(field.name, _sql_type(field.type))
+        if schema.key is not None:
+            for batch in table.to_batches():
+                self.keys.add(self._key_array(schema, batch))
 
     def append(self, table: str, data: pa.Table) -> Accepted:
         """Validate ``data`` (DataError naming the row), drop already-accepted keys and log
         the rest durably; return once committed.
 
         Group commit: batches that arrive while a commit is in progress wait for it, then one
-        of them commits all of them in a single transaction (one fsync for the group)."""
+        of them commits all of them with one write and one fsync."""
         schema = TABLES[table]
         with self.lock:
             batch, undo = self.validate(table, data)
             columns = self.new_columns(table, batch)
             self._types[table].update(columns)  # counted by the bound from now on
-        keys = self._keys(schema, batch) if schema.key is not None else None
+        keys = self._key_array(schema, batch) if schema.key is not None else None
         item = _Pending(table, batch, keys, columns)
         with self._queue_lock:
             self._queue.append(item)
@@ -148,112 +157,142 @@ class IngestLog(BatchValidator):
         return Accepted(received=data.num_rows, stored=item.stored, seq=item.seq)
 
     def _commit(self, group: list[_Pending]) -> None:
-        """Log every batch of ``group`` in one transaction (the caller holds the commit lock)."""
-        con, mark = self.con, self.keys.mark()
+        """Log every batch of ``group`` with one write (the caller holds the commit lock)."""
+        mark, first = self.keys.mark(), self._next
         try:
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                for item in group:
-                    self._log_one(item)
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            self.keys.compact()
+            rows: list[tuple[int, str, int, float, bytes]] = []
+            now = time.time()
+            for item in group:
+                batch = item.batch
+                if item.keys is not None:
+                    keep = self.keys.admit(item.keys)
+                    if not keep.all():
+                        batch = batch.filter(pa.array(keep, pa.bool_()))
+                item.stored = batch.num_rows
+                if batch.num_rows:
+                    item.seq = self._next
+                    self._next += 1
+                    rows.append((item.seq, item.table, batch.num_rows, now, _to_ipc(batch)))
+            if rows:
+                records = self.files.append(rows)
+                with self._index_lock:
+                    self._records.extend(records)
+            self.keys.compact(limit=INLINE_MERGE)
         except BaseException as exc:
             self.keys.rollback(mark)
+            self._next = first
             for item in group:
                 item.seq, item.error = None, exc
         finally:
             for item in group:
                 item.done = True
 
-    def _log_one(self, item: _Pending) -> None:
-        """Insert one batch's keys, drop the rows already accepted, insert the batch."""
-        con, batch = self.con, item.batch
-        if item.keys is not None:
-            keep = self.keys.admit(item.keys)
-            if not all(keep):
-                batch = batch.filter(pa.array(keep, pa.bool_()))
-        for name, sql_type in item.columns.items():
-            con.execute(
-                "INSERT OR IGNORE INTO columns VALUES (?, ?, ?)", (item.table, name, sql_type)
-            )
-        item.stored = batch.num_rows
-        if batch.num_rows:
-            cur = con.execute(
-                "INSERT INTO batches (tbl, rows, at, body) VALUES (?, ?, ?, ?)",
-                (item.table, batch.num_rows, time.time(), _to_ipc(batch)),
-            )
-            item.seq = cur.lastrowid
+    def compact_keys(self) -> None:
+        """Do the key index's large merges (the drainer's thread calls this): each merge
+        is built outside the commit lock and swapped in under it, so a commit never waits
+        for millions of keys to be merged."""
+        while True:
+            with self._commit_lock:
+                pair = self.keys.due_merge()
+            if pair is None:
+                return
+            merged = _Run.merged(*pair)
+            with self._commit_lock:
+                if not self.keys.replace(*pair, merged):
+                    return
 
     # -- reading (the drainer) -----------------------------------------------------------
 
     def last_seq(self) -> int:
         """The newest sequence number committed (0 when none)."""
-        with self._read_lock:
-            row = self._reader.execute("SELECT seq FROM sqlite_sequence WHERE name = 'batches'")
-            found = row.fetchone()
-        return int(found[0]) if found else 0
+        with self._index_lock:
+            return self._records[-1].seq if self._records else self._next - 1
 
     def skip_to(self, seq: int) -> None:
         """Number the next batch after ``seq`` (a store that drained a lost log)."""
         with self._commit_lock:
-            if self.last_seq() < seq:
-                self.con.execute("DELETE FROM sqlite_sequence WHERE name = 'batches'")
-                self.con.execute("INSERT INTO sqlite_sequence VALUES ('batches', ?)", (seq,))
+            self._next = max(self._next, seq + 1)
 
     def seed(self, table: str, batches: Any) -> None:
         """Accept the keys of rows already in the store (when the process starts)."""
         schema = TABLES[table]
         with self._commit_lock:
-            self.keys.add_chunks(
-                [k for k in self._keys(schema, batch) if k is not None] for batch in batches
-            )
+            self.keys.add_chunks(self._key_array(schema, batch) for batch in batches)
 
     def read(self, after: int, max_rows: int) -> list[tuple[int, str, bytes]]:
         """Committed batches after ``after``, in order, until ``max_rows`` rows (at least
-        one), through the reading connection (never waits on a commit)."""
+        one); never waits on a commit."""
+        with self._index_lock:
+            records = [r for r in self._records if r.seq > after]
         out: list[tuple[int, str, bytes]] = []
         total = 0
-        with self._read_lock:
-            cur = self._reader.cursor()
-            for seq, tbl, rows, body in cur.execute(
-                "SELECT seq, tbl, rows, body FROM batches WHERE seq > ? ORDER BY seq", (after,)
-            ):
-                out.append((int(seq), str(tbl), bytes(body)))
-                total += int(rows)
+        with self._files_lock:  # not while ``forget`` deletes a segment and its descriptor
+            for record in records:
+                out.append((record.seq, record.table, self.files.read(record)))
+                total += record.rows
                 if total >= max_rows:
                     break
-            cur.close()
         return out
+
+    def backlog(self, after: int) -> tuple[int, float]:
+        """Rows logged after ``after`` and when the oldest of them was logged (0 rows: now)."""
+        with self._index_lock:
+            records = [r for r in self._records if r.seq > after]
+        if not records:
+            return 0, time.time()
+        return sum(r.rows for r in records), records[0].at
 
     def forget(self, through: int) -> None:
         """Drop logged batches up to ``through`` (they are in the store)."""
         with self._commit_lock:
-            self.con.execute("BEGIN IMMEDIATE")
-            self.con.execute("DELETE FROM batches WHERE seq <= ?", (through,))
-            self.con.execute("INSERT OR REPLACE INTO meta VALUES ('drained', ?)", (str(through),))
-            self.con.execute("COMMIT")
+            with self._index_lock:
+                self._records = [r for r in self._records if r.seq > through]
+                left = list(self._records)
+            with self._files_lock:
+                self.files.drop_through(through, left)
 
     def pending(self) -> dict[str, Any]:
         """The lag: batches and rows logged but not yet forgotten, age of the oldest."""
-        with self._read_lock:
-            row = self._reader.execute(
-                "SELECT count(*), coalesce(sum(rows), 0), min(at) FROM batches"
-            ).fetchone()
-        n, rows, oldest = row
+        with self._index_lock:
+            records = list(self._records)
+        oldest = min((r.at for r in records), default=None)
         return {
-            "batches": int(n),
-            "rows": int(rows),
+            "batches": len(records),
+            "rows": sum(r.rows for r in records),
             "oldest_seconds": round(time.time() - oldest, 3) if oldest else 0.0,
         }
 
     def close(self) -> None:
-        """Close the log."""
+        """Close the log's files."""
         with self._commit_lock:
-            self._reader.close()
-            self.con.close()
+            self.files.close()
+
+
+def _sql_type(arrow_type: pa.DataType) -> str:
+    """The store type of an extra column as the log holds it (DOUBLE or VARCHAR)."""
+    return "DOUBLE" if pa.types.is_floating(arrow_type) else "VARCHAR"
+
+
+def _migrate_sqlite(directory: Path, files: SegmentFiles) -> int:
+    """Move the batches of a log kept by an earlier version (a SQLite database beside the
+    store) into segment files, then delete it; the last sequence number it had used."""
+    legacy = directory.with_name(directory.name + ".sqlite")
+    if not legacy.exists():
+        return 0
+    con = sqlite3.connect(legacy)
+    try:
+        found = con.execute("SELECT seq FROM sqlite_sequence WHERE name = 'batches'").fetchone()
+        rows = con.execute("SELECT seq, tbl, rows, at, body FROM batches ORDER BY seq").fetchall()
+    except sqlite3.Error:
+        found, rows = None, []
+    finally:
+        con.close()
+    if rows:
+        files.append([(int(s), str(t), int(n), float(a), bytes(b)) for s, t, n, a, b in rows])
+        files.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{legacy}{suffix}").unlink(missing_ok=True)
+    return int(found[0]) if found else 0
 
 
 class DirectIngest:

@@ -2,28 +2,107 @@
 
 Deduplicating ``event_id`` against a B-tree on disk costs a page write per key once the
 keys are random (UUIDs) and the tree outgrows the cache: at 10M stored keys a 1,000-event
-batch rewrote megabytes of pages. Here a key is its BLAKE2b-128 digest, kept in a few
-sorted runs (a small log-structured merge: recent runs are merged as they grow), so a
-batch costs one hash per key and a binary search per run, whatever the store holds. Two
-different keys share a digest with probability about n²/2¹²⁹ (below 10⁻²⁰ at a billion
-keys). Nothing here is written to disk: the keys are those of the rows in the store and in
-the ingest log, and the index is rebuilt from them when the process starts.
+batch rewrote megabytes of pages. Here a key is a 128-bit digest computed with NumPy over
+the Arrow string buffer (no Python object per key), kept in a few sorted runs (a small
+log-structured merge: recent runs are merged as they grow), so a batch costs a handful of
+array operations per run, whatever the store holds. Nothing here is written to disk: the
+keys are those of the rows in the store and in the ingest log, and the index is rebuilt
+from them when the process starts, so the hash is keyed by a seed drawn per process.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
-from hashlib import blake2b
+from typing import TypeAlias
 
 import numpy as np
+import pyarrow as pa
 
 __all__ = ["KeyIndex", "hash_keys"]
 
+Keys: TypeAlias = pa.Array | pa.ChunkedArray | Sequence[str | None]
 
-def hash_keys(keys: Sequence[str]) -> np.ndarray:
-    """The BLAKE2b-128 digests of ``keys`` as an ``(n, 2)`` array of uint64."""
-    joined = b"".join(blake2b(k.encode(), digest_size=16).digest() for k in keys)
-    return np.frombuffer(joined, dtype=np.uint64).reshape(-1, 2)
+# Two lanes of 64 bits, each a chain of MurmurHash3's 64-bit finalizer (a bijection with
+# full avalanche) over the key's 8-byte words, started from the key's length and a seed.
+_SEED = np.frombuffer(os.urandom(16), dtype=np.uint64).reshape(1, 2).copy()
+_LANE = np.array([[0x9E3779B97F4A7C15, 0xD6E8FEB86659FD93]], dtype=np.uint64)
+_M1, _M2, _S = np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53), np.uint64(33)
+_CHUNK = 8192  # rows padded at once (bounds the temporary arrays of long keys)
+
+
+def _mix(h: np.ndarray) -> None:
+    h ^= h >> _S
+    h *= _M1
+    h ^= h >> _S
+    h *= _M2
+    h ^= h >> _S
+
+
+def _strings(keys: Keys) -> pa.Array:
+    """``keys`` as one Arrow string array (nulls kept)."""
+    if isinstance(keys, pa.ChunkedArray):
+        keys = keys.combine_chunks() if keys.num_chunks != 1 else keys.chunk(0)
+    if not isinstance(keys, pa.Array):
+        return pa.array(keys, pa.string())
+    if keys.type != pa.string():
+        keys = keys.cast(pa.string())
+    return keys
+
+
+def _padded(data: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The keys' bytes as rows of 8-byte words, zero-padded to the longest."""
+    n, longest = len(starts), int(lengths.max())
+    width = -(-longest // 8) * 8
+    if longest and (lengths == longest).all() and (np.diff(starts) == longest).all():
+        block = data[int(starts[0]) : int(starts[0]) + n * longest].reshape(n, longest)
+        if width == longest:
+            return np.ascontiguousarray(block).view("<u8")
+        out = np.zeros((n, width), dtype=np.uint8)
+        out[:, :longest] = block
+        return out.view("<u8")
+    cols = np.arange(width, dtype=np.int64)
+    out = np.zeros((n, width), dtype=np.uint8)
+    valid = cols[None, :] < lengths[:, None]
+    out[valid] = data[(starts[:, None] + cols[None, :])[valid]]
+    return out.view("<u8")
+
+
+def hash_keys(keys: Keys) -> np.ndarray:
+    """The 128-bit digests of ``keys`` as an ``(n, 2)`` array of uint64 (a null hashes like
+    the empty key: leave nulls out before comparing)."""
+    arr = _strings(keys)
+    n = len(arr)
+    out = np.empty((n, 2), dtype=np.uint64)
+    if not n:
+        return out
+    _, offsets_buf, data_buf = arr.buffers()
+    offsets = np.frombuffer(offsets_buf, np.int32, n + 1, arr.offset * 4).astype(np.int64)
+    data = np.frombuffer(data_buf, np.uint8) if data_buf is not None else np.zeros(8, np.uint8)
+    for lo in range(0, n, _CHUNK):
+        hi = min(lo + _CHUNK, n)
+        starts = offsets[lo:hi]
+        lengths = offsets[lo + 1 : hi + 1] - starts
+        h = _SEED ^ lengths.astype(np.uint64)[:, None]
+        _mix(h)
+        if lengths.max() > 0:
+            # A key's digest reads its own words only: rows ordered by their number of
+            # words, longest first, so the rows a word exists for are a prefix.
+            counts = (lengths + 7) // 8
+            same = int(counts.min()) == int(counts.max())
+            order = np.arange(hi - lo) if same else np.argsort(-counts, kind="stable")
+            words = _padded(data, starts[order], lengths[order])
+            h = h[order]
+            rows = np.searchsorted(-counts[order], -np.arange(1, words.shape[1] + 1), "right")
+            for j, k in enumerate(rows.tolist()):
+                part = h[:k]
+                part ^= words[:k, j : j + 1]
+                part *= _LANE
+                _mix(part)
+            out[lo + order] = h
+        else:
+            out[lo:hi] = h
+    return out
 
 
 # Runs at least this long get a bucket table: a lookup then reads two or three cache lines
@@ -36,18 +115,42 @@ class _Run:
     run also keeps where each bucket of the top bits of ``hi`` starts (digests are
     uniform, so a bucket holds a few)."""
 
-    def __init__(self, digests: np.ndarray) -> None:
-        order = np.argsort(digests[:, 0], kind="stable")
-        self.hi = np.ascontiguousarray(digests[order, 0])
-        self.lo = np.ascontiguousarray(digests[order, 1])
+    def __init__(self, digests: np.ndarray, *, ordered: bool = False) -> None:
+        if ordered:
+            hi, lo = digests[:, 0], digests[:, 1]
+        else:
+            order = np.argsort(digests[:, 0], kind="stable")
+            hi, lo = digests[order, 0], digests[order, 1]
+        self._set(np.ascontiguousarray(hi), np.ascontiguousarray(lo))
+
+    def _set(self, hi: np.ndarray, lo: np.ndarray) -> None:
+        self.hi, self.lo = hi, lo
         self.bits = 0
         self.starts: np.ndarray | None = None
-        n = len(self.hi)
+        n = len(hi)
         if n >= _BUCKETED:
             self.bits = max(n.bit_length() - 2, 1)  # two to four digests a bucket
-            edges = np.arange(1 << self.bits, dtype=np.uint64) << np.uint64(64 - self.bits)
-            starts = np.searchsorted(self.hi, edges)
-            self.starts = np.append(starts, n).astype(np.int32 if n < 2**31 else np.int64)
+            bucket = (hi >> np.uint64(64 - self.bits)).astype(np.int64)
+            counts = np.bincount(bucket, minlength=1 << self.bits)
+            starts = np.zeros(len(counts) + 1, dtype=np.int32 if n < 2**31 else np.int64)
+            np.cumsum(counts, out=starts[1:])
+            self.starts = starts
+
+    @classmethod
+    def merged(cls, older: _Run, newer: _Run) -> _Run:
+        """One run of the digests of both (linear: ``newer``'s digests are inserted where
+        a binary search puts them, nothing is sorted again)."""
+        n = len(older) + len(newer)
+        at = np.searchsorted(older.hi, newer.hi, side="right") + np.arange(len(newer))
+        hi = np.empty(n, dtype=np.uint64)
+        lo = np.empty(n, dtype=np.uint64)
+        rest = np.ones(n, dtype=bool)
+        rest[at] = False
+        hi[at], lo[at] = newer.hi, newer.lo
+        hi[rest], lo[rest] = older.hi, older.lo
+        run = cls.__new__(cls)
+        run._set(hi, lo)
+        return run
 
     def __len__(self) -> int:
         return len(self.hi)
@@ -57,23 +160,25 @@ class _Run:
         hi, lo = digests[:, 0], digests[:, 1]
         if self.starts is not None:
             bucket = (hi >> np.uint64(64 - self.bits)).astype(np.int64)
-            start = self.starts[bucket].astype(np.int64)
+            pos = self.starts[bucket].astype(np.int64)
             end = self.starts[bucket + 1].astype(np.int64)
         else:
-            start = np.searchsorted(self.hi, hi)
-            end = np.full(len(hi), len(self.hi), dtype=np.int64)
+            pos = np.searchsorted(self.hi, hi).astype(np.int64)
+            end = None
         found = np.zeros(len(hi), dtype=bool)
         # Step through the candidates of every digest at once; a digest stops at a match
         # or at the first larger first word (the run is sorted).
-        pos = start.astype(np.int64)
-        active = np.flatnonzero(pos < end)
+        limit = len(self.hi)
+        active = np.flatnonzero(pos < (end if end is not None else limit))
         while len(active):
             at = pos[active]
             run_hi = self.hi[at]
-            match = (run_hi == hi[active]) & (self.lo[at] == lo[active])
+            want = hi[active]
+            match = (run_hi == want) & (self.lo[at] == lo[active])
             found[active[match]] = True
-            pos[active] += 1
-            going = ~match & (run_hi <= hi[active]) & (pos[active] < end[active])
+            at += 1
+            pos[active] = at
+            going = ~match & (run_hi <= want) & (at < (end[active] if end is not None else limit))
             active = active[going]
         return found
 
@@ -92,57 +197,65 @@ class KeyIndex:
     def __len__(self) -> int:
         return self.size
 
-    def add(self, keys: Sequence[str]) -> None:
-        """Add ``keys`` (the rows already stored or logged)."""
+    def add(self, keys: Keys) -> None:
+        """Add ``keys`` (the rows already stored or logged; nulls are left out)."""
         self.add_chunks([keys])
 
-    def add_chunks(self, chunks: Iterable[Sequence[str]]) -> None:
+    def add_chunks(self, chunks: Iterable[Keys]) -> None:
         """Add the keys of every chunk as one run (one sort, for the store's keys at start)."""
-        parts = [hash_keys(keys) for keys in chunks if keys]
+        parts = []
+        for keys in chunks:
+            arr = _strings(keys)
+            if arr.null_count:
+                arr = arr.drop_null()
+            if len(arr):
+                parts.append(hash_keys(arr))
         if parts:
             digests = np.concatenate(parts) if len(parts) > 1 else parts[0]
             self._runs.append(_Run(digests))
             self.size += len(digests)
             self.compact()
 
-    def admit(self, keys: Sequence[str | None]) -> list[bool]:
+    def admit(self, keys: Keys) -> np.ndarray:
         """Per row: keep it (no key, or the first row of a key not seen before); the kept
-        keys are added."""
-        given = [i for i, k in enumerate(keys) if k is not None]
-        keep = [True] * len(keys)
-        if not given:
+        keys are added. A boolean array."""
+        arr = _strings(keys)
+        keep = np.ones(len(arr), dtype=bool)
+        given: np.ndarray | None = None
+        if arr.null_count:
+            given = np.flatnonzero(arr.is_valid().to_numpy(zero_copy_only=False))
+            if not len(given):
+                return keep
+            arr = arr.take(pa.array(given))
+        if not len(arr):
             return keep
-        digests = hash_keys([keys[i] for i in given])  # type: ignore[misc]
-        # Searched in sorted order: each binary search starts where the last one ended,
-        # which keeps a large run's pages in cache.
-        order = np.argsort(digests[:, 0])
+        digests = hash_keys(arr)
+        # Searched in sorted order: each lookup starts near where the last one ended, which
+        # keeps a large run's pages in cache; a repeat inside the batch sits next to its
+        # first row (equal first words are ordered by the second, then by position).
+        order = np.argsort(digests[:, 0], kind="stable")
         ordered = digests[order]
-        seen_sorted = np.zeros(len(digests), dtype=bool)
+        same_hi = ordered[1:, 0] == ordered[:-1, 0]
+        if same_hi.any():
+            order = np.lexsort((np.arange(len(digests)), digests[:, 1], digests[:, 0]))
+            ordered = digests[order]
+            same_hi = ordered[1:, 0] == ordered[:-1, 0]
+        repeat = np.zeros(len(ordered), dtype=bool)
+        repeat[1:] = same_hi & (ordered[1:, 1] == ordered[:-1, 1])
+        new_sorted = ~repeat
         for run in self._runs:
-            seen_sorted |= run.contains(ordered)
-        seen = np.empty_like(seen_sorted)
-        seen[order] = seen_sorted
-        first = self._first_in_batch(digests, ordered[:, 0])
-        new = first & ~seen
-        for i, is_new in zip(given, new.tolist(), strict=True):
-            keep[i] = is_new
-        if new.any():
-            self._runs.append(_Run(digests[new]))
-            self.size += int(new.sum())
+            new_sorted &= ~run.contains(ordered)
+        new = np.empty_like(new_sorted)
+        new[order] = new_sorted
+        if given is None:
+            keep = new
+        else:
+            keep[given] = new
+        added = int(new_sorted.sum())
+        if added:
+            self._runs.append(_Run(ordered[new_sorted], ordered=True))
+            self.size += added
         return keep
-
-    @staticmethod
-    def _first_in_batch(digests: np.ndarray, sorted_hi: np.ndarray) -> np.ndarray:
-        """Which rows are the first of their digest within the batch."""
-        first = np.ones(len(digests), dtype=bool)
-        if not (sorted_hi[1:] == sorted_hi[:-1]).any():
-            return first
-        seen: set[tuple[int, int]] = set()
-        for i, (hi, lo) in enumerate(digests.tolist()):
-            if (hi, lo) in seen:
-                first[i] = False
-            seen.add((hi, lo))
-        return first
 
     def mark(self) -> tuple[int, int]:
         """A point to roll back to."""
@@ -153,13 +266,33 @@ class KeyIndex:
         del self._runs[mark[0] :]
         self.size = mark[1]
 
-    def compact(self) -> None:
+    def compact(self, limit: int | None = None) -> None:
         """Merge the newest runs while the newest is at least half the one before it, so
-        a lookup searches O(log n) runs and each digest is merged O(log n) times."""
+        a lookup searches O(log n) runs and each digest is merged O(log n) times; with
+        ``limit``, only merges whose result is at most that long (``merge_step`` does the
+        others)."""
         runs = self._runs
         while len(runs) >= 2 and 2 * len(runs[-1]) >= len(runs[-2]):
+            if limit is not None and len(runs[-1]) + len(runs[-2]) > limit:
+                return
             last, prev = runs.pop(), runs.pop()
-            merged = np.empty((len(prev) + len(last), 2), dtype=np.uint64)
-            merged[: len(prev), 0], merged[: len(prev), 1] = prev.hi, prev.lo
-            merged[len(prev) :, 0], merged[len(prev) :, 1] = last.hi, last.lo
-            runs.append(_Run(merged))
+            runs.append(_Run.merged(prev, last))
+            del last, prev
+
+    def due_merge(self) -> tuple[_Run, _Run] | None:
+        """The newest pair of neighbouring runs that ``compact`` would merge, if any."""
+        runs = self._runs
+        for i in range(len(runs) - 1, 0, -1):
+            if 2 * len(runs[i]) >= len(runs[i - 1]):
+                return runs[i - 1], runs[i]
+        return None
+
+    def replace(self, older: _Run, newer: _Run, merged: _Run) -> bool:
+        """Put ``merged`` in place of the neighbours ``older`` and ``newer`` if they are
+        still there (False: the runs changed meanwhile; nothing is done)."""
+        runs = self._runs
+        for i in range(len(runs) - 1):
+            if runs[i] is older and runs[i + 1] is newer:
+                runs[i : i + 2] = [merged]
+                return True
+        return False

@@ -151,3 +151,56 @@ def test_exposures_are_stored_once_by_their_identity(tmp_path: Path) -> None:
     assert got == [(1,), (2,)]
     wal.close()
     engine.close()
+
+
+class _Backlog:
+    """A log whose backlog is given: ``rows`` pending, the oldest ``age`` seconds old."""
+
+    def __init__(self, rows: int, age: float) -> None:
+        self.rows, self.age = rows, age
+
+    def backlog(self, after: int) -> tuple[int, float]:
+        import time
+
+        return self.rows, time.time() - self.age
+
+
+class _Waits:
+    """Stands for the stop event: records each wait and makes the backlog age by it."""
+
+    def __init__(self, log: _Backlog, grow: int) -> None:
+        self.log, self.grow = log, grow
+        self.waits: list[float] = []
+
+    def is_set(self) -> bool:
+        return False
+
+    def wait(self, seconds: float) -> bool:
+        self.waits.append(seconds)
+        self.log.age += seconds
+        self.log.rows += self.grow
+        return False
+
+
+@pytest.mark.parametrize(
+    ("rows", "grow", "waits"),
+    [
+        (0, 0, 1),  # nothing pending: back to draining after one interval
+        (2_000, 2_000, 1),  # light traffic (10k rows/s): the interval is the lag
+        (20_000, 20_000, 6),  # 100k rows/s: gathers a row group (122,880 rows)
+        (130_000, 0, 1),  # a row group is already there
+    ],
+)
+def test_the_drain_waits_for_a_row_group_only_under_heavy_traffic(
+    tmp_path: Path, rows: int, grow: int, waits: int
+) -> None:
+    engine, wal = open_wal(tmp_path / "s.duckdb")
+    drainer = Drainer(wal.log, engine, threading.Lock(), interval=0.2, gather=2.0)
+    log = _Backlog(rows, 0.0)
+    stop = _Waits(log, grow)
+    drainer.log, drainer._stop = log, stop  # type: ignore[assignment]
+    drainer._gather()
+    assert len(stop.waits) == waits
+    assert sum(stop.waits) <= 2.0 + 1e-9
+    wal.close()
+    engine.close()
