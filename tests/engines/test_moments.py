@@ -133,6 +133,76 @@ def test_daily_changes_match_pandas(
     assert_same(got, want)
 
 
+# Windows that end: by day these take the plan with one row per unit and a column per day
+# (metrics.daily.pivot_ctes); events before the exposure day count from it on.
+BOUNDED = [
+    MetricDef(name="revenue_3d", event="purchase", window={"end_hours": 72}),
+    MetricDef(
+        name="purchases_36h",
+        event="purchase",
+        aggregation="count",
+        window={"start_hours": 1, "end_hours": 36},
+    ),
+    MetricDef(name="max_view_2d", event="view", aggregation="max", window={"end_hours": 48}),
+    MetricDef(
+        name="max_neg_2d", event="view", aggregation="max", value="neg", window={"end_hours": 48}
+    ),
+    MetricDef(name="converted_1d", event="signup", aggregation="any", window={"end_hours": 24}),
+    MetricDef(
+        name="rpv_2d",
+        numerator={"event": "purchase", "aggregation": "sum"},
+        denominator={"event": "view", "aggregation": "count"},
+        window={"end_hours": 48},
+    ),
+    MetricDef(
+        name="around",
+        event="purchase",
+        window={"start_hours": -30, "end_hours": 30.5},
+        covariates=[
+            {
+                "name": "pre_rev",
+                "event": "purchase",
+                "window": {"start_hours": -48, "end_hours": 0},
+            },
+            {"name": "pre_spend", "column": "pre_spend"},
+        ],
+    ),
+    METRICS[9],  # winsorized: capped at the period's caps on every day
+]
+
+
+@pytest.mark.parametrize("phase_start", [None, PHASE_START])
+@pytest.mark.parametrize("slice_units", [None, 100])
+def test_daily_moments_of_ending_windows_match_pandas(
+    engine: DuckDBEngine,
+    dataset: Dataset,
+    reference: Callable[..., Any],
+    phase_start: datetime | None,
+    slice_units: int | None,
+) -> None:
+    got = compute_moments(
+        engine,
+        "checkout",
+        1,
+        VARIANTS,
+        BOUNDED,
+        by="day",
+        phase_start=phase_start,
+        slice_units=slice_units,
+    )
+    assert "cohorts" in got.sql
+    assert "unit_days" not in got.sql
+    assert "exposed_days" not in got.sql
+    want = reference(dataset, "checkout", 1, VARIANTS, BOUNDED, by="day", phase_start=phase_start)
+    assert_same(got, want)
+
+
+def test_an_open_window_keeps_the_change_plan(engine: DuckDBEngine) -> None:
+    got = compute_moments(engine, "checkout", 1, VARIANTS, [*BOUNDED, DAILY[0]], by="day")
+    assert "unit_days" in got.sql
+    assert "cohorts" not in got.sql
+
+
 @pytest.mark.parametrize("phase_start", [None, PHASE_START])
 @pytest.mark.parametrize("slice_units", [40, 100, 299])
 def test_daily_moments_in_slices_of_units_match_pandas(
