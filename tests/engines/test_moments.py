@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shipit.metrics.run import compute_moments
+from shipit.metrics.run import compute_moments, overall_and_by
 from shipit.spec.metric import MetricDef
 from shipit.store.duckdb import DuckDBEngine
 from shipit.store.loaders import load
@@ -296,3 +296,36 @@ def test_slices_keep_the_sanity_counts_when_no_unit_is_left() -> None:
         got = compute_moments(e, "x", 1, VARIANTS, metric, by="day", slice_units=slice_units)
         assert got.multi_variant_units == 2
         assert got["rev"].n.sum() == 0
+
+
+@pytest.mark.parametrize("by", ["country", "entry_week"])
+@pytest.mark.parametrize("phase_start", [None, PHASE_START])
+def test_overall_from_the_segments_equals_the_overall_query(
+    engine: DuckDBEngine, by: str, phase_start: datetime | None
+) -> None:
+    """Each unit keeps the segment of its first exposure, so the segments partition the
+    units and their sums are the overall moments (winsorizing caps pooled alike)."""
+    overall, segments = overall_and_by(
+        engine, "checkout", 1, VARIANTS, METRICS, by, phase_start=phase_start
+    )
+    want = compute_moments(engine, "checkout", 1, VARIANTS, METRICS, phase_start=phase_start)
+    assert overall.sql.startswith("-- each variant's sums over the segments")
+    assert overall.groups == want.groups
+    assert overall.caps == want.caps
+    assert (overall.multi_variant_units, overall.pre_phase_exposures) == (
+        want.multi_variant_units,
+        want.pre_phase_exposures,
+    )
+    for name in want.metrics:
+        assert overall[name].labels == want[name].labels
+        assert overall[name].allclose(want[name], rtol=1e-12, atol=1e-9), name
+    by_query = compute_moments(
+        engine, "checkout", 1, VARIANTS, METRICS, by=by, phase_start=phase_start
+    )
+    assert all(segments[m].allclose(by_query[m], rtol=0, atol=0) for m in want.metrics)
+
+
+def test_a_units_table_segment_keeps_its_own_overall_query(engine: DuckDBEngine) -> None:
+    # A units table may hold a unit twice: its segments are not trusted to partition.
+    overall, _ = overall_and_by(engine, "checkout", 1, VARIANTS, METRICS[:2], "tier")
+    assert "sums over the segments" not in overall.sql

@@ -25,6 +25,7 @@ __all__ = [
     "GroupKey",
     "MetricMoments",
     "compute_moments",
+    "overall_and_by",
     "plan_moments",
     "request_for",
 ]
@@ -173,6 +174,34 @@ def compute_moments(
             whole, sql=f"-- {k} slices of units, their sums added; the last:\n{plan.sql}"
         )
     return _summaries(engine, request, whole)
+
+
+def overall_and_by(
+    engine: Engine,
+    experiment_key: str,
+    phase: int | None,
+    variants: Sequence[str],
+    metrics: Sequence[MetricDef],
+    by: str,
+    *,
+    phase_start: datetime | None = None,
+    tables: Mapping[str, str] | None = None,
+) -> tuple[MetricMoments, MetricMoments]:
+    """The moments overall and by segment attribute ``by`` (as ``compute_moments`` gives
+    them), from one pass over the events where that is exact: every exposed unit has one
+    segment (an exposures attribute or the entry week, each unit keeping that of its first
+    exposure) and every summary is ``Moments``, so each variant's overall moments are the
+    sums over its segments (caps and sanity counts are pooled in both). Else two queries.
+    """
+    request = request_for(engine, experiment_key, phase, variants, metrics, by=by, tables=tables)
+    options: dict[str, Any] = {"phase_start": phase_start, "tables": tables}
+    segments = compute_moments(engine, experiment_key, phase, variants, metrics, by=by, **options)
+    pooled = (
+        segments.over_segments(variants) if request.segment_in in ("exposures", "entry") else None
+    )
+    if pooled is None:
+        pooled = compute_moments(engine, experiment_key, phase, variants, metrics, **options)
+    return pooled, segments
 
 
 def _slice_units(engine: Engine) -> int:
