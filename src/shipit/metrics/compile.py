@@ -39,6 +39,7 @@ from shipit.store.sql import Capabilities, capabilities_for, identifier, literal
 __all__ = [
     "CompiledQuery",
     "MetricColumns",
+    "columns_per_day",
     "compile_exposure_count",
     "compile_moments",
     "render",
@@ -247,9 +248,22 @@ def _daily_changes(request: MomentsRequest, values: _Values, on: list[str]) -> l
     b = values.units
     ts = identifier("timestamp")
     span = span_days(b.cumulative_ends)
-    if request.day_plan == "auto" and span is not None and span <= MAX_SPAN_DAYS:
+    if _columns_per_day(request, values):
+        assert span is not None
         return pivot_ctes(b.partials, b.unit_aliases, terms, events, on, ts, span)
     return daily_ctes(b.partials, b.unit_aliases, terms(lambda c: c), events, on, ts)
+
+
+def columns_per_day(request: MomentsRequest) -> bool:
+    """Whether the daily moments take the plan with one row per unit (``pivot_ctes``)."""
+    return request.day and _columns_per_day(request, _plan_values(request))
+
+
+def _columns_per_day(request: MomentsRequest, values: _Values) -> bool:
+    span = span_days(values.units.cumulative_ends)
+    return (
+        values.sparse and request.day_plan == "auto" and span is not None and span <= MAX_SPAN_DAYS
+    )
 
 
 def _unit_values(request: MomentsRequest, values: _Values, base: str, on: list[str]) -> Cte:
