@@ -329,3 +329,13 @@ def test_a_units_table_segment_keeps_its_own_overall_query(engine: DuckDBEngine)
     # A units table may hold a unit twice: its segments are not trusted to partition.
     overall, _ = overall_and_by(engine, "checkout", 1, VARIANTS, METRICS[:2], "tier")
     assert "sums over the segments" not in overall.sql
+
+
+def test_a_quantile_metric_keeps_its_own_overall_query(engine: DuckDBEngine) -> None:
+    # A quantile of all units is not a sum over segments: the overall query runs.
+    metrics = [METRICS[0], MetricDef(name="p90", event="purchase", quantile=0.9)]
+    overall, _ = overall_and_by(engine, "checkout", 1, VARIANTS, metrics, "country")
+    want = compute_moments(engine, "checkout", 1, VARIANTS, metrics)
+    assert "sums over the segments" not in overall.sql
+    assert overall["revenue"].allclose(want["revenue"], rtol=0, atol=0)
+    assert type(overall["p90"]) is type(want["p90"])
