@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shipit.metrics.run import compute_moments
+from shipit.metrics.run import compute_moments, overall_and_by
 from shipit.spec.metric import MetricDef
 from shipit.store.duckdb import DuckDBEngine
 from shipit.store.loaders import load
@@ -133,6 +133,76 @@ def test_daily_changes_match_pandas(
     assert_same(got, want)
 
 
+# Windows that end: by day these take the plan with one row per unit and a column per day
+# (metrics.daily.pivot_ctes); events before the exposure day count from it on.
+BOUNDED = [
+    MetricDef(name="revenue_3d", event="purchase", window={"end_hours": 72}),
+    MetricDef(
+        name="purchases_36h",
+        event="purchase",
+        aggregation="count",
+        window={"start_hours": 1, "end_hours": 36},
+    ),
+    MetricDef(name="max_view_2d", event="view", aggregation="max", window={"end_hours": 48}),
+    MetricDef(
+        name="max_neg_2d", event="view", aggregation="max", value="neg", window={"end_hours": 48}
+    ),
+    MetricDef(name="converted_1d", event="signup", aggregation="any", window={"end_hours": 24}),
+    MetricDef(
+        name="rpv_2d",
+        numerator={"event": "purchase", "aggregation": "sum"},
+        denominator={"event": "view", "aggregation": "count"},
+        window={"end_hours": 48},
+    ),
+    MetricDef(
+        name="around",
+        event="purchase",
+        window={"start_hours": -30, "end_hours": 30.5},
+        covariates=[
+            {
+                "name": "pre_rev",
+                "event": "purchase",
+                "window": {"start_hours": -48, "end_hours": 0},
+            },
+            {"name": "pre_spend", "column": "pre_spend"},
+        ],
+    ),
+    METRICS[9],  # winsorized: capped at the period's caps on every day
+]
+
+
+@pytest.mark.parametrize("phase_start", [None, PHASE_START])
+@pytest.mark.parametrize("slice_units", [None, 100])
+def test_daily_moments_of_ending_windows_match_pandas(
+    engine: DuckDBEngine,
+    dataset: Dataset,
+    reference: Callable[..., Any],
+    phase_start: datetime | None,
+    slice_units: int | None,
+) -> None:
+    got = compute_moments(
+        engine,
+        "checkout",
+        1,
+        VARIANTS,
+        BOUNDED,
+        by="day",
+        phase_start=phase_start,
+        slice_units=slice_units,
+    )
+    assert "cohorts" in got.sql
+    assert "unit_days" not in got.sql
+    assert "exposed_days" not in got.sql
+    want = reference(dataset, "checkout", 1, VARIANTS, BOUNDED, by="day", phase_start=phase_start)
+    assert_same(got, want)
+
+
+def test_an_open_window_keeps_the_change_plan(engine: DuckDBEngine) -> None:
+    got = compute_moments(engine, "checkout", 1, VARIANTS, [*BOUNDED, DAILY[0]], by="day")
+    assert "unit_days" in got.sql
+    assert "cohorts" not in got.sql
+
+
 @pytest.mark.parametrize("phase_start", [None, PHASE_START])
 @pytest.mark.parametrize("slice_units", [40, 100, 299])
 def test_daily_moments_in_slices_of_units_match_pandas(
@@ -226,3 +296,46 @@ def test_slices_keep_the_sanity_counts_when_no_unit_is_left() -> None:
         got = compute_moments(e, "x", 1, VARIANTS, metric, by="day", slice_units=slice_units)
         assert got.multi_variant_units == 2
         assert got["rev"].n.sum() == 0
+
+
+@pytest.mark.parametrize("by", ["country", "entry_week"])
+@pytest.mark.parametrize("phase_start", [None, PHASE_START])
+def test_overall_from_the_segments_equals_the_overall_query(
+    engine: DuckDBEngine, by: str, phase_start: datetime | None
+) -> None:
+    """Each unit keeps the segment of its first exposure, so the segments partition the
+    units and their sums are the overall moments (winsorizing caps pooled alike)."""
+    overall, segments = overall_and_by(
+        engine, "checkout", 1, VARIANTS, METRICS, by, phase_start=phase_start
+    )
+    want = compute_moments(engine, "checkout", 1, VARIANTS, METRICS, phase_start=phase_start)
+    assert overall.sql.startswith("-- each variant's sums over the segments")
+    assert overall.groups == want.groups
+    assert overall.caps == want.caps
+    assert (overall.multi_variant_units, overall.pre_phase_exposures) == (
+        want.multi_variant_units,
+        want.pre_phase_exposures,
+    )
+    for name in want.metrics:
+        assert overall[name].labels == want[name].labels
+        assert overall[name].allclose(want[name], rtol=1e-12, atol=1e-9), name
+    by_query = compute_moments(
+        engine, "checkout", 1, VARIANTS, METRICS, by=by, phase_start=phase_start
+    )
+    assert all(segments[m].allclose(by_query[m], rtol=0, atol=0) for m in want.metrics)
+
+
+def test_a_units_table_segment_keeps_its_own_overall_query(engine: DuckDBEngine) -> None:
+    # A units table may hold a unit twice: its segments are not trusted to partition.
+    overall, _ = overall_and_by(engine, "checkout", 1, VARIANTS, METRICS[:2], "tier")
+    assert "sums over the segments" not in overall.sql
+
+
+def test_a_quantile_metric_keeps_its_own_overall_query(engine: DuckDBEngine) -> None:
+    # A quantile of all units is not a sum over segments: the overall query runs.
+    metrics = [METRICS[0], MetricDef(name="p90", event="purchase", quantile=0.9)]
+    overall, _ = overall_and_by(engine, "checkout", 1, VARIANTS, metrics, "country")
+    want = compute_moments(engine, "checkout", 1, VARIANTS, metrics)
+    assert "sums over the segments" not in overall.sql
+    assert overall["revenue"].allclose(want["revenue"], rtol=0, atol=0)
+    assert type(overall["p90"]) is type(want["p90"])

@@ -14,7 +14,7 @@ from shipit.store.loaders import _Checker, load, read_batches
 from shipit.store.tables import TABLES
 
 from .conftest import PHASE_START, Dataset
-from .test_moments import DAILY, METRICS, VARIANTS, assert_same
+from .test_moments import BOUNDED, DAILY, METRICS, VARIANTS, assert_same
 
 pytestmark = pytest.mark.spark
 
@@ -45,8 +45,8 @@ def test_spark_loads_are_idempotent(spark_engine: IbisEngine, dataset: Dataset) 
 
 @pytest.mark.parametrize(
     ("by", "metrics"),
-    [(None, METRICS), ("day", METRICS), ("day", DAILY)],
-    ids=["all", "day", "daily"],
+    [(None, METRICS), ("day", METRICS), ("day", DAILY), ("day", BOUNDED)],
+    ids=["all", "day", "daily", "daily-ending"],
 )
 def test_spark_moments_match_pandas(
     spark_engine: IbisEngine,

@@ -1,6 +1,7 @@
 """``analyze``: one experiment from the store to a verdict (moments → stats → decide).
 
-One ``compute_moments`` query per breakdown (overall, each plan segment, by day); every
+One ``compute_moments`` query per breakdown (overall, each plan segment, by day; overall
+and the first segment share one where its segments partition the units); every
 comparison of a breakdown is one vectorized stats call; ``decide.assemble`` adds the
 corrections, guardrail lights and the verdict.
 """
@@ -28,6 +29,7 @@ from shipit.decide.fairness import fairness_check
 from shipit.errors import DataError, InputError
 from shipit.metrics.kinds import kind_of
 from shipit.metrics.run import compute_moments as _compute_moments
+from shipit.metrics.run import overall_and_by
 from shipit.metrics.summary import GroupKey, MetricMoments
 from shipit.result.model import Analysis, Effect, SegmentEffect, SequentialBounds, TrustCheck
 from shipit.spec.experiment import Experiment
@@ -131,8 +133,17 @@ def analyze(
     tables = mapped_tables(experiment, engine) or None
     check_inputs(key, variants, metrics, engine, phase=phase, segments=dims, tables=tables)
     compute_moments = guarded(partial(_compute_moments, tables=tables), metrics)
-    say("moments overall")
-    overall = compute_moments(engine, key, phase, variants, metrics, phase_start=phase_start)
+    by_segment: dict[str, MetricMoments] = {}
+    if dims:
+        # One pass for both where the segments partition the units (metrics.run).
+        say(f"moments overall and by {dims[0]}")
+        both = guarded(partial(overall_and_by, tables=tables), metrics)
+        overall, by_segment[dims[0]] = both(
+            engine, key, phase, variants, metrics, dims[0], phase_start=phase_start
+        )
+    else:
+        say("moments overall")
+        overall = compute_moments(engine, key, phase, variants, metrics, phase_start=phase_start)
     counts = {v: int(n) for v, n in zip(variants, _n(overall, variants), strict=True)}
     if sum(counts.values()) == 0:
         raise DataError(
@@ -154,8 +165,7 @@ def analyze(
         recorded_looks=recorded_looks,
     )
     effects = designed.effects if designed is not None else effects
-    by_segment = {}
-    for d in dims:
+    for d in dims[1:]:
         say(f"moments by {d}")
         by_segment[d] = compute_moments(
             engine, key, phase, variants, metrics, by=d, phase_start=phase_start

@@ -170,7 +170,7 @@ def _open(path: Path) -> DuckDBEngine:
     10M-user run then stays under 6 GB in all (at 4 GB its segment query ran out of
     memory). Under the cap DuckDB spills what it can to disk, results need no insertion
     order (every query orders its own), and the daily moments are computed in slices of
-    units that fit it (``metrics.run.DAILY_BYTES_PER_UNIT``).
+    units that fit it (``metrics.run.COLUMNS_BYTES_PER_UNIT`` for the demo's windows).
     """
     engine = DuckDBEngine(path)
     engine.execute("SET enable_progress_bar = false")

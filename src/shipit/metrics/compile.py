@@ -20,14 +20,14 @@ DuckDB's dialect and rewritten by sqlglot for the others.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import sqlglot
 from sqlglot import exp
 
 from shipit.errors import SpecError
-from shipit.metrics.daily import daily_ctes
+from shipit.metrics.daily import MAX_SPAN_DAYS, daily_ctes, pivot_ctes, span_days
 from shipit.metrics.exposures import Cte, exposure_ctes, phase_filter, phase_start_literal
 from shipit.metrics.kinds import kind_of
 from shipit.metrics.request import MomentsRequest
@@ -39,6 +39,7 @@ from shipit.store.sql import Capabilities, capabilities_for, identifier, literal
 __all__ = [
     "CompiledQuery",
     "MetricColumns",
+    "columns_per_day",
     "compile_exposure_count",
     "compile_moments",
     "render",
@@ -152,7 +153,7 @@ def _plan_values(request: MomentsRequest) -> _Values:
     sparse = (
         day
         and bool(aggs)
-        and request.day_plan == "auto"
+        and request.day_plan in ("auto", "changes")
         and all(
             a is not None and a.aggregation not in ("count_distinct", "active_days") for a in aggs
         )
@@ -228,18 +229,41 @@ def _event_join(request: MomentsRequest, values: _Values) -> list[str]:
 
 
 def _daily_changes(request: MomentsRequest, values: _Values, on: list[str]) -> list[Cte]:
-    """By day from per-unit changes (``metrics.daily``): unit_days .. moments."""
-    terms: list[tuple[str, str]] = []
-    for mc in values.columns:
-        for a_i, a in enumerate(mc.names):
-            col_a = capped(values.units.source, values.fixed, f"{mc.prefix}_{a}")
-            terms.append((mc.sum_column(a), col_a))
-            for b_name in mc.names[a_i:]:
-                col_b = capped(values.units.source, values.fixed, f"{mc.prefix}_{b_name}")
-                terms.append((mc.cross_column(a, b_name), f"{col_a} * {col_b}"))
+    """By day from per-unit values (``metrics.daily``): one row per unit with a column per
+    day when the windows end within ``MAX_SPAN_DAYS``, else per-unit changes."""
+
+    def terms(column: Callable[[str], str]) -> list[tuple[str, str]]:
+        out: list[tuple[str, str]] = []
+        source = {a: column(c) for a, c in values.units.source.items()}
+        for mc in values.columns:
+            for a_i, a in enumerate(mc.names):
+                col_a = capped(source, values.fixed, f"{mc.prefix}_{a}")
+                out.append((mc.sum_column(a), col_a))
+                for b_name in mc.names[a_i:]:
+                    col_b = capped(source, values.fixed, f"{mc.prefix}_{b_name}")
+                    out.append((mc.cross_column(a, b_name), f"{col_a} * {col_b}"))
+        return out
+
     events = identifier(request.table("events"))
     b = values.units
-    return daily_ctes(b.partials, b.unit_aliases, terms, events, on, identifier("timestamp"))
+    ts = identifier("timestamp")
+    span = span_days(b.cumulative_ends)
+    if _columns_per_day(request, values):
+        assert span is not None
+        return pivot_ctes(b.partials, b.unit_aliases, terms, events, on, ts, span)
+    return daily_ctes(b.partials, b.unit_aliases, terms(lambda c: c), events, on, ts)
+
+
+def columns_per_day(request: MomentsRequest) -> bool:
+    """Whether the daily moments take the plan with one row per unit (``pivot_ctes``)."""
+    return request.day and _columns_per_day(request, _plan_values(request))
+
+
+def _columns_per_day(request: MomentsRequest, values: _Values) -> bool:
+    span = span_days(values.units.cumulative_ends)
+    return (
+        values.sparse and request.day_plan == "auto" and span is not None and span <= MAX_SPAN_DAYS
+    )
 
 
 def _unit_values(request: MomentsRequest, values: _Values, base: str, on: list[str]) -> Cte:

@@ -1,11 +1,18 @@
 """Cumulative daily moments without pairing every unit with every day.
 
-A unit's cumulative value only changes on days it has events (and it enters the sums on
-its exposure day). So per unit we keep one row per such day, take running aggregates over
-those rows, and turn every moment term (1, z_a, z_a·z_b) into its change since the unit's
-previous row. Summing the changes per (variant, day) and then cumulating over days gives
-Σ over exposed units of each term at the end of every day, exactly: Σy² of cumulative
-values is the cumsum of the per-unit changes of y², not of per-day Σy².
+Two plans, both exact. When every cumulative window ends at most ``MAX_SPAN_DAYS`` days
+after the exposure (``pivot_ctes``), one pass over each unit's events gives its cumulative
+value at the end of each of those days as a column; the moment terms are summed per
+exposure cohort and relative day and added up by calendar day, with no row per unit and
+day and no window pass.
+
+Otherwise (``daily_ctes``): a unit's cumulative value only changes on days it has events
+(and it enters the sums on its exposure day). So per unit we keep one row per such day,
+take running aggregates over those rows, and turn every moment term (1, z_a, z_a·z_b) into
+its change since the unit's previous row. Summing the changes per (variant, day) and then
+cumulating over days gives Σ over exposed units of each term at the end of every day,
+exactly: Σy² of cumulative values is the cumsum of the per-unit changes of y², not of
+per-day Σy².
 
 Only decomposable aggregations qualify (sum, count, max, any); count_distinct keeps the
 dense units × days plan. Winsorized metrics are capped at the whole period's caps, given
@@ -14,9 +21,11 @@ as values, so a unit's capped value is still a function of its running value alo
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["Partial", "daily_ctes"]
+__all__ = ["MAX_SPAN_DAYS", "Partial", "daily_ctes", "pivot_ctes", "span_days"]
 
 
 @dataclass(frozen=True)
@@ -145,3 +154,120 @@ def daily_ctes(
     )
     ctes.append(("moments", "SELECT * FROM day_sums WHERE n > 0"))
     return ctes
+
+
+# Days of a unit's cumulative values that the per-unit plan spells out as columns; a longer
+# (or open-ended) window keeps the per-unit change plan above.
+MAX_SPAN_DAYS = 62
+
+
+def span_days(end_hours: list[float | None]) -> int | None:
+    """Calendar days, counted from a unit's exposure day, on which its cumulative values can
+    still change: the window ends are at most ``max(end)`` hours after an exposure made at
+    most a day after that day's start. None when a window is open-ended."""
+    if any(e is None for e in end_hours):
+        return None
+    widest = max((e for e in end_hours if e is not None), default=0.0)
+    return max(0, math.ceil(widest / 24)) + 1
+
+
+def pivot_ctes(
+    partials: list[Partial],
+    unit_columns: list[str],
+    terms: Callable[[Callable[[str], str]], list[tuple[str, str]]],
+    events: str,
+    on: list[str],
+    ts: str,
+    span: int,
+) -> list[tuple[str, str]]:
+    """CTEs from ``exposed`` and ``days`` to ``moments`` with one row per unit, for windows
+    that end ``span`` days after a unit's exposure day at the latest.
+
+    A unit's cumulative value at the end of day ``k`` after its exposure day is its
+    aggregate over the events of relative day ≤ k (events before the exposure day count
+    from it on), and after ``span - 1`` days it is its whole-period value. So per unit one
+    pass over its events gives every cumulative value as a column (no row per unit and
+    day, no window pass); summing each moment term per (variant, exposure day) gives the
+    cohorts' sums at every relative day, and a day's moments add every cohort exposed by
+    then at its relative day. ``terms`` gives every moment sum but n as SQL over per-unit
+    columns, each named by the function it is handed.
+    """
+    rel = f"GREATEST(DATE_DIFF('day', CAST(u.first_ts AS DATE), CAST(ev.{ts} AS DATE)), 0)"
+    ctes: list[tuple[str, str]] = []
+    ctes.append(
+        (
+            "unit_events",
+            "SELECT u.unit_id, u.variant, CAST(u.first_ts AS DATE) AS entry, "
+            + "".join(f"u.{c}, " for c in unit_columns)
+            + f"{rel} AS rel_day, "
+            + ", ".join(_partial_row(p) for p in partials)
+            + f" FROM exposed u LEFT JOIN {events} ev ON {' AND '.join(on)}",
+        )
+    )
+    last = span - 1
+    values = []
+    for p in partials:
+        if not p.cumulative:
+            values.append(f"{_running(p, None)} AS {p.alias}")
+            continue
+        values += [
+            f"{_running(p, k if k < last else None)} AS {p.alias}__d{k}" for k in range(span)
+        ]
+    values += [f"CAST(COALESCE(MAX({c}), 0) AS DOUBLE) AS {c}" for c in unit_columns]
+    ctes.append(
+        (
+            "unit_values",
+            f"SELECT variant, entry, {', '.join(values)} FROM unit_events "
+            "GROUP BY unit_id, variant, entry",
+        )
+    )
+    cumulative = {p.alias for p in partials if p.cumulative}
+
+    def at(k: int) -> list[tuple[str, str]]:
+        return terms(lambda alias: f"{alias}__d{k}" if alias in cumulative else alias)
+
+    per_day = [at(k) for k in range(span)]
+    # Terms of per-unit constants only (covariates) are the same on every relative day.
+    changing = [i for i, (_, sql) in enumerate(per_day[0]) if sql != per_day[-1][i][1]]
+    sums = ["COUNT(*) AS n"]
+    for i, (name, sql) in enumerate(per_day[0]):
+        if i not in changing:
+            sums.append(f"SUM({sql}) AS {name}")
+        else:
+            sums += [f"SUM({day[i][1]}) AS {name}__d{k}" for k, day in enumerate(per_day)]
+    ctes.append(
+        (
+            "cohorts",
+            f"SELECT variant, entry, {', '.join(sums)} FROM unit_values GROUP BY variant, entry",
+        )
+    )
+    rel_day = f"LEAST(DATE_DIFF('day', c.entry, d.day), {last})"
+    picked = ["SUM(c.n) AS n"]
+    for i, (name, _) in enumerate(per_day[0]):
+        if i not in changing:
+            picked.append(f"SUM(c.{name}) AS {name}")
+            continue
+        cases = " ".join(f"WHEN {k} THEN c.{name}__d{k}" for k in range(span))
+        picked.append(f"SUM(CASE {rel_day} {cases} END) AS {name}")
+    ctes.append(
+        (
+            "moments",
+            f"SELECT c.variant, d.day, {', '.join(picked)} FROM cohorts c "
+            "JOIN days d ON d.day >= c.entry GROUP BY c.variant, d.day",
+        )
+    )
+    return ctes
+
+
+def _running(p: Partial, k: int | None) -> str:
+    """The unit's aggregate over its contributions up to relative day ``k`` (all: None).
+
+    Sums and counts multiply by the 0/1 of the day condition (exact for the finite values
+    the loaders admit, and cheaper than a CASE per column); a maximum keeps the
+    contributions of those days only. The last day takes every contribution.
+    """
+    if p.aggregation in ("sum", "count"):
+        value = p.alias if k is None else f"{p.alias} * CAST(rel_day <= {k} AS DOUBLE)"
+        return f"CAST(COALESCE(SUM({value}), 0) AS DOUBLE)"
+    value = p.alias if k is None else f"CASE WHEN rel_day <= {k} THEN {p.alias} END"
+    return f"CAST(COALESCE(MAX({value}), 0) AS DOUBLE)"

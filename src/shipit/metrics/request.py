@@ -25,7 +25,8 @@ class MomentsRequest:
     segment attribute, read from ``segment_in`` (the exposures or the units table), or
     ``entry_week`` with ``segment_in="entry"``: the week (Monday, UTC) of each unit's first
     exposure, for entry-cohort effects.
-    By day, ``day_plan="dense"`` forces the units × days plan (for comparison).
+    By day, ``day_plan="dense"`` forces the units × days plan and ``"changes"`` the per-unit
+    change plan (for comparison; see ``metrics.daily``).
     ``unit_slice=(i, k)`` keeps the units whose id hashes to ``i`` modulo ``k`` (engines
     that support unit slices): moments of disjoint slices add up to those of all units.
     By day, winsorized metrics are capped at ``cap_values`` ((metric, z) -> cap, as the
@@ -41,7 +42,7 @@ class MomentsRequest:
     segment_in: Literal["exposures", "units", "entry"] = "exposures"
     phase_start: datetime | None = None
     tables: Mapping[str, str] | None = None
-    day_plan: Literal["auto", "dense"] = "auto"
+    day_plan: Literal["auto", "dense", "changes"] = "auto"
     unit_slice: tuple[int, int] | None = None
     cap_values: Mapping[tuple[str, str], float | None] | None = None
 

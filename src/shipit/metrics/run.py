@@ -11,7 +11,12 @@ from typing import Any
 import numpy as np
 
 from shipit.errors import InputError
-from shipit.metrics.compile import CompiledQuery, compile_exposure_count, compile_moments
+from shipit.metrics.compile import (
+    CompiledQuery,
+    columns_per_day,
+    compile_exposure_count,
+    compile_moments,
+)
 from shipit.metrics.filters import check_properties, metric_filters
 from shipit.metrics.kinds import MetricKind, SummarySource, kind_of
 from shipit.metrics.request import ENTRY_WEEK, MomentsRequest
@@ -25,6 +30,7 @@ __all__ = [
     "GroupKey",
     "MetricMoments",
     "compute_moments",
+    "overall_and_by",
     "plan_moments",
     "request_for",
 ]
@@ -36,6 +42,11 @@ __all__ = [
 # DAILY_BYTES_PER_UNIT of the limit per unit (about twice what the demo's units use).
 SLICE_UNITS = 2_000_000
 DAILY_BYTES_PER_UNIT = 3_000
+# The plan with one row per unit and a column per day (metrics.daily.pivot_ctes) holds
+# less per unit (3M demo units: 3.4 GB peak in one slice, 2.5 GB in two, about 600 bytes
+# a unit) and its extra slices cost a scan each: larger slices of it.
+COLUMNS_SLICE_UNITS = 5_000_000
+COLUMNS_BYTES_PER_UNIT = 1_500
 
 
 def plan_moments(
@@ -158,7 +169,12 @@ def compute_moments(
     caps = engine.capabilities
     k = 1
     if request.day and caps.supports_unit_slices:
-        size = _slice_units(engine) if slice_units is None else slice_units
+        if slice_units is not None:
+            size = slice_units
+        elif columns_per_day(request):
+            size = _slice_units(engine, COLUMNS_BYTES_PER_UNIT, COLUMNS_SLICE_UNITS)
+        else:
+            size = _slice_units(engine)
         k = -(-_exposures(engine, experiment_key, phase, tables) // max(1, size))
     if k <= 1:
         plan = compile_moments(request, caps)
@@ -175,14 +191,44 @@ def compute_moments(
     return _summaries(engine, request, whole)
 
 
-def _slice_units(engine: Engine) -> int:
-    """Units per slice of the daily plan: ``SLICE_UNITS``, or fewer when the engine says
-    its memory limit and that is small (never below 100k units)."""
+def overall_and_by(
+    engine: Engine,
+    experiment_key: str,
+    phase: int | None,
+    variants: Sequence[str],
+    metrics: Sequence[MetricDef],
+    by: str,
+    *,
+    phase_start: datetime | None = None,
+    tables: Mapping[str, str] | None = None,
+) -> tuple[MetricMoments, MetricMoments]:
+    """The moments overall and by segment attribute ``by`` (as ``compute_moments`` gives
+    them), from one pass over the events where that is exact: every exposed unit has one
+    segment (an exposures attribute or the entry week, each unit keeping that of its first
+    exposure) and every summary is ``Moments``, so each variant's overall moments are the
+    sums over its segments (caps and sanity counts are pooled in both). Else two queries.
+    """
+    request = request_for(engine, experiment_key, phase, variants, metrics, by=by, tables=tables)
+    options: dict[str, Any] = {"phase_start": phase_start, "tables": tables}
+    segments = compute_moments(engine, experiment_key, phase, variants, metrics, by=by, **options)
+    pooled = (
+        segments.over_segments(variants) if request.segment_in in ("exposures", "entry") else None
+    )
+    if pooled is None:
+        pooled = compute_moments(engine, experiment_key, phase, variants, metrics, **options)
+    return pooled, segments
+
+
+def _slice_units(
+    engine: Engine, per_unit: int = DAILY_BYTES_PER_UNIT, most: int = SLICE_UNITS
+) -> int:
+    """Units per slice of the daily plan: ``most``, or fewer when the engine says its
+    memory limit and that is small, ``per_unit`` bytes of it per unit (never below 100k)."""
     limit = getattr(engine, "memory_limit", None)
     budget = limit() if callable(limit) else None
     if not budget:
-        return SLICE_UNITS
-    return max(100_000, min(SLICE_UNITS, int(budget) // DAILY_BYTES_PER_UNIT))
+        return most
+    return max(100_000, min(most, int(budget) // per_unit))
 
 
 def _summaries(engine: Engine, request: MomentsRequest, whole: MetricMoments) -> MetricMoments:

@@ -126,3 +126,21 @@ class MetricMoments:
     def days(self) -> list[str]:
         """The days, in group order."""
         return list(dict.fromkeys(g.day for g in self.groups if g.day is not None))
+
+    def over_segments(self, variants: Sequence[str]) -> MetricMoments | None:
+        """Each variant's moments summed over its segments: the overall moments when the
+        segments partition the units. None when a summary is not ``Moments`` (a kind with
+        a summary of its own does not add up)."""
+        if not all(isinstance(m, Moments) for m in self.metrics.values()):
+            return None
+        groups = tuple(GroupKey(v) for v in variants)
+        rows = [[i for i, g in enumerate(self.groups) if g.variant == v] for v in variants]
+        out: dict[str, Summary] = {}
+        for name, m in self.metrics.items():
+            assert isinstance(m, Moments)
+            matrix = np.stack([m.matrix[r].sum(axis=0) for r in rows]) if rows else m.matrix[:0]
+            out[name] = Moments(tuple(g.label for g in groups), m.names, matrix)
+        sql = f"-- each variant's sums over the segments of:\n{self.sql}"
+        return MetricMoments(
+            out, groups, self.multi_variant_units, self.pre_phase_exposures, sql, self.caps
+        )

@@ -32,6 +32,8 @@ class UnitValues:
         # A unit-total aggregate (covariate) whose window reaches past the exposure: a day's
         # cutoff may not drop events from the join then.
         self.total_after_exposure = False
+        # Window ends (hours after exposure; None: open) of the cumulative aggregates.
+        self.cumulative_ends: list[float | None] = []
 
     def _add(self, sql: str, alias: str, partial: Partial | None = None) -> None:
         key = sql
@@ -58,6 +60,8 @@ class UnitValues:
         assert event is not None
         self.events.add(event)
         self.windows.append(window)
+        if cumulative:
+            self.cumulative_ends.append(window.end_hours)
         ts = identifier("timestamp")
         conds = [
             f"ev.{identifier('event')} = {literal(event)}",

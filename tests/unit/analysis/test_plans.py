@@ -114,8 +114,7 @@ def test_progress_is_told_each_step_in_order(store: Path) -> None:
     spec = _spec(AnalysisPlan(mde=0.02, segments=("platform",)))
     analyze(spec, DuckDBEngine(store), progress=steps.append)
     assert steps == [
-        "moments overall",
-        "moments by platform",
+        "moments overall and by platform",
         "moments by day",
         "statistics, checks and verdict",
     ]

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from shipit.metrics.run import DAILY_BYTES_PER_UNIT, SLICE_UNITS, _slice_units
+from shipit.metrics.run import (
+    COLUMNS_BYTES_PER_UNIT,
+    COLUMNS_SLICE_UNITS,
+    DAILY_BYTES_PER_UNIT,
+    SLICE_UNITS,
+    _slice_units,
+)
 from shipit.store.duckdb import DuckDBEngine
 
 
@@ -34,3 +40,15 @@ def test_slices_follow_the_memory_limit() -> None:
     assert _slice_units(engine) == SLICE_UNITS
     # An engine that does not say its limit keeps the default.
     assert _slice_units(object()) == SLICE_UNITS  # type: ignore[arg-type]
+
+
+def test_the_plan_with_a_column_per_day_takes_larger_slices() -> None:
+    engine = DuckDBEngine(":memory:")
+    engine.execute("SET memory_limit = '4608MB'")
+    limit = engine.memory_limit()
+    assert limit is not None
+    columns = _slice_units(engine, COLUMNS_BYTES_PER_UNIT, COLUMNS_SLICE_UNITS)
+    assert columns == limit // COLUMNS_BYTES_PER_UNIT > _slice_units(engine)
+    # 10M units in four slices rather than seven.
+    assert -(-10_000_000 // columns) == 4
+    assert -(-10_000_000 // _slice_units(engine)) == 7
