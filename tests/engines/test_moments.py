@@ -322,7 +322,8 @@ def test_overall_from_the_segments_equals_the_overall_query(
     by_query = compute_moments(
         engine, "checkout", 1, VARIANTS, METRICS, by=by, phase_start=phase_start
     )
-    assert all(segments[m].allclose(by_query[m], rtol=0, atol=0) for m in want.metrics)
+    # DuckDB sums in parallel, so the last bits may differ between two queries.
+    assert all(segments[m].allclose(by_query[m], rtol=1e-12, atol=1e-9) for m in want.metrics)
 
 
 def test_a_units_table_segment_keeps_its_own_overall_query(engine: DuckDBEngine) -> None:
