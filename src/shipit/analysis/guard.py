@@ -22,6 +22,7 @@ from shipit.metrics.preflight import (
     experiment_keys,
     field_uses,
     is_numeric,
+    phase_exposures,
     variant_exposures,
 )
 from shipit.metrics.request import ENTRY_WEEK
@@ -83,6 +84,17 @@ def _check_exposures(
     stored = variant_exposures(engine, experiment, phase, t["exposures"])
     if not stored:
         keys = experiment_keys(engine, t["exposures"])
+        others = phase_exposures(engine, experiment, t["exposures"]) if phase is not None else {}
+        if others:
+            found = ", ".join(
+                f"{'no phase' if k is None else f'phase {k}'} ({n:,})"
+                for k, n in sorted(others.items(), key=lambda kv: (kv[0] is not None, kv[0] or 0))
+            )
+            raise DataError(
+                f"experiment {experiment!r} has no exposures in the store{where}; its "
+                f"exposures are in {found}. An exposure counts in the phase it carries "
+                "(the SDK sends the phase of its feature spec)"
+            )
         raise DataError(
             f"experiment {experiment!r} has no exposures in the store{where}"
             f"{_hint(experiment, keys)}; experiments with exposures: {_listed(keys)}"

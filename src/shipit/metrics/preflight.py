@@ -27,6 +27,7 @@ __all__ = [
     "experiment_keys",
     "field_uses",
     "is_numeric",
+    "phase_exposures",
     "variant_exposures",
 ]
 
@@ -115,6 +116,24 @@ def variant_exposures(
         f"SELECT {var} AS variant, COUNT(*) AS n FROM {identifier(table)} WHERE {where} GROUP BY 1",
     )
     return {str(v): int(n) for v, n in zip(got["variant"], got["n"], strict=True) if v is not None}
+
+
+def phase_exposures(
+    engine: Engine, experiment: str, table: str = "exposures"
+) -> dict[int | None, int]:
+    """Exposure rows of the experiment per stored phase (``None``: rows without one)."""
+    if engine.columns(table) is None or "phase" not in (engine.columns(table) or {}):
+        return {}
+    where = " AND ".join(phase_filter(experiment, None))
+    ph = identifier("phase")
+    got = _rows(
+        engine,
+        f"SELECT {ph} AS phase, COUNT(*) AS n FROM {identifier(table)} WHERE {where} GROUP BY 1",
+    )
+    return {
+        (None if v is None or v != v else int(v)): int(n)
+        for v, n in zip(got["phase"], got["n"], strict=True)
+    }
 
 
 def experiment_keys(engine: Engine, table: str = "exposures", limit: int = 20) -> list[str]:

@@ -147,6 +147,22 @@ def test_an_experiment_without_exposures_lists_the_ones_with(engine: DuckDBEngin
         analyze(spec, engine)
 
 
+def test_exposures_of_another_phase_are_named_not_guessed_at() -> None:
+    """Exposures stored without a phase (or in another one) are not "did you mean" the same
+    key: the message says which phases hold them."""
+    e = DuckDBEngine(":memory:")
+    exposures, events = _frames()
+    exposures["phase"] = [None if i < 150 else 1 for i in range(len(exposures))]
+    load(e, "exposures", exposures)
+    load(e, "events", events)
+    with pytest.raises(DataError) as err:
+        analyze(_spec([REVENUE]), e, phase=2)
+    msg = str(err.value)
+    assert "'promo' has no exposures in the store in phase 2" in msg
+    assert "its exposures are in no phase (150), phase 1 (50)" in msg
+    assert "did you mean" not in msg
+
+
 def test_an_unknown_segment_lists_the_attributes(engine: DuckDBEngine) -> None:
     with pytest.raises(DataError, match=r"segment 'countyr'.*did you mean 'country'"):
         analyze(_spec([REVENUE]), engine, segments=["countyr"])
