@@ -83,7 +83,6 @@ def _check_exposures(
     where = f" in phase {phase}" if phase is not None else ""
     stored = variant_exposures(engine, experiment, phase, t["exposures"])
     if not stored:
-        keys = experiment_keys(engine, t["exposures"])
         others = phase_exposures(engine, experiment, t["exposures"]) if phase is not None else {}
         if others:
             found = ", ".join(
@@ -95,6 +94,7 @@ def _check_exposures(
                 f"exposures are in {found}. An exposure counts in the phase it carries "
                 "(the SDK sends the phase of its feature spec)"
             )
+        keys = experiment_keys(engine, t["exposures"])
         raise DataError(
             f"experiment {experiment!r} has no exposures in the store{where}"
             f"{_hint(experiment, keys)}; experiments with exposures: {_listed(keys)}"

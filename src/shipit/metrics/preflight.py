@@ -103,37 +103,36 @@ def event_names(engine: Engine, table: str = "events") -> dict[str, int]:
     return {str(e): int(n) for e, n in zip(got["event"], got["n"], strict=True) if e is not None}
 
 
+def _exposure_counts(
+    engine: Engine, column: str, experiment: str, phase: int | None, table: str
+) -> list[tuple[Any, int]]:
+    """Exposure rows of the experiment (phase) per stored value of ``column`` (nulls too)."""
+    where = " AND ".join(phase_filter(experiment, phase))
+    c = identifier(column)
+    got = _rows(
+        engine, f"SELECT {c} AS k, COUNT(*) AS n FROM {identifier(table)} WHERE {where} GROUP BY 1"
+    )
+    return [(k, int(n)) for k, n in zip(got["k"], got["n"], strict=True)]
+
+
 def variant_exposures(
     engine: Engine, experiment: str, phase: int | None, table: str = "exposures"
 ) -> dict[str, int]:
     """Exposure rows per variant of the experiment (phase) as stored."""
     if engine.columns(table) is None:
         return {}
-    where = " AND ".join(phase_filter(experiment, phase))
-    var = identifier("variant")
-    got = _rows(
-        engine,
-        f"SELECT {var} AS variant, COUNT(*) AS n FROM {identifier(table)} WHERE {where} GROUP BY 1",
-    )
-    return {str(v): int(n) for v, n in zip(got["variant"], got["n"], strict=True) if v is not None}
+    counts = _exposure_counts(engine, "variant", experiment, phase, table)
+    return {str(v): n for v, n in counts if v is not None}
 
 
 def phase_exposures(
     engine: Engine, experiment: str, table: str = "exposures"
 ) -> dict[int | None, int]:
     """Exposure rows of the experiment per stored phase (``None``: rows without one)."""
-    if engine.columns(table) is None or "phase" not in (engine.columns(table) or {}):
+    if "phase" not in (engine.columns(table) or {}):
         return {}
-    where = " AND ".join(phase_filter(experiment, None))
-    ph = identifier("phase")
-    got = _rows(
-        engine,
-        f"SELECT {ph} AS phase, COUNT(*) AS n FROM {identifier(table)} WHERE {where} GROUP BY 1",
-    )
-    return {
-        (None if v is None or v != v else int(v)): int(n)
-        for v, n in zip(got["phase"], got["n"], strict=True)
-    }
+    counts = _exposure_counts(engine, "phase", experiment, None, table)
+    return {(None if v is None else int(v)): n for v, n in counts}
 
 
 def experiment_keys(engine: Engine, table: str = "exposures", limit: int = 20) -> list[str]:
