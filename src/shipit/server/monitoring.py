@@ -37,14 +37,9 @@ def _in_worker(services: Any) -> Any:
         return None
 
     def analyze(key: str, engine: Any, registry: Any) -> Any:
-        from shipit.analysis.registered import registered_inputs
-        from shipit.analysis.remote import AnalysisRequest
         from shipit.result.schema import from_json
-        from shipit.store.remote import engine_info
 
-        experiment, args = registered_inputs(key, registry)
-        request = AnalysisRequest(experiment, engine_info(engine), args)
-        return from_json(services.worker.analyze(request, engine, nullcontext()))
+        return from_json(services.worker.analyze_registered(key, engine, registry, nullcontext()))
 
     return analyze
 

@@ -80,6 +80,20 @@ class AnalysisWorker:
             finally:
                 self.running = False
 
+    def analyze_registered(
+        self, key: str, engine: Any, registry: Any, lock: AbstractContextManager[Any]
+    ) -> str:
+        """The JSON of the analysis of registered experiment ``key`` (its spec and the
+        arguments the registry gives, read here) analysed in the worker on ``engine``."""
+        from shipit.analysis.registered import registered_inputs
+        from shipit.analysis.remote import AnalysisRequest
+        from shipit.store.remote import engine_info
+
+        with lock:
+            info = engine_info(engine)
+        experiment, args = registered_inputs(key, registry)
+        return self.analyze(AnalysisRequest(experiment, info, args), engine, lock)
+
     def _converse(self, request: Any, engine: Any, lock: AbstractContextManager[Any]) -> str:
         try:
             self._conn.send(("analyze", request))

@@ -15,7 +15,6 @@ from shipit.server.deps import AdminKey, ReadKey, ServicesDep
 from shipit.server.routes.experiments import actor_of
 from shipit.server.schemas import ERRORS, ErrorPublic
 from shipit.spec import Experiment
-from shipit.store.remote import engine_info
 
 __all__ = ["UnavailableError", "router", "run_analysis"]
 
@@ -67,8 +66,7 @@ def run_analysis(services: Any, key: str, *, actor: str) -> str:
         if services.worker is None:
             from shipit.analysis import analyze_registered
         else:
-            from shipit.analysis.registered import registered_inputs
-            from shipit.analysis.remote import AnalysisRequest
+            import shipit.analysis.remote  # noqa: F401  (what the worker process runs)
     except ImportError as exc:
         raise UnavailableError("the analysis pipeline is not available in this build") from exc
     record = services.registry.get(key)  # NotFoundError before any work
@@ -83,10 +81,7 @@ def run_analysis(services: Any, key: str, *, actor: str) -> str:
         else:
             with lock:
                 check_columns(engine, record.experiment)
-                info = engine_info(engine)
-            experiment, args = registered_inputs(key, services.registry)
-            request = AnalysisRequest(experiment, info, args)
-            body = services.worker.analyze(request, engine, lock)
+            body = services.worker.analyze_registered(key, engine, services.registry, lock)
     except EngineError as exc:
         with lock:
             for table in ("exposures", "events"):
