@@ -36,7 +36,7 @@ from shipit.store.accept import (
     check_properties,
 )
 from shipit.store.drainer import Drainer
-from shipit.store.keyindex import KeyIndex, _Run
+from shipit.store.keyindex import KeyIndex
 from shipit.store.segments import Record, SegmentFiles
 from shipit.store.tables import TABLES
 
@@ -196,7 +196,7 @@ class IngestLog(BatchValidator):
                 pair = self.keys.due_merge()
             if pair is None:
                 return
-            merged = _Run.merged(*pair)
+            merged = self.keys.merge(*pair)
             with self._commit_lock:
                 if not self.keys.replace(*pair, merged):
                     return

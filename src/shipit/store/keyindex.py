@@ -287,6 +287,12 @@ class KeyIndex:
                 return runs[i - 1], runs[i]
         return None
 
+    @staticmethod
+    def merge(older: _Run, newer: _Run) -> _Run:
+        """The run a ``due_merge`` pair becomes (runs never change, so no lock is needed:
+        the caller swaps it in with ``replace``)."""
+        return _Run.merged(older, newer)
+
     def replace(self, older: _Run, newer: _Run, merged: _Run) -> bool:
         """Put ``merged`` in place of the neighbours ``older`` and ``newer`` if they are
         still there (False: the runs changed meanwhile; nothing is done)."""
