@@ -13,6 +13,7 @@ import pyarrow as pa
 import pytest
 import yaml
 
+from server.live import SPEC_YAML
 from shipit.analysis.pipeline import analyze
 from shipit.analysis.remote import AnalysisRequest, serve
 from shipit.errors import DataError, EngineError
@@ -22,19 +23,8 @@ from shipit.store.duckdb import DuckDBEngine
 from shipit.store.remote import RemoteEngine, answer, engine_info
 from shipit.store.tables import EVENTS
 
-SPEC = """\
-key: checkout
-owner: tests
-variants:
-  - {key: control, weight: 0.5}
-  - {key: green, weight: 0.5}
-metrics:
-  - {name: converted, event: purchase, aggregation: any}
-  - {name: revenue, event: purchase, aggregation: sum, value: value}
-primary_metric: converted
-secondary_metrics: [revenue]
-analysis: {segments: [country]}
-"""
+# The server tests' experiment, analysed by country as well.
+SPEC = SPEC_YAML + "analysis: {segments: [country]}\n"
 
 
 @pytest.fixture
